@@ -1,0 +1,98 @@
+package io.whetstone.models.kernels;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The elementwise and data-movement steps of the transformer, forward and backward. GEMMs are not
+ * here: the engine calls ND4J for them on every backend. Three implementations share this contract:
+ * {@link ReferenceKernels} (plain loops in double, the ground truth for tests), {@link FusedCpuKernels}
+ * (one vectorised pass per step over ND4J's host memory, fp32, the fast path on CPU) and
+ * {@link Nd4jKernels} (ND4J ops only, so the same model runs where memory is not host memory, e.g. CUDA).
+ *
+ * <p>Every array is a contiguous row-major ND4J array (a view of a larger buffer is fine). Shapes are
+ * given in the symbols of {@link io.whetstone.models.ModelConfig}. Arguments marked "+=" are
+ * accumulated into; the others are overwritten.
+ */
+public interface Kernels {
+
+    /** out[n] = table[tokens[n]] (+ positions[n mod T]). out [N, C], table [V, C], positions [Tmax, C] or null. */
+    void embed(int[] tokens, INDArray table, INDArray positions, int seqLen, INDArray out);
+
+    /** dTable[tokens[n]] += dOut[n]; dPositions[n mod T] += dOut[n] when dPositions is not null. */
+    void embedBackward(int[] tokens, INDArray dOut, INDArray dTable, INDArray dPositions, int seqLen);
+
+    /** LayerNorm over rows of x [N, C]: out = (x - mean) * rstd * gamma + beta; saves mean [N], rstd [N]. */
+    void layerNorm(INDArray x, INDArray gamma, INDArray beta, double eps, INDArray out, INDArray mean,
+                   INDArray rstd);
+
+    /** LayerNorm backward: dx +=, dGamma +=, dBeta +=. */
+    void layerNormBackward(INDArray dOut, INDArray x, INDArray gamma, INDArray mean, INDArray rstd,
+                           INDArray dx, INDArray dGamma, INDArray dBeta);
+
+    /** RMSNorm over rows of x [N, C]: out = x * rstd * weight, rstd = 1/sqrt(mean(x^2) + eps); saves rstd [N]. */
+    void rmsNorm(INDArray x, INDArray weight, double eps, INDArray out, INDArray rstd);
+
+    /** RMSNorm backward: dx +=, dWeight +=. */
+    void rmsNormBackward(INDArray dOut, INDArray x, INDArray weight, INDArray rstd, INDArray dx, INDArray dWeight);
+
+    /**
+     * In place preact += bias (bias [F] may be null), then out = gelu(preact) with GPT-2's tanh form
+     * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). preact, out [N, F].
+     */
+    void biasGelu(INDArray preact, INDArray bias, INDArray out);
+
+    /** dPreact = dOut * gelu'(preact). dPreact may be the same array as dOut. */
+    void geluBackward(INDArray dOut, INDArray preact, INDArray dPreact);
+
+    /** out = silu(gate) * up, where gateUp [N, 2F] holds gate in columns [0, F) and up in [F, 2F). out [N, F]. */
+    void swiglu(INDArray gateUp, INDArray out);
+
+    /** dGateUp [N, 2F] from dOut [N, F]. */
+    void swigluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp);
+
+    /**
+     * Splits qkv [N, (H+2K)D] (columns: H query heads, K key heads, K value heads) into
+     * q [B, K, G, T, D] (query head h = k*G + g), k [B, K, T, D] and v [B, K, T, D], adding bias
+     * [(H+2K)D] if not null and rotating q and k by {@code rope} (positions 0..T-1) if not null.
+     */
+    void splitHeads(INDArray qkv, INDArray bias, RopeTable rope, AttentionShape shape, INDArray q, INDArray k,
+                    INDArray v);
+
+    /** Backward of {@link #splitHeads} without the bias: dQkv [N, (H+2K)D] is overwritten. */
+    void splitHeadsBackward(INDArray dq, INDArray dk, INDArray dv, RopeTable rope, AttentionShape shape,
+                            INDArray dQkv);
+
+    /** y [B, K, G, T, D] to out [N, H*D] (head-major columns, as the output projection expects). */
+    void mergeHeads(INDArray y, AttentionShape shape, INDArray out);
+
+    /** dOut [N, H*D] to dy [B, K, G, T, D]. */
+    void mergeHeadsBackward(INDArray dOut, AttentionShape shape, INDArray dy);
+
+    /**
+     * In place on scores [B*K, G*T, T]: multiply by scale, mask keys after the query's position
+     * (row r of a matrix is position r mod T), and softmax each row.
+     */
+    void causalSoftmax(INDArray scores, double scale, AttentionShape shape);
+
+    /** In place on dProbs: dScores = scale * P * (dP - rowsum(dP * P)), with P from {@link #causalSoftmax}. */
+    void causalSoftmaxBackward(INDArray probs, INDArray dProbs, double scale, AttentionShape shape);
+
+    /** out = residual + y (+ bias broadcast over rows when not null). [N, C]. out may alias residual. */
+    void addResidual(INDArray residual, INDArray y, INDArray bias, INDArray out);
+
+    /** dBias [M] += column sums of dOut [N, M]. */
+    void biasGradient(INDArray dOut, INDArray dBias);
+
+    /**
+     * logProbs[n] = logits[n, targets[n]] - logSumExp[n] for logits [N, V]; saves logSumExp [N].
+     * A negative target marks a position with no target: its log-prob is 0.
+     */
+    void targetLogProbs(INDArray logits, int[] targets, INDArray logProbs, INDArray logSumExp);
+
+    /**
+     * In place on logits [N, V]: dLogits = dLogProbs[n] * (onehot(targets[n]) - softmax(logits[n]))
+     * (+ extraDLogits when not null). Positions with a negative target contribute only extraDLogits.
+     */
+    void logitsBackward(INDArray logits, INDArray logSumExp, int[] targets, INDArray dLogProbs,
+                        INDArray extraDLogits);
+}

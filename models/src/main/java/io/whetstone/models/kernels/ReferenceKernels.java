@@ -1,0 +1,445 @@
+package io.whetstone.models.kernels;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The plain twin of every kernel: straightforward loops in double over any data type, written to be
+ * read, not to be fast. Tests compare the fast kernels with these, and the whole-model gradient check
+ * runs the engine in double with these.
+ */
+public final class ReferenceKernels implements Kernels {
+
+    private static final double GELU_C = Math.sqrt(2.0 / Math.PI);
+
+    private static double get(INDArray array, long index) {
+        return array.data().getDouble(array.offset() + index);
+    }
+
+    private static void set(INDArray array, long index, double value) {
+        array.data().put(array.offset() + index, value);
+    }
+
+    private static void add(INDArray array, long index, double value) {
+        set(array, index, get(array, index) + value);
+    }
+
+    private static int cols(INDArray matrix) {
+        return (int) matrix.size(matrix.rank() - 1);
+    }
+
+    private static int rows(INDArray matrix) {
+        return (int) (matrix.length() / cols(matrix));
+    }
+
+    @Override
+    public void embed(int[] tokens, INDArray table, INDArray positions, int seqLen, INDArray out) {
+        int width = cols(table);
+        for (int n = 0; n < tokens.length; n++) {
+            for (int c = 0; c < width; c++) {
+                double value = get(table, (long) tokens[n] * width + c);
+                if (positions != null) {
+                    value += get(positions, (long) (n % seqLen) * width + c);
+                }
+                set(out, (long) n * width + c, value);
+            }
+        }
+    }
+
+    @Override
+    public void embedBackward(int[] tokens, INDArray dOut, INDArray dTable, INDArray dPositions, int seqLen) {
+        int width = cols(dTable);
+        for (int n = 0; n < tokens.length; n++) {
+            for (int c = 0; c < width; c++) {
+                double grad = get(dOut, (long) n * width + c);
+                add(dTable, (long) tokens[n] * width + c, grad);
+                if (dPositions != null) {
+                    add(dPositions, (long) (n % seqLen) * width + c, grad);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void layerNorm(INDArray x, INDArray gamma, INDArray beta, double eps, INDArray out, INDArray mean,
+                          INDArray rstd) {
+        int rows = rows(x);
+        int width = cols(x);
+        for (int n = 0; n < rows; n++) {
+            double sum = 0;
+            for (int c = 0; c < width; c++) {
+                sum += get(x, (long) n * width + c);
+            }
+            double mu = sum / width;
+            double variance = 0;
+            for (int c = 0; c < width; c++) {
+                double centered = get(x, (long) n * width + c) - mu;
+                variance += centered * centered;
+            }
+            double inverse = 1.0 / Math.sqrt(variance / width + eps);
+            for (int c = 0; c < width; c++) {
+                double normalized = (get(x, (long) n * width + c) - mu) * inverse;
+                set(out, (long) n * width + c, normalized * get(gamma, c) + get(beta, c));
+            }
+            set(mean, n, mu);
+            set(rstd, n, inverse);
+        }
+    }
+
+    @Override
+    public void layerNormBackward(INDArray dOut, INDArray x, INDArray gamma, INDArray mean, INDArray rstd,
+                                  INDArray dx, INDArray dGamma, INDArray dBeta) {
+        int rows = rows(x);
+        int width = cols(x);
+        for (int n = 0; n < rows; n++) {
+            double mu = get(mean, n);
+            double inverse = get(rstd, n);
+            double meanDxhat = 0;
+            double meanDxhatXhat = 0;
+            for (int c = 0; c < width; c++) {
+                long i = (long) n * width + c;
+                double xhat = (get(x, i) - mu) * inverse;
+                double dxhat = get(dOut, i) * get(gamma, c);
+                meanDxhat += dxhat;
+                meanDxhatXhat += dxhat * xhat;
+                add(dGamma, c, get(dOut, i) * xhat);
+                add(dBeta, c, get(dOut, i));
+            }
+            meanDxhat /= width;
+            meanDxhatXhat /= width;
+            for (int c = 0; c < width; c++) {
+                long i = (long) n * width + c;
+                double xhat = (get(x, i) - mu) * inverse;
+                double dxhat = get(dOut, i) * get(gamma, c);
+                add(dx, i, inverse * (dxhat - meanDxhat - xhat * meanDxhatXhat));
+            }
+        }
+    }
+
+    @Override
+    public void rmsNorm(INDArray x, INDArray weight, double eps, INDArray out, INDArray rstd) {
+        int rows = rows(x);
+        int width = cols(x);
+        for (int n = 0; n < rows; n++) {
+            double squares = 0;
+            for (int c = 0; c < width; c++) {
+                double value = get(x, (long) n * width + c);
+                squares += value * value;
+            }
+            double inverse = 1.0 / Math.sqrt(squares / width + eps);
+            for (int c = 0; c < width; c++) {
+                long i = (long) n * width + c;
+                set(out, i, get(x, i) * inverse * get(weight, c));
+            }
+            set(rstd, n, inverse);
+        }
+    }
+
+    @Override
+    public void rmsNormBackward(INDArray dOut, INDArray x, INDArray weight, INDArray rstd, INDArray dx,
+                                INDArray dWeight) {
+        int rows = rows(x);
+        int width = cols(x);
+        for (int n = 0; n < rows; n++) {
+            double inverse = get(rstd, n);
+            double dot = 0;
+            for (int c = 0; c < width; c++) {
+                long i = (long) n * width + c;
+                dot += get(dOut, i) * get(weight, c) * get(x, i);
+                add(dWeight, c, get(dOut, i) * get(x, i) * inverse);
+            }
+            double meanDot = dot / width;
+            for (int c = 0; c < width; c++) {
+                long i = (long) n * width + c;
+                double dxhat = get(dOut, i) * get(weight, c);
+                add(dx, i, inverse * dxhat - get(x, i) * inverse * inverse * inverse * meanDot);
+            }
+        }
+    }
+
+    @Override
+    public void biasGelu(INDArray preact, INDArray bias, INDArray out) {
+        int rows = rows(preact);
+        int width = cols(preact);
+        for (int n = 0; n < rows; n++) {
+            for (int c = 0; c < width; c++) {
+                long i = (long) n * width + c;
+                double value = get(preact, i) + (bias == null ? 0 : get(bias, c));
+                set(preact, i, value);
+                double inner = GELU_C * (value + 0.044715 * value * value * value);
+                set(out, i, 0.5 * value * (1 + Math.tanh(inner)));
+            }
+        }
+    }
+
+    @Override
+    public void geluBackward(INDArray dOut, INDArray preact, INDArray dPreact) {
+        long length = preact.length();
+        for (long i = 0; i < length; i++) {
+            double value = get(preact, i);
+            double inner = GELU_C * (value + 0.044715 * value * value * value);
+            double tanh = Math.tanh(inner);
+            double derivative = 0.5 * (1 + tanh)
+                    + 0.5 * value * (1 - tanh * tanh) * GELU_C * (1 + 3 * 0.044715 * value * value);
+            set(dPreact, i, get(dOut, i) * derivative);
+        }
+    }
+
+    @Override
+    public void swiglu(INDArray gateUp, INDArray out) {
+        int rows = rows(out);
+        int hidden = cols(out);
+        for (int n = 0; n < rows; n++) {
+            for (int f = 0; f < hidden; f++) {
+                double gate = get(gateUp, (long) n * 2 * hidden + f);
+                double up = get(gateUp, (long) n * 2 * hidden + hidden + f);
+                double sigmoid = 1 / (1 + Math.exp(-gate));
+                set(out, (long) n * hidden + f, gate * sigmoid * up);
+            }
+        }
+    }
+
+    @Override
+    public void swigluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp) {
+        int rows = rows(dOut);
+        int hidden = cols(dOut);
+        for (int n = 0; n < rows; n++) {
+            for (int f = 0; f < hidden; f++) {
+                long gateIndex = (long) n * 2 * hidden + f;
+                long upIndex = gateIndex + hidden;
+                double gate = get(gateUp, gateIndex);
+                double up = get(gateUp, upIndex);
+                double sigmoid = 1 / (1 + Math.exp(-gate));
+                double grad = get(dOut, (long) n * hidden + f);
+                set(dGateUp, gateIndex, grad * up * sigmoid * (1 + gate * (1 - sigmoid)));
+                set(dGateUp, upIndex, grad * gate * sigmoid);
+            }
+        }
+    }
+
+    /** Column of head {@code head}'s feature {@code d} in the fused qkv row: q heads, then k, then v. */
+    private static long queryIndex(AttentionShape s, int b, int kvHead, int g, int t, int d) {
+        return ((((long) b * s.kvHeads() + kvHead) * s.groupSize() + g) * s.seqLen() + t) * s.headSize() + d;
+    }
+
+    private static long keyIndex(AttentionShape s, int b, int kvHead, int t, int d) {
+        return (((long) b * s.kvHeads() + kvHead) * s.seqLen() + t) * s.headSize() + d;
+    }
+
+    @Override
+    public void splitHeads(INDArray qkv, INDArray bias, RopeTable rope, AttentionShape s, INDArray q, INDArray k,
+                           INDArray v) {
+        int width = s.qkvWidth();
+        int size = s.headSize();
+        for (int b = 0; b < s.batch(); b++) {
+            for (int t = 0; t < s.seqLen(); t++) {
+                long row = (long) (b * s.seqLen() + t) * width;
+                for (int kv = 0; kv < s.kvHeads(); kv++) {
+                    for (int g = 0; g < s.groupSize(); g++) {
+                        int column = (kv * s.groupSize() + g) * size;
+                        copyHead(qkv, bias, row, column, rope, t, q, queryIndex(s, b, kv, g, t, 0), size);
+                    }
+                    int keyColumn = s.heads() * size + kv * size;
+                    copyHead(qkv, bias, row, keyColumn, rope, t, k, keyIndex(s, b, kv, t, 0), size);
+                    int valueColumn = (s.heads() + s.kvHeads()) * size + kv * size;
+                    copyHead(qkv, bias, row, valueColumn, null, t, v, keyIndex(s, b, kv, t, 0), size);
+                }
+            }
+        }
+    }
+
+    private static void copyHead(INDArray qkv, INDArray bias, long row, int column, RopeTable rope, int position,
+                                 INDArray target, long targetIndex, int size) {
+        double[] head = new double[size];
+        for (int d = 0; d < size; d++) {
+            head[d] = get(qkv, row + column + d) + (bias == null ? 0 : get(bias, column + d));
+        }
+        if (rope != null) {
+            rotate(head, rope, position, 1);
+        }
+        for (int d = 0; d < size; d++) {
+            set(target, targetIndex + d, head[d]);
+        }
+    }
+
+    /** Rotates adjacent pairs of {@code head} by +angle (direction 1) or -angle (direction -1). */
+    private static void rotate(double[] head, RopeTable rope, int position, int direction) {
+        int half = head.length / 2;
+        for (int i = 0; i < half; i++) {
+            double cos = get(rope.cos(), (long) position * half + i);
+            double sin = direction * get(rope.sin(), (long) position * half + i);
+            double x0 = head[2 * i];
+            double x1 = head[2 * i + 1];
+            head[2 * i] = x0 * cos - x1 * sin;
+            head[2 * i + 1] = x0 * sin + x1 * cos;
+        }
+    }
+
+    @Override
+    public void splitHeadsBackward(INDArray dq, INDArray dk, INDArray dv, RopeTable rope, AttentionShape s,
+                                   INDArray dQkv) {
+        int width = s.qkvWidth();
+        int size = s.headSize();
+        for (int b = 0; b < s.batch(); b++) {
+            for (int t = 0; t < s.seqLen(); t++) {
+                long row = (long) (b * s.seqLen() + t) * width;
+                for (int kv = 0; kv < s.kvHeads(); kv++) {
+                    for (int g = 0; g < s.groupSize(); g++) {
+                        int column = (kv * s.groupSize() + g) * size;
+                        uncopyHead(dq, queryIndex(s, b, kv, g, t, 0), rope, t, dQkv, row + column, size);
+                    }
+                    uncopyHead(dk, keyIndex(s, b, kv, t, 0), rope, t, dQkv, row + s.heads() * size + kv * size,
+                            size);
+                    uncopyHead(dv, keyIndex(s, b, kv, t, 0), null, t, dQkv,
+                            row + (s.heads() + s.kvHeads()) * size + kv * size, size);
+                }
+            }
+        }
+    }
+
+    private static void uncopyHead(INDArray source, long sourceIndex, RopeTable rope, int position, INDArray dQkv,
+                                   long targetIndex, int size) {
+        double[] head = new double[size];
+        for (int d = 0; d < size; d++) {
+            head[d] = get(source, sourceIndex + d);
+        }
+        if (rope != null) {
+            rotate(head, rope, position, -1); // the transpose of a rotation is the inverse rotation
+        }
+        for (int d = 0; d < size; d++) {
+            set(dQkv, targetIndex + d, head[d]);
+        }
+    }
+
+    @Override
+    public void mergeHeads(INDArray y, AttentionShape s, INDArray out) {
+        moveHeads(y, s, out, true);
+    }
+
+    @Override
+    public void mergeHeadsBackward(INDArray dOut, AttentionShape s, INDArray dy) {
+        moveHeads(dy, s, dOut, false);
+    }
+
+    private static void moveHeads(INDArray headMajor, AttentionShape s, INDArray rowMajor, boolean toRows) {
+        int size = s.headSize();
+        for (int b = 0; b < s.batch(); b++) {
+            for (int kv = 0; kv < s.kvHeads(); kv++) {
+                for (int g = 0; g < s.groupSize(); g++) {
+                    for (int t = 0; t < s.seqLen(); t++) {
+                        for (int d = 0; d < size; d++) {
+                            long headIndex = queryIndex(s, b, kv, g, t, d);
+                            long rowIndex = (long) (b * s.seqLen() + t) * s.heads() * size
+                                    + (kv * s.groupSize() + g) * size + d;
+                            if (toRows) {
+                                set(rowMajor, rowIndex, get(headMajor, headIndex));
+                            } else {
+                                set(headMajor, headIndex, get(rowMajor, rowIndex));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void causalSoftmax(INDArray scores, double scale, AttentionShape s) {
+        int seqLen = s.seqLen();
+        long rows = scores.length() / seqLen;
+        for (long r = 0; r < rows; r++) {
+            int position = (int) (r % seqLen);
+            long base = r * seqLen;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j <= position; j++) {
+                max = Math.max(max, scale * get(scores, base + j));
+            }
+            double sum = 0;
+            for (int j = 0; j <= position; j++) {
+                sum += Math.exp(scale * get(scores, base + j) - max);
+            }
+            for (int j = 0; j < seqLen; j++) {
+                set(scores, base + j, j <= position ? Math.exp(scale * get(scores, base + j) - max) / sum : 0.0);
+            }
+        }
+    }
+
+    @Override
+    public void causalSoftmaxBackward(INDArray probs, INDArray dProbs, double scale, AttentionShape s) {
+        int seqLen = s.seqLen();
+        long rows = probs.length() / seqLen;
+        for (long r = 0; r < rows; r++) {
+            long base = r * seqLen;
+            double dot = 0;
+            for (int j = 0; j < seqLen; j++) {
+                dot += get(probs, base + j) * get(dProbs, base + j);
+            }
+            for (int j = 0; j < seqLen; j++) {
+                double p = get(probs, base + j);
+                set(dProbs, base + j, scale * p * (get(dProbs, base + j) - dot));
+            }
+        }
+    }
+
+    @Override
+    public void addResidual(INDArray residual, INDArray y, INDArray bias, INDArray out) {
+        int rows = rows(y);
+        int width = cols(y);
+        for (int n = 0; n < rows; n++) {
+            for (int c = 0; c < width; c++) {
+                long i = (long) n * width + c;
+                set(out, i, get(residual, i) + get(y, i) + (bias == null ? 0 : get(bias, c)));
+            }
+        }
+    }
+
+    @Override
+    public void biasGradient(INDArray dOut, INDArray dBias) {
+        int rows = rows(dOut);
+        int width = cols(dOut);
+        for (int c = 0; c < width; c++) {
+            double sum = 0;
+            for (int n = 0; n < rows; n++) {
+                sum += get(dOut, (long) n * width + c);
+            }
+            add(dBias, c, sum);
+        }
+    }
+
+    @Override
+    public void targetLogProbs(INDArray logits, int[] targets, INDArray logProbs, INDArray logSumExp) {
+        int vocab = cols(logits);
+        for (int n = 0; n < targets.length; n++) {
+            long base = (long) n * vocab;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < vocab; j++) {
+                max = Math.max(max, get(logits, base + j));
+            }
+            double sum = 0;
+            for (int j = 0; j < vocab; j++) {
+                sum += Math.exp(get(logits, base + j) - max);
+            }
+            double lse = max + Math.log(sum);
+            set(logSumExp, n, lse);
+            set(logProbs, n, targets[n] < 0 ? 0.0 : get(logits, base + targets[n]) - lse);
+        }
+    }
+
+    @Override
+    public void logitsBackward(INDArray logits, INDArray logSumExp, int[] targets, INDArray dLogProbs,
+                               INDArray extraDLogits) {
+        int vocab = cols(logits);
+        for (int n = 0; n < targets.length; n++) {
+            long base = (long) n * vocab;
+            double lse = get(logSumExp, n);
+            double grad = targets[n] < 0 ? 0.0 : get(dLogProbs, n);
+            for (int j = 0; j < vocab; j++) {
+                double probability = Math.exp(get(logits, base + j) - lse);
+                double value = grad * ((j == targets[n] ? 1.0 : 0.0) - probability);
+                if (extraDLogits != null) {
+                    value += get(extraDLogits, base + j);
+                }
+                set(logits, base + j, value);
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.whetstone.models;
+
+import java.util.function.DoubleSupplier;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Central finite differences in double precision against an analytic gradient. */
+public final class GradientCheck {
+
+    /** Step of the central difference: truncation (~h^2) and roundoff (~1e-16/h) errors both ~1e-10. */
+    public static final double STEP = 1e-5;
+
+    /**
+     * Differences below this are roundoff, not bugs: a wrong derivative is off by the size of the
+     * gradient itself, while a correct one near a zero crossing has a tiny absolute, large relative error.
+     */
+    public static final double MIN_ABSOLUTE_ERROR = 1e-8;
+
+    private GradientCheck() {
+    }
+
+    /**
+     * The largest error over the checked elements of {@code parameter}, where the error of one element
+     * is |analytic - numeric| / (|analytic| + |numeric|), or 0 when |analytic - numeric| is below
+     * {@link #MIN_ABSOLUTE_ERROR}. Checks at most {@code maxElements}
+     * elements, spread evenly over the array.
+     */
+    public static double maxRelativeError(INDArray parameter, INDArray analytic, DoubleSupplier loss,
+                                          int maxElements) {
+        if (parameter.dataType() != DataType.DOUBLE) {
+            throw new IllegalArgumentException("gradient checks run in double, got " + parameter.dataType());
+        }
+        long length = parameter.length();
+        long stride = Math.max(1, length / maxElements);
+        double worst = 0;
+        for (long i = 0; i < length; i += stride) {
+            long index = parameter.offset() + i;
+            double original = parameter.data().getDouble(index);
+            parameter.data().put(index, original + STEP);
+            double plus = loss.getAsDouble();
+            parameter.data().put(index, original - STEP);
+            double minus = loss.getAsDouble();
+            parameter.data().put(index, original);
+            double numeric = (plus - minus) / (2 * STEP);
+            double exact = analytic.data().getDouble(analytic.offset() + i);
+            double difference = Math.abs(exact - numeric);
+            double error = difference < MIN_ABSOLUTE_ERROR ? 0 : difference / (Math.abs(exact) + Math.abs(numeric));
+            worst = Math.max(worst, error);
+        }
+        return worst;
+    }
+
+    /** sum(weights * values): a random linear functional that makes any output a scalar loss. */
+    public static double dot(INDArray weights, INDArray values) {
+        return weights.castTo(DataType.DOUBLE).reshape(weights.length())
+                .mul(values.castTo(DataType.DOUBLE).reshape(values.length())).sumNumber().doubleValue();
+    }
+}

@@ -1,0 +1,220 @@
+package io.whetstone.models.kernels;
+
+import static io.whetstone.models.Arrays4Test.as;
+import static io.whetstone.models.Arrays4Test.gaussian;
+import static io.whetstone.models.Arrays4Test.relativeError;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.BiConsumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * Every fast kernel against its plain twin in {@link ReferenceKernels}: the fused CPU kernels in fp32
+ * (with one and two threads), and the ND4J-op kernels in fp32 and fp64. Shapes are chosen so that rows
+ * are not whole vectors long (tails), and attention uses grouped queries (G = 2).
+ */
+class KernelParityTest {
+
+    private static final Kernels REFERENCE = new ReferenceKernels();
+    private static final FusedCpuKernels FUSED_1 = new FusedCpuKernels(1);
+    private static final FusedCpuKernels FUSED_2 = new FusedCpuKernels(2);
+
+    record Candidate(String name, Kernels kernels, DataType dataType, double tolerance) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<Arguments> candidates() {
+        return Stream.of(
+                Arguments.of(new Candidate("fused-fp32-1thread", FUSED_1, DataType.FLOAT, 2e-5)),
+                Arguments.of(new Candidate("fused-fp32-2threads", FUSED_2, DataType.FLOAT, 2e-5)),
+                Arguments.of(new Candidate("nd4j-fp32", new Nd4jKernels(), DataType.FLOAT, 2e-5)),
+                Arguments.of(new Candidate("nd4j-fp64", new Nd4jKernels(), DataType.DOUBLE, 1e-12)));
+    }
+
+    @AfterAll
+    static void close() {
+        FUSED_1.close();
+        FUSED_2.close();
+    }
+
+    /**
+     * Runs {@code body} with reference arrays (fp64) and candidate arrays (copies in the candidate's
+     * type) and compares every array afterwards: inputs that are written or accumulated into are
+     * compared too.
+     */
+    private static void compare(Candidate candidate, List<INDArray> arrays, BiConsumer<Kernels, List<INDArray>> body) {
+        List<INDArray> expected = new ArrayList<>();
+        List<INDArray> actual = new ArrayList<>();
+        for (INDArray array : arrays) {
+            expected.add(as(array, DataType.DOUBLE));
+            actual.add(as(array, candidate.dataType()));
+        }
+        body.accept(REFERENCE, expected);
+        body.accept(candidate.kernels(), actual);
+        for (int i = 0; i < arrays.size(); i++) {
+            double error = relativeError(expected.get(i), actual.get(i));
+            assertTrue(error <= candidate.tolerance(),
+                    candidate + ": array " + i + " differs from the reference by " + error);
+        }
+    }
+
+    private static List<INDArray> arrays(Random random, long[]... shapes) {
+        List<INDArray> list = new ArrayList<>();
+        for (long[] shape : shapes) {
+            list.add(gaussian(random, DataType.DOUBLE, 1.0, shape));
+        }
+        return list;
+    }
+
+    private static long[] s(long... shape) {
+        return shape;
+    }
+
+    private static final int N = 14;
+    private static final int C = 37;
+
+    @ParameterizedTest
+    @MethodSource("candidates")
+    void embedding(Candidate candidate) {
+        int[] tokens = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7};
+        Random random = new Random(1);
+        compare(candidate, arrays(random, s(10, C), s(9, C), s(N, C)),
+                (k, a) -> k.embed(tokens, a.get(0), a.get(1), 7, a.get(2)));
+        compare(candidate, arrays(random, s(10, C), s(N, C)),
+                (k, a) -> k.embed(tokens, a.get(0), null, 7, a.get(1)));
+        compare(candidate, arrays(random, s(N, C), s(10, C), s(9, C)),
+                (k, a) -> k.embedBackward(tokens, a.get(0), a.get(1), a.get(2), 7));
+    }
+
+    @ParameterizedTest
+    @MethodSource("candidates")
+    void layerNorm(Candidate candidate) {
+        Random random = new Random(2);
+        compare(candidate, arrays(random, s(N, C), s(C), s(C), s(N, C), s(N), s(N)),
+                (k, a) -> k.layerNorm(a.get(0), a.get(1), a.get(2), 1e-5, a.get(3), a.get(4), a.get(5)));
+        List<INDArray> inputs = arrays(random, s(N, C), s(N, C), s(C), s(N, C), s(C), s(C));
+        INDArray x = inputs.get(1);
+        INDArray mean = x.mean(1);
+        INDArray rstd = Transforms.pow(x.var(false, 1).addi(1e-5), -0.5, false);
+        inputs.add(mean);
+        inputs.add(rstd);
+        compare(candidate, inputs, (k, a) -> k.layerNormBackward(a.get(0), a.get(1), a.get(2), a.get(6), a.get(7),
+                a.get(3), a.get(4), a.get(5)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("candidates")
+    void rmsNorm(Candidate candidate) {
+        Random random = new Random(3);
+        compare(candidate, arrays(random, s(N, C), s(C), s(N, C), s(N)),
+                (k, a) -> k.rmsNorm(a.get(0), a.get(1), 1e-5, a.get(2), a.get(3)));
+        List<INDArray> inputs = arrays(random, s(N, C), s(N, C), s(C), s(N, C), s(C));
+        INDArray x = inputs.get(1);
+        inputs.add(Transforms.pow(x.mul(x).mean(1).addi(1e-5), -0.5, false));
+        compare(candidate, inputs,
+                (k, a) -> k.rmsNormBackward(a.get(0), a.get(1), a.get(2), a.get(5), a.get(3), a.get(4)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("candidates")
+    void gelu(Candidate candidate) {
+        Random random = new Random(4);
+        List<INDArray> inputs = arrays(random, s(N, C), s(C), s(N, C));
+        inputs.get(0).muli(3); // reach the saturated ends of tanh
+        compare(candidate, inputs, (k, a) -> k.biasGelu(a.get(0), a.get(1), a.get(2)));
+        compare(candidate, arrays(random, s(N, C), s(N, C)), (k, a) -> k.biasGelu(a.get(0), null, a.get(1)));
+        compare(candidate, arrays(random, s(N, C), s(N, C), s(N, C)),
+                (k, a) -> k.geluBackward(a.get(0), a.get(1), a.get(2)));
+        compare(candidate, arrays(random, s(N, C), s(N, C)), (k, a) -> k.geluBackward(a.get(0), a.get(1), a.get(0)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("candidates")
+    void swiglu(Candidate candidate) {
+        Random random = new Random(5);
+        compare(candidate, arrays(random, s(N, 2 * C), s(N, C)), (k, a) -> k.swiglu(a.get(0), a.get(1)));
+        compare(candidate, arrays(random, s(N, C), s(N, 2 * C), s(N, 2 * C)),
+                (k, a) -> k.swigluBackward(a.get(0), a.get(1), a.get(2)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("candidates")
+    void attentionLayout(Candidate candidate) {
+        AttentionShape shape = new AttentionShape(2, 5, 4, 2, 6);
+        RopeTable rope = RopeTable.create(8, 6, 10000.0, candidate.dataType());
+        RopeTable referenceRope = RopeTable.create(8, 6, 10000.0, DataType.DOUBLE);
+        Random random = new Random(6);
+        long[] q = s(2, 2, 2, 5, 6);
+        long[] kv = s(2, 2, 5, 6);
+        for (boolean withRope : new boolean[] {false, true}) {
+            compare(candidate, arrays(random, s(10, shape.qkvWidth()), s(shape.qkvWidth()), q, kv, kv),
+                    (k, a) -> k.splitHeads(a.get(0), a.get(1), withRope ? ropeFor(k, rope, referenceRope) : null,
+                            shape, a.get(2), a.get(3), a.get(4)));
+            compare(candidate, arrays(random, q, kv, kv, s(10, shape.qkvWidth())),
+                    (k, a) -> k.splitHeadsBackward(a.get(0), a.get(1), a.get(2),
+                            withRope ? ropeFor(k, rope, referenceRope) : null, shape, a.get(3)));
+        }
+        compare(candidate, arrays(random, q, s(10, 24)), (k, a) -> k.mergeHeads(a.get(0), shape, a.get(1)));
+        compare(candidate, arrays(random, s(10, 24), q), (k, a) -> k.mergeHeadsBackward(a.get(0), shape, a.get(1)));
+    }
+
+    private static RopeTable ropeFor(Kernels kernels, RopeTable candidate, RopeTable reference) {
+        return kernels == REFERENCE ? reference : candidate;
+    }
+
+    @ParameterizedTest
+    @MethodSource("candidates")
+    void causalSoftmax(Candidate candidate) {
+        AttentionShape shape = new AttentionShape(2, 19, 4, 2, 8);
+        Random random = new Random(7);
+        long[] scores = s(4, 38, 19);
+        compare(candidate, arrays(random, scores), (k, a) -> k.causalSoftmax(a.get(0), 0.35, shape));
+        List<INDArray> inputs = arrays(random, scores, scores);
+        REFERENCE.causalSoftmax(inputs.get(0), 1.0, shape);
+        compare(candidate, inputs, (k, a) -> k.causalSoftmaxBackward(a.get(0), a.get(1), 0.35, shape));
+    }
+
+    @ParameterizedTest
+    @MethodSource("candidates")
+    void residualAndBias(Candidate candidate) {
+        Random random = new Random(8);
+        compare(candidate, arrays(random, s(N, C), s(N, C), s(C), s(N, C)),
+                (k, a) -> k.addResidual(a.get(0), a.get(1), a.get(2), a.get(3)));
+        compare(candidate, arrays(random, s(N, C), s(N, C)), (k, a) -> k.addResidual(a.get(0), a.get(1), null, a.get(0)));
+        compare(candidate, arrays(random, s(N, C), s(C)), (k, a) -> k.biasGradient(a.get(0), a.get(1)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("candidates")
+    void logProbs(Candidate candidate) {
+        Random random = new Random(9);
+        int vocab = 53;
+        int[] targets = {0, 52, 7, -1, 3, 3, 9, 51, -1, 12, 40, 1, 2, 30};
+        List<INDArray> inputs = arrays(random, s(N, vocab), s(N), s(N));
+        inputs.get(0).muli(4);
+        compare(candidate, inputs, (k, a) -> k.targetLogProbs(a.get(0), targets, a.get(1), a.get(2)));
+        for (boolean extra : new boolean[] {false, true}) {
+            List<INDArray> back = arrays(random, s(N, vocab), s(N), s(N), s(N, vocab));
+            INDArray logits = back.get(0);
+            INDArray max = logits.max(1);
+            INDArray sums = Transforms.exp(logits.subColumnVector(max.reshape(N, 1)), true)
+                    .sum(1);
+            back.set(1, Transforms.log(sums, true).addi(max));
+            compare(candidate, back, (k, a) -> k.logitsBackward(a.get(0), a.get(1), targets, a.get(2),
+                    extra ? a.get(3) : null));
+        }
+    }
+}
