@@ -34,7 +34,7 @@ public final class GradientCheck {
         long stride = Math.max(1, length / maxElements);
         double worst = 0;
         for (long i = 0; i < length; i += stride) {
-            long index = parameter.offset() + i;
+            long index = parameter.offset() - parameter.data().originalOffset() + i;
             double original = parameter.data().getDouble(index);
             parameter.data().put(index, original + STEP);
             double plus = loss.getAsDouble();
@@ -42,9 +42,12 @@ public final class GradientCheck {
             double minus = loss.getAsDouble();
             parameter.data().put(index, original);
             double numeric = (plus - minus) / (2 * STEP);
-            double exact = analytic.data().getDouble(analytic.offset() + i);
+            double exact = analytic.data().getDouble(analytic.offset() - analytic.data().originalOffset() + i);
             double difference = Math.abs(exact - numeric);
             double error = difference < MIN_ABSOLUTE_ERROR ? 0 : difference / (Math.abs(exact) + Math.abs(numeric));
+            if (error > worst && System.getenv("GRADCHECK_DEBUG") != null) {
+                System.out.println("element " + i + " analytic " + exact + " numeric " + numeric);
+            }
             worst = Math.max(worst, error);
         }
         return worst;

@@ -31,7 +31,12 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
 
     /** Kernels that split rows over {@code threads} threads (the caller counts as one). */
     public FusedCpuKernels(int threads) {
-        this.parallel = new RowParallel(threads);
+        this(threads, RowParallel.DEFAULT_MIN_PARALLEL_WORK);
+    }
+
+    /** As above, splitting any call with at least {@code minParallelWork} elements (tests use 1). */
+    public FusedCpuKernels(int threads, long minParallelWork) {
+        this.parallel = new RowParallel(threads, minParallelWork);
     }
 
     /** Per-thread row buffers, grown on demand; each is at least a whole number of vectors long. */
@@ -770,6 +775,62 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                     row[targets[n]] += grad;
                 }
                 buf.put(base(logits) + n * vocab, row, 0, vocab);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- optimiser
+
+    /** Elements per task of the AdamW pass: large enough to amortise a task, small enough to balance. */
+    private static final int ADAM_BLOCK = 1 << 16;
+
+    @Override
+    public void adamW(INDArray params, INDArray grads, INDArray m, INDArray v, long decayedLength, AdamStep step) {
+        FloatBuffer pBuf = host(params);
+        FloatBuffer gBuf = host(grads);
+        FloatBuffer mBuf = host(m);
+        FloatBuffer vBuf = host(v);
+        int length = (int) params.length();
+        int blocks = (length + ADAM_BLOCK - 1) / ADAM_BLOCK;
+        float lr = (float) step.learningRate();
+        float decay = (float) (1 - step.learningRate() * step.weightDecay());
+        float scale = (float) step.gradScale();
+        float b1 = (float) step.beta1();
+        float b2 = (float) step.beta2();
+        float eps = (float) step.epsilon();
+        float inverseFirst = (float) (1 / step.firstCorrection());
+        float inverseSecond = (float) (1 / step.secondCorrection());
+        parallel.run(blocks, ADAM_BLOCK, (chunk, startBlock, endBlock) -> {
+            Scratch s = scratch.get();
+            float[] p = s.a(ADAM_BLOCK);
+            float[] g = s.b(ADAM_BLOCK);
+            float[] mm = s.c(ADAM_BLOCK);
+            float[] vv = s.d(ADAM_BLOCK);
+            for (int block = startBlock; block < endBlock; block++) {
+                int start = block * ADAM_BLOCK;
+                int n = Math.min(ADAM_BLOCK, length - start);
+                load(pBuf, base(params) + start, p, n, 0f);
+                load(gBuf, base(grads) + start, g, n, 0f);
+                load(mBuf, base(m) + start, mm, n, 0f);
+                load(vBuf, base(v) + start, vv, n, 0f);
+                int decayedEnd = (int) Math.max(0, Math.min(n, decayedLength - start));
+                for (int i = 0; i < n; i += LANES) {
+                    FloatVector pv = FloatVector.fromArray(S, p, i);
+                    if (i < decayedEnd) {
+                        pv = pv.mul(decay, S.indexInRange(i, decayedEnd));
+                    }
+                    FloatVector gv = FloatVector.fromArray(S, g, i).mul(scale);
+                    FloatVector first = FloatVector.fromArray(S, mm, i).mul(b1).add(gv.mul(1 - b1));
+                    FloatVector second = FloatVector.fromArray(S, vv, i).mul(b2).add(gv.mul(gv).mul(1 - b2));
+                    first.intoArray(mm, i);
+                    second.intoArray(vv, i);
+                    FloatVector update = first.mul(inverseFirst)
+                            .div(second.mul(inverseSecond).lanewise(VectorOperators.SQRT).add(eps));
+                    pv.sub(update.mul(lr)).intoArray(p, i);
+                }
+                pBuf.put(base(params) + start, p, 0, n);
+                mBuf.put(base(m) + start, mm, 0, n);
+                vBuf.put(base(v) + start, vv, 0, n);
             }
         });
     }

@@ -95,4 +95,10 @@ public interface Kernels {
      */
     void logitsBackward(INDArray logits, INDArray logSumExp, int[] targets, INDArray dLogProbs,
                         INDArray extraDLogits);
+
+    /**
+     * One AdamW update of the flat parameter vector in place (see {@link AdamStep}). Decay applies to
+     * elements [0, decayedLength) only. params, grads, m, v are [P]; grads is not modified.
+     */
+    void adamW(INDArray params, INDArray grads, INDArray m, INDArray v, long decayedLength, AdamStep step);
 }

@@ -366,4 +366,16 @@ public final class Nd4jKernels implements Kernels {
         result.addi(oneHot.muliColumnVector(column(grad)));
         rows.assign(result);
     }
+
+    @Override
+    public void adamW(INDArray params, INDArray grads, INDArray m, INDArray v, long decayedLength, AdamStep step) {
+        if (decayedLength > 0 && step.weightDecay() != 0) {
+            params.get(NDArrayIndex.interval(0, decayedLength)).muli(1 - step.learningRate() * step.weightDecay());
+        }
+        INDArray g = grads.mul(step.gradScale());
+        m.muli(step.beta1()).addi(g.mul(1 - step.beta1()));
+        v.muli(step.beta2()).addi(g.muli(g).muli(1 - step.beta2()));
+        INDArray denominator = Transforms.sqrt(v.div(step.secondCorrection()), false).addi(step.epsilon());
+        params.subi(m.div(denominator).muli(step.learningRate() / step.firstCorrection()));
+    }
 }

@@ -11,12 +11,21 @@ public final class ReferenceKernels implements Kernels {
 
     private static final double GELU_C = Math.sqrt(2.0 / Math.PI);
 
+    /**
+     * Element {@code index} of a contiguous array. A view's DataBuffer starts at the view's first
+     * element (its originalOffset in the underlying buffer), while offset() counts from the underlying
+     * buffer's start; the difference is 0 for views made by get/reshape but kept for safety.
+     */
+    private static long position(INDArray array, long index) {
+        return array.offset() - array.data().originalOffset() + index;
+    }
+
     private static double get(INDArray array, long index) {
-        return array.data().getDouble(array.offset() + index);
+        return array.data().getDouble(position(array, index));
     }
 
     private static void set(INDArray array, long index, double value) {
-        array.data().put(array.offset() + index, value);
+        array.data().put(position(array, index), value);
     }
 
     private static void add(INDArray array, long index, double value) {
@@ -440,6 +449,25 @@ public final class ReferenceKernels implements Kernels {
                 }
                 set(logits, base + j, value);
             }
+        }
+    }
+
+    @Override
+    public void adamW(INDArray params, INDArray grads, INDArray m, INDArray v, long decayedLength, AdamStep step) {
+        double firstCorrection = step.firstCorrection();
+        double secondCorrection = step.secondCorrection();
+        for (long i = 0; i < params.length(); i++) {
+            double p = get(params, i);
+            if (i < decayedLength) {
+                p *= 1 - step.learningRate() * step.weightDecay();
+            }
+            double g = get(grads, i) * step.gradScale();
+            double first = step.beta1() * get(m, i) + (1 - step.beta1()) * g;
+            double second = step.beta2() * get(v, i) + (1 - step.beta2()) * g * g;
+            set(m, i, first);
+            set(v, i, second);
+            double update = (first / firstCorrection) / (Math.sqrt(second / secondCorrection) + step.epsilon());
+            set(params, i, p - step.learningRate() * update);
         }
     }
 }

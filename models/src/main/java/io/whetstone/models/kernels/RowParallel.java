@@ -13,8 +13,8 @@ import java.util.concurrent.Future;
  */
 final class RowParallel implements AutoCloseable {
 
-    /** Elements of work below which a call stays on one thread. */
-    private static final long MIN_PARALLEL_WORK = 1L << 15;
+    /** Default elements of work below which a call stays on one thread. */
+    static final long DEFAULT_MIN_PARALLEL_WORK = 1L << 15;
 
     /** The body of one chunk: rows [start, end), numbered {@code chunk} in [0, chunks). */
     @FunctionalInterface
@@ -23,9 +23,11 @@ final class RowParallel implements AutoCloseable {
     }
 
     private final int threads;
+    private final long minParallelWork;
     private final ExecutorService pool;
 
-    RowParallel(int threads) {
+    RowParallel(int threads, long minParallelWork) {
+        this.minParallelWork = minParallelWork;
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1: " + threads);
         }
@@ -43,7 +45,7 @@ final class RowParallel implements AutoCloseable {
 
     /** How many chunks {@link #run} will use for {@code rows} rows of {@code rowWork} elements each. */
     int chunks(int rows, long rowWork) {
-        if (pool == null || rows < 2 || (long) rows * rowWork < MIN_PARALLEL_WORK) {
+        if (pool == null || rows < 2 || (long) rows * rowWork < minParallelWork) {
             return 1;
         }
         return Math.min(threads, rows);

@@ -27,7 +27,8 @@ class KernelParityTest {
 
     private static final Kernels REFERENCE = new ReferenceKernels();
     private static final FusedCpuKernels FUSED_1 = new FusedCpuKernels(1);
-    private static final FusedCpuKernels FUSED_2 = new FusedCpuKernels(2);
+    /** Two threads, splitting every call, so chunk boundaries and per-chunk partial sums are exercised. */
+    private static final FusedCpuKernels FUSED_2 = new FusedCpuKernels(2, 1);
 
     record Candidate(String name, Kernels kernels, DataType dataType, double tolerance) {
         @Override
@@ -216,5 +217,16 @@ class KernelParityTest {
             compare(candidate, back, (k, a) -> k.logitsBackward(a.get(0), a.get(1), targets, a.get(2),
                     extra ? a.get(3) : null));
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("candidates")
+    void adamW(Candidate candidate) {
+        Random random = new Random(10);
+        int length = 70_001; // more than one block of the fused pass, and not a whole number of vectors
+        List<INDArray> state = arrays(random, s(length), s(length), s(length), s(length));
+        state.get(3).assign(Transforms.abs(state.get(3), true)); // second moments are non-negative
+        AdamStep step = new AdamStep(3e-3, 0.9, 0.95, 1e-8, 0.1, 7, 0.5);
+        compare(candidate, state, (k, a) -> k.adamW(a.get(0), a.get(1), a.get(2), a.get(3), 65_537, step));
     }
 }

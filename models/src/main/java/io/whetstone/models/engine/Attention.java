@@ -1,0 +1,107 @@
+package io.whetstone.models.engine;
+
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.kernels.AttentionShape;
+import io.whetstone.models.kernels.Kernels;
+import io.whetstone.models.kernels.RopeTable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Causal multi-head self-attention with optional grouped queries and rotary positions: one GEMM for
+ * q, k and v, batched matmuls over [B*K] for the scores and the weighted values, one GEMM out.
+ * The output projection's bias (GPT-2) is added by the block with the residual.
+ */
+final class Attention {
+
+    private final ModelConfig config;
+    private final Kernels kernels;
+    private final RopeTable rope;
+    private final INDArray wqkv; // [C, (H+2K)D]
+    private final INDArray bqkv; // [(H+2K)D] or null
+    private final INDArray wo; // [HD, C]
+    private final INDArray dWqkv;
+    private final INDArray dBqkv;
+    private final INDArray dWo;
+
+    private AttentionShape shape;
+    private INDArray qkv; // [N, (H+2K)D]
+    private INDArray q; // [B, K, G, T, D], viewed as [B*K, G*T, D]
+    private INDArray k; // [B, K, T, D], viewed as [B*K, T, D]
+    private INDArray v; // [B, K, T, D]
+    private INDArray probs; // [B*K, G*T, T]
+    private INDArray y; // [B, K, G, T, D]
+    private INDArray merged; // [N, HD]
+
+    Attention(ModelConfig config, Kernels kernels, RopeTable rope, INDArray wqkv, INDArray bqkv, INDArray wo,
+              INDArray dWqkv, INDArray dBqkv, INDArray dWo) {
+        this.config = config;
+        this.kernels = kernels;
+        this.rope = rope;
+        this.wqkv = wqkv;
+        this.bqkv = bqkv;
+        this.wo = wo;
+        this.dWqkv = dWqkv;
+        this.dBqkv = dBqkv;
+        this.dWo = dWo;
+    }
+
+    void allocate(int batch, int seqLen, DataType dataType) {
+        shape = new AttentionShape(batch, seqLen, config.heads(), config.kvHeads(), config.headSize());
+        int n = shape.rows();
+        int d = config.headSize();
+        long bk = (long) batch * config.kvHeads();
+        long gt = (long) config.groupSize() * seqLen;
+        qkv = Nd4j.zeros(dataType, n, shape.qkvWidth());
+        q = Nd4j.zeros(dataType, bk, gt, d);
+        k = Nd4j.zeros(dataType, bk, seqLen, d);
+        v = Nd4j.zeros(dataType, bk, seqLen, d);
+        probs = Nd4j.zeros(dataType, bk, gt, seqLen);
+        y = Nd4j.zeros(dataType, bk, gt, d);
+        merged = Nd4j.zeros(dataType, n, (long) config.heads() * d);
+    }
+
+    AttentionShape shape() {
+        return shape;
+    }
+
+    /** out [N, C] = attention(x [N, C]) without the output bias. */
+    void forward(INDArray x, INDArray out) {
+        Gemm.forward(x, wqkv, qkv);
+        kernels.splitHeads(qkv, bqkv, rope, shape, q, k, v);
+        Gemm.batched(q, k, probs, false, true);
+        kernels.causalSoftmax(probs, 1.0 / Math.sqrt(config.headSize()), shape);
+        Gemm.batched(probs, v, y, false, false);
+        kernels.mergeHeads(y, shape, merged);
+        Gemm.forward(merged, wo, out);
+    }
+
+    /**
+     * Backward from dOut [N, C]: parameter gradients +=, dx [N, C] overwritten. {@code scratch}
+     * supplies temporaries shared by all layers.
+     */
+    void backward(INDArray dOut, INDArray x, INDArray dx, BackwardScratch scratch) {
+        Gemm.weightGradient(merged, dOut, dWo);
+        INDArray dMerged = scratch.rows("attn.dmerged", (long) config.heads() * config.headSize());
+        Gemm.inputGradient(dOut, wo, dMerged, false);
+        INDArray dy = scratch.like("dy", y);
+        kernels.mergeHeadsBackward(dMerged, shape, dy);
+        INDArray dProbs = scratch.like("dprobs", probs);
+        Gemm.batched(dy, v, dProbs, false, true);
+        INDArray dv = scratch.like("dv", v);
+        Gemm.batched(probs, dy, dv, true, false);
+        kernels.causalSoftmaxBackward(probs, dProbs, 1.0 / Math.sqrt(config.headSize()), shape);
+        INDArray dq = scratch.like("dq", q);
+        Gemm.batched(dProbs, k, dq, false, false);
+        INDArray dk = scratch.like("dk", k);
+        Gemm.batched(dProbs, q, dk, true, false);
+        INDArray dQkv = scratch.like("dqkv", qkv);
+        kernels.splitHeadsBackward(dq, dk, dv, rope, shape, dQkv);
+        if (dBqkv != null) {
+            kernels.biasGradient(dQkv, dBqkv);
+        }
+        Gemm.weightGradient(x, dQkv, dWqkv);
+        Gemm.inputGradient(dQkv, wqkv, dx, false);
+    }
+}

@@ -1,0 +1,107 @@
+package io.whetstone.models.engine;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * All parameters of a model in one flat vector, and their gradients in another of the same layout;
+ * each tensor is a view into them, so optimisers and parameter averaging see one array while layers
+ * see shaped tensors. Views are created once.
+ */
+public final class ParameterStore {
+
+    private final ParameterLayout layout;
+    private final DataType dataType;
+    private final INDArray params;
+    private final INDArray grads;
+    private final Map<String, INDArray> paramViews = new HashMap<>();
+    private final Map<String, INDArray> gradViews = new HashMap<>();
+
+    /** Zero-filled parameters and gradients of {@code layout} in {@code dataType}. */
+    public ParameterStore(ParameterLayout layout, DataType dataType) {
+        if (layout.length() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("models above 2^31 parameters are not supported: " + layout.length());
+        }
+        this.layout = layout;
+        this.dataType = dataType;
+        this.params = Nd4j.zeros(dataType, layout.length());
+        this.grads = Nd4j.zeros(dataType, layout.length());
+        for (TensorSpec spec : layout.tensors()) {
+            paramViews.put(spec.name(), view(params, spec));
+            gradViews.put(spec.name(), view(grads, spec));
+        }
+    }
+
+    private INDArray view(INDArray flat, TensorSpec spec) {
+        long offset = layout.offset(spec.name());
+        return flat.get(NDArrayIndex.interval(offset, offset + spec.length())).reshape(spec.shape());
+    }
+
+    /** Fills every tensor as its spec says, from a generator seeded with (seed, tensor index). */
+    public void initialize(long seed) {
+        int index = 0;
+        for (TensorSpec spec : layout.tensors()) {
+            INDArray view = paramViews.get(spec.name());
+            switch (spec.init()) {
+                case ZEROS -> view.assign(0);
+                case ONES -> view.assign(1);
+                case NORMAL -> {
+                    Random random = new Random(seed * 1_000_003L + index);
+                    float[] values = new float[(int) spec.length()];
+                    for (int i = 0; i < values.length; i++) {
+                        values[i] = (float) (random.nextGaussian() * spec.std());
+                    }
+                    view.assign(Nd4j.createFromArray(values).reshape(spec.shape()).castTo(dataType));
+                }
+                default -> throw new IllegalStateException("unknown init " + spec.init());
+            }
+            index++;
+        }
+    }
+
+    public ParameterLayout layout() {
+        return layout;
+    }
+
+    public DataType dataType() {
+        return dataType;
+    }
+
+    /** The flat parameter vector [P]. */
+    public INDArray params() {
+        return params;
+    }
+
+    /** The flat gradient vector [P], same layout. */
+    public INDArray grads() {
+        return grads;
+    }
+
+    /** The parameter tensor {@code name} (a view). */
+    public INDArray tensor(String name) {
+        INDArray view = paramViews.get(name);
+        if (view == null) {
+            throw new IllegalArgumentException("no tensor named " + name);
+        }
+        return view;
+    }
+
+    /** The gradient of tensor {@code name} (a view). */
+    public INDArray gradient(String name) {
+        INDArray view = gradViews.get(name);
+        if (view == null) {
+            throw new IllegalArgumentException("no tensor named " + name);
+        }
+        return view;
+    }
+
+    /** Sets every gradient to zero. */
+    public void zeroGrads() {
+        grads.assign(0);
+    }
+}

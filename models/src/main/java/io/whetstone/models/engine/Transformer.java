@@ -1,0 +1,234 @@
+package io.whetstone.models.engine;
+
+import io.whetstone.models.Family;
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.kernels.Kernels;
+import io.whetstone.models.kernels.RopeTable;
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A decoder-only transformer of either family with a hand-written forward and backward: GEMMs through
+ * ND4J into preallocated buffers, everything elementwise through {@link Kernels}. Parameters and
+ * gradients are views of two flat vectors ({@link ParameterStore}).
+ *
+ * <p>The contract with objectives: {@link #forward} gives per-token log-probabilities of the targets
+ * (and the logits); an objective turns them into a loss and d loss / d log-prob (optionally also
+ * d loss / d logits); {@link #backward} accumulates parameter gradients from those. The model never
+ * knows which objective runs.
+ */
+public final class Transformer implements AutoCloseable {
+
+    private final ModelConfig config;
+    private final EngineOptions options;
+    private final Kernels kernels;
+    private final ParameterStore store;
+    private final List<Block> blocks = new ArrayList<>();
+    private final Norm finalNorm;
+    private final INDArray embedding; // [V, C]
+    private final INDArray positions; // [Tmax, C] (GPT-2) or null
+    private final INDArray head; // [V, C]
+    private final INDArray dEmbedding;
+    private final INDArray dPositions;
+    private final INDArray dHead;
+
+    private int batch;
+    private int seqLen;
+    private List<INDArray> stream; // L+1 residual states [N, C]
+    private INDArray projection; // [N, C] temporary of the blocks
+    private INDArray normedFinal; // [N, C]
+    private INDArray logits; // [N, V]
+    private INDArray logSumExp; // [N]
+    private INDArray logProbs; // [N]
+    private INDArray dh; // [N, C]
+    private BackwardScratch scratch;
+    private int[] tokens;
+    private int[] targets;
+    private boolean backwardReady;
+
+    /** A model with all parameters zero; call {@link #initialize} or load weights into {@link #parameters()}. */
+    public Transformer(ModelConfig config, EngineOptions options) {
+        this.config = config;
+        this.options = options;
+        DataType dataType = options.dataType();
+        this.kernels = options.kernels().create(dataType, options.threads());
+        this.store = new ParameterStore(ParameterLayout.of(config), dataType);
+        boolean gpt2 = config.family() == Family.GPT2;
+        RopeTable rope = gpt2 ? null
+                : RopeTable.create(config.maxSeqLen(), config.headSize(), config.ropeTheta(), dataType);
+        for (int i = 0; i < config.layers(); i++) {
+            blocks.add(gpt2 ? gpt2Block(i) : llamaBlock(i, rope));
+        }
+        if (gpt2) {
+            finalNorm = new Norm(Family.GPT2, kernels, config.normEps(), store, "ln_f");
+            embedding = store.tensor("wte.weight");
+            dEmbedding = store.gradient("wte.weight");
+            positions = store.tensor("wpe.weight");
+            dPositions = store.gradient("wpe.weight");
+        } else {
+            finalNorm = new Norm(Family.LLAMA, kernels, config.normEps(), store, "norm");
+            embedding = store.tensor("embed");
+            dEmbedding = store.gradient("embed");
+            positions = null;
+            dPositions = null;
+        }
+        String headName = config.tiedEmbeddings() ? (gpt2 ? "wte.weight" : "embed") : "lm_head";
+        head = store.tensor(headName);
+        dHead = store.gradient(headName);
+    }
+
+    private Block gpt2Block(int i) {
+        String p = "h." + i + ".";
+        Attention attention = new Attention(config, kernels, null,
+                store.tensor(p + "attn.c_attn.weight"), store.tensor(p + "attn.c_attn.bias"),
+                store.tensor(p + "attn.c_proj.weight"), store.gradient(p + "attn.c_attn.weight"),
+                store.gradient(p + "attn.c_attn.bias"), store.gradient(p + "attn.c_proj.weight"));
+        FeedForward mlp = new FeedForward(Family.GPT2, kernels, config.ffnHidden(),
+                store.tensor(p + "mlp.c_fc.weight"), store.tensor(p + "mlp.c_fc.bias"),
+                store.tensor(p + "mlp.c_proj.weight"), store.gradient(p + "mlp.c_fc.weight"),
+                store.gradient(p + "mlp.c_fc.bias"), store.gradient(p + "mlp.c_proj.weight"));
+        return new Block(kernels, config.width(),
+                new Norm(Family.GPT2, kernels, config.normEps(), store, p + "ln_1"), attention,
+                new Norm(Family.GPT2, kernels, config.normEps(), store, p + "ln_2"), mlp,
+                store.tensor(p + "attn.c_proj.bias"), store.tensor(p + "mlp.c_proj.bias"),
+                store.gradient(p + "attn.c_proj.bias"), store.gradient(p + "mlp.c_proj.bias"));
+    }
+
+    private Block llamaBlock(int i, RopeTable rope) {
+        String p = "layers." + i + ".";
+        Attention attention = new Attention(config, kernels, rope, store.tensor(p + "wqkv"), null,
+                store.tensor(p + "wo"), store.gradient(p + "wqkv"), null, store.gradient(p + "wo"));
+        FeedForward mlp = new FeedForward(Family.LLAMA, kernels, config.ffnHidden(), store.tensor(p + "w_gate_up"),
+                null, store.tensor(p + "w_down"), store.gradient(p + "w_gate_up"), null, store.gradient(p + "w_down"));
+        return new Block(kernels, config.width(),
+                new Norm(Family.LLAMA, kernels, config.normEps(), store, p + "attn_norm"), attention,
+                new Norm(Family.LLAMA, kernels, config.normEps(), store, p + "ffn_norm"), mlp,
+                null, null, null, null);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public EngineOptions options() {
+        return options;
+    }
+
+    public ParameterStore parameters() {
+        return store;
+    }
+
+    /** Fills the parameters with the family's initialisation from {@code seed}. */
+    public void initialize(long seed) {
+        store.initialize(seed);
+    }
+
+    /** The kernels in use (for benchmarks and reports). */
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    private void allocate(int newBatch, int newSeqLen) {
+        if (newBatch == batch && newSeqLen == seqLen) {
+            return;
+        }
+        DataType dataType = options.dataType();
+        int rows = newBatch * newSeqLen;
+        for (Block block : blocks) {
+            block.allocate(newBatch, newSeqLen, dataType);
+        }
+        finalNorm.allocate(rows, dataType);
+        stream = new ArrayList<>();
+        for (int i = 0; i <= config.layers(); i++) {
+            stream.add(Nd4j.zeros(dataType, rows, config.width()));
+        }
+        projection = Nd4j.zeros(dataType, rows, config.width());
+        normedFinal = Nd4j.zeros(dataType, rows, config.width());
+        logits = Nd4j.zeros(dataType, rows, config.vocabSize());
+        logSumExp = Nd4j.zeros(dataType, rows);
+        logProbs = Nd4j.zeros(dataType, rows);
+        dh = Nd4j.zeros(dataType, rows, config.width());
+        scratch = new BackwardScratch(dataType, rows);
+        batch = newBatch;
+        seqLen = newSeqLen;
+    }
+
+    /**
+     * Runs the model over {@code tokens} [B*T] (row-major [B, T]) and scores {@code targets} [B*T]
+     * (a negative target means none). Keeps what the backward needs.
+     */
+    public ForwardPass forward(int[] tokens, int[] targets, int batch, int seqLen) {
+        validate(tokens, targets, batch, seqLen);
+        allocate(batch, seqLen);
+        this.tokens = tokens.clone();
+        this.targets = targets.clone();
+        kernels.embed(this.tokens, embedding, positions, seqLen, stream.get(0));
+        for (int i = 0; i < blocks.size(); i++) {
+            blocks.get(i).forward(stream.get(i), stream.get(i + 1), projection);
+        }
+        finalNorm.forward(stream.get(blocks.size()), normedFinal);
+        Nd4j.gemm(normedFinal, head, logits, false, true, 1.0, 0.0);
+        kernels.targetLogProbs(logits, this.targets, logProbs, logSumExp);
+        backwardReady = true;
+        return new ForwardPass(logProbs.reshape(batch, seqLen), logits, this.targets, batch, seqLen);
+    }
+
+    private void validate(int[] tokens, int[] targets, int batch, int seqLen) {
+        if (batch < 1 || seqLen < 1) {
+            throw new IllegalArgumentException("batch and sequence length must be >= 1: " + batch + "x" + seqLen);
+        }
+        if (seqLen > config.maxSeqLen()) {
+            throw new IllegalArgumentException("sequence length " + seqLen + " exceeds max_seq_len " + config.maxSeqLen());
+        }
+        if (tokens.length != batch * seqLen || targets.length != batch * seqLen) {
+            throw new IllegalArgumentException("expected " + batch * seqLen + " tokens and targets, got "
+                    + tokens.length + " and " + targets.length);
+        }
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) {
+                throw new IllegalArgumentException("token " + tokens[i] + " at position " + i
+                        + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+            if (targets[i] >= config.vocabSize()) {
+                throw new IllegalArgumentException("target " + targets[i] + " at position " + i
+                        + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+        }
+    }
+
+    /**
+     * Accumulates parameter gradients (+=) of a loss given d loss / d logProbs [B, T] and optionally
+     * d loss / d logits [N, V] (null for none). Consumes the last forward: the logits become their
+     * gradient.
+     */
+    public void backward(INDArray dLogProbs, INDArray dLogits) {
+        if (!backwardReady) {
+            throw new IllegalStateException("backward needs a forward first (each forward allows one backward)");
+        }
+        backwardReady = false;
+        kernels.logitsBackward(logits, logSumExp, targets, dLogProbs.reshape(logProbs.length()), dLogits);
+        Nd4j.gemm(logits, normedFinal, dHead, true, false, 1.0, 1.0);
+        INDArray dNormed = scratch.rows("head.dnormed", config.width());
+        Nd4j.gemm(logits, head, dNormed, false, false, 1.0, 0.0);
+        dh.assign(0);
+        finalNorm.backward(dNormed, stream.get(blocks.size()), dh);
+        for (int i = blocks.size() - 1; i >= 0; i--) {
+            blocks.get(i).backward(stream.get(i), dh, scratch);
+        }
+        kernels.embedBackward(tokens, dh, dEmbedding, dPositions, seqLen);
+    }
+
+    @Override
+    public void close() {
+        if (kernels instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing kernels failed", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package io.whetstone.models.optim;
+
+import io.whetstone.models.engine.ParameterStore;
+import io.whetstone.models.kernels.AdamStep;
+import io.whetstone.models.kernels.Kernels;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * AdamW over the flat parameter vector, with global-norm clipping folded into the update (one pass
+ * over parameters, gradients and both moments). The moments are flat vectors of the same layout, so
+ * they average across Spark partitions like the parameters do.
+ */
+public final class AdamW {
+
+    private final ParameterStore store;
+    private final Kernels kernels;
+    private final AdamWConfig config;
+    private final INDArray firstMoment;
+    private final INDArray secondMoment;
+    private long step;
+
+    public AdamW(ParameterStore store, Kernels kernels, AdamWConfig config) {
+        this.store = store;
+        this.kernels = kernels;
+        this.config = config;
+        this.firstMoment = Nd4j.zeros(store.dataType(), store.params().length());
+        this.secondMoment = Nd4j.zeros(store.dataType(), store.params().length());
+    }
+
+    /** What one update did. */
+    public record Update(long step, double learningRate, double gradNorm, double clipScale) {
+    }
+
+    /** Applies one update with rate {@code learningRate} from the gradients in the store. */
+    public Update apply(double learningRate) {
+        double norm = store.grads().norm2Number().doubleValue();
+        if (!Double.isFinite(norm)) {
+            throw new IllegalStateException("gradient norm is " + norm + " at step " + (step + 1)
+                    + ": the loss diverged or the input holds NaN/Inf");
+        }
+        double scale = config.maxGradNorm() > 0 && norm > config.maxGradNorm() ? config.maxGradNorm() / norm : 1.0;
+        step++;
+        kernels.adamW(store.params(), store.grads(), firstMoment, secondMoment, store.layout().decayedLength(),
+                new AdamStep(learningRate, config.beta1(), config.beta2(), config.epsilon(), config.weightDecay(),
+                        step, scale));
+        return new Update(step, learningRate, norm, scale);
+    }
+
+    public AdamWConfig config() {
+        return config;
+    }
+
+    /** m, flat [P]. */
+    public INDArray firstMoment() {
+        return firstMoment;
+    }
+
+    /** v, flat [P]. */
+    public INDArray secondMoment() {
+        return secondMoment;
+    }
+
+    /** Updates applied so far. */
+    public long step() {
+        return step;
+    }
+
+    /** Sets the update counter (when restoring or averaging state). */
+    public void setStep(long step) {
+        if (step < 0) {
+            throw new IllegalArgumentException("step must be >= 0: " + step);
+        }
+        this.step = step;
+    }
+}

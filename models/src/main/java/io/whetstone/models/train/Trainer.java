@@ -1,0 +1,68 @@
+package io.whetstone.models.train;
+
+import io.whetstone.models.engine.ForwardPass;
+import io.whetstone.models.engine.TokenBatch;
+import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.objectives.Objective;
+import io.whetstone.models.objectives.ObjectiveResult;
+import io.whetstone.models.optim.AdamW;
+import io.whetstone.models.optim.LrSchedule;
+import java.util.List;
+
+/**
+ * One optimiser step over one or more micro-batches on one worker: gradients of all micro-batches are
+ * accumulated with one shared normaliser (the masked tokens of the whole step), then AdamW applies.
+ */
+public final class Trainer {
+
+    private final Transformer model;
+    private final Objective objective;
+    private final AdamW optimizer;
+    private final LrSchedule schedule;
+
+    public Trainer(Transformer model, Objective objective, AdamW optimizer, LrSchedule schedule) {
+        this.model = model;
+        this.objective = objective;
+        this.optimizer = optimizer;
+        this.schedule = schedule;
+    }
+
+    /** The outcome of a step. */
+    public record StepStats(long step, double loss, long tokens, double maskedTokens, double gradNorm,
+                            double learningRate) {
+    }
+
+    /** Zeroes gradients and accumulates those of {@code microBatches}; returns the summed loss. */
+    public double accumulate(List<TokenBatch> microBatches, double normalizer) {
+        model.parameters().zeroGrads();
+        double loss = 0;
+        for (TokenBatch batch : microBatches) {
+            ForwardPass pass = model.forward(batch.tokens(), batch.targets(), batch.batch(), batch.seqLen());
+            ObjectiveResult result = objective.evaluate(pass, batch, normalizer);
+            model.backward(result.dLogProbs(), result.dLogits());
+            loss += result.loss();
+        }
+        return loss;
+    }
+
+    /** One full step: accumulate, then update with the scheduled rate. */
+    public StepStats step(List<TokenBatch> microBatches) {
+        double normalizer = 0;
+        long tokens = 0;
+        for (TokenBatch batch : microBatches) {
+            normalizer += objective.defaultNormalizer(batch);
+            tokens += batch.size();
+        }
+        double loss = accumulate(microBatches, normalizer);
+        AdamW.Update update = optimizer.apply(schedule.rate(optimizer.step() + 1));
+        return new StepStats(update.step(), loss, tokens, normalizer, update.gradNorm(), update.learningRate());
+    }
+
+    public Transformer model() {
+        return model;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+}
