@@ -10,7 +10,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Causal multi-head self-attention with optional grouped queries and rotary positions: one GEMM for
- * q, k and v, batched matmuls over [B*K] for the scores and the weighted values, one GEMM out.
+ * q, k and v, the attention kernel per (batch, key/value head), one GEMM out.
  * The output projection's bias (GPT-2) is added by the block with the residual.
  */
 final class Attention {
@@ -70,9 +70,7 @@ final class Attention {
     void forward(INDArray x, INDArray out) {
         Gemm.forward(x, wqkv, qkv);
         kernels.splitHeads(qkv, bqkv, rope, shape, q, k, v);
-        Gemm.batched(q, k, probs, false, true);
-        kernels.causalSoftmax(probs, 1.0 / Math.sqrt(config.headSize()), shape);
-        Gemm.batched(probs, v, y, false, false);
+        kernels.attention(q, k, v, 1.0 / Math.sqrt(config.headSize()), shape, probs, y);
         kernels.mergeHeads(y, shape, merged);
         Gemm.forward(merged, wo, out);
     }
@@ -87,15 +85,10 @@ final class Attention {
         Gemm.inputGradient(dOut, wo, dMerged, false);
         INDArray dy = scratch.like("dy", y);
         kernels.mergeHeadsBackward(dMerged, shape, dy);
-        INDArray dProbs = scratch.like("dprobs", probs);
-        Gemm.batched(dy, v, dProbs, false, true);
-        INDArray dv = scratch.like("dv", v);
-        Gemm.batched(probs, dy, dv, true, false);
-        kernels.causalSoftmaxBackward(probs, dProbs, 1.0 / Math.sqrt(config.headSize()), shape);
         INDArray dq = scratch.like("dq", q);
-        Gemm.batched(dProbs, k, dq, false, false);
         INDArray dk = scratch.like("dk", k);
-        Gemm.batched(dProbs, q, dk, true, false);
+        INDArray dv = scratch.like("dv", v);
+        kernels.attentionBackward(q, k, v, probs, dy, 1.0 / Math.sqrt(config.headSize()), shape, dq, dk, dv);
         INDArray dQkv = scratch.like("dqkv", qkv);
         kernels.splitHeadsBackward(dq, dk, dv, rope, shape, dQkv);
         if (dBqkv != null) {

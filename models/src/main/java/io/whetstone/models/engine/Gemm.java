@@ -23,9 +23,4 @@ final class Gemm {
     static void weightGradient(INDArray x, INDArray dy, INDArray dWeight) {
         Nd4j.gemm(x, dy, dWeight, true, false, 1.0, 1.0);
     }
-
-    /** Batched: out [M, a, c] = A [M, a, b] B [M, b, c], with optional transposes of A and B. */
-    static void batched(INDArray a, INDArray b, INDArray out, boolean transposeA, boolean transposeB) {
-        Nd4j.matmul(a, b, out, transposeA, transposeB, false);
-    }
 }

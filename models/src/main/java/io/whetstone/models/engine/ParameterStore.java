@@ -50,17 +50,25 @@ public final class ParameterStore {
             switch (spec.init()) {
                 case ZEROS -> view.assign(0);
                 case ONES -> view.assign(1);
-                case NORMAL -> {
-                    Random random = new Random(seed * 1_000_003L + index);
-                    float[] values = new float[(int) spec.length()];
-                    for (int i = 0; i < values.length; i++) {
-                        values[i] = (float) (random.nextGaussian() * spec.std());
-                    }
-                    view.assign(Nd4j.createFromArray(values).reshape(spec.shape()).castTo(dataType));
-                }
+                case NORMAL -> fillNormal(layout.offset(spec.name()), spec.length(), spec.std(),
+                        new Random(seed * 1_000_003L + index));
                 default -> throw new IllegalStateException("unknown init " + spec.init());
             }
             index++;
+        }
+    }
+
+    /** Writes N(0, std^2) values into params[offset, offset+length) in chunks, so no tensor-sized temporary. */
+    private void fillNormal(long offset, long length, double std, Random random) {
+        int chunk = 1 << 20;
+        float[] values = new float[(int) Math.min(chunk, length)];
+        for (long done = 0; done < length; done += values.length) {
+            int n = (int) Math.min(values.length, length - done);
+            for (int i = 0; i < n; i++) {
+                values[i] = (float) (random.nextGaussian() * std);
+            }
+            INDArray source = Nd4j.createFromArray(n == values.length ? values : java.util.Arrays.copyOf(values, n));
+            params.get(NDArrayIndex.interval(offset + done, offset + done + n)).assign(source.castTo(dataType));
         }
     }
 

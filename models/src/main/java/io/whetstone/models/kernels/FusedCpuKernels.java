@@ -612,66 +612,310 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
         });
     }
 
+    /** Query rows per register tile of the attention micro-kernels (8 accumulators of one vector). */
+    private static final int TILE = 8;
+
+    /**
+     * Per (batch, kv head) matrix, one task; queries go in tiles of {@link #TILE} rows of one group, so
+     * each tile needs keys up to its last position only. Keys are transposed once per matrix, and the
+     * score and value products are register-tiled micro-kernels ({@link #tileTimesTransposed},
+     * {@link #tileTimesRows}): each loaded vector feeds 8 FMAs into accumulators that stay in
+     * registers. Softmax runs on the tile while it is in L1.
+     */
     @Override
-    public void causalSoftmax(INDArray scores, double scale, AttentionShape shape) {
-        FloatBuffer buf = host(scores);
+    public void attention(INDArray q, INDArray k, INDArray v, double scale, AttentionShape shape, INDArray probs,
+                          INDArray y) {
+        FloatBuffer qBuf = host(q);
+        FloatBuffer kBuf = host(k);
+        FloatBuffer vBuf = host(v);
+        FloatBuffer pBuf = host(probs);
+        FloatBuffer yBuf = host(y);
         int seqLen = shape.seqLen();
-        int rows = (int) (scores.length() / seqLen);
+        int size = shape.headSize();
+        int rows = shape.groupSize() * seqLen;
+        int seqStride = padded(seqLen);
+        int sizeStride = padded(size);
         float factor = (float) scale;
-        parallel.run(rows, seqLen / 2 + 1, (chunk, start, end) -> {
-            float[] row = scratch.get().a(seqLen);
-            for (int r = start; r < end; r++) {
-                int valid = r % seqLen + 1;
-                int index = base(scores) + r * seqLen;
-                load(buf, index, row, valid, 0f);
-                float max = Float.NEGATIVE_INFINITY;
-                FloatVector maxAcc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-                for (int i = 0; i < valid; i += LANES) {
-                    FloatVector x = FloatVector.fromArray(S, row, i).mul(factor);
-                    x.intoArray(row, i);
-                    maxAcc = maxAcc.lanewise(VectorOperators.MAX, x, tail(i, valid));
+        int matrices = shape.batch() * shape.kvHeads();
+        parallel.run(matrices, (long) rows * seqLen * size, (chunk, start, end) -> {
+            Scratch s = scratch.get();
+            float[] keysT = s.a(size * seqStride); // [D][Tp]
+            float[] values = s.b(seqLen * sizeStride); // [T][Dp]
+            float[] tile = s.c(TILE * seqStride + 2 * TILE * sizeStride); // scores | queries | outputs
+            int queriesAt = TILE * seqStride;
+            int outAt = queriesAt + TILE * sizeStride;
+            for (int m = start; m < end; m++) {
+                loadTransposed(kBuf, base(k) + m * seqLen * size, seqLen, size, keysT, seqStride);
+                loadRows(vBuf, base(v) + m * seqLen * size, seqLen, size, values, sizeStride);
+                for (int g = 0; g < shape.groupSize(); g++) {
+                    for (int t0 = 0; t0 < seqLen; t0 += TILE) {
+                        int tileRows = Math.min(TILE, seqLen - t0);
+                        int firstRow = m * rows + g * seqLen + t0;
+                        int keys = t0 + tileRows; // keys any row of the tile may see
+                        int span = padded(keys);
+                        Arrays.fill(tile, queriesAt, queriesAt + TILE * sizeStride, 0f);
+                        for (int i = 0; i < tileRows; i++) {
+                            qBuf.get(base(q) + (firstRow + i) * size, tile, queriesAt + i * sizeStride, size);
+                        }
+                        tileTimesTransposed(tile, queriesAt, sizeStride, size, keysT, seqStride, span, tile, 0,
+                                seqStride);
+                        for (int i = 0; i < tileRows; i++) {
+                            softmaxRow(tile, i * seqStride, t0 + i + 1, Math.max(span, seqLen), factor);
+                            pBuf.put(base(probs) + (firstRow + i) * seqLen, tile, i * seqStride, seqLen);
+                        }
+                        for (int i = tileRows; i < TILE; i++) {
+                            Arrays.fill(tile, i * seqStride, i * seqStride + span, 0f);
+                        }
+                        tileTimesRows(tile, 0, seqStride, keys, values, sizeStride, sizeStride, tile, outAt, sizeStride);
+                        for (int i = 0; i < tileRows; i++) {
+                            yBuf.put(base(y) + (firstRow + i) * size, tile, outAt + i * sizeStride, size);
+                        }
+                    }
                 }
-                max = maxAcc.reduceLanes(VectorOperators.MAX);
-                FloatVector sumAcc = FloatVector.zero(S);
-                for (int i = 0; i < valid; i += LANES) {
-                    FloatVector e = FloatVector.fromArray(S, row, i).sub(max).lanewise(VectorOperators.EXP);
-                    e.intoArray(row, i);
-                    sumAcc = sumAcc.add(e, tail(i, valid));
-                }
-                float inverse = 1f / sumAcc.reduceLanes(VectorOperators.ADD);
-                for (int i = 0; i < valid; i += LANES) {
-                    FloatVector.fromArray(S, row, i).mul(inverse).intoArray(row, i);
-                }
-                Arrays.fill(row, valid, seqLen, 0f);
-                buf.put(index, row, 0, seqLen);
             }
         });
     }
 
+    /** In place on row[at .. at+fillTo): softmax of factor * x over the first {@code valid}, zeros after. */
+    private static void softmaxRow(float[] row, int at, int valid, int fillTo, float factor) {
+        FloatVector maxAcc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < valid; i += LANES) {
+            FloatVector x = FloatVector.fromArray(S, row, at + i).mul(factor);
+            x.intoArray(row, at + i);
+            maxAcc = maxAcc.lanewise(VectorOperators.MAX, x, tail(i, valid));
+        }
+        float max = maxAcc.reduceLanes(VectorOperators.MAX);
+        FloatVector sumAcc = FloatVector.zero(S);
+        for (int i = 0; i < valid; i += LANES) {
+            FloatVector e = FloatVector.fromArray(S, row, at + i).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(row, at + i);
+            sumAcc = sumAcc.add(e, tail(i, valid));
+        }
+        float inverse = 1f / sumAcc.reduceLanes(VectorOperators.ADD);
+        for (int i = 0; i < valid; i += LANES) {
+            FloatVector.fromArray(S, row, at + i).mul(inverse).intoArray(row, at + i);
+        }
+        Arrays.fill(row, at + valid, at + fillTo, 0f);
+    }
+
+    /**
+     * out[i][c] = sum over d < depth of a[i][d] * bT[d][c], for the TILE rows i and columns c < span
+     * (span a whole number of vectors). a rows have stride aStride, bT rows bStride, out rows outStride.
+     */
+    private static void tileTimesTransposed(float[] a, int aAt, int aStride, int depth, float[] bT, int bStride,
+                                            int span, float[] out, int outAt, int outStride) {
+        for (int c = 0; c < span; c += LANES) {
+            FloatVector acc0 = FloatVector.zero(S);
+            FloatVector acc1 = acc0;
+            FloatVector acc2 = acc0;
+            FloatVector acc3 = acc0;
+            FloatVector acc4 = acc0;
+            FloatVector acc5 = acc0;
+            FloatVector acc6 = acc0;
+            FloatVector acc7 = acc0;
+            for (int d = 0; d < depth; d++) {
+                FloatVector b = FloatVector.fromArray(S, bT, d * bStride + c);
+                int ad = aAt + d;
+                acc0 = b.fma(FloatVector.broadcast(S, a[ad]), acc0);
+                acc1 = b.fma(FloatVector.broadcast(S, a[ad + aStride]), acc1);
+                acc2 = b.fma(FloatVector.broadcast(S, a[ad + 2 * aStride]), acc2);
+                acc3 = b.fma(FloatVector.broadcast(S, a[ad + 3 * aStride]), acc3);
+                acc4 = b.fma(FloatVector.broadcast(S, a[ad + 4 * aStride]), acc4);
+                acc5 = b.fma(FloatVector.broadcast(S, a[ad + 5 * aStride]), acc5);
+                acc6 = b.fma(FloatVector.broadcast(S, a[ad + 6 * aStride]), acc6);
+                acc7 = b.fma(FloatVector.broadcast(S, a[ad + 7 * aStride]), acc7);
+            }
+            acc0.intoArray(out, outAt + c);
+            acc1.intoArray(out, outAt + outStride + c);
+            acc2.intoArray(out, outAt + 2 * outStride + c);
+            acc3.intoArray(out, outAt + 3 * outStride + c);
+            acc4.intoArray(out, outAt + 4 * outStride + c);
+            acc5.intoArray(out, outAt + 5 * outStride + c);
+            acc6.intoArray(out, outAt + 6 * outStride + c);
+            acc7.intoArray(out, outAt + 7 * outStride + c);
+        }
+    }
+
+    /**
+     * out[i][c] = sum over j < count of w[i][j] * b[j][c], for the TILE rows i and c < width (a whole
+     * number of vectors). w rows have stride wStride, b rows bStride, out rows outStride.
+     */
+    private static void tileTimesRows(float[] w, int wAt, int wStride, int count, float[] b, int bStride, int width,
+                                      float[] out, int outAt, int outStride) {
+        for (int c = 0; c < width; c += LANES) {
+            FloatVector acc0 = FloatVector.zero(S);
+            FloatVector acc1 = acc0;
+            FloatVector acc2 = acc0;
+            FloatVector acc3 = acc0;
+            FloatVector acc4 = acc0;
+            FloatVector acc5 = acc0;
+            FloatVector acc6 = acc0;
+            FloatVector acc7 = acc0;
+            for (int j = 0; j < count; j++) {
+                FloatVector row = FloatVector.fromArray(S, b, j * bStride + c);
+                int wj = wAt + j;
+                acc0 = row.fma(FloatVector.broadcast(S, w[wj]), acc0);
+                acc1 = row.fma(FloatVector.broadcast(S, w[wj + wStride]), acc1);
+                acc2 = row.fma(FloatVector.broadcast(S, w[wj + 2 * wStride]), acc2);
+                acc3 = row.fma(FloatVector.broadcast(S, w[wj + 3 * wStride]), acc3);
+                acc4 = row.fma(FloatVector.broadcast(S, w[wj + 4 * wStride]), acc4);
+                acc5 = row.fma(FloatVector.broadcast(S, w[wj + 5 * wStride]), acc5);
+                acc6 = row.fma(FloatVector.broadcast(S, w[wj + 6 * wStride]), acc6);
+                acc7 = row.fma(FloatVector.broadcast(S, w[wj + 7 * wStride]), acc7);
+            }
+            acc0.intoArray(out, outAt + c);
+            acc1.intoArray(out, outAt + outStride + c);
+            acc2.intoArray(out, outAt + 2 * outStride + c);
+            acc3.intoArray(out, outAt + 3 * outStride + c);
+            acc4.intoArray(out, outAt + 4 * outStride + c);
+            acc5.intoArray(out, outAt + 5 * outStride + c);
+            acc6.intoArray(out, outAt + 6 * outStride + c);
+            acc7.intoArray(out, outAt + 7 * outStride + c);
+        }
+    }
+
+    /**
+     * For j < count: target[j][c] += sum over the TILE rows i of w[i][j] * a[i][c], c < width. a's
+     * eight row vectors stay in registers while j runs. (dK += dS^T Q and dV += P^T dY for a tile.)
+     */
+    private static void accumulateTransposedTile(float[] w, int wAt, int wStride, float[] a, int aAt, int aStride,
+                                                 int count, int width, float[] target, int targetAt,
+                                                 int targetStride) {
+        for (int c = 0; c < width; c += LANES) {
+            FloatVector a0 = FloatVector.fromArray(S, a, aAt + c);
+            FloatVector a1 = FloatVector.fromArray(S, a, aAt + aStride + c);
+            FloatVector a2 = FloatVector.fromArray(S, a, aAt + 2 * aStride + c);
+            FloatVector a3 = FloatVector.fromArray(S, a, aAt + 3 * aStride + c);
+            FloatVector a4 = FloatVector.fromArray(S, a, aAt + 4 * aStride + c);
+            FloatVector a5 = FloatVector.fromArray(S, a, aAt + 5 * aStride + c);
+            FloatVector a6 = FloatVector.fromArray(S, a, aAt + 6 * aStride + c);
+            FloatVector a7 = FloatVector.fromArray(S, a, aAt + 7 * aStride + c);
+            for (int j = 0; j < count; j++) {
+                int wj = wAt + j;
+                int at = targetAt + j * targetStride + c;
+                FloatVector acc = FloatVector.fromArray(S, target, at);
+                acc = a0.fma(FloatVector.broadcast(S, w[wj]), acc);
+                acc = a1.fma(FloatVector.broadcast(S, w[wj + wStride]), acc);
+                acc = a2.fma(FloatVector.broadcast(S, w[wj + 2 * wStride]), acc);
+                acc = a3.fma(FloatVector.broadcast(S, w[wj + 3 * wStride]), acc);
+                acc = a4.fma(FloatVector.broadcast(S, w[wj + 4 * wStride]), acc);
+                acc = a5.fma(FloatVector.broadcast(S, w[wj + 5 * wStride]), acc);
+                acc = a6.fma(FloatVector.broadcast(S, w[wj + 6 * wStride]), acc);
+                acc = a7.fma(FloatVector.broadcast(S, w[wj + 7 * wStride]), acc);
+                acc.intoArray(target, at);
+            }
+        }
+    }
+
     @Override
-    public void causalSoftmaxBackward(INDArray probs, INDArray dProbs, double scale, AttentionShape shape) {
+    public void attentionBackward(INDArray q, INDArray k, INDArray v, INDArray probs, INDArray dy, double scale,
+                                  AttentionShape shape, INDArray dq, INDArray dk, INDArray dv) {
+        FloatBuffer qBuf = host(q);
+        FloatBuffer kBuf = host(k);
+        FloatBuffer vBuf = host(v);
         FloatBuffer pBuf = host(probs);
-        FloatBuffer dBuf = host(dProbs);
+        FloatBuffer dyBuf = host(dy);
+        FloatBuffer dqBuf = host(dq);
+        FloatBuffer dkBuf = host(dk);
+        FloatBuffer dvBuf = host(dv);
         int seqLen = shape.seqLen();
-        int rows = (int) (probs.length() / seqLen);
+        int size = shape.headSize();
+        int rows = shape.groupSize() * seqLen;
+        int seqStride = padded(seqLen);
+        int sizeStride = padded(size);
         float factor = (float) scale;
-        parallel.run(rows, seqLen / 2 + 1, (chunk, start, end) -> {
+        int matrices = shape.batch() * shape.kvHeads();
+        parallel.run(matrices, 2L * rows * seqLen * size, (chunk, start, end) -> {
             Scratch s = scratch.get();
-            float[] p = s.a(seqLen);
-            float[] d = s.b(seqLen);
-            for (int r = start; r < end; r++) {
-                int valid = r % seqLen + 1;
-                load(pBuf, base(probs) + r * seqLen, p, valid, 0f);
-                load(dBuf, base(dProbs) + r * seqLen, d, valid, 0f);
-                float rowDot = dot(p, d, valid);
-                for (int i = 0; i < valid; i += LANES) {
-                    FloatVector.fromArray(S, d, i).sub(rowDot).mul(FloatVector.fromArray(S, p, i)).mul(factor)
-                            .intoArray(d, i);
+            int block = seqLen * sizeStride;
+            // keys [T][Dp] | dK [T][Dp] | dV [T][Dp]
+            float[] work = s.a(3 * block);
+            int dKeysAt = block;
+            int dValuesAt = 2 * block;
+            float[] valuesT = s.b(size * seqStride); // [D][Tp]
+            // probs | dScores | queries | dY | dQ, TILE rows each
+            float[] tile = s.c(2 * TILE * seqStride + 3 * TILE * sizeStride);
+            int dScoresAt = TILE * seqStride;
+            int queriesAt = 2 * TILE * seqStride;
+            int dyAt = queriesAt + TILE * sizeStride;
+            int dqAt = dyAt + TILE * sizeStride;
+            for (int m = start; m < end; m++) {
+                loadRows(kBuf, base(k) + m * seqLen * size, seqLen, size, work, sizeStride);
+                loadTransposed(vBuf, base(v) + m * seqLen * size, seqLen, size, valuesT, seqStride);
+                Arrays.fill(work, dKeysAt, dValuesAt + block, 0f);
+                for (int g = 0; g < shape.groupSize(); g++) {
+                    for (int t0 = 0; t0 < seqLen; t0 += TILE) {
+                        int tileRows = Math.min(TILE, seqLen - t0);
+                        int firstRow = m * rows + g * seqLen + t0;
+                        int keys = t0 + tileRows;
+                        int span = padded(keys);
+                        Arrays.fill(tile, 0, TILE * seqStride, 0f);
+                        Arrays.fill(tile, queriesAt, dqAt, 0f);
+                        for (int i = 0; i < tileRows; i++) {
+                            int row = firstRow + i;
+                            pBuf.get(base(probs) + row * seqLen, tile, i * seqStride, t0 + i + 1);
+                            qBuf.get(base(q) + row * size, tile, queriesAt + i * sizeStride, size);
+                            dyBuf.get(base(dy) + row * size, tile, dyAt + i * sizeStride, size);
+                        }
+                        // dP = dY V^T, then dS = scale * P * (dP - rowsum(P * dP)) in place
+                        tileTimesTransposed(tile, dyAt, sizeStride, size, valuesT, seqStride, span, tile, dScoresAt,
+                                seqStride);
+                        for (int i = 0; i < TILE; i++) {
+                            int p = i * seqStride;
+                            int d = dScoresAt + i * seqStride;
+                            FloatVector dotAcc = FloatVector.zero(S);
+                            for (int c = 0; c < span; c += LANES) {
+                                dotAcc = FloatVector.fromArray(S, tile, p + c)
+                                        .fma(FloatVector.fromArray(S, tile, d + c), dotAcc);
+                            }
+                            float rowDot = dotAcc.reduceLanes(VectorOperators.ADD);
+                            for (int c = 0; c < span; c += LANES) {
+                                FloatVector.fromArray(S, tile, d + c).sub(rowDot)
+                                        .mul(FloatVector.fromArray(S, tile, p + c)).mul(factor).intoArray(tile, d + c);
+                            }
+                        }
+                        // dQ = dS K; dK += dS^T Q; dV += P^T dY
+                        tileTimesRows(tile, dScoresAt, seqStride, keys, work, sizeStride, sizeStride, tile, dqAt,
+                                sizeStride);
+                        accumulateTransposedTile(tile, dScoresAt, seqStride, tile, queriesAt, sizeStride, keys,
+                                sizeStride, work, dKeysAt, sizeStride);
+                        accumulateTransposedTile(tile, 0, seqStride, tile, dyAt, sizeStride, keys, sizeStride, work,
+                                dValuesAt, sizeStride);
+                        for (int i = 0; i < tileRows; i++) {
+                            dqBuf.put(base(dq) + (firstRow + i) * size, tile, dqAt + i * sizeStride, size);
+                        }
+                    }
                 }
-                Arrays.fill(d, valid, seqLen, 0f);
-                dBuf.put(base(dProbs) + r * seqLen, d, 0, seqLen);
+                storeRows(work, dKeysAt, sizeStride, dkBuf, base(dk) + m * seqLen * size, seqLen, size);
+                storeRows(work, dValuesAt, sizeStride, dvBuf, base(dv) + m * seqLen * size, seqLen, size);
             }
         });
+    }
+
+    /** Copies a [rows, size] block into dst as rows of stride paddedSize (padding zeroed). */
+    private static void loadRows(FloatBuffer buf, int index, int rows, int size, float[] dst, int paddedSize) {
+        for (int r = 0; r < rows; r++) {
+            buf.get(index + r * size, dst, r * paddedSize, size);
+            Arrays.fill(dst, r * paddedSize + size, (r + 1) * paddedSize, 0f);
+        }
+    }
+
+    /** Copies a [rows, size] block into dst transposed, [size][paddedRows] (padding zeroed). */
+    private static void loadTransposed(FloatBuffer buf, int index, int rows, int size, float[] dst, int paddedRows) {
+        Arrays.fill(dst, 0, size * paddedRows, 0f);
+        for (int r = 0; r < rows; r++) {
+            for (int d = 0; d < size; d++) {
+                dst[d * paddedRows + r] = buf.get(index + r * size + d);
+            }
+        }
+    }
+
+    /** Writes rows of stride paddedSize from src[from..] into a [rows, size] block. */
+    private static void storeRows(float[] src, int from, int paddedSize, FloatBuffer buf, int index, int rows,
+                                  int size) {
+        for (int r = 0; r < rows; r++) {
+            buf.put(index + r * size, src, from + r * paddedSize, size);
+        }
     }
 
     // ---------------------------------------------------------------- residual and bias

@@ -69,13 +69,17 @@ public interface Kernels {
     void mergeHeadsBackward(INDArray dOut, AttentionShape shape, INDArray dy);
 
     /**
-     * In place on scores [B*K, G*T, T]: multiply by scale, mask keys after the query's position
-     * (row r of a matrix is position r mod T), and softmax each row.
+     * Causal attention per (batch, key/value head): probs = softmax(scale * q k^T) with keys after the
+     * query's position masked (row r of a [G*T, T] block is position r mod T), y = probs v.
+     * q, y [B*K, G*T, D]; k, v [B*K, T, D]; probs [B*K, G*T, T] is saved for the backward (masked
+     * entries are 0).
      */
-    void causalSoftmax(INDArray scores, double scale, AttentionShape shape);
+    void attention(INDArray q, INDArray k, INDArray v, double scale, AttentionShape shape, INDArray probs,
+                   INDArray y);
 
-    /** In place on dProbs: dScores = scale * P * (dP - rowsum(dP * P)), with P from {@link #causalSoftmax}. */
-    void causalSoftmaxBackward(INDArray probs, INDArray dProbs, double scale, AttentionShape shape);
+    /** Backward of {@link #attention}: dq, dk, dv (overwritten) from dy, using the saved probs. */
+    void attentionBackward(INDArray q, INDArray k, INDArray v, INDArray probs, INDArray dy, double scale,
+                           AttentionShape shape, INDArray dq, INDArray dk, INDArray dv);
 
     /** out = residual + y (+ bias broadcast over rows when not null). [N, C]. out may alias residual. */
     void addResidual(INDArray residual, INDArray y, INDArray bias, INDArray out);

@@ -282,7 +282,25 @@ public final class Nd4jKernels implements Kernels {
     }
 
     @Override
-    public void causalSoftmax(INDArray scores, double scale, AttentionShape s) {
+    public void attention(INDArray q, INDArray k, INDArray v, double scale, AttentionShape s, INDArray probs,
+                          INDArray y) {
+        Nd4j.matmul(q, k, probs, false, true, false);
+        causalSoftmax(probs, scale, s);
+        Nd4j.matmul(probs, v, y, false, false, false);
+    }
+
+    @Override
+    public void attentionBackward(INDArray q, INDArray k, INDArray v, INDArray probs, INDArray dy, double scale,
+                                  AttentionShape s, INDArray dq, INDArray dk, INDArray dv) {
+        INDArray dScores = Nd4j.createUninitialized(probs.dataType(), probs.shape());
+        Nd4j.matmul(dy, v, dScores, false, true, false);
+        Nd4j.matmul(probs, dy, dv, true, false, false);
+        causalSoftmaxBackward(probs, dScores, scale, s);
+        Nd4j.matmul(dScores, k, dq, false, false, false);
+        Nd4j.matmul(dScores, q, dk, true, false, false);
+    }
+
+    private static void causalSoftmax(INDArray scores, double scale, AttentionShape s) {
         INDArray cube = scores.reshape(scores.length() / ((long) s.groupSize() * s.seqLen() * s.seqLen()),
                 (long) s.groupSize() * s.seqLen(), s.seqLen());
         cube.muli(scale);
@@ -290,8 +308,7 @@ public final class Nd4jKernels implements Kernels {
         Nd4j.exec(new SoftMax(cube, cube, -1));
     }
 
-    @Override
-    public void causalSoftmaxBackward(INDArray probs, INDArray dProbs, double scale, AttentionShape s) {
+    private static void causalSoftmaxBackward(INDArray probs, INDArray dProbs, double scale, AttentionShape s) {
         long matrices = probs.length() / ((long) s.groupSize() * s.seqLen() * s.seqLen());
         long rows = (long) s.groupSize() * s.seqLen();
         INDArray p = probs.reshape(matrices, rows, s.seqLen());

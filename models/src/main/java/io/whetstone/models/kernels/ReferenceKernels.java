@@ -352,39 +352,80 @@ public final class ReferenceKernels implements Kernels {
     }
 
     @Override
-    public void causalSoftmax(INDArray scores, double scale, AttentionShape s) {
+    public void attention(INDArray q, INDArray k, INDArray v, double scale, AttentionShape s, INDArray probs,
+                          INDArray y) {
         int seqLen = s.seqLen();
-        long rows = scores.length() / seqLen;
-        for (long r = 0; r < rows; r++) {
-            int position = (int) (r % seqLen);
-            long base = r * seqLen;
-            double max = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j <= position; j++) {
-                max = Math.max(max, scale * get(scores, base + j));
-            }
-            double sum = 0;
-            for (int j = 0; j <= position; j++) {
-                sum += Math.exp(scale * get(scores, base + j) - max);
-            }
-            for (int j = 0; j < seqLen; j++) {
-                set(scores, base + j, j <= position ? Math.exp(scale * get(scores, base + j) - max) / sum : 0.0);
+        int size = s.headSize();
+        int rows = s.groupSize() * seqLen;
+        for (long m = 0; m < (long) s.batch() * s.kvHeads(); m++) {
+            for (int r = 0; r < rows; r++) {
+                int position = r % seqLen;
+                long qBase = (m * rows + r) * size;
+                long pBase = (m * rows + r) * seqLen;
+                double[] scores = new double[position + 1];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j <= position; j++) {
+                    double dot = 0;
+                    for (int d = 0; d < size; d++) {
+                        dot += get(q, qBase + d) * get(k, (m * seqLen + j) * size + d);
+                    }
+                    scores[j] = scale * dot;
+                    max = Math.max(max, scores[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j <= position; j++) {
+                    scores[j] = Math.exp(scores[j] - max);
+                    sum += scores[j];
+                }
+                for (int j = 0; j < seqLen; j++) {
+                    set(probs, pBase + j, j <= position ? scores[j] / sum : 0.0);
+                }
+                for (int d = 0; d < size; d++) {
+                    double value = 0;
+                    for (int j = 0; j <= position; j++) {
+                        value += scores[j] / sum * get(v, (m * seqLen + j) * size + d);
+                    }
+                    set(y, qBase + d, value);
+                }
             }
         }
     }
 
     @Override
-    public void causalSoftmaxBackward(INDArray probs, INDArray dProbs, double scale, AttentionShape s) {
+    public void attentionBackward(INDArray q, INDArray k, INDArray v, INDArray probs, INDArray dy, double scale,
+                                  AttentionShape s, INDArray dq, INDArray dk, INDArray dv) {
         int seqLen = s.seqLen();
-        long rows = probs.length() / seqLen;
-        for (long r = 0; r < rows; r++) {
-            long base = r * seqLen;
-            double dot = 0;
-            for (int j = 0; j < seqLen; j++) {
-                dot += get(probs, base + j) * get(dProbs, base + j);
-            }
-            for (int j = 0; j < seqLen; j++) {
-                double p = get(probs, base + j);
-                set(dProbs, base + j, scale * p * (get(dProbs, base + j) - dot));
+        int size = s.headSize();
+        int rows = s.groupSize() * seqLen;
+        for (long i = 0; i < dk.length(); i++) {
+            set(dk, i, 0.0);
+            set(dv, i, 0.0);
+        }
+        for (long m = 0; m < (long) s.batch() * s.kvHeads(); m++) {
+            for (int r = 0; r < rows; r++) {
+                long qBase = (m * rows + r) * size;
+                long pBase = (m * rows + r) * seqLen;
+                double[] dProbs = new double[seqLen];
+                double dot = 0;
+                for (int j = 0; j < seqLen; j++) {
+                    for (int d = 0; d < size; d++) {
+                        dProbs[j] += get(dy, qBase + d) * get(v, (m * seqLen + j) * size + d);
+                    }
+                    dot += dProbs[j] * get(probs, pBase + j);
+                }
+                for (int d = 0; d < size; d++) {
+                    set(dq, qBase + d, 0.0);
+                }
+                for (int j = 0; j < seqLen; j++) {
+                    double p = get(probs, pBase + j);
+                    double dScore = scale * p * (dProbs[j] - dot);
+                    for (int d = 0; d < size; d++) {
+                        long kIndex = (m * seqLen + j) * size + d;
+                        add(dq, qBase + d, dScore * get(k, kIndex));
+                        add(dk, kIndex, dScore * get(q, qBase + d));
+                        add(dv, kIndex, p * get(dy, qBase + d));
+                    }
+                }
             }
         }
     }

@@ -188,21 +188,53 @@ class KernelGradientCheckTest {
 
     @ParameterizedTest
     @MethodSource("kernels")
-    void causalSoftmax(Kernels k) {
-        AttentionShape shape = new AttentionShape(1, 5, 2, 1, 4);
+    void causalAttentionWithGroupedQueries(Kernels k) {
+        AttentionShape shape = new AttentionShape(2, 5, 4, 2, 3);
         Random r = new Random(18);
-        INDArray scores = random(r, 1, 10, 5);
-        INDArray weights = random(r, 1, 10, 5);
+        INDArray q = random(r, 4, 10, 3);
+        INDArray keys = random(r, 4, 5, 3);
+        INDArray values = random(r, 4, 5, 3);
+        INDArray weights = random(r, 4, 10, 3);
         DoubleSupplier loss = () -> {
-            INDArray probs = scores.dup();
-            k.causalSoftmax(probs, 0.7, shape);
-            return dot(weights, probs);
+            INDArray y = Nd4j.zeros(D, 4, 10, 3);
+            k.attention(q, keys, values, 0.7, shape, Nd4j.zeros(D, 4, 10, 5), y);
+            return dot(weights, y);
         };
-        INDArray probs = scores.dup();
-        k.causalSoftmax(probs, 0.7, shape);
-        INDArray dScores = weights.dup();
-        k.causalSoftmaxBackward(probs, dScores, 0.7, shape);
-        check("scores", scores, dScores, loss);
+        INDArray probs = Nd4j.zeros(D, 4, 10, 5);
+        k.attention(q, keys, values, 0.7, shape, probs, Nd4j.zeros(D, 4, 10, 3));
+        INDArray dq = Nd4j.zeros(D, 4, 10, 3);
+        INDArray dk = Nd4j.zeros(D, 4, 5, 3);
+        INDArray dv = Nd4j.zeros(D, 4, 5, 3);
+        k.attentionBackward(q, keys, values, probs, weights, 0.7, shape, dq, dk, dv);
+        check("q", q, dq, loss);
+        check("k", keys, dk, loss);
+        check("v", values, dv, loss);
+    }
+
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void attentionIsCausal(Kernels k) {
+        // Changing key/value j leaves outputs of rows before position j unchanged.
+        AttentionShape shape = new AttentionShape(1, 6, 2, 1, 4);
+        Random r = new Random(21);
+        INDArray q = random(r, 1, 12, 4);
+        INDArray keys = random(r, 1, 6, 4);
+        INDArray values = random(r, 1, 6, 4);
+        INDArray before = Nd4j.zeros(D, 1, 12, 4);
+        k.attention(q, keys, values, 0.5, shape, Nd4j.zeros(D, 1, 12, 6), before);
+        keys.putScalar(new long[] {0, 4, 1}, 9.0);
+        values.putScalar(new long[] {0, 4, 2}, -9.0);
+        INDArray after = Nd4j.zeros(D, 1, 12, 4);
+        k.attention(q, keys, values, 0.5, shape, Nd4j.zeros(D, 1, 12, 6), after);
+        for (int g = 0; g < 2; g++) {
+            for (int t = 0; t < 6; t++) {
+                boolean same = before.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+                        org.nd4j.linalg.indexing.NDArrayIndex.point(g * 6 + t)).equals(
+                        after.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+                                org.nd4j.linalg.indexing.NDArrayIndex.point(g * 6 + t)));
+                assertTrue(same == (t < 4), "row " + (g * 6 + t) + " changed: " + !same);
+            }
+        }
     }
 
     @ParameterizedTest

@@ -178,14 +178,22 @@ class KernelParityTest {
 
     @ParameterizedTest
     @MethodSource("candidates")
-    void causalSoftmax(Candidate candidate) {
-        AttentionShape shape = new AttentionShape(2, 19, 4, 2, 8);
-        Random random = new Random(7);
-        long[] scores = s(4, 38, 19);
-        compare(candidate, arrays(random, scores), (k, a) -> k.causalSoftmax(a.get(0), 0.35, shape));
-        List<INDArray> inputs = arrays(random, scores, scores);
-        REFERENCE.causalSoftmax(inputs.get(0), 1.0, shape);
-        compare(candidate, inputs, (k, a) -> k.causalSoftmaxBackward(a.get(0), a.get(1), 0.35, shape));
+    void attention(Candidate candidate) {
+        // G = 2, T = 19 and D = 12 are not whole vectors; D = 8 is below the vector width.
+        for (int size : new int[] {12, 8}) {
+            AttentionShape shape = new AttentionShape(2, 19, 4, 2, size);
+            Random random = new Random(7);
+            long[] q = s(4, 38, size);
+            long[] kv = s(4, 19, size);
+            long[] probs = s(4, 38, 19);
+            compare(candidate, arrays(random, q, kv, kv, probs, q),
+                    (k, a) -> k.attention(a.get(0), a.get(1), a.get(2), 0.35, shape, a.get(3), a.get(4)));
+            List<INDArray> inputs = arrays(random, q, kv, kv, probs, q, q, kv, kv);
+            REFERENCE.attention(inputs.get(0), inputs.get(1), inputs.get(2), 0.35, shape, inputs.get(3),
+                    gaussian(random, DataType.DOUBLE, 1.0, q));
+            compare(candidate, inputs, (k, a) -> k.attentionBackward(a.get(0), a.get(1), a.get(2), a.get(3), a.get(4),
+                    0.35, shape, a.get(5), a.get(6), a.get(7)));
+        }
     }
 
     @ParameterizedTest

@@ -1,0 +1,28 @@
+package io.whetstone.models.bench;
+
+import io.whetstone.models.Family;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.kernels.KernelChoice;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Runs one benchmark in this JVM and prints one JSON line. The CLI's {@code bench} starts one JVM per
+ * config so that peak RSS is per config. Arguments: {@code CONFIG FAMILY THREADS KERNELS WARMUP STEPS}.
+ */
+public final class BenchMain {
+
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) {
+        if (args.length != 6) {
+            throw new IllegalArgumentException("usage: BenchMain CONFIG FAMILY THREADS KERNELS WARMUP STEPS");
+        }
+        BenchShape shape = BenchShape.parse(args[0]);
+        Family family = Family.parse(args[1]);
+        EngineOptions options = new EngineOptions(DataType.FLOAT, KernelChoice.parse(args[3]), Integer.parseInt(args[2]));
+        BenchResult result = new Benchmark(shape, family, options, Integer.parseInt(args[4]),
+                Integer.parseInt(args[5])).run();
+        System.out.println(result.toJson());
+    }
+}
