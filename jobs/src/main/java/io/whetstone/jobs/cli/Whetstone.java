@@ -1,0 +1,31 @@
+package io.whetstone.jobs.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The one entry point: {@code whetstone <command> [options]}. Jobs run inside spark-submit, so nothing
+ * here calls System.exit except {@link #main} itself.
+ */
+@Command(name = "whetstone", mixinStandardHelpOptions = true, version = "whetstone 0.1.0",
+        description = "Post-training of language models on Spark and Hadoop.",
+        subcommands = {BenchCommand.class, CommandLine.HelpCommand.class})
+public final class Whetstone implements Runnable {
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    /** Runs {@code args} and returns the exit code (for tests and embedding). */
+    public static int execute(String... args) {
+        return new CommandLine(new Whetstone()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    }
+
+    public static void main(String[] args) {
+        int code = execute(args);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+}
