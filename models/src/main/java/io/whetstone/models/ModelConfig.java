@@ -30,7 +30,7 @@ public record ModelConfig(
         int maxSeqLen,
         double normEps,
         double ropeTheta,
-        boolean tiedEmbeddings) {
+        boolean tiedEmbeddings) implements java.io.Serializable {
 
     public ModelConfig {
         require(family != null, "family must be set");

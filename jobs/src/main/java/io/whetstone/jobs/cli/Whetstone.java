@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "whetstone", mixinStandardHelpOptions = true, version = "whetstone 0.1.0",
         description = "Post-training of language models on Spark and Hadoop.",
-        subcommands = {BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, SftCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Whetstone implements Runnable {
 
     @Override
@@ -19,7 +19,19 @@ public final class Whetstone implements Runnable {
 
     /** Runs {@code args} and returns the exit code (for tests and embedding). */
     public static int execute(String... args) {
-        return new CommandLine(new Whetstone()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+        return new CommandLine(new Whetstone()).setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler((exception, commandLine, parseResult) -> {
+                    // Config and data errors are the user's to fix: say what is wrong without a stack trace.
+                    if (exception instanceof io.whetstone.jobs.config.ConfigException
+                            || exception instanceof io.whetstone.datasets.spark.DataValidationException
+                            || exception instanceof IllegalArgumentException) {
+                        commandLine.getErr().println("whetstone " + commandLine.getCommandName() + ": "
+                                + exception.getMessage());
+                        return 2;
+                    }
+                    throw exception;
+                })
+                .execute(args);
     }
 
     public static void main(String[] args) {

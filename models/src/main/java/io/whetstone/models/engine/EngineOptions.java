@@ -11,7 +11,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * @param kernels which kernel implementation
  * @param threads threads of the fused CPU kernels (match the cores a task has)
  */
-public record EngineOptions(DataType dataType, KernelChoice kernels, int threads) {
+public record EngineOptions(DataType dataType, KernelChoice kernels, int threads) implements java.io.Serializable {
 
     public EngineOptions {
         if (dataType != DataType.FLOAT && dataType != DataType.DOUBLE) {

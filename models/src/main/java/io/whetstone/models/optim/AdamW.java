@@ -11,7 +11,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * over parameters, gradients and both moments). The moments are flat vectors of the same layout, so
  * they average across Spark partitions like the parameters do.
  */
-public final class AdamW {
+public final class AdamW implements Optimizer {
 
     private final ParameterStore store;
     private final Kernels kernels;
@@ -28,18 +28,11 @@ public final class AdamW {
         this.secondMoment = Nd4j.zeros(store.dataType(), store.params().length());
     }
 
-    /** What one update did. */
-    public record Update(long step, double learningRate, double gradNorm, double clipScale) {
-    }
-
     /** Applies one update with rate {@code learningRate} from the gradients in the store. */
+    @Override
     public Update apply(double learningRate) {
-        double norm = store.grads().norm2Number().doubleValue();
-        if (!Double.isFinite(norm)) {
-            throw new IllegalStateException("gradient norm is " + norm + " at step " + (step + 1)
-                    + ": the loss diverged or the input holds NaN/Inf");
-        }
-        double scale = config.maxGradNorm() > 0 && norm > config.maxGradNorm() ? config.maxGradNorm() / norm : 1.0;
+        double norm = GradientClipping.norm(store, step + 1);
+        double scale = GradientClipping.scale(norm, config.maxGradNorm());
         step++;
         kernels.adamW(store.params(), store.grads(), firstMoment, secondMoment, store.layout().decayedLength(),
                 new AdamStep(learningRate, config.beta1(), config.beta2(), config.epsilon(), config.weightDecay(),
@@ -61,12 +54,24 @@ public final class AdamW {
         return secondMoment;
     }
 
+    @Override
+    public java.util.List<INDArray> state() {
+        return java.util.List.of(firstMoment, secondMoment);
+    }
+
+    @Override
+    public java.util.List<String> stateNames() {
+        return java.util.List.of("adamw.m", "adamw.v");
+    }
+
     /** Updates applied so far. */
+    @Override
     public long step() {
         return step;
     }
 
     /** Sets the update counter (when restoring or averaging state). */
+    @Override
     public void setStep(long step) {
         if (step < 0) {
             throw new IllegalArgumentException("step must be >= 0: " + step);

@@ -9,7 +9,8 @@ package io.whetstone.models.optim;
  * @param weightDecay decoupled decay coefficient (applied to matrices and embeddings only), >= 0
  * @param maxGradNorm global-norm clipping threshold; 0 turns clipping off
  */
-public record AdamWConfig(double beta1, double beta2, double epsilon, double weightDecay, double maxGradNorm) {
+public record AdamWConfig(double beta1, double beta2, double epsilon, double weightDecay, double maxGradNorm)
+        implements java.io.Serializable {
 
     public AdamWConfig {
         if (!(beta1 >= 0 && beta1 < 1)) {

@@ -9,7 +9,8 @@ package io.whetstone.models.optim;
  * @param totalSteps step at which the decay ends, > warmupSteps
  * @param minRatio final rate as a fraction of the peak, in [0, 1]
  */
-public record LrSchedule(double peak, long warmupSteps, long totalSteps, double minRatio) {
+public record LrSchedule(double peak, long warmupSteps, long totalSteps, double minRatio)
+        implements java.io.Serializable {
 
     public LrSchedule {
         if (!(peak > 0)) {

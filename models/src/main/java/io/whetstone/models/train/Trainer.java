@@ -5,7 +5,7 @@ import io.whetstone.models.engine.TokenBatch;
 import io.whetstone.models.engine.Transformer;
 import io.whetstone.models.objectives.Objective;
 import io.whetstone.models.objectives.ObjectiveResult;
-import io.whetstone.models.optim.AdamW;
+import io.whetstone.models.optim.Optimizer;
 import io.whetstone.models.optim.LrSchedule;
 import java.util.List;
 
@@ -17,10 +17,10 @@ public final class Trainer {
 
     private final Transformer model;
     private final Objective objective;
-    private final AdamW optimizer;
+    private final Optimizer optimizer;
     private final LrSchedule schedule;
 
-    public Trainer(Transformer model, Objective objective, AdamW optimizer, LrSchedule schedule) {
+    public Trainer(Transformer model, Objective objective, Optimizer optimizer, LrSchedule schedule) {
         this.model = model;
         this.objective = objective;
         this.optimizer = optimizer;
@@ -45,6 +45,19 @@ public final class Trainer {
         return loss;
     }
 
+    /**
+     * Zeroes gradients and accumulates the gradient of the token-summed loss (normaliser 1) of
+     * {@code microBatches}, for drivers that sum gradients across workers and normalise once.
+     * Returns the summed loss and the counted tokens.
+     */
+    public double[] accumulateSum(List<TokenBatch> microBatches) {
+        double tokens = 0;
+        for (TokenBatch batch : microBatches) {
+            tokens += objective.defaultNormalizer(batch);
+        }
+        return new double[] {accumulate(microBatches, 1.0), tokens};
+    }
+
     /** One full step: accumulate, then update with the scheduled rate. */
     public StepStats step(List<TokenBatch> microBatches) {
         double normalizer = 0;
@@ -54,7 +67,7 @@ public final class Trainer {
             tokens += batch.size();
         }
         double loss = accumulate(microBatches, normalizer);
-        AdamW.Update update = optimizer.apply(schedule.rate(optimizer.step() + 1));
+        Optimizer.Update update = optimizer.apply(schedule.rate(optimizer.step() + 1));
         return new StepStats(update.step(), loss, tokens, normalizer, update.gradNorm(), update.learningRate());
     }
 
@@ -62,7 +75,7 @@ public final class Trainer {
         return model;
     }
 
-    public AdamW optimizer() {
+    public Optimizer optimizer() {
         return optimizer;
     }
 }

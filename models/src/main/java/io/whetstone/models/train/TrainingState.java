@@ -1,9 +1,10 @@
 package io.whetstone.models.train;
 
 import io.whetstone.models.engine.Transformer;
-import io.whetstone.models.optim.AdamW;
+import io.whetstone.models.optim.Optimizer;
 import java.io.Serializable;
 import java.util.Arrays;
+import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -14,36 +15,56 @@ import org.nd4j.linalg.factory.Nd4j;
  * and checkpoints store. {@link #capture} and {@link #restore} round-trip bit-exactly.
  *
  * @param params [P]
- * @param firstMoment [P], AdamW's m
- * @param secondMoment [P], AdamW's v
+ * @param optimizerState the optimiser's state vectors, [P] each (AdamW: m, v; SGD: none)
  * @param step optimiser updates applied
  */
-public record TrainingState(float[] params, float[] firstMoment, float[] secondMoment, long step)
-        implements Serializable {
+public record TrainingState(float[] params, float[][] optimizerState, long step) implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     public TrainingState {
-        if (params.length != firstMoment.length || params.length != secondMoment.length) {
-            throw new IllegalArgumentException("state vectors differ in length: " + params.length + ", "
-                    + firstMoment.length + ", " + secondMoment.length);
+        for (float[] vector : optimizerState) {
+            if (vector.length != params.length) {
+                throw new IllegalArgumentException("optimizer state of length " + vector.length + " for "
+                        + params.length + " parameters");
+            }
         }
         if (step < 0) {
             throw new IllegalArgumentException("step must be >= 0: " + step);
         }
     }
 
-    /** A copy of the model's parameters and the optimiser's moments and step. fp32 models only. */
-    public static TrainingState capture(Transformer model, AdamW optimizer) {
-        return new TrainingState(toFloats(model.parameters().params()), toFloats(optimizer.firstMoment()),
-                toFloats(optimizer.secondMoment()), optimizer.step());
+    /** A copy of the model's parameters and the optimiser's state and step. fp32 models only. */
+    public static TrainingState capture(Transformer model, Optimizer optimizer) {
+        return capture(model.parameters().params(), optimizer);
+    }
+
+    /** A copy of flat {@code params} and the optimiser's state and step. */
+    public static TrainingState capture(INDArray params, Optimizer optimizer) {
+        List<INDArray> state = optimizer.state();
+        float[][] vectors = new float[state.size()][];
+        for (int i = 0; i < vectors.length; i++) {
+            vectors[i] = toFloats(state.get(i));
+        }
+        return new TrainingState(toFloats(params), vectors, optimizer.step());
     }
 
     /** Writes this state into {@code model} and {@code optimizer}. */
-    public void restore(Transformer model, AdamW optimizer) {
-        copyInto(params, model.parameters().params());
-        copyInto(firstMoment, optimizer.firstMoment());
-        copyInto(secondMoment, optimizer.secondMoment());
+    public void restore(Transformer model, Optimizer optimizer) {
+        restore(model.parameters().params(), optimizer);
+    }
+
+    /** Writes this state into flat {@code params} and {@code optimizer}. */
+    public void restore(INDArray params, Optimizer optimizer) {
+        copyInto(this.params, params);
+        List<INDArray> state = optimizer.state();
+        if (state.size() != optimizerState.length) {
+            throw new IllegalArgumentException("state holds " + optimizerState.length
+                    + " optimizer vectors, the optimizer has " + state.size());
+        }
+        for (int i = 0; i < optimizerState.length; i++) {
+            copyInto(optimizerState[i], state.get(i));
+        }
         optimizer.setStep(step);
     }
 
@@ -71,7 +92,7 @@ public record TrainingState(float[] params, float[] firstMoment, float[] secondM
     @Override
     public boolean equals(Object other) {
         return other instanceof TrainingState s && step == s.step && Arrays.equals(params, s.params)
-                && Arrays.equals(firstMoment, s.firstMoment) && Arrays.equals(secondMoment, s.secondMoment);
+                && Arrays.deepEquals(optimizerState, s.optimizerState);
     }
 
     @Override
@@ -81,6 +102,7 @@ public record TrainingState(float[] params, float[] firstMoment, float[] secondM
 
     @Override
     public String toString() {
-        return "TrainingState[" + params.length + " params, step " + step + "]";
+        return "TrainingState[" + params.length + " params, " + optimizerState.length + " optimizer vectors, step "
+                + step + "]";
     }
 }

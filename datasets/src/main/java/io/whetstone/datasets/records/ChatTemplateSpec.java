@@ -1,0 +1,55 @@
+package io.whetstone.datasets.records;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * How records become pieces: the prompt/completion layout and the chat template. Special tokens are
+ * named here and resolved by the tokenizer: {@code <|bos|>}, {@code <|eos|>}, and for chats
+ * {@code <|system|>}, {@code <|user|>}, {@code <|assistant|>}, {@code <|end|>}. Only assistant content
+ * and the end marker after it are trainable in chats; only the completion and EOS in prompt/completion.
+ */
+public final class ChatTemplateSpec implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /** One chat turn. */
+    public record Message(String role, String content) implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /** Pieces of a prompt/completion example: BOS prompt | completion EOS. */
+    public List<Piece> promptCompletion(String prompt, String completion) {
+        return List.of(new Piece.Special("<|bos|>", false), new Piece.Text(prompt, false),
+                new Piece.Text(completion, true), new Piece.Special("<|eos|>", true));
+    }
+
+    /** The prompt text of a question-answer task (GSM8K, the built-in tasks). */
+    public String questionPrompt(String question) {
+        return "Question: " + question + "\nAnswer: ";
+    }
+
+    /** Pieces of a conversation: BOS, then per turn: role marker, content, end marker. */
+    public List<Piece> conversation(List<Message> messages) {
+        List<Piece> pieces = new ArrayList<>();
+        pieces.add(new Piece.Special("<|bos|>", false));
+        for (Message message : messages) {
+            boolean assistant = message.role().equals("assistant");
+            pieces.add(new Piece.Special("<|" + message.role() + "|>", false));
+            pieces.add(new Piece.Text("\n" + message.content(), assistant));
+            pieces.add(new Piece.Special("<|end|>", assistant));
+        }
+        return pieces;
+    }
+
+    /** Pieces of a generation prompt for a conversation: the turns so far, then the assistant marker. */
+    public List<Piece> generationPrompt(List<Message> messages) {
+        List<Piece> pieces = new ArrayList<>(conversation(messages));
+        pieces.replaceAll(piece -> piece instanceof Piece.Text text ? new Piece.Text(text.text(), false)
+                : new Piece.Special(((Piece.Special) piece).name(), false));
+        pieces.add(new Piece.Special("<|assistant|>", false));
+        pieces.add(new Piece.Text("\n", false));
+        return pieces;
+    }
+}

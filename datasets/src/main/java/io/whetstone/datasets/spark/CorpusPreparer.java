@@ -1,0 +1,361 @@
+package io.whetstone.datasets.spark;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.whetstone.datasets.pack.PackedSequence;
+import io.whetstone.datasets.pack.Packer;
+import io.whetstone.datasets.records.ChatTemplateSpec;
+import io.whetstone.datasets.records.Parsed;
+import io.whetstone.datasets.records.RecordError;
+import io.whetstone.datasets.records.RecordParser;
+import io.whetstone.datasets.tokenize.TokenizedExample;
+import io.whetstone.datasets.tokenize.Tokenizer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * Reads, validates, tokenizes (on the executors), shards and packs a corpus into {@code partitions}
+ * shards of {@link PackedSequence} rows, and caches the result as Parquet under a key derived from the
+ * input files (path, size, modification time) and every setting that changes the rows, so a nightly
+ * rerun on unchanged input skips straight to training. A cache directory holds {@code rows/} (Parquet),
+ * {@code manifest.json} (inputs and statistics) and {@code _SUCCESS}, written last.
+ *
+ * <p>Sharding is deterministic: an example's shard is a hash of its file and line, and each shard packs
+ * its examples in file and line order, so the same input always gives the same rows in the same shard.
+ */
+public final class CorpusPreparer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CorpusPreparer.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int SHOWN_ERRORS = 10;
+    /** Bump when the layout of rows changes, so old caches are not reused. */
+    private static final String CACHE_VERSION = "rows-v1";
+
+    private final SparkSession spark;
+    private final JavaSparkContext context;
+
+    public CorpusPreparer(SparkSession spark) {
+        this.spark = spark;
+        this.context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    }
+
+    /** The prepared corpus: rows in exactly {@code partitions} shards, and what was found. */
+    public record Prepared(JavaRDD<PackedSequence> rows, CorpusStats stats, String cachePath) {
+    }
+
+    /** One record after parsing and tokenizing: a tokenized example (maybe truncated) or an error. */
+    record Outcome(TokenizedExample example, boolean truncated, RecordError error) implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /**
+     * Prepares {@code spec} for {@code partitions} shards. Invalid records fail the call (strict) or are
+     * written to {@code rejectsDir} as JSON lines with their reasons (lenient). Nothing is dropped silently.
+     */
+    public Prepared prepare(CorpusSpec spec, Tokenizer tokenizer, int partitions, String rejectsDir) {
+        if (partitions < 1) {
+            throw new IllegalArgumentException("partitions must be >= 1: " + partitions);
+        }
+        String key = cacheKey(spec, tokenizer, partitions);
+        Path cache = new Path(spec.cacheDir(), "tokenized-" + key);
+        try {
+            FileSystem fs = cache.getFileSystem(context.hadoopConfiguration());
+            if (fs.exists(new Path(cache, "_SUCCESS")) && fs.exists(new Path(cache, "manifest.json"))) {
+                CorpusStats stats = readManifest(fs, new Path(cache, "manifest.json")).withFromCache(true);
+                LOG.info("Using the tokenized corpus cached at {} ({} rows, {} examples)", cache, stats.rows(),
+                        stats.examples());
+                return new Prepared(load(new Path(cache, "rows").toString(), partitions), stats, cache.toString());
+            }
+            CorpusStats stats = build(spec, tokenizer, partitions, rejectsDir, fs, cache);
+            return new Prepared(load(new Path(cache, "rows").toString(), partitions), stats, cache.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare corpus " + spec.path() + " (cache " + cache + ")", e);
+        }
+    }
+
+    private CorpusStats build(CorpusSpec spec, Tokenizer tokenizer, int partitions, String rejectsDir,
+                              FileSystem cacheFs, Path cache) throws IOException {
+        context.setJobDescription("whetstone: read and validate " + spec.path());
+        JavaRDD<RawRecord> raw = CorpusReader.isParquet(spec.path(), spec.container())
+                ? CorpusReader.parquet(spark, spec.path())
+                : CorpusReader.jsonl(context, spec.path());
+        RecordParser parser = new RecordParser(spec.format(), new ChatTemplateSpec());
+        int maxLength = spec.seqLen() + 1;
+        CorpusSpec.Truncation truncation = spec.truncation();
+        JavaRDD<Outcome> outcomes = raw.map(record -> {
+            Parsed parsed = parser.parseJson(record.source(), record.line(), record.json());
+            if (!parsed.ok()) {
+                return new Outcome(null, false, parsed.error());
+            }
+            TokenizedExample example;
+            try {
+                example = TokenizedExample.of(parsed.example(), tokenizer);
+            } catch (IllegalArgumentException e) {
+                return new Outcome(null, false, new RecordError(record.source(), record.line(), "-",
+                        e.getMessage(), record.json()));
+            }
+            if (example.length() > maxLength) {
+                if (truncation == CorpusSpec.Truncation.ERROR) {
+                    return new Outcome(null, false, new RecordError(record.source(), record.line(), "-",
+                            "sequence of " + example.length() + " tokens exceeds seq_len + 1 = " + maxLength
+                                    + " (set data.truncation=truncate to cut it, or raise data.seq_len)",
+                            record.json()));
+                }
+                return new Outcome(example.truncate(maxLength), true, null);
+            }
+            return new Outcome(example, false, null);
+        }).persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            long records = outcomes.count();
+            JavaRDD<RecordError> errors = outcomes.filter(o -> o.error() != null).map(Outcome::error);
+            long rejected = errors.count();
+            if (rejected > 0) {
+                if (spec.validation() == CorpusSpec.Validation.STRICT) {
+                    List<RecordError> first = errors.takeOrdered(SHOWN_ERRORS, new ErrorOrder());
+                    throw new DataValidationException(spec.path(), first, rejected);
+                }
+                writeRejects(errors, rejectsDir);
+                LOG.warn("{} of {} records of {} were invalid and skipped (validation: lenient); see {}",
+                        rejected, records, spec.path(), rejectsDir);
+            }
+            JavaRDD<Outcome> valid = outcomes.filter(o -> o.example() != null);
+            long truncated = valid.filter(Outcome::truncated).count();
+            if (truncated > 0) {
+                LOG.warn("{} examples were longer than seq_len + 1 = {} and were truncated (data.truncation=truncate)",
+                        truncated, maxLength);
+            }
+            context.setJobDescription("whetstone: tokenize, shard and pack " + spec.path());
+            int padId = tokenizer.padId();
+            Packer packer = new Packer(spec.seqLen(), padId, spec.packing());
+            JavaRDD<Row> rows = valid.mapToPair(o -> new Tuple2<>(shardKey(o.example()), o.example()))
+                    .partitionBy(new HashPartitioner(partitions))
+                    .mapPartitionsWithIndex((shard, iterator) -> {
+                        List<TokenizedExample> examples = new ArrayList<>();
+                        iterator.forEachRemaining(entry -> examples.add(entry._2()));
+                        examples.sort(Comparator.comparing(TokenizedExample::source)
+                                .thenComparingLong(TokenizedExample::line));
+                        List<PackedSequence> packed = packer.pack(examples);
+                        List<Row> out = new ArrayList<>(packed.size());
+                        for (int i = 0; i < packed.size(); i++) {
+                            PackedSequence row = packed.get(i);
+                            out.add(RowFactory.create(shard, i, row.ids(), row.targetMask(), row.examples()));
+                        }
+                        return out.iterator();
+                    }, true);
+            Dataset<Row> frame = spark.createDataFrame(rows, rowSchema());
+            Path temporary = new Path(cache.getParent(), cache.getName() + "._tmp-" + UUID.randomUUID());
+            Path rowsDir = new Path(temporary, "rows");
+            frame.write().parquet(rowsDir.toString());
+            Dataset<Row> written = spark.read().parquet(rowsDir.toString());
+            long rowCount = written.count();
+            long examples = valid.count();
+            long trainable = written.javaRDD().map(row -> {
+                List<Boolean> mask = row.getList(3);
+                long count = 0;
+                for (int i = 1; i < mask.size(); i++) {
+                    if (mask.get(i)) {
+                        count++;
+                    }
+                }
+                return count;
+            }).fold(0L, Long::sum);
+            if (examples == 0) {
+                throw new IllegalArgumentException("no valid examples in " + spec.path() + " (" + records
+                        + " records read, " + rejected + " rejected)");
+            }
+            CorpusStats stats = new CorpusStats(records, examples, rejected, truncated, rowCount, trainable, false);
+            writeManifest(cacheFs, new Path(temporary, "manifest.json"), spec, tokenizer, partitions, stats);
+            cacheFs.delete(cache, true);
+            if (!cacheFs.rename(temporary, cache)) {
+                throw new IOException("cannot rename " + temporary + " to " + cache);
+            }
+            cacheFs.create(new Path(cache, "_SUCCESS"), true).close();
+            LOG.info("Tokenized {} examples into {} rows of {} tokens in {} shards; cached at {}", examples, rowCount,
+                    spec.seqLen(), partitions, cache);
+            return stats;
+        } finally {
+            outcomes.unpersist(false);
+        }
+    }
+
+    /** Rows of the cache at {@code path}, shard p in partition p, in packing order. */
+    JavaRDD<PackedSequence> load(String path, int partitions) {
+        return spark.read().parquet(path).javaRDD()
+                .mapToPair(row -> new Tuple2<>(row.getInt(0), row))
+                .partitionBy(new ExactPartitioner(partitions))
+                .mapPartitions(iterator -> {
+                    List<Row> rows = new ArrayList<>();
+                    iterator.forEachRemaining(entry -> rows.add(entry._2()));
+                    rows.sort(Comparator.comparingInt(row -> row.getInt(1)));
+                    List<PackedSequence> out = new ArrayList<>(rows.size());
+                    for (Row row : rows) {
+                        List<Integer> ids = row.getList(2);
+                        List<Boolean> mask = row.getList(3);
+                        int[] idArray = new int[ids.size()];
+                        boolean[] maskArray = new boolean[mask.size()];
+                        for (int i = 0; i < idArray.length; i++) {
+                            idArray[i] = ids.get(i);
+                            maskArray[i] = mask.get(i);
+                        }
+                        out.add(new PackedSequence(idArray, maskArray, row.getInt(4)));
+                    }
+                    return out.iterator();
+                }, true);
+    }
+
+    private static StructType rowSchema() {
+        return new StructType()
+                .add("partition", DataTypes.IntegerType, false)
+                .add("index", DataTypes.IntegerType, false)
+                .add("ids", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+                .add("mask", DataTypes.createArrayType(DataTypes.BooleanType, false), false)
+                .add("examples", DataTypes.IntegerType, false);
+    }
+
+    /** A stable hash of an example's origin (String.hashCode is the same on every JVM). */
+    static int shardKey(TokenizedExample example) {
+        return (example.source() + ":" + example.line()).hashCode();
+    }
+
+    private void writeRejects(JavaRDD<RecordError> errors, String rejectsDir) throws IOException {
+        Path target = new Path(rejectsDir);
+        FileSystem fs = target.getFileSystem(context.hadoopConfiguration());
+        fs.delete(target, true);
+        context.setJobDescription("whetstone: write rejected records to " + rejectsDir);
+        errors.sortBy(error -> error.source() + ":" + String.format("%012d", error.line()), true, 1)
+                .map(error -> JSON.writeValueAsString(java.util.Map.of("source", error.source(), "line",
+                        error.line(), "field", error.field(), "reason", error.reason(), "record",
+                        error.raw() == null ? "" : error.raw())))
+                .saveAsTextFile(rejectsDir);
+    }
+
+    /** Orders errors by file, then line. */
+    static final class ErrorOrder implements Comparator<RecordError>, Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public int compare(RecordError a, RecordError b) {
+            int bySource = a.source().compareTo(b.source());
+            return bySource != 0 ? bySource : Long.compare(a.line(), b.line());
+        }
+    }
+
+    /** Puts key k in partition k. */
+    static final class ExactPartitioner extends Partitioner {
+        private static final long serialVersionUID = 1L;
+        private final int partitions;
+
+        ExactPartitioner(int partitions) {
+            this.partitions = partitions;
+        }
+
+        @Override
+        public int numPartitions() {
+            return partitions;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return (Integer) key;
+        }
+    }
+
+    private String cacheKey(CorpusSpec spec, Tokenizer tokenizer, int partitions) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            StringBuilder text = new StringBuilder();
+            text.append(CACHE_VERSION).append('|').append(spec.format()).append('|')
+                    .append(CorpusReader.isParquet(spec.path(), spec.container())).append('|').append(tokenizer.id())
+                    .append('|').append(spec.seqLen()).append('|').append(spec.packing()).append('|')
+                    .append(spec.truncation()).append('|').append(spec.validation()).append('|').append(partitions);
+            for (String file : inputFiles(spec.path())) {
+                text.append('|').append(file);
+            }
+            return HexFormat.of().formatHex(digest.digest(text.toString().getBytes(StandardCharsets.UTF_8)))
+                    .substring(0, 24);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list input " + spec.path(), e);
+        }
+    }
+
+    /** path:length:mtime of every input file, sorted; fails clearly when the path matches nothing. */
+    private List<String> inputFiles(String pattern) throws IOException {
+        Path path = new Path(pattern);
+        FileSystem fs = path.getFileSystem(context.hadoopConfiguration());
+        FileStatus[] matches = fs.globStatus(path);
+        if (matches == null || matches.length == 0) {
+            throw new IllegalArgumentException("data.path " + pattern + " matches no file");
+        }
+        List<String> files = new ArrayList<>();
+        for (FileStatus match : matches) {
+            RemoteIterator<LocatedFileStatus> iterator = fs.listFiles(match.getPath(), true);
+            while (iterator.hasNext()) {
+                LocatedFileStatus file = iterator.next();
+                String name = file.getPath().getName();
+                if (name.startsWith("_") || name.startsWith(".")) {
+                    continue;
+                }
+                files.add(file.getPath() + ":" + file.getLen() + ":" + file.getModificationTime());
+            }
+        }
+        if (files.isEmpty()) {
+            throw new IllegalArgumentException("data.path " + pattern + " holds no data files");
+        }
+        files.sort(String::compareTo);
+        return files;
+    }
+
+    private static void writeManifest(FileSystem fs, Path path, CorpusSpec spec, Tokenizer tokenizer, int partitions,
+                                      CorpusStats stats) throws IOException {
+        var manifest = JSON.createObjectNode();
+        manifest.put("version", CACHE_VERSION);
+        manifest.put("path", spec.path());
+        manifest.put("format", spec.format().id());
+        manifest.put("tokenizer", tokenizer.id());
+        manifest.put("seq_len", spec.seqLen());
+        manifest.put("packing", spec.packing());
+        manifest.put("partitions", partitions);
+        manifest.set("stats", JSON.valueToTree(stats));
+        try (OutputStream out = fs.create(path, true)) {
+            out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
+        }
+    }
+
+    private static CorpusStats readManifest(FileSystem fs, Path path) throws IOException {
+        try (InputStream in = fs.open(path)) {
+            return JSON.treeToValue(JSON.readTree(in).get("stats"), CorpusStats.class);
+        }
+    }
+}

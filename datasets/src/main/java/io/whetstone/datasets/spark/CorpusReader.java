@@ -1,0 +1,102 @@
+package io.whetstone.datasets.spark;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.to_json;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.io.LongWritable;
+import org.apache.hadoop.io.Text;
+import org.apache.hadoop.mapreduce.lib.input.FileSplit;
+import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
+import org.apache.spark.api.java.JavaNewHadoopRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import scala.Tuple2;
+
+/**
+ * Reads a corpus from any Hadoop path (file://, hdfs://, s3a:// where the cluster has the connector;
+ * a file, a directory or a glob) as {@link RawRecord}s that know their file and line.
+ *
+ * <p>JSONL goes through Hadoop's {@code TextInputFormat} with one split per file, so a record's line
+ * number is its position in its split: exact, with no second pass. Parallelism is one task per file
+ * (compressed files are read whole anyway); the corpus is repartitioned after parsing. Parquet uses
+ * Spark 3.5's {@code _metadata.row_index}.
+ */
+public final class CorpusReader {
+
+    private CorpusReader() {
+    }
+
+    /** The container format of {@code path}: Parquet if it ends in .parquet or is named so, JSONL otherwise. */
+    public static boolean isParquet(String path, String declared) {
+        if (declared != null && !declared.isBlank() && !declared.equalsIgnoreCase("auto")) {
+            return declared.equalsIgnoreCase("parquet");
+        }
+        return path.toLowerCase(Locale.ROOT).contains(".parquet");
+    }
+
+    /** JSONL records of every file at {@code path}; blank lines are skipped (and not counted as errors). */
+    public static JavaRDD<RawRecord> jsonl(JavaSparkContext context, String path) {
+        Configuration conf = new Configuration(context.hadoopConfiguration());
+        conf.setLong("mapreduce.input.fileinputformat.split.minsize", Long.MAX_VALUE);
+        conf.setBoolean("mapreduce.input.fileinputformat.input.dir.recursive", true);
+        JavaNewHadoopRDD<LongWritable, Text> lines = (JavaNewHadoopRDD<LongWritable, Text>) context.newAPIHadoopFile(
+                path, TextInputFormat.class, LongWritable.class, Text.class, conf);
+        return lines.mapPartitionsWithInputSplit((split, iterator) -> {
+            String source = ((FileSplit) split).getPath().toString();
+            if (((FileSplit) split).getStart() != 0) {
+                throw new IllegalStateException("expected one split per file, got one at offset "
+                        + ((FileSplit) split).getStart() + " of " + source);
+            }
+            return new Iterator<RawRecord>() {
+                private long line;
+                private RawRecord next = advance();
+
+                private RawRecord advance() {
+                    while (iterator.hasNext()) {
+                        Tuple2<LongWritable, Text> entry = iterator.next();
+                        line++;
+                        String text = entry._2().toString();
+                        if (!text.isBlank()) {
+                            return new RawRecord(source, line, text);
+                        }
+                    }
+                    return null;
+                }
+
+                @Override
+                public boolean hasNext() {
+                    return next != null;
+                }
+
+                @Override
+                public RawRecord next() {
+                    RawRecord current = next;
+                    next = advance();
+                    return current;
+                }
+            };
+        }, false);
+    }
+
+    /** Parquet rows of {@code path}, each as the JSON of its columns, with file and row index. */
+    public static JavaRDD<RawRecord> parquet(SparkSession spark, String path) {
+        Dataset<Row> frame = spark.read().parquet(path);
+        List<Column> columns = new ArrayList<>();
+        for (String name : frame.columns()) {
+            columns.add(col("`" + name + "`"));
+        }
+        Dataset<Row> rows = frame.select(col("_metadata.file_path").as("source"),
+                col("_metadata.row_index").as("row"), to_json(struct(columns.toArray(new Column[0]))).as("json"));
+        return rows.javaRDD().map(row -> new RawRecord(row.getString(0), row.getLong(1), row.getString(2)));
+    }
+}

@@ -1,0 +1,45 @@
+package io.whetstone.datasets.tokenize;
+
+import java.io.Serializable;
+import java.util.Map;
+
+/**
+ * Text to token ids and back. Serializable so that it ships to Spark executors; implementations
+ * rebuild native state lazily. Special tokens are addressed by whetstone's names ({@code <|bos|>},
+ * {@code <|eos|>}, {@code <|pad|>} and the chat markers) and mapped to the tokenizer's own tokens.
+ */
+public interface Tokenizer extends Serializable {
+
+    /** A stable identity for cache keys, e.g. {@code byte-v1} or {@code hf:<sha256 of tokenizer.json>}. */
+    String id();
+
+    /** Number of token ids (the model's vocabulary size must be at least this). */
+    int vocabSize();
+
+    /** Ids of plain text; never produces special tokens from the text. */
+    int[] encode(String text);
+
+    /** Text of the ids; special tokens are skipped. */
+    String decode(int[] ids);
+
+    /** The id of the special token {@code name}; throws naming the token if this tokenizer lacks it. */
+    int specialId(String name);
+
+    /** Whether {@code id} is a special (control) token. */
+    boolean isSpecial(int id);
+
+    /** Files that reproduce this tokenizer, by file name (saved into checkpoints). */
+    Map<String, byte[]> files();
+
+    default int bosId() {
+        return specialId("<|bos|>");
+    }
+
+    default int eosId() {
+        return specialId("<|eos|>");
+    }
+
+    default int padId() {
+        return specialId("<|pad|>");
+    }
+}

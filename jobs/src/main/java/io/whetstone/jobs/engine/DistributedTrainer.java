@@ -1,0 +1,136 @@
+package io.whetstone.jobs.engine;
+
+import io.whetstone.datasets.pack.PackedSequence;
+import io.whetstone.models.engine.ParameterLayout;
+import io.whetstone.models.engine.ParameterStore;
+import io.whetstone.models.kernels.Kernels;
+import io.whetstone.models.optim.AdamW;
+import io.whetstone.models.optim.Optimizer;
+import io.whetstone.models.optim.Sgd;
+import io.whetstone.models.train.TrainingState;
+import java.util.Locale;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Data-parallel training over a Spark RDD of shards, one round at a time.
+ *
+ * <p>Averaging: the driver broadcasts parameters and optimiser state; each partition takes
+ * {@code localSteps} steps on its shard; the driver averages parameters and optimiser moments weighted
+ * by the tokens each partition trained on. Gradient aggregation: the driver broadcasts parameters; each
+ * partition returns the gradient of its batch's token-summed loss; the driver sums them, divides by the
+ * round's token count and takes one optimiser step itself, which equals one worker training on the
+ * union of the batches.
+ */
+public final class DistributedTrainer implements AutoCloseable {
+
+    /** How partitions are combined. */
+    public enum Mode {
+        AVERAGING, GRADIENT;
+
+        public static Mode parse(String name) {
+            return valueOf(name.trim().toUpperCase(Locale.ROOT));
+        }
+    }
+
+    private final JavaSparkContext context;
+    private final JavaRDD<PackedSequence> shards;
+    private final WorkerSetup setup;
+    private final Mode mode;
+    private final String description;
+    private ParameterStore driverStore;
+    private Kernels driverKernels;
+    private Optimizer driverOptimizer;
+
+    /** {@code shards} should be persisted: every round reads it. */
+    public DistributedTrainer(JavaSparkContext context, JavaRDD<PackedSequence> shards, WorkerSetup setup, Mode mode,
+                              String description) {
+        if (mode == Mode.GRADIENT && setup.localSteps() != 1) {
+            throw new IllegalArgumentException("gradient aggregation takes one step per round, got "
+                    + setup.localSteps() + " local steps");
+        }
+        this.context = context;
+        this.shards = shards;
+        this.setup = setup;
+        this.mode = mode;
+        this.description = description;
+    }
+
+    /** Runs round {@code round} (1-based) from {@code state}. */
+    public RoundReport round(TrainingState state, int round) {
+        long start = System.nanoTime();
+        TrainingState sent = mode == Mode.AVERAGING ? state
+                : new TrainingState(state.params(), new float[0][], state.step());
+        Broadcast<TrainingState> broadcast = context.broadcast(sent);
+        long stateBytes = 4L * sent.params().length * (1 + sent.optimizerState().length);
+        WorkerSetup taskSetup = setup;
+        Mode taskMode = mode;
+        try {
+            context.setJobDescription(description + ": round " + round + " (" + mode.name().toLowerCase(Locale.ROOT)
+                    + ", " + setup.localSteps() + " local step(s) of " + setup.batchSize() + " rows per partition)");
+            JavaRDD<PartitionResult> results = shards.mapPartitionsWithIndex((partition, rows) ->
+                    taskMode == Mode.AVERAGING
+                            ? PartitionWorker.averaging(taskSetup, broadcast.value(), round, partition, rows)
+                            : PartitionWorker.gradient(taskSetup, broadcast.value(), round, partition, rows), true);
+            RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::add, RoundSum::merge, 2);
+            if (sum.params == null || sum.tokens == 0) {
+                throw new IllegalStateException("round " + round + " trained on no tokens (empty shards or masks)");
+            }
+            TrainingState next = mode == Mode.AVERAGING ? average(sum, state) : step(sum, state);
+            double wall = (System.nanoTime() - start) / 1e9;
+            // Tasks that cannot all run at once (fewer task slots than partitions) run in waves; the
+            // compute on the critical path is the total compute spread over the slots, at least the
+            // slowest task.
+            int slots = Math.max(1, Math.min(sum.partitions, taskSlots()));
+            double compute = Math.max(sum.maxComputeNanos, sum.totalComputeNanos / (double) slots) / 1e9;
+            long returned = stateBytes * sum.partitions;
+            return new RoundReport(round, next, sum.lossSum / sum.tokens, sum.tokens, sum.rows,
+                    setup.schedule().rate(next.step()), wall, compute, Math.max(0, wall - compute), stateBytes,
+                    mode == Mode.AVERAGING ? returned : 4L * sent.params().length * sum.partitions);
+        } finally {
+            broadcast.destroy();
+        }
+    }
+
+    /** Tasks that can run at once: default parallelism (total cores) over spark.task.cpus. */
+    private int taskSlots() {
+        int cores = context.sc().defaultParallelism();
+        int perTask = Integer.parseInt(context.getConf().get("spark.task.cpus", "1"));
+        return Math.max(1, cores / perTask);
+    }
+
+    private TrainingState average(RoundSum sum, TrainingState before) {
+        float[][] moments = new float[sum.optimizerState.length][];
+        for (int k = 0; k < moments.length; k++) {
+            moments[k] = RoundSum.mean(sum.optimizerState[k], sum.weight);
+        }
+        return new TrainingState(RoundSum.mean(sum.params, sum.weight), moments, before.step() + setup.localSteps());
+    }
+
+    private TrainingState step(RoundSum sum, TrainingState before) {
+        if (driverStore == null) {
+            driverStore = new ParameterStore(ParameterLayout.of(setup.model()), DataType.FLOAT);
+            driverKernels = setup.engine().kernels().create(DataType.FLOAT, setup.engine().threads());
+            driverOptimizer = setup.optimizer().equals("sgd")
+                    ? new Sgd(driverStore, setup.adamw().weightDecay(), setup.adamw().maxGradNorm())
+                    : new AdamW(driverStore, driverKernels, setup.adamw());
+        }
+        before.restore(driverStore.params(), driverOptimizer);
+        TrainingState.copyInto(RoundSum.mean(sum.params, sum.tokens), driverStore.grads());
+        driverOptimizer.apply(setup.schedule().rate(driverOptimizer.step() + 1));
+        return TrainingState.capture(driverStore.params(), driverOptimizer);
+    }
+
+    @Override
+    public void close() {
+        if (driverKernels instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}

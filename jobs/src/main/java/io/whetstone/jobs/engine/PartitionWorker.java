@@ -1,0 +1,76 @@
+package io.whetstone.jobs.engine;
+
+import io.whetstone.datasets.pack.Batches;
+import io.whetstone.datasets.pack.PackedSequence;
+import io.whetstone.models.engine.TokenBatch;
+import io.whetstone.models.train.Trainer;
+import io.whetstone.models.train.TrainingState;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/** The work of one partition in one round, run inside a Spark task. */
+final class PartitionWorker {
+
+    private PartitionWorker() {
+    }
+
+    /** Averaging mode: local steps from the broadcast state; returns the new state weighted by tokens. */
+    static Iterator<PartitionResult> averaging(WorkerSetup setup, TrainingState state, int round, int partition,
+                                               Iterator<PackedSequence> rows) {
+        List<PackedSequence> shard = collect(rows);
+        Nd4jThreads.apply(setup.engine().threads());
+        WorkerModels.Bundle bundle = WorkerModels.acquire(setup);
+        try {
+            long start = System.nanoTime();
+            state.restore(bundle.model(), bundle.optimizer());
+            ShardSampler sampler = new ShardSampler(setup.seed(), partition, setup.batchSize(), setup.localSteps());
+            double lossSum = 0;
+            double tokens = 0;
+            long rowCount = 0;
+            for (int step = 0; step < setup.localSteps(); step++) {
+                List<PackedSequence> batch = sampler.batch(shard, round, step);
+                Trainer.StepStats stats = bundle.trainer().step(List.of(toTokenBatch(batch)));
+                lossSum += stats.loss() * stats.maskedTokens();
+                tokens += stats.maskedTokens();
+                rowCount += batch.size();
+            }
+            TrainingState after = TrainingState.capture(bundle.model(), bundle.optimizer());
+            return List.of(new PartitionResult(partition, after.params(), after.optimizerState(), tokens, lossSum,
+                    tokens, rowCount, System.nanoTime() - start)).iterator();
+        } finally {
+            WorkerModels.release(bundle);
+        }
+    }
+
+    /** Gradient mode: the gradient of the token-summed loss of one batch at the broadcast parameters. */
+    static Iterator<PartitionResult> gradient(WorkerSetup setup, TrainingState state, int round, int partition,
+                                              Iterator<PackedSequence> rows) {
+        List<PackedSequence> shard = collect(rows);
+        Nd4jThreads.apply(setup.engine().threads());
+        WorkerModels.Bundle bundle = WorkerModels.acquire(setup);
+        try {
+            long start = System.nanoTime();
+            TrainingState.copyInto(state.params(), bundle.model().parameters().params());
+            ShardSampler sampler = new ShardSampler(setup.seed(), partition, setup.batchSize(), 1);
+            List<PackedSequence> batch = sampler.batch(shard, round, 0);
+            double[] lossAndTokens = bundle.trainer().accumulateSum(List.of(toTokenBatch(batch)));
+            float[] gradient = TrainingState.toFloats(bundle.model().parameters().grads());
+            return List.of(new PartitionResult(partition, gradient, new float[0][], 1.0, lossAndTokens[0],
+                    lossAndTokens[1], batch.size(), System.nanoTime() - start)).iterator();
+        } finally {
+            WorkerModels.release(bundle);
+        }
+    }
+
+    static TokenBatch toTokenBatch(List<PackedSequence> rows) {
+        Batches.Flat flat = Batches.flatten(rows);
+        return new TokenBatch(flat.tokens(), flat.targets(), flat.mask(), flat.batch(), flat.seqLen());
+    }
+
+    private static List<PackedSequence> collect(Iterator<PackedSequence> rows) {
+        List<PackedSequence> shard = new ArrayList<>();
+        rows.forEachRemaining(shard::add);
+        return shard;
+    }
+}

@@ -1,0 +1,25 @@
+package io.whetstone.jobs.engine;
+
+import io.whetstone.models.train.TrainingState;
+
+/**
+ * The outcome of one round on the driver.
+ *
+ * @param round 1-based round
+ * @param state parameters and optimiser state after the round
+ * @param loss mean loss over the round's counted tokens (across partitions and local steps)
+ * @param tokens counted tokens of the round
+ * @param rows rows processed
+ * @param learningRate rate of the round's last step
+ * @param wallSeconds round time on the driver (broadcast, tasks, aggregation)
+ * @param maxComputeSeconds compute on the critical path: the partitions' compute spread over the task
+ *                          slots that run at once (at least the slowest partition's)
+ * @param averagingSeconds the rest of the round's wall time: broadcast, task scheduling, result
+ *                         transfer and aggregation
+ * @param bytesBroadcast bytes of state broadcast
+ * @param bytesReturned bytes of results sent back by the partitions
+ */
+public record RoundReport(int round, TrainingState state, double loss, double tokens, long rows, double learningRate,
+                          double wallSeconds, double maxComputeSeconds, double averagingSeconds, long bytesBroadcast,
+                          long bytesReturned) {
+}

@@ -1,0 +1,65 @@
+package io.whetstone.jobs.engine;
+
+import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.objectives.MaskedCrossEntropy;
+import io.whetstone.models.optim.AdamW;
+import io.whetstone.models.optim.Optimizer;
+import io.whetstone.models.optim.Sgd;
+import io.whetstone.models.train.Trainer;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Models kept alive in an executor JVM between tasks of the same setup, so that a round does not
+ * reallocate the model and its buffers. A task takes a model, overwrites its whole state from the
+ * broadcast, and gives it back; concurrent tasks get different models. This is a cache of memory,
+ * not of configuration: everything a task computes comes from its inputs.
+ */
+public final class WorkerModels {
+
+    private static final Map<WorkerSetup, Deque<Bundle>> POOL = new ConcurrentHashMap<>();
+
+    private WorkerModels() {
+    }
+
+    /** A model, its optimiser and a trainer over them. */
+    public record Bundle(WorkerSetup setup, Transformer model, Optimizer optimizer, Trainer trainer) {
+    }
+
+    /** A model for {@code setup}: pooled if one is free, new otherwise. */
+    public static Bundle acquire(WorkerSetup setup) {
+        Deque<Bundle> free = POOL.computeIfAbsent(setup, key -> new ArrayDeque<>());
+        synchronized (free) {
+            if (!free.isEmpty()) {
+                return free.pop();
+            }
+        }
+        Transformer model = new Transformer(setup.model(), setup.engine());
+        Optimizer optimizer = setup.optimizer().equals("sgd")
+                ? new Sgd(model.parameters(), setup.adamw().weightDecay(), setup.adamw().maxGradNorm())
+                : new AdamW(model.parameters(), model.kernels(), setup.adamw());
+        Trainer trainer = new Trainer(model, new MaskedCrossEntropy(), optimizer, setup.schedule());
+        return new Bundle(setup, model, optimizer, trainer);
+    }
+
+    /** Returns {@code bundle} to the pool. */
+    public static void release(Bundle bundle) {
+        Deque<Bundle> free = POOL.computeIfAbsent(bundle.setup(), key -> new ArrayDeque<>());
+        synchronized (free) {
+            free.push(bundle);
+        }
+    }
+
+    /** Frees every pooled model (end of a job, tests). */
+    public static void clear() {
+        for (Deque<Bundle> free : POOL.values()) {
+            synchronized (free) {
+                free.forEach(bundle -> bundle.model().close());
+                free.clear();
+            }
+        }
+        POOL.clear();
+    }
+}

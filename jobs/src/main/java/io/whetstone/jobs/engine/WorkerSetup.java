@@ -1,0 +1,26 @@
+package io.whetstone.jobs.engine;
+
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.optim.AdamWConfig;
+import io.whetstone.models.optim.LrSchedule;
+import java.io.Serializable;
+
+/**
+ * Everything a partition needs besides the broadcast state and its shard: model shape, engine
+ * settings, optimiser, schedule and batching. Immutable and shipped with every task.
+ *
+ * @param model the model's shape
+ * @param engine precision, kernels and threads of each task
+ * @param optimizer {@code adamw} or {@code sgd}
+ * @param adamw optimiser settings (betas and eps unused by SGD)
+ * @param schedule learning-rate schedule over optimiser steps
+ * @param batchSize rows per local step
+ * @param localSteps local steps per round (1 in gradient mode)
+ * @param seed seeds the data order, with round and partition
+ */
+public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimizer, AdamWConfig adamw,
+                          LrSchedule schedule, int batchSize, int localSteps, long seed) implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+}

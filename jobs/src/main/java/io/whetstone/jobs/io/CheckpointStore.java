@@ -1,0 +1,228 @@
+package io.whetstone.jobs.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.whetstone.datasets.tokenize.ByteTokenizer;
+import io.whetstone.datasets.tokenize.HfTokenizer;
+import io.whetstone.datasets.tokenize.Tokenizer;
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.checkpoint.HfFormat;
+import io.whetstone.models.checkpoint.Safetensors;
+import io.whetstone.models.checkpoint.Tensor;
+import io.whetstone.models.engine.ParameterLayout;
+import io.whetstone.models.engine.ParameterStore;
+import io.whetstone.models.train.TrainingState;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Checkpoints of a run, under {@code <run>/checkpoints/round-NNNNNN/}. A checkpoint is a directory a user
+ * can take elsewhere: {@code config.json} + {@code model.safetensors} (Hugging Face names for the family)
+ * + the tokenizer's files, plus {@code trainer_state/} ({@code state.json}: round, step, optimiser, data
+ * cursor, the resolved job config; {@code optimizer.safetensors}: the optimiser's flat state vectors).
+ * Written to a temporary directory, renamed into place, then marked with {@code _SUCCESS}; only marked
+ * directories count, and the last {@code keep} are kept. Works on any Hadoop file system.
+ */
+public final class CheckpointStore {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String PREFIX = "round-";
+
+    private final HadoopFiles files;
+    private final Path root;
+
+    public CheckpointStore(HadoopFiles files, String runDir) {
+        this.files = files;
+        this.root = new Path(runDir, "checkpoints");
+    }
+
+    /** A loaded checkpoint. */
+    public record Loaded(String path, ModelConfig config, TrainingState state, int round, Tokenizer tokenizer,
+                         JsonNode trainerState) {
+    }
+
+    /** Writes the checkpoint of {@code round}; returns its directory. */
+    public String write(int round, TrainingState state, ModelConfig config, Tokenizer tokenizer, String optimizer,
+                        List<String> stateNames, JsonNode resolvedConfig, long seed) {
+        Path target = new Path(root, String.format("%s%06d", PREFIX, round));
+        Path temporary = new Path(root, "." + target.getName() + "._tmp-" + UUID.randomUUID());
+        FileSystem fs = files.fs(root);
+        try {
+            fs.mkdirs(temporary);
+            writeModel(temporary, state.params(), config, tokenizer);
+            Path trainer = new Path(temporary, "trainer_state");
+            fs.mkdirs(trainer);
+            Map<String, Tensor> vectors = new LinkedHashMap<>();
+            for (int i = 0; i < stateNames.size(); i++) {
+                vectors.put(stateNames.get(i), new Tensor(new long[] {state.params().length},
+                        state.optimizerState()[i]));
+            }
+            files.writeAtomically(new Path(trainer, "optimizer.safetensors"),
+                    out -> Safetensors.write(out, vectors, Map.of("layout", "whetstone-flat-v1")));
+            ObjectNode info = JSON.createObjectNode();
+            info.put("format_version", 1);
+            info.put("round", round);
+            info.put("step", state.step());
+            info.put("optimizer", optimizer);
+            info.putPOJO("optimizer_state", stateNames);
+            ObjectNode cursor = info.putObject("data_cursor");
+            cursor.put("next_round", round + 1);
+            cursor.put("note", "each partition's rows are a pure function of (seed, partition, round)");
+            info.put("seed", seed);
+            info.put("rng", "no hidden generator state: data order and initialisation derive from the seed");
+            info.set("config", resolvedConfig);
+            files.writeBytes(new Path(trainer, "state.json"), JSON.writerWithDefaultPrettyPrinter()
+                    .writeValueAsBytes(info));
+            if (fs.exists(target)) {
+                fs.delete(target, true);
+            }
+            if (!fs.rename(temporary, target)) {
+                throw new IOException("cannot rename " + temporary + " to " + target);
+            }
+            files.writeBytes(new Path(target, "_SUCCESS"), new byte[0]);
+            return target.toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + target, e);
+        }
+    }
+
+    /** Writes a model directory (config.json, model.safetensors, tokenizer files) into {@code dir}. */
+    public void writeModel(Path dir, float[] params, ModelConfig config, Tokenizer tokenizer) throws IOException {
+        ParameterStore store = new ParameterStore(ParameterLayout.of(config), DataType.FLOAT);
+        TrainingState.copyInto(params, store.params());
+        Map<String, Tensor> tensors = HfFormat.export(store, config);
+        files.writeAtomically(new Path(dir, "model.safetensors"),
+                out -> Safetensors.write(out, tensors, Map.of("format", "pt")));
+        ObjectNode hfConfig = HfFormat.configJson(config, tokenizer.bosId(), tokenizer.eosId());
+        files.writeBytes(new Path(dir, "config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(hfConfig));
+        for (Map.Entry<String, byte[]> file : tokenizer.files().entrySet()) {
+            files.writeBytes(new Path(dir, file.getKey()), file.getValue());
+        }
+    }
+
+    /** The newest complete checkpoint of the run, if any. */
+    public Optional<String> latest() {
+        List<Path> complete = complete();
+        return complete.isEmpty() ? Optional.empty() : Optional.of(complete.get(complete.size() - 1).toString());
+    }
+
+    /** Complete checkpoints, oldest first. */
+    public List<Path> complete() {
+        FileSystem fs = files.fs(root);
+        List<Path> result = new ArrayList<>();
+        try {
+            if (!fs.exists(root)) {
+                return result;
+            }
+            for (FileStatus status : fs.listStatus(root)) {
+                String name = status.getPath().getName();
+                if (status.isDirectory() && name.startsWith(PREFIX) && fs.exists(new Path(status.getPath(), "_SUCCESS"))) {
+                    result.add(status.getPath());
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list checkpoints in " + root, e);
+        }
+        result.sort((a, b) -> a.getName().compareTo(b.getName()));
+        return result;
+    }
+
+    /** Deletes all but the newest {@code keep} complete checkpoints, and leftover temporaries. */
+    public void prune(int keep) {
+        FileSystem fs = files.fs(root);
+        List<Path> complete = complete();
+        try {
+            for (int i = 0; i < complete.size() - keep; i++) {
+                fs.delete(complete.get(i), true);
+            }
+            for (FileStatus status : fs.listStatus(root)) {
+                if (status.getPath().getName().startsWith(".") && status.getPath().getName().contains("._tmp-")) {
+                    fs.delete(status.getPath(), true);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prune checkpoints in " + root, e);
+        }
+    }
+
+    /** Loads a checkpoint directory written by {@link #write} (trainer state included). */
+    public Loaded load(String dir) {
+        Path path = new Path(dir);
+        Path trainer = new Path(path, "trainer_state");
+        try {
+            JsonNode info = JSON.readTree(files.readBytes(new Path(trainer, "state.json")));
+            ModelAndTokenizer model = loadModel(files, dir);
+            Path optimizerFile = new Path(trainer, "optimizer.safetensors");
+            Map<String, Tensor> vectors = read(files, optimizerFile);
+            List<float[]> state = new ArrayList<>();
+            for (JsonNode name : info.path("optimizer_state")) {
+                Tensor tensor = vectors.get(name.asText());
+                if (tensor == null || tensor.values().length != model.params().length) {
+                    throw new IllegalArgumentException(optimizerFile + ": missing or mis-sized vector " + name.asText());
+                }
+                state.add(tensor.values());
+            }
+            TrainingState trainingState = new TrainingState(model.params(), state.toArray(new float[0][]),
+                    info.path("step").asLong());
+            return new Loaded(dir, model.config(), trainingState, info.path("round").asInt(), model.tokenizer(), info);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load checkpoint " + dir, e);
+        }
+    }
+
+    /** A model directory's shape, flat parameters and tokenizer. */
+    public record ModelAndTokenizer(ModelConfig config, float[] params, Tokenizer tokenizer) {
+    }
+
+    /** Loads {@code config.json}, {@code model.safetensors} and the tokenizer of a model directory. */
+    public static ModelAndTokenizer loadModel(HadoopFiles files, String dir) {
+        Path path = new Path(dir);
+        try {
+            Path configFile = new Path(path, "config.json");
+            if (!files.exists(configFile)) {
+                throw new IllegalArgumentException(dir + " is not a model directory: no config.json");
+            }
+            ModelConfig config = HfFormat.parseConfig(JSON.readTree(files.readBytes(configFile)), configFile.toString());
+            Map<String, Tensor> tensors = read(files, new Path(path, "model.safetensors"));
+            ParameterStore store = new ParameterStore(ParameterLayout.of(config), DataType.FLOAT);
+            HfFormat.load(tensors, store, config, new Path(path, "model.safetensors").toString());
+            return new ModelAndTokenizer(config, TrainingState.toFloats(store.params()), loadTokenizer(files, dir));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load model " + dir, e);
+        }
+    }
+
+    /** The tokenizer saved in a model directory. */
+    public static Tokenizer loadTokenizer(HadoopFiles files, String dir) throws IOException {
+        Path config = new Path(dir, "tokenizer_config.json");
+        byte[] configBytes = files.exists(config) ? files.readBytes(config) : null;
+        if (configBytes != null && JSON.readTree(configBytes).path("whetstone_tokenizer").asText("").equals("byte")) {
+            return new ByteTokenizer();
+        }
+        Path json = new Path(dir, "tokenizer.json");
+        if (!files.exists(json)) {
+            throw new IllegalArgumentException(dir + " has no tokenizer.json");
+        }
+        return HfTokenizer.of(files.readBytes(json), configBytes, Map.of());
+    }
+
+    private static Map<String, Tensor> read(HadoopFiles files, Path file) throws IOException {
+        FileSystem fs = files.fs(file);
+        long size = fs.getFileStatus(file).getLen();
+        try (InputStream in = fs.open(file)) {
+            return Safetensors.read(in, size, file.toString());
+        }
+    }
+}

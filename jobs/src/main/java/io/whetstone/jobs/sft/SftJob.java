@@ -1,0 +1,229 @@
+package io.whetstone.jobs.sft;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.whetstone.datasets.records.Format;
+import io.whetstone.datasets.spark.CorpusPreparer;
+import io.whetstone.datasets.spark.CorpusSpec;
+import io.whetstone.datasets.tokenize.Tokenizer;
+import io.whetstone.jobs.config.ConfigLoader;
+import io.whetstone.jobs.config.ModelSpec;
+import io.whetstone.jobs.config.SftConfig;
+import io.whetstone.jobs.config.TrainSpec;
+import io.whetstone.jobs.engine.DistributedTrainer;
+import io.whetstone.jobs.engine.RoundReport;
+import io.whetstone.jobs.engine.WorkerModels;
+import io.whetstone.jobs.engine.WorkerSetup;
+import io.whetstone.jobs.io.CheckpointStore;
+import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.io.MetricsLog;
+import io.whetstone.jobs.spark.SparkRuntime;
+import io.whetstone.models.Family;
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.engine.ParameterLayout;
+import io.whetstone.models.engine.ParameterStore;
+import io.whetstone.models.kernels.KernelChoice;
+import io.whetstone.models.optim.AdamWConfig;
+import io.whetstone.models.optim.LrSchedule;
+import io.whetstone.models.train.TrainingState;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Supervised fine-tuning on Spark: validate and tokenize the corpus (cached), initialise or load the
+ * model (or resume the newest complete checkpoint), then train in rounds across the partitions,
+ * checkpointing as configured and logging one metrics line per round.
+ */
+public final class SftJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SftJob.class);
+
+    private final SparkSession spark;
+    private final SftConfig config;
+
+    public SftJob(SparkSession spark, SftConfig config) {
+        this.spark = spark;
+        this.config = config;
+    }
+
+    public SftResult run() {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
+        String runDir = files.qualify(config.run().dir());
+        files.mkdirs(new Path(runDir));
+        JsonNode resolved = ConfigLoader.resolvedTree(config);
+        files.writeBytes(new Path(runDir, "config.resolved.yaml"),
+                ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
+        LOG.info("SFT run directory: {}", runDir);
+
+        Tokenizer tokenizer = Tokenizers.load(config.tokenizer(), files);
+        CheckpointStore checkpoints = new CheckpointStore(files, runDir);
+        Optional<CheckpointStore.Loaded> resumed = resume(checkpoints);
+        CheckpointStore.ModelAndTokenizer initial = resumed.isPresent() ? null : initialModel(files, tokenizer);
+        if (initial != null && !initial.tokenizer().id().equals(tokenizer.id())) {
+            throw new IllegalArgumentException("model.init " + config.model().init() + " was trained with tokenizer "
+                    + initial.tokenizer().id() + " but tokenizer is " + tokenizer.id());
+        }
+        ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElse(initial.config());
+        if (tokenizer.vocabSize() > modelConfig.vocabSize()) {
+            throw new IllegalArgumentException("tokenizer " + tokenizer.id() + " has " + tokenizer.vocabSize()
+                    + " ids but the model's vocabulary has " + modelConfig.vocabSize());
+        }
+        if (config.data().seqLen() > modelConfig.maxSeqLen()) {
+            throw new IllegalArgumentException("data.seq_len " + config.data().seqLen() + " exceeds the model's "
+                    + "max_seq_len " + modelConfig.maxSeqLen());
+        }
+
+        int partitions = config.spark().partitions();
+        CorpusPreparer.Prepared corpus = new CorpusPreparer(spark).prepare(corpusSpec(runDir), tokenizer, partitions,
+                new Path(runDir, "rejects").toString());
+        JavaRDD<io.whetstone.datasets.pack.PackedSequence> shards = corpus.rows().persist(StorageLevel.MEMORY_AND_DISK());
+
+        int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
+        TrainSpec train = config.train();
+        WorkerSetup setup = new WorkerSetup(modelConfig,
+                new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads),
+                train.optimizer(), new AdamWConfig(train.beta1(), train.beta2(), train.eps(), train.weightDecay(),
+                train.maxGradNorm()), new LrSchedule(train.lr(), train.warmupSteps(),
+                Math.max(train.warmupSteps() + 1, train.totalSteps()), train.minLrRatio()),
+                train.batchSizePerWorker(), train.averagingFrequency(), train.seed());
+        TrainingState state = resumed.map(CheckpointStore.Loaded::state)
+                .orElseGet(() -> freshState(initial.params(), train.optimizer()));
+        int startRound = resumed.map(CheckpointStore.Loaded::round).orElse(0);
+        if (resumed.isPresent()) {
+            LOG.info("Resuming from {} (round {}, step {})", resumed.get().path(), startRound, state.step());
+        }
+        List<String> stateNames = train.optimizer().equals("sgd") ? List.of() : List.of("adamw.m", "adamw.v");
+        MetricsLog metrics = new MetricsLog(files, runDir);
+        metrics.append(Map.of("event", resumed.isPresent() ? "resume" : "start", "round", startRound,
+                "params", state.params().length, "corpus_rows", corpus.stats().rows(), "corpus_examples",
+                corpus.stats().examples(), "rejected", corpus.stats().rejected(), "truncated", corpus.stats().truncated(),
+                "cache", corpus.stats().fromCache()));
+
+        String lastCheckpoint = resumed.map(CheckpointStore.Loaded::path).orElse(null);
+        double firstLoss = Double.NaN;
+        double lastLoss = Double.NaN;
+        double averaging = 0;
+        double wall = 0;
+        long bytes = 0;
+        int run = 0;
+        try (DistributedTrainer trainer = new DistributedTrainer(context, shards, setup,
+                DistributedTrainer.Mode.parse(train.mode()), "whetstone sft")) {
+            for (int round = startRound + 1; round <= train.rounds(); round++) {
+                RoundReport report = trainer.round(state, round);
+                state = report.state();
+                run++;
+                if (run == 1) {
+                    firstLoss = report.loss();
+                }
+                lastLoss = report.loss();
+                averaging += report.averagingSeconds();
+                wall += report.wallSeconds();
+                bytes = report.bytesBroadcast() + report.bytesReturned();
+                double eta = wall / run * (train.rounds() - round);
+                LOG.info(String.format("round %d/%d  step %d  loss %.4f  lr %.2e  %.0f tok/s  round %.2fs "
+                                + "(averaging %.2fs, %.1f MB moved)  eta %s", round, train.rounds(), state.step(),
+                        report.loss(), report.learningRate(), report.tokens() / report.wallSeconds(),
+                        report.wallSeconds(), report.averagingSeconds(), bytes / 1e6, format(eta)));
+                Map<String, Object> line = new LinkedHashMap<>();
+                line.put("round", round);
+                line.put("step", state.step());
+                line.put("loss", report.loss());
+                line.put("lr", report.learningRate());
+                line.put("tokens", report.tokens());
+                line.put("rows", report.rows());
+                line.put("tokens_per_s", report.tokens() / report.wallSeconds());
+                line.put("round_s", report.wallSeconds());
+                line.put("compute_s", report.maxComputeSeconds());
+                line.put("averaging_s", report.averagingSeconds());
+                line.put("bytes_moved", bytes);
+                line.put("eta_s", eta);
+                metrics.append(line);
+                if (round % config.checkpoint().everyRounds() == 0 || round == train.rounds()) {
+                    lastCheckpoint = checkpoints.write(round, state, modelConfig, tokenizer, train.optimizer(),
+                            stateNames, resolved, train.seed());
+                    checkpoints.prune(config.checkpoint().keepLast());
+                    LOG.info("Checkpoint written: {}", lastCheckpoint);
+                }
+                if (config.debug().failAfterRound() > 0 && round == config.debug().failAfterRound()) {
+                    throw new InjectedFailure("debug.fail_after_round=" + round + ": stopping as a killed job would");
+                }
+            }
+        } finally {
+            shards.unpersist(false);
+            WorkerModels.clear();
+        }
+        metrics.append(Map.of("event", "end", "rounds_run", run, "checkpoint", String.valueOf(lastCheckpoint)));
+        return new SftResult(runDir, lastCheckpoint, modelConfig, state, tokenizer, corpus.stats(), run, firstLoss,
+                lastLoss, run == 0 ? 0 : averaging / run, run == 0 ? 0 : wall / run, bytes);
+    }
+
+    /** Thrown by the failure-injection setting, so tests can tell it from real failures. */
+    public static final class InjectedFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        InjectedFailure(String message) {
+            super(message);
+        }
+    }
+
+    private Optional<CheckpointStore.Loaded> resume(CheckpointStore checkpoints) {
+        String resume = config.checkpoint().resume();
+        if (resume.equals("none")) {
+            return Optional.empty();
+        }
+        if (resume.equals("auto")) {
+            return checkpoints.latest().map(checkpoints::load);
+        }
+        return Optional.of(checkpoints.load(resume));
+    }
+
+    /** The model training starts from (before any resume): loaded from model.init, or initialised from the seed. */
+    public CheckpointStore.ModelAndTokenizer initialModel(HadoopFiles files, Tokenizer tokenizer) {
+        ModelSpec spec = config.model();
+        if (!spec.fromScratch()) {
+            return CheckpointStore.loadModel(files, spec.init());
+        }
+        int maxSeqLen = spec.maxSeqLen() == 0 ? config.data().seqLen() : spec.maxSeqLen();
+        ModelConfig modelConfig = Family.parse(spec.family()) == Family.GPT2
+                ? new ModelConfig(Family.GPT2, tokenizer.vocabSize(), spec.width(), spec.layers(), spec.heads(),
+                spec.heads(), spec.ffnHidden(), maxSeqLen, 1e-5, 10000.0, true)
+                : new ModelConfig(Family.LLAMA, tokenizer.vocabSize(), spec.width(), spec.layers(), spec.heads(),
+                spec.kvHeads(), spec.ffnHidden(), maxSeqLen, 1e-5, 10000.0, false);
+        ParameterStore store = new ParameterStore(ParameterLayout.of(modelConfig), DataType.FLOAT);
+        store.initialize(config.train().seed());
+        return new CheckpointStore.ModelAndTokenizer(modelConfig, TrainingState.toFloats(store.params()), tokenizer);
+    }
+
+    private static TrainingState freshState(float[] params, String optimizer) {
+        int vectors = optimizer.equals("sgd") ? 0 : 2;
+        float[][] state = new float[vectors][params.length];
+        return new TrainingState(params, state, 0);
+    }
+
+    private CorpusSpec corpusSpec(String runDir) {
+        String cache = config.data().cacheDir().isEmpty()
+                ? new Path(new Path(runDir).getParent(), "_cache").toString() : config.data().cacheDir();
+        return new CorpusSpec(config.data().path(), Format.parse(config.data().format()), config.data().container(),
+                CorpusSpec.Validation.parse(config.data().validation()), config.data().seqLen(), config.data().packing(),
+                CorpusSpec.Truncation.parse(config.data().truncation()), cache);
+    }
+
+    private static String format(double seconds) {
+        Duration duration = Duration.ofSeconds((long) seconds);
+        return duration.toHours() > 0 ? String.format("%dh%02dm", duration.toHours(), duration.toMinutesPart())
+                : String.format("%dm%02ds", duration.toMinutes(), duration.toSecondsPart());
+    }
+}

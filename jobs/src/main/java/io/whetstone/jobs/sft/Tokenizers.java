@@ -1,0 +1,29 @@
+package io.whetstone.jobs.sft;
+
+import io.whetstone.datasets.tokenize.ByteTokenizer;
+import io.whetstone.datasets.tokenize.HfTokenizer;
+import io.whetstone.datasets.tokenize.Tokenizer;
+import io.whetstone.jobs.config.TokenizerSpec;
+import io.whetstone.jobs.io.HadoopFiles;
+import org.apache.hadoop.fs.Path;
+
+/** Builds the tokenizer a job config names. */
+public final class Tokenizers {
+
+    private Tokenizers() {
+    }
+
+    public static Tokenizer load(TokenizerSpec spec, HadoopFiles files) {
+        if (spec.type().equals("byte")) {
+            return new ByteTokenizer();
+        }
+        Path path = new Path(spec.path());
+        Path json = path.getName().endsWith(".json") ? path : new Path(path, "tokenizer.json");
+        if (!files.exists(json)) {
+            throw new IllegalArgumentException("tokenizer.path: " + json + " does not exist");
+        }
+        Path config = new Path(json.getParent(), "tokenizer_config.json");
+        return HfTokenizer.of(files.readBytes(json), files.exists(config) ? files.readBytes(config) : null,
+                spec.specialTokens());
+    }
+}

@@ -1,0 +1,50 @@
+package io.whetstone.jobs.spark;
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The job's SparkSession. Under spark-submit the master and resources come from the submit command; run
+ * directly (submit/local, tests) it runs in local mode on {@code WHETSTONE_MASTER} (default
+ * {@code local[*]}). Either way spark.task.cpus defaults to the cores of an executor (all local cores),
+ * so a task owns its cores and ND4J's threads never oversubscribe them.
+ */
+public final class SparkRuntime {
+
+    private SparkRuntime() {
+    }
+
+    /** The active session, or a new one named {@code appName}. */
+    public static SparkSession session(String appName) {
+        SparkConf conf = new SparkConf();
+        SparkSession.Builder builder = SparkSession.builder().appName(appName);
+        if (!conf.contains("spark.master")) {
+            String master = System.getenv().getOrDefault("WHETSTONE_MASTER", "local[*]");
+            builder.master(master);
+            if (!conf.contains("spark.task.cpus")) {
+                builder.config("spark.task.cpus", Integer.toString(localCores(master)));
+            }
+        } else if (!conf.contains("spark.task.cpus") && conf.contains("spark.executor.cores")) {
+            builder.config("spark.task.cpus", conf.get("spark.executor.cores"));
+        }
+        builder.config("spark.driver.maxResultSize", conf.get("spark.driver.maxResultSize", "4g"));
+        return builder.getOrCreate();
+    }
+
+    /** N of local[N] (all processors for local[*] or local). */
+    static int localCores(String master) {
+        String inside = master.replaceAll("^local\\[?", "").replaceAll("[,\\]].*$", "");
+        if (inside.isEmpty() || inside.equals("*")) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+        return Integer.parseInt(inside);
+    }
+
+    /** Threads for each task: the configured count, or spark.task.cpus. */
+    public static int threadsPerTask(SparkSession spark, int configured) {
+        if (configured > 0) {
+            return configured;
+        }
+        return Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1"));
+    }
+}

@@ -1,0 +1,2 @@
+/** Text generation with the engine's models. */
+package io.whetstone.models.generate;
