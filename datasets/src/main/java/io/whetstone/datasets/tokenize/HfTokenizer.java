@@ -107,7 +107,9 @@ public final class HfTokenizer implements Tokenizer {
         if (delegate == null) {
             try {
                 delegate = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(tokenizerJson),
-                        Map.of("addSpecialTokens", "false"));
+                        // DJL truncates to 512 tokens and may pad unless told not to; length limits are ours.
+                        Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false",
+                                "maxLength", Integer.toString(Integer.MAX_VALUE / 2)));
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot load tokenizer.json", e);
             }

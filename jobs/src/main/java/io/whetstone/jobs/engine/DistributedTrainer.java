@@ -114,7 +114,7 @@ public final class DistributedTrainer implements AutoCloseable {
             driverStore = new ParameterStore(ParameterLayout.of(setup.model()), DataType.FLOAT);
             driverKernels = setup.engine().kernels().create(DataType.FLOAT, setup.engine().threads());
             driverOptimizer = setup.optimizer().equals("sgd")
-                    ? new Sgd(driverStore, setup.adamw().weightDecay(), setup.adamw().maxGradNorm())
+                    ? new Sgd(driverStore, driverKernels, setup.adamw().weightDecay(), setup.adamw().maxGradNorm())
                     : new AdamW(driverStore, driverKernels, setup.adamw());
         }
         before.restore(driverStore.params(), driverOptimizer);

@@ -4,26 +4,33 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
- * Applies a task's thread count to ND4J (ops and BLAS) inside the task, since settings made on the
- * driver never reach executors. With spark.task.cpus equal to this count, tasks do not oversubscribe.
+ * Applies a task's thread count to ND4J inside the task, since settings made on the driver never reach
+ * executors. OpenMP's thread count is a per-thread setting (omp_set_num_threads affects the calling
+ * thread only), so it is set in every task thread; otherwise partitions would compute with 1 or N
+ * threads depending on which Spark thread ran them, and GEMM blocking (hence the last bits) would vary.
+ * With spark.task.cpus equal to this count, tasks do not oversubscribe their cores.
  */
 final class Nd4jThreads {
 
-    private static volatile int applied = -1;
+    private static final ThreadLocal<Integer> APPLIED = new ThreadLocal<>();
+    private static volatile int appliedGlobally = -1;
 
     private Nd4jThreads() {
     }
 
     static void apply(int threads) {
-        if (threads == applied) {
-            return;
-        }
-        synchronized (Nd4jThreads.class) {
-            Nd4j.getEnvironment().setMaxMasterThreads(threads);
-            Nd4j.getEnvironment().setMaxThreads(threads);
+        Integer here = APPLIED.get();
+        if (here == null || here != threads) {
             NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
-            Nd4j.factory().blas().setMaxThreads(threads);
-            applied = threads;
+            APPLIED.set(threads);
+        }
+        if (appliedGlobally != threads) {
+            synchronized (Nd4jThreads.class) {
+                Nd4j.getEnvironment().setMaxMasterThreads(threads);
+                Nd4j.getEnvironment().setMaxThreads(threads);
+                Nd4j.factory().blas().setMaxThreads(threads);
+                appliedGlobally = threads;
+            }
         }
     }
 }

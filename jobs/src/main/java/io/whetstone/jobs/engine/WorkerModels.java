@@ -38,7 +38,7 @@ public final class WorkerModels {
         }
         Transformer model = new Transformer(setup.model(), setup.engine());
         Optimizer optimizer = setup.optimizer().equals("sgd")
-                ? new Sgd(model.parameters(), setup.adamw().weightDecay(), setup.adamw().maxGradNorm())
+                ? new Sgd(model.parameters(), model.kernels(), setup.adamw().weightDecay(), setup.adamw().maxGradNorm())
                 : new AdamW(model.parameters(), model.kernels(), setup.adamw());
         Trainer trainer = new Trainer(model, new MaskedCrossEntropy(), optimizer, setup.schedule());
         return new Bundle(setup, model, optimizer, trainer);

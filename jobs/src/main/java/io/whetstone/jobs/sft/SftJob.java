@@ -76,7 +76,7 @@ public final class SftJob {
             throw new IllegalArgumentException("model.init " + config.model().init() + " was trained with tokenizer "
                     + initial.tokenizer().id() + " but tokenizer is " + tokenizer.id());
         }
-        ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElse(initial.config());
+        ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> initial.config());
         if (tokenizer.vocabSize() > modelConfig.vocabSize()) {
             throw new IllegalArgumentException("tokenizer " + tokenizer.id() + " has " + tokenizer.vocabSize()
                     + " ids but the model's vocabulary has " + modelConfig.vocabSize());

@@ -101,7 +101,7 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
         for (int i = 0; i < n; i += LANES) {
             acc = acc.add(FloatVector.fromArray(S, a, i), tail(i, n));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return addLanes(acc);
     }
 
     private static float max(float[] a, int n) {
@@ -117,12 +117,60 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
         for (int i = 0; i < n; i += LANES) {
             acc = acc.add(FloatVector.fromArray(S, a, i).mul(FloatVector.fromArray(S, b, i)), tail(i, n));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return addLanes(acc);
+    }
+
+    /**
+     * The lanes' sum in a fixed order. The Vector API leaves the order of reduceLanes(ADD) open, and
+     * its compiled and interpreted forms differ in the last bit, so a kernel's result would depend on
+     * whether the JIT had compiled it yet (a warm JVM and a retried task would disagree).
+     */
+    private static float addLanes(FloatVector vector) {
+        float[] lanes = LANES_SCRATCH.get();
+        vector.intoArray(lanes, 0);
+        float sum = 0f;
+        for (int i = 0; i < LANES; i++) {
+            sum += lanes[i];
+        }
+        return sum;
+    }
+
+    private static final ThreadLocal<float[]> LANES_SCRATCH = ThreadLocal.withInitial(() -> new float[LANES]);
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HIGH = 0.693359375f;
+    private static final float LN2_LOW = -2.12194440e-4f;
+    private static final float EXP_MAX = 88.3762626647949f;
+    private static final float EXP_MIN = -87.3365447504f;
+    private static final float ROUNDING = 12582912f; // 1.5 * 2^23: adding it rounds to an integer
+
+    /**
+     * exp(x) lane-wise, from IEEE-exact operations only (fma, mul, add, compare, bit reinterpretation),
+     * which give the same bits interpreted or compiled; the Vector API's EXP does not (SVML when compiled,
+     * Math.exp per lane otherwise). Cephes' expf: x = n ln2 + r, |r| <= ln2/2, a degree-7 polynomial for
+     * e^r, times 2^n. About 1 ulp; 0 below e^-87.3, and capped at e^88.4.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector clamped = x.min(EXP_MAX).max(EXP_MIN);
+        FloatVector shifted = clamped.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUNDING));
+        FloatVector n = shifted.sub(ROUNDING);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HIGH), clamped);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LOW), r);
+        FloatVector p = r.fma(FloatVector.broadcast(S, 1.9875691500e-4f), FloatVector.broadcast(S, 1.3981999507e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+        p = p.fma(r.mul(r), r).add(1f);
+        // 2^n: the integer n sits in the low mantissa bits of `shifted`; move it to the exponent field.
+        FloatVector scale = shifted.reinterpretAsInts()
+                .sub(Float.floatToRawIntBits(ROUNDING) - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(scale).blend(0f, x.lt(EXP_MIN));
     }
 
     /** 1 / (1 + exp(-x)), lane-wise. */
     private static FloatVector sigmoid(FloatVector x) {
-        return ONE.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+        return ONE.div(exp(x.neg()).add(1f));
     }
 
     // ---------------------------------------------------------------- embedding
@@ -203,7 +251,7 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                     FloatVector centered = FloatVector.fromArray(S, row, i).sub(mu);
                     acc = acc.add(centered.mul(centered), tail(i, width));
                 }
-                float inverse = (float) (1.0 / Math.sqrt(acc.reduceLanes(VectorOperators.ADD) / width + eps));
+                float inverse = (float) (1.0 / Math.sqrt(addLanes(acc) / width + eps));
                 for (int i = 0; i < width; i += LANES) {
                     FloatVector.fromArray(S, row, i).sub(mu).mul(inverse)
                             .fma(FloatVector.fromArray(S, g, i), FloatVector.fromArray(S, bias, i))
@@ -687,11 +735,11 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
         float max = maxAcc.reduceLanes(VectorOperators.MAX);
         FloatVector sumAcc = FloatVector.zero(S);
         for (int i = 0; i < valid; i += LANES) {
-            FloatVector e = FloatVector.fromArray(S, row, at + i).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(S, row, at + i).sub(max));
             e.intoArray(row, at + i);
             sumAcc = sumAcc.add(e, tail(i, valid));
         }
-        float inverse = 1f / sumAcc.reduceLanes(VectorOperators.ADD);
+        float inverse = 1f / addLanes(sumAcc);
         for (int i = 0; i < valid; i += LANES) {
             FloatVector.fromArray(S, row, at + i).mul(inverse).intoArray(row, at + i);
         }
@@ -868,7 +916,7 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                                 dotAcc = FloatVector.fromArray(S, tile, p + c)
                                         .fma(FloatVector.fromArray(S, tile, d + c), dotAcc);
                             }
-                            float rowDot = dotAcc.reduceLanes(VectorOperators.ADD);
+                            float rowDot = addLanes(dotAcc);
                             for (int c = 0; c < span; c += LANES) {
                                 FloatVector.fromArray(S, tile, d + c).sub(rowDot)
                                         .mul(FloatVector.fromArray(S, tile, p + c)).mul(factor).intoArray(tile, d + c);
@@ -980,10 +1028,10 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                 float max = max(row, vocab);
                 FloatVector acc = FloatVector.zero(S);
                 for (int i = 0; i < vocab; i += LANES) {
-                    acc = acc.add(FloatVector.fromArray(S, row, i).sub(max).lanewise(VectorOperators.EXP),
+                    acc = acc.add(exp(FloatVector.fromArray(S, row, i).sub(max)),
                             tail(i, vocab));
                 }
-                float lse = max + (float) Math.log(acc.reduceLanes(VectorOperators.ADD));
+                float lse = max + (float) Math.log(addLanes(acc));
                 lseBuf.put(base(logSumExp) + n, lse);
                 lpBuf.put(base(logProbs) + n, targets[n] < 0 ? 0f : row[targets[n]] - lse);
             }
@@ -1012,7 +1060,7 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                 float lse = lseBuf.get(base(logSumExp) + n);
                 float grad = targets[n] < 0 ? 0f : dlpBuf.get(base(dLogProbs) + n);
                 for (int i = 0; i < vocab; i += LANES) {
-                    FloatVector p = FloatVector.fromArray(S, row, i).sub(lse).lanewise(VectorOperators.EXP);
+                    FloatVector p = exp(FloatVector.fromArray(S, row, i).sub(lse));
                     p.mul(-grad).add(FloatVector.fromArray(S, extra, i)).intoArray(row, i);
                 }
                 if (targets[n] >= 0) {
@@ -1077,6 +1125,36 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                 vBuf.put(base(v) + start, vv, 0, n);
             }
         });
+    }
+
+    /** Elements per block of {@link #sumOfSquares}; blocks are summed in index order. */
+    private static final int SQUARES_BLOCK = 1 << 14;
+
+    @Override
+    public double sumOfSquares(INDArray vector) {
+        FloatBuffer buf = host(vector);
+        int length = (int) vector.length();
+        int blocks = (length + SQUARES_BLOCK - 1) / SQUARES_BLOCK;
+        double[] partial = new double[blocks];
+        parallel.run(blocks, SQUARES_BLOCK, (chunk, startBlock, endBlock) -> {
+            float[] values = scratch.get().a(SQUARES_BLOCK);
+            for (int block = startBlock; block < endBlock; block++) {
+                int start = block * SQUARES_BLOCK;
+                int n = Math.min(SQUARES_BLOCK, length - start);
+                load(buf, base(vector) + start, values, n, 0f);
+                FloatVector acc = FloatVector.zero(S);
+                for (int i = 0; i < n; i += LANES) {
+                    FloatVector v = FloatVector.fromArray(S, values, i);
+                    acc = v.fma(v, acc);
+                }
+                partial[block] = addLanes(acc);
+            }
+        });
+        double sum = 0;
+        for (double value : partial) {
+            sum += value;
+        }
+        return sum;
     }
 
     @Override

@@ -105,4 +105,10 @@ public interface Kernels {
      * elements [0, decayedLength) only. params, grads, m, v are [P]; grads is not modified.
      */
     void adamW(INDArray params, INDArray grads, INDArray m, INDArray v, long decayedLength, AdamStep step);
+
+    /**
+     * Sum of squares of a flat vector, accumulated in double in an order fixed by the vector's length
+     * alone (so concurrent tasks and thread counts cannot change the last bit; clipping depends on it).
+     */
+    double sumOfSquares(INDArray vector);
 }

@@ -395,4 +395,10 @@ public final class Nd4jKernels implements Kernels {
         INDArray denominator = Transforms.sqrt(v.div(step.secondCorrection()), false).addi(step.epsilon());
         params.subi(m.div(denominator).muli(step.learningRate() / step.firstCorrection()));
     }
+
+    @Override
+    public double sumOfSquares(INDArray vector) {
+        double norm = vector.norm2Number().doubleValue();
+        return norm * norm;
+    }
 }

@@ -511,4 +511,14 @@ public final class ReferenceKernels implements Kernels {
             set(params, i, p - step.learningRate() * update);
         }
     }
+
+    @Override
+    public double sumOfSquares(INDArray vector) {
+        double sum = 0;
+        for (long i = 0; i < vector.length(); i++) {
+            double value = get(vector, i);
+            sum += value * value;
+        }
+        return sum;
+    }
 }

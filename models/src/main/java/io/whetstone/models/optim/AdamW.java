@@ -31,7 +31,7 @@ public final class AdamW implements Optimizer {
     /** Applies one update with rate {@code learningRate} from the gradients in the store. */
     @Override
     public Update apply(double learningRate) {
-        double norm = GradientClipping.norm(store, step + 1);
+        double norm = GradientClipping.norm(store, kernels, step + 1);
         double scale = GradientClipping.scale(norm, config.maxGradNorm());
         step++;
         kernels.adamW(store.params(), store.grads(), firstMoment, secondMoment, store.layout().decayedLength(),

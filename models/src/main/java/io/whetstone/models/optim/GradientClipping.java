@@ -1,6 +1,7 @@
 package io.whetstone.models.optim;
 
 import io.whetstone.models.engine.ParameterStore;
+import io.whetstone.models.kernels.Kernels;
 
 /** Global-norm gradient clipping, shared by the optimisers. */
 final class GradientClipping {
@@ -8,9 +9,9 @@ final class GradientClipping {
     private GradientClipping() {
     }
 
-    /** ||g||_2 of the store's gradients; fails clearly on NaN/Inf. */
-    static double norm(ParameterStore store, long step) {
-        double norm = store.grads().norm2Number().doubleValue();
+    /** ||g||_2 of the store's gradients, in a fixed summation order; fails clearly on NaN/Inf. */
+    static double norm(ParameterStore store, Kernels kernels, long step) {
+        double norm = Math.sqrt(kernels.sumOfSquares(store.grads()));
         if (!Double.isFinite(norm)) {
             throw new IllegalStateException("gradient norm is " + norm + " at step " + step
                     + ": the loss diverged or the input holds NaN/Inf");

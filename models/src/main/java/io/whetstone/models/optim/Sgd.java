@@ -1,6 +1,7 @@
 package io.whetstone.models.optim;
 
 import io.whetstone.models.engine.ParameterStore;
+import io.whetstone.models.kernels.Kernels;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -12,22 +13,24 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 public final class Sgd implements Optimizer {
 
     private final ParameterStore store;
+    private final Kernels kernels;
     private final double weightDecay;
     private final double maxGradNorm;
     private long step;
 
-    public Sgd(ParameterStore store, double weightDecay, double maxGradNorm) {
+    public Sgd(ParameterStore store, Kernels kernels, double weightDecay, double maxGradNorm) {
         if (weightDecay < 0 || maxGradNorm < 0) {
             throw new IllegalArgumentException("weight_decay and max_grad_norm must be >= 0");
         }
         this.store = store;
+        this.kernels = kernels;
         this.weightDecay = weightDecay;
         this.maxGradNorm = maxGradNorm;
     }
 
     @Override
     public Update apply(double learningRate) {
-        double norm = GradientClipping.norm(store, step + 1);
+        double norm = GradientClipping.norm(store, kernels, step + 1);
         double scale = GradientClipping.scale(norm, maxGradNorm);
         step++;
         INDArray params = store.params();

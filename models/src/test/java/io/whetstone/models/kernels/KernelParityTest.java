@@ -237,4 +237,39 @@ class KernelParityTest {
         AdamStep step = new AdamStep(3e-3, 0.9, 0.95, 1e-8, 0.1, 7, 0.5);
         compare(candidate, state, (k, a) -> k.adamW(a.get(0), a.get(1), a.get(2), a.get(3), 65_537, step));
     }
+
+    @ParameterizedTest
+    @MethodSource("candidates")
+    void sumOfSquares(Candidate candidate) {
+        INDArray vector = gaussian(new Random(12), DataType.DOUBLE, 1.0, 50_001);
+        double expected = REFERENCE.sumOfSquares(vector);
+        double actual = candidate.kernels().sumOfSquares(as(vector, candidate.dataType()));
+        assertTrue(Math.abs(actual - expected) <= candidate.tolerance() * expected, candidate + ": " + actual
+                + " vs " + expected);
+    }
+
+    /** The fused kernels' own exp (IEEE-exact operations only) is within a few ulp of Math.exp. */
+    @org.junit.jupiter.api.Test
+    void fusedExpIsAccurateEverywhere() {
+        int lanes = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        float[] x = new float[lanes];
+        float[] y = new float[lanes];
+        double worst = 0;
+        for (int k = -9000; k <= 9000; k += lanes) {
+            for (int i = 0; i < lanes; i++) {
+                x[i] = (k + i) / 100f + 0.00371f;
+            }
+            FusedCpuKernels.exp(jdk.incubator.vector.FloatVector.fromArray(
+                    jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, x, 0)).intoArray(y, 0);
+            for (int i = 0; i < lanes; i++) {
+                double expected = Math.exp(x[i]);
+                if (x[i] < -87.3366f) {
+                    assertTrue(y[i] == 0f, "exp(" + x[i] + ") should flush to 0, got " + y[i]);
+                } else if (x[i] < 88.37f) {
+                    worst = Math.max(worst, Math.abs(y[i] - expected) / expected);
+                }
+            }
+        }
+        assertTrue(worst < 5e-7, "max relative error " + worst);
+    }
 }

@@ -1,0 +1,63 @@
+package io.whetstone.jobs.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+    @Test
+    void defaultsFileAndOverridesMergeInOrder(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("sft.yaml");
+        Files.writeString(file, "data:\n  path: /corpus\n  seq_len: 64\ntrain:\n  lr: 0.01\n");
+        SftConfig config = SftConfig.load(file, List.of("train.lr=0.02", "model.family=llama"));
+        assertEquals("/corpus", config.data().path());
+        assertEquals(64, config.data().seqLen());
+        assertEquals(0.02, config.train().lr());
+        assertEquals("llama", config.model().family());
+        assertEquals(4, config.train().averagingFrequency()); // default
+    }
+
+    @Test
+    void unknownKeysAreNamed(@TempDir Path dir) throws IOException {
+        ConfigException override = assertThrows(ConfigException.class,
+                () -> SftConfig.load(null, List.of("data.path=/x", "train.lrr=1")));
+        assertTrue(override.getMessage().startsWith("unknown key train.lrr"), override.getMessage());
+        Path file = dir.resolve("bad.yaml");
+        Files.writeString(file, "data:\n  path: /x\n  sequence_length: 64\n");
+        ConfigException inFile = assertThrows(ConfigException.class, () -> SftConfig.load(file, List.of()));
+        assertTrue(inFile.getMessage().contains("unknown key data.sequence_length"), inFile.getMessage());
+        ConfigException section = assertThrows(ConfigException.class,
+                () -> SftConfig.load(null, List.of("nonsense.key=1")));
+        assertTrue(section.getMessage().contains("nonsense.key"), section.getMessage());
+    }
+
+    @Test
+    void badValuesNameTheKey() {
+        ConfigException lr = assertThrows(ConfigException.class,
+                () -> SftConfig.load(null, List.of("data.path=/x", "train.lr=-1")));
+        assertTrue(lr.getMessage().contains("train.lr must be > 0, got -1.0"), lr.getMessage());
+        ConfigException format = assertThrows(ConfigException.class,
+                () -> SftConfig.load(null, List.of("data.path=/x", "data.format=csv")));
+        assertTrue(format.getMessage().contains("data.format must be one of"), format.getMessage());
+        ConfigException type = assertThrows(ConfigException.class,
+                () -> SftConfig.load(null, List.of("data.path=/x", "train.rounds=many")));
+        assertTrue(type.getMessage().contains("train.rounds"), type.getMessage());
+        ConfigException missing = assertThrows(ConfigException.class, () -> SftConfig.load(null, List.of()));
+        assertTrue(missing.getMessage().contains("data.path must be set"), missing.getMessage());
+    }
+
+    @Test
+    void resolvedConfigReadsBackToTheSameRecord() {
+        SftConfig config = SftConfig.load(null, List.of("data.path=/x", "train.rounds=7"));
+        SftConfig again = ConfigLoader.bind(ConfigLoader.resolvedTree(config), SftConfig.class);
+        assertEquals(config, again);
+    }
+}

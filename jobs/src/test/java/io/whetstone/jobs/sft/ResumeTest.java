@@ -1,0 +1,81 @@
+package io.whetstone.jobs.sft;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.whetstone.jobs.SparkTestSession;
+import io.whetstone.jobs.TestData;
+import io.whetstone.jobs.config.SftConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A run killed mid-way and resumed ends with the same weights as an uninterrupted run. */
+class ResumeTest {
+
+    @Test
+    void killedRunResumesToTheSameWeights(@TempDir Path dir) throws IOException {
+        Path data = TestData.write(dir, "corpus.jsonl", TestData.promptCompletionLines(80, 4));
+        List<String> straight = TestData.tinySft(data, dir.resolve("straight"));
+        straight.add("train.rounds=6");
+        SftResult uninterrupted = new SftJob(SparkTestSession.get(), SftConfig.load(null, straight)).run();
+
+        List<String> killed = TestData.tinySft(data, dir.resolve("killed"));
+        killed.add("train.rounds=6");
+        List<String> failing = new java.util.ArrayList<>(killed);
+        failing.add("debug.fail_after_round=3");
+        assertThrows(SftJob.InjectedFailure.class,
+                () -> new SftJob(SparkTestSession.get(), SftConfig.load(null, failing)).run());
+        assertTrue(Files.exists(dir.resolve("killed/checkpoints/round-000002/_SUCCESS")));
+
+        SftResult resumed = new SftJob(SparkTestSession.get(), SftConfig.load(null, killed)).run();
+        assertEquals(4, resumed.roundsRun(), "rounds 3-6 after resuming from the round-2 checkpoint");
+        assertArrayEquals(uninterrupted.state().params(), resumed.state().params(), 0f);
+        assertEquals(uninterrupted.state().step(), resumed.state().step());
+        for (int i = 0; i < uninterrupted.state().optimizerState().length; i++) {
+            assertArrayEquals(uninterrupted.state().optimizerState()[i], resumed.state().optimizerState()[i], 0f);
+        }
+
+        String metrics = Files.readString(dir.resolve("killed/metrics.jsonl"));
+        assertTrue(metrics.contains("\"event\":\"resume\""), metrics);
+    }
+
+    @Test
+    void checkpointIsAPortableModelDirectoryAndOldOnesArePruned(@TempDir Path dir) throws IOException {
+        Path data = TestData.write(dir, "corpus.jsonl", TestData.promptCompletionLines(40, 5));
+        List<String> settings = TestData.tinySft(data, dir.resolve("run"));
+        settings.add("train.rounds=6");
+        settings.add("checkpoint.every_rounds=1");
+        settings.add("checkpoint.keep_last=2");
+        SftResult result = new SftJob(SparkTestSession.get(), SftConfig.load(null, settings)).run();
+        Path checkpoints = dir.resolve("run/checkpoints");
+        try (Stream<Path> listing = Files.list(checkpoints)) {
+            assertEquals(List.of("round-000005", "round-000006"),
+                    listing.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        Path last = checkpoints.resolve("round-000006");
+        assertTrue(result.checkpoint().endsWith("round-000006"), result.checkpoint());
+        for (String file : List.of("_SUCCESS", "config.json", "model.safetensors", "tokenizer.json",
+                "tokenizer_config.json", "trainer_state/state.json", "trainer_state/optimizer.safetensors")) {
+            assertTrue(Files.exists(last.resolve(file)), "missing " + file);
+        }
+        JsonNode config = new ObjectMapper().readTree(last.resolve("config.json").toFile());
+        assertEquals("gpt2", config.get("model_type").asText());
+        assertEquals(263, config.get("vocab_size").asInt());
+        JsonNode state = new ObjectMapper().readTree(last.resolve("trainer_state/state.json").toFile());
+        assertEquals(6, state.get("round").asInt());
+        assertEquals(12, state.get("step").asInt());
+        assertEquals(6, state.path("config").path("train").path("rounds").asInt());
+        assertTrue(Files.exists(dir.resolve("run/config.resolved.yaml")));
+        String metrics = Files.readString(dir.resolve("run/metrics.jsonl"));
+        assertEquals(8, metrics.lines().count(), metrics); // start, 6 rounds, end
+    }
+}
