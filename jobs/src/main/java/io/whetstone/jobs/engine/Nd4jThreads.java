@@ -19,11 +19,8 @@ final class Nd4jThreads {
     }
 
     static void apply(int threads) {
-        Integer here = APPLIED.get();
-        if (here == null || here != threads) {
-            NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
-            APPLIED.set(threads);
-        }
+        // Global settings first: touching Nd4j loads the backend, which NativeOpsHolder needs (in a fresh
+        // executor JVM nothing has loaded it yet).
         if (appliedGlobally != threads) {
             synchronized (Nd4jThreads.class) {
                 Nd4j.getEnvironment().setMaxMasterThreads(threads);
@@ -31,6 +28,11 @@ final class Nd4jThreads {
                 Nd4j.factory().blas().setMaxThreads(threads);
                 appliedGlobally = threads;
             }
+        }
+        Integer here = APPLIED.get();
+        if (here == null || here != threads) {
+            NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+            APPLIED.set(threads);
         }
     }
 }
