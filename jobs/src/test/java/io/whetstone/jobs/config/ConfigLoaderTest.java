@@ -60,4 +60,12 @@ class ConfigLoaderTest {
         SftConfig again = ConfigLoader.bind(ConfigLoader.resolvedTree(config), SftConfig.class);
         assertEquals(config, again);
     }
+
+    @Test
+    void shippedExampleConfigIsValidAndSetsEveryKeyItDocuments() {
+        Path example = Path.of(System.getProperty("user.dir")).resolve("../conf/sft.yaml").normalize();
+        SftConfig config = SftConfig.load(example, List.of());
+        assertEquals("gsm8k", config.data().format());
+        assertEquals("llama", config.model().family());
+    }
 }
