@@ -125,6 +125,85 @@ class Llama(nn.Module):
         return self.lm_head(self.norm(x))
 
 
+def gpt2_step(model, tokens, position, cache):
+    """One decode step of GPT-2 over tokens [B, n] at positions position..position+n-1, filling cache."""
+    b, n = tokens.shape
+    x = model.wte(tokens) + model.wpe(torch.arange(position, position + n))
+    for i, block in enumerate(model.blocks):
+        c = x.shape[-1]
+        h = block.h
+        q, k, v = block.c_attn(block.ln_1(x)).split(c, dim=2)
+        q, k, v = [z.view(b, n, h, c // h).transpose(1, 2) for z in (q, k, v)]
+        keys, values = cache[i]
+        keys[:, :, position:position + n] = k
+        values[:, :, position:position + n] = v
+        y = attend(q, keys[:, :, :position + n], values[:, :, :position + n], position)
+        x = x + block.c_proj(y.transpose(1, 2).reshape(b, n, c))
+        x = x + block.mlp_proj(F.gelu(block.c_fc(block.ln_2(x)), approximate="tanh"))
+    return model.ln_f(x[:, -1]) @ model.wte.weight.T
+
+
+def llama_step(model, tokens, position, cache):
+    b, n = tokens.shape
+    x = model.embed(tokens)
+    cos, sin = model.cos[position:position + n], model.sin[position:position + n]
+    for i, block in enumerate(model.blocks):
+        c = x.shape[-1]
+        h = block.h
+        q, k, v = block.wqkv(block.attn_norm(x)).split(c, dim=2)
+        q, k, v = [z.view(b, n, h, c // h).transpose(1, 2) for z in (q, k, v)]
+        q, k = rope(q, cos, sin), rope(k, cos, sin)
+        keys, values = cache[i]
+        keys[:, :, position:position + n] = k
+        values[:, :, position:position + n] = v
+        y = attend(q, keys[:, :, :position + n], values[:, :, :position + n], position)
+        x = x + block.wo(y.transpose(1, 2).reshape(b, n, c))
+        gate, up = block.w_gate_up(block.ffn_norm(x)).chunk(2, dim=-1)
+        x = x + block.w_down(F.silu(gate) * up)
+    return model.lm_head(model.norm(x[:, -1]))
+
+
+def attend(q, keys, values, position):
+    n, t = q.shape[-2], keys.shape[-2]
+    scores = (q @ keys.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
+    if n > 1:  # prefill: causal within the new tokens
+        mask = torch.ones(n, t, dtype=torch.bool).triu(t - n + 1)
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ values
+
+
+def generation(model, family, v, c, l, h, prompts, prompt_tokens, new_tokens, runs):
+    step = gpt2_step if family == "gpt2" else llama_step
+    generator = torch.Generator().manual_seed(7)
+    batch = torch.randint(0, v, (prompts, prompt_tokens), generator=generator)
+    d = c // h
+
+    def run():
+        total = prompt_tokens + new_tokens
+        cache = [(torch.zeros(prompts, h, total, d), torch.zeros(prompts, h, total, d)) for _ in range(l)]
+        with torch.no_grad():
+            logits = step(model, batch, 0, cache)
+            out = []
+            for i in range(new_tokens):
+                token = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)
+                out.append(token)
+                if i + 1 < new_tokens:
+                    logits = step(model, token, prompt_tokens + i, cache)
+        return torch.cat(out, dim=1)
+
+    for _ in range(3):
+        run()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        tokens = run()
+        times.append(time.perf_counter() - start)
+        assert tokens.shape == (prompts, new_tokens)
+    median = statistics.median(times)
+    return {"prompts": prompts, "prompt_tokens": prompt_tokens, "new_tokens": new_tokens,
+            "seconds": round(median, 4), "tokens_per_s": round(prompts * new_tokens / median, 1)}
+
+
 def gemm_peak():
     a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
     best = 0.0
@@ -142,11 +221,19 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--generate", action="store_true",
+                        help="time KV-cache sampling instead: 8 prompts of 32 tokens, 64 new tokens each")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     v, c, l, h, t, b = SHAPES[args.config]
-    model = (Gpt2 if args.family == "gpt2" else Llama)(v, c, l, h, t)
+    model = (Gpt2 if args.family == "gpt2" else Llama)(v, c, l, h, max(t, 96) if args.generate else t)
+    if args.generate:
+        result = generation(model.eval(), args.family, v, c, l, h, 8, 32, 64, 7)
+        print(json.dumps(dict(config=args.config, family=args.family, engine="pytorch-" + torch.__version__,
+                              kind="generation", **result,
+                              peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))))
+        return
     params = sum(p.numel() for p in model.parameters())
     lookup_only = model.wpe.weight.numel() if args.family == "gpt2" else model.embed.weight.numel()
     matmul_params = params - lookup_only

@@ -29,9 +29,15 @@ public record TokenizedExample(String source, long line, int[] ids, boolean[] tr
         int[] ids = new int[64];
         boolean[] flags = new boolean[64];
         int n = 0;
+        boolean started = false;
         for (Piece piece : example.pieces()) {
-            int[] pieceIds = piece instanceof Piece.Text text ? tokenizer.encode(text.text())
-                    : new int[] {tokenizer.specialId(((Piece.Special) piece).name())};
+            int[] pieceIds;
+            if (piece instanceof Piece.Text text) {
+                pieceIds = started ? tokenizer.encodeContinuation(text.text()) : tokenizer.encode(text.text());
+                started = true;
+            } else {
+                pieceIds = new int[] {tokenizer.specialId(((Piece.Special) piece).name())};
+            }
             if (n + pieceIds.length > ids.length) {
                 int capacity = Math.max(ids.length * 2, n + pieceIds.length);
                 ids = Arrays.copyOf(ids, capacity);

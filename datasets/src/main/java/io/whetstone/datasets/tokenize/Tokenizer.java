@@ -16,8 +16,16 @@ public interface Tokenizer extends Serializable {
     /** Number of token ids (the model's vocabulary size must be at least this). */
     int vocabSize();
 
-    /** Ids of plain text; never produces special tokens from the text. */
+    /** Ids of plain text at the start of a sequence; never produces special tokens from the text. */
     int[] encode(String text);
+
+    /**
+     * Ids of plain text that continues a sequence. The same as {@link #encode} except for tokenizers that
+     * treat the start of a text specially (SentencePiece prepends a space there).
+     */
+    default int[] encodeContinuation(String text) {
+        return encode(text);
+    }
 
     /** Text of the ids; special tokens are skipped. */
     String decode(int[] ids);

@@ -46,6 +46,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "10", description = "timed steps; the median is reported (default: ${DEFAULT-VALUE})")
     int steps;
 
+    @Option(names = "--generate", description = "time KV-cache sampling instead: 8 prompts of 32 tokens, 64 new tokens each")
+    boolean generate;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
         List<Family> families = family.equalsIgnoreCase("both") ? List.of(Family.GPT2, Family.LLAMA)
@@ -75,8 +78,12 @@ public final class BenchCommand implements Callable<Integer> {
                 "-Xmx1g", "-Xmn64m", "-XX:+UseSerialGC",
                 "-Dorg.bytedeco.javacpp.maxbytes=16G", "-Dorg.bytedeco.javacpp.maxphysicalbytes=20G",
                 "-cp", System.getProperty("java.class.path"),
-                BenchMain.class.getName(), shape.name(), f.id(), Integer.toString(threadCount), kernels,
-                Integer.toString(warmup), Integer.toString(steps)));
+                BenchMain.class.getName(), shape.name(), f.id(), Integer.toString(threadCount)));
+        if (generate) {
+            command.add("generate");
+        } else {
+            command.addAll(List.of(kernels, Integer.toString(warmup), Integer.toString(steps)));
+        }
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().put("OMP_NUM_THREADS", Integer.toString(threadCount));
         builder.environment().putIfAbsent("OMP_WAIT_POLICY", "passive");

@@ -186,7 +186,10 @@ public final class CheckpointStore {
     public record ModelAndTokenizer(ModelConfig config, float[] params, Tokenizer tokenizer) {
     }
 
-    /** Loads {@code config.json}, {@code model.safetensors} and the tokenizer of a model directory. */
+    /**
+     * Loads {@code config.json}, the tensors ({@code model.safetensors} or a sharded
+     * {@code model.safetensors.index.json}) and the tokenizer of a model directory.
+     */
     public static ModelAndTokenizer loadModel(HadoopFiles files, String dir) {
         Path path = new Path(dir);
         try {
@@ -195,10 +198,9 @@ public final class CheckpointStore {
                 throw new IllegalArgumentException(dir + " is not a model directory: no config.json");
             }
             ModelConfig config = HfFormat.parseConfig(JSON.readTree(files.readBytes(configFile)), configFile.toString());
-            Map<String, Tensor> tensors = read(files, new Path(path, "model.safetensors"));
-            ParameterStore store = new ParameterStore(ParameterLayout.of(config), DataType.FLOAT);
-            HfFormat.load(tensors, store, config, new Path(path, "model.safetensors").toString());
-            return new ModelAndTokenizer(config, TrainingState.toFloats(store.params()), loadTokenizer(files, dir));
+            Map<String, Tensor> tensors = ModelSources.tensors(files, path);
+            float[] params = ModelSources.parameters(tensors, config, path.toString());
+            return new ModelAndTokenizer(config, params, loadTokenizer(files, dir));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load model " + dir, e);
         }

@@ -12,7 +12,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * The fast path on CPU: each kernel is one pass over ND4J's host memory, fp32, vectorised with the JDK
  * Vector API (its {@code EXP} runs at about 0.3 ns per element here, where {@code Math.exp} takes 14 ns;
- * chains of ND4J ops cost 15-150 us per call). Rows are copied in bulk into per-thread scratch arrays
+ * chains of ND4J ops cost 15-150 us per call). Exponentials and lane sums come from {@link VectorMath}, whose
+ * results are the same interpreted or compiled, so a retried task reproduces its first attempt bit for bit. Rows are copied in bulk into per-thread scratch arrays
  * padded to whole vectors, computed there, and copied back, so no loop needs a scalar tail.
  *
  * <p>Needs {@code --add-modules jdk.incubator.vector}; {@link KernelChoice} checks for it before this
@@ -120,52 +121,12 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
         return addLanes(acc);
     }
 
-    /**
-     * The lanes' sum in a fixed order. The Vector API leaves the order of reduceLanes(ADD) open, and
-     * its compiled and interpreted forms differ in the last bit, so a kernel's result would depend on
-     * whether the JIT had compiled it yet (a warm JVM and a retried task would disagree).
-     */
     private static float addLanes(FloatVector vector) {
-        float[] lanes = LANES_SCRATCH.get();
-        vector.intoArray(lanes, 0);
-        float sum = 0f;
-        for (int i = 0; i < LANES; i++) {
-            sum += lanes[i];
-        }
-        return sum;
+        return VectorMath.addLanes(vector);
     }
 
-    private static final ThreadLocal<float[]> LANES_SCRATCH = ThreadLocal.withInitial(() -> new float[LANES]);
-
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float LN2_HIGH = 0.693359375f;
-    private static final float LN2_LOW = -2.12194440e-4f;
-    private static final float EXP_MAX = 88.3762626647949f;
-    private static final float EXP_MIN = -87.3365447504f;
-    private static final float ROUNDING = 12582912f; // 1.5 * 2^23: adding it rounds to an integer
-
-    /**
-     * exp(x) lane-wise, from IEEE-exact operations only (fma, mul, add, compare, bit reinterpretation),
-     * which give the same bits interpreted or compiled; the Vector API's EXP does not (SVML when compiled,
-     * Math.exp per lane otherwise). Cephes' expf: x = n ln2 + r, |r| <= ln2/2, a degree-7 polynomial for
-     * e^r, times 2^n. About 1 ulp; 0 below e^-87.3, and capped at e^88.4.
-     */
     static FloatVector exp(FloatVector x) {
-        FloatVector clamped = x.min(EXP_MAX).max(EXP_MIN);
-        FloatVector shifted = clamped.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUNDING));
-        FloatVector n = shifted.sub(ROUNDING);
-        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HIGH), clamped);
-        r = n.fma(FloatVector.broadcast(S, -LN2_LOW), r);
-        FloatVector p = r.fma(FloatVector.broadcast(S, 1.9875691500e-4f), FloatVector.broadcast(S, 1.3981999507e-3f));
-        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
-        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
-        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
-        p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
-        p = p.fma(r.mul(r), r).add(1f);
-        // 2^n: the integer n sits in the low mantissa bits of `shifted`; move it to the exponent field.
-        FloatVector scale = shifted.reinterpretAsInts()
-                .sub(Float.floatToRawIntBits(ROUNDING) - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(scale).blend(0f, x.lt(EXP_MIN));
+        return VectorMath.exp(x);
     }
 
     /** 1 / (1 + exp(-x)), lane-wise. */

@@ -1,0 +1,47 @@
+package io.whetstone.jobs.cli;
+
+import io.whetstone.jobs.io.CheckpointStore;
+import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.io.ModelSources;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code whetstone convert}: a GGUF file or a model directory to a Hugging Face model directory. */
+@Command(name = "convert", mixinStandardHelpOptions = true,
+        description = {"Convert a model to a Hugging Face directory (config.json, model.safetensors, tokenizer",
+                "files) that the transformers library loads as the same model. --from takes a .gguf file",
+                "(llama architecture; F32, F16, BF16, Q8_0 tensors; its SentencePiece vocabulary becomes a",
+                "tokenizer.json) or a model directory (single or sharded safetensors). Any Hadoop path."})
+public final class ConvertCommand implements Callable<Integer> {
+
+    @Option(names = "--from", required = true, description = "a .gguf file or a model directory")
+    String from;
+
+    @Option(names = "--to", required = true, description = "the Hugging Face directory to write (must not exist)")
+    String to;
+
+    @Override
+    public Integer call() throws Exception {
+        HadoopFiles files = new HadoopFiles(new Configuration());
+        Path target = new Path(files.qualify(to));
+        FileSystem fs = files.fs(target);
+        if (fs.exists(target)) {
+            throw new IllegalArgumentException("--to " + target + " already exists");
+        }
+        CheckpointStore.ModelAndTokenizer model = ModelSources.load(files, from);
+        Path temporary = new Path(target.getParent(), "." + target.getName() + "._tmp-" + UUID.randomUUID());
+        fs.mkdirs(temporary);
+        new CheckpointStore(files, temporary.toString()).writeModel(temporary, model.params(), model.config(),
+                model.tokenizer());
+        if (!fs.rename(temporary, target)) {
+            throw new IllegalStateException("cannot rename " + temporary + " to " + target);
+        }
+        System.out.println(target);
+        return 0;
+    }
+}

@@ -1,0 +1,89 @@
+package io.whetstone.jobs.generate;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.whetstone.datasets.records.ChatTemplateSpec;
+import io.whetstone.datasets.records.Piece;
+import io.whetstone.datasets.records.RecordError;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The prompt of a record for generation: {@code prompt} as is, {@code question} through the task
+ * template used in training, or {@code messages} (the conversation so far) through the chat template.
+ * Returns the prompt's pieces, or an error naming the field.
+ */
+final class PromptParser implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
+
+    /** Pieces of the prompt or the reason it has none. */
+    record Result(List<Piece> pieces, String text, RecordError error) implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    Result parse(String source, long line, String json) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            return error(source, line, "-", "not valid JSON: " + e.getOriginalMessage(), json);
+        }
+        if (node == null || !node.isObject()) {
+            return error(source, line, "-", "expected a JSON object", json);
+        }
+        ChatTemplateSpec template = new ChatTemplateSpec();
+        if (node.has("prompt")) {
+            JsonNode prompt = node.get("prompt");
+            if (!prompt.isTextual() || prompt.asText().isEmpty()) {
+                return error(source, line, "prompt", "expected a non-empty string", json);
+            }
+            return ok(List.of(new Piece.Special("<|bos|>", false), new Piece.Text(prompt.asText(), false)),
+                    prompt.asText());
+        }
+        if (node.has("question")) {
+            JsonNode question = node.get("question");
+            if (!question.isTextual() || question.asText().isBlank()) {
+                return error(source, line, "question", "expected a non-empty string", json);
+            }
+            String text = template.questionPrompt(question.asText());
+            return ok(List.of(new Piece.Special("<|bos|>", false), new Piece.Text(text, false)), text);
+        }
+        if (node.has("messages")) {
+            JsonNode list = node.get("messages");
+            if (!list.isArray() || list.isEmpty()) {
+                return error(source, line, "messages", "expected a non-empty array", json);
+            }
+            List<ChatTemplateSpec.Message> messages = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) {
+                JsonNode role = list.get(i).path("role");
+                JsonNode content = list.get(i).path("content");
+                if (!role.isTextual() || !ROLES.contains(role.asText())) {
+                    return error(source, line, "messages[" + i + "].role", "expected system, user or assistant", json);
+                }
+                if (!content.isTextual()) {
+                    return error(source, line, "messages[" + i + "].content", "expected a string", json);
+                }
+                messages.add(new ChatTemplateSpec.Message(role.asText(), content.asText()));
+            }
+            if (messages.get(messages.size() - 1).role().equals("assistant")) {
+                messages.remove(messages.size() - 1); // generate that turn anew
+            }
+            return ok(template.generationPrompt(messages), messages.get(messages.size() - 1).content());
+        }
+        return error(source, line, "-", "no prompt, question or messages field", json);
+    }
+
+    private static Result ok(List<Piece> pieces, String text) {
+        return new Result(pieces, text, null);
+    }
+
+    private static Result error(String source, long line, String field, String reason, String raw) {
+        return new Result(null, null, new RecordError(source, line, field, reason, raw));
+    }
+}

@@ -1,0 +1,116 @@
+package io.whetstone.jobs.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.whetstone.datasets.tokenize.HfTokenizer;
+import io.whetstone.datasets.tokenize.SentencePieceTokenizer;
+import io.whetstone.datasets.tokenize.Tokenizer;
+import io.whetstone.jobs.cli.Whetstone;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.train.TrainingState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Real models in and out: the stories260K GGUF, its tokenizer, and conversion to a Hugging Face directory. */
+class ModelSourcesTest {
+
+    private static final int[] GREEDY = {403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421};
+
+    private static Path stories() {
+        return Path.of(System.getProperty("whetstone.assets", "../shared/assets"), "stories260K.gguf");
+    }
+
+    private static List<String> texts() throws IOException {
+        List<String> texts = new ArrayList<>(List.of("", " ", "   ", "Once upon a time", "héllo wörld — ✓ 数学 🙂",
+                "a\tb\nc", "Lily's dog, Max, ran 3 km!"));
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = Files.readAllLines(Path.of(System.getProperty("whetstone.assets", "../shared/assets"),
+                "gsm8k_test.jsonl"));
+        for (int i = 0; i < 40; i++) {
+            texts.add(json.readTree(lines.get(i)).get("question").asText());
+        }
+        return texts;
+    }
+
+    @Test
+    void ggufVocabularyDecodesTheDocumentedStoryAndRoundTrips() throws IOException {
+        HadoopFiles files = new HadoopFiles(new Configuration());
+        CheckpointStore.ModelAndTokenizer model = ModelSources.load(files, stories().toUri().toString());
+        Tokenizer tokenizer = model.tokenizer();
+        assertEquals(512, tokenizer.vocabSize());
+        assertEquals(1, tokenizer.bosId());
+        assertEquals(2, tokenizer.eosId());
+        String story = tokenizer.decode(GREEDY);
+        assertTrue("Once upon a time, there was a little girl named Lily. She loved to play outside in the park."
+                .startsWith(story), story);
+        assertEquals("Once upon a time, there was a", story.substring(0, 29));
+        for (String text : texts()) {
+            assertEquals(text, tokenizer.decode(tokenizer.encode(text)), text);
+        }
+        int[] once = tokenizer.encode("Once upon a time");
+        assertArrayEquals(new int[] {403, 407, 261, 378}, once);
+    }
+
+    @Test
+    void writtenTokenizerJsonEncodesLikeTheSentencePieceTokenizerInHuggingFaceTokenizers() throws IOException {
+        HadoopFiles files = new HadoopFiles(new Configuration());
+        SentencePieceTokenizer spm = (SentencePieceTokenizer) ModelSources.load(files, stories().toUri().toString())
+                .tokenizer();
+        Map<String, byte[]> written = spm.files();
+        HfTokenizer hf = HfTokenizer.of(written.get("tokenizer.json"), written.get("tokenizer_config.json"), Map.of());
+        assertEquals(spm.bosId(), hf.bosId());
+        assertEquals(spm.eosId(), hf.eosId());
+        for (String text : texts()) {
+            assertArrayEquals(spm.encode(text), hf.encode(text), text);
+            assertEquals(spm.decode(spm.encode(text)), hf.decode(hf.encode(text)), text);
+        }
+    }
+
+    @Test
+    void convertWritesAHuggingFaceDirectoryWithTheSameModel(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("stories-hf");
+        assertEquals(0, Whetstone.execute("convert", "--from", stories().toString(), "--to", out.toString()));
+        for (String name : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")) {
+            assertTrue(Files.exists(out.resolve(name)), name);
+        }
+        JsonNode config = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+        assertEquals("llama", config.get("model_type").asText());
+        assertEquals(4, config.get("num_key_value_heads").asInt());
+        assertEquals(8, config.get("num_attention_heads").asInt());
+        assertEquals(172, config.get("intermediate_size").asInt());
+        assertEquals(1e-5, config.get("rms_norm_eps").asDouble(), 1e-9);
+        assertEquals(10000.0, config.get("rope_theta").asDouble());
+
+        HadoopFiles files = new HadoopFiles(new Configuration());
+        CheckpointStore.ModelAndTokenizer fromGguf = ModelSources.load(files, stories().toString());
+        CheckpointStore.ModelAndTokenizer fromHf = ModelSources.load(files, out.toString());
+        assertEquals(fromGguf.config(), fromHf.config());
+        int[] tokens = {1, 403, 407, 261, 378, 432, 383, 286, 261};
+        int[] targets = new int[tokens.length];
+        java.util.Arrays.fill(targets, -1);
+        try (Transformer a = new Transformer(fromGguf.config(), EngineOptions.fp32(1));
+             Transformer b = new Transformer(fromHf.config(), EngineOptions.fp32(1))) {
+            TrainingState.copyInto(fromGguf.params(), a.parameters().params());
+            TrainingState.copyInto(fromHf.params(), b.parameters().params());
+            INDArray logitsA = a.forward(tokens, targets, 1, tokens.length).logits().dup();
+            INDArray logitsB = b.forward(tokens, targets, 1, tokens.length).logits();
+            assertEquals(logitsA, logitsB);
+        }
+        for (String text : texts()) {
+            assertArrayEquals(fromGguf.tokenizer().encode(text), fromHf.tokenizer().encode(text), text);
+        }
+    }
+}

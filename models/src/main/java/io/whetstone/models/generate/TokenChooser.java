@@ -1,0 +1,100 @@
+package io.whetstone.models.generate;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Picks the next token from a row of logits: greedy (the first maximum), or sampled after temperature,
+ * top-k and top-p. Returns the token with its log-probability under the model (log-softmax of the raw
+ * logits) and under the distribution it was drawn from.
+ */
+final class TokenChooser {
+
+    private TokenChooser() {
+    }
+
+    /** {token, model log-prob, sampler log-prob} for logits[0, vocab). */
+    static float[] choose(float[] logits, int vocab, SamplingConfig sampling, SplittableRandom random) {
+        double max = Double.NEGATIVE_INFINITY;
+        int argmax = 0;
+        for (int i = 0; i < vocab; i++) {
+            if (logits[i] > max) {
+                max = logits[i];
+                argmax = i;
+            }
+        }
+        double sum = 0;
+        for (int i = 0; i < vocab; i++) {
+            sum += Math.exp(logits[i] - max);
+        }
+        double logZ = max + Math.log(sum);
+        if (sampling.greedy()) {
+            return new float[] {argmax, (float) (logits[argmax] - logZ), 0f};
+        }
+        double temperature = sampling.temperature();
+        int[] order = null;
+        int kept = vocab;
+        if (sampling.topK() > 0 || sampling.topP() < 1) {
+            order = descending(logits, vocab);
+            if (sampling.topK() > 0) {
+                kept = Math.min(kept, sampling.topK());
+            }
+        }
+        double scaledMax = max / temperature;
+        double[] weights = new double[kept];
+        double total = 0;
+        for (int r = 0; r < kept; r++) {
+            int id = order == null ? r : order[r];
+            weights[r] = Math.exp(logits[id] / temperature - scaledMax);
+            total += weights[r];
+        }
+        if (sampling.topP() < 1) {
+            double cumulative = 0;
+            int cut = kept;
+            for (int r = 0; r < kept; r++) {
+                cumulative += weights[r];
+                if (cumulative >= sampling.topP() * total) {
+                    cut = r + 1;
+                    break;
+                }
+            }
+            kept = cut;
+            total = 0;
+            for (int r = 0; r < kept; r++) {
+                total += weights[r];
+            }
+        }
+        double u = random.nextDouble() * total;
+        int chosen = kept - 1;
+        double cumulative = 0;
+        for (int r = 0; r < kept; r++) {
+            cumulative += weights[r];
+            if (u < cumulative) {
+                chosen = r;
+                break;
+            }
+        }
+        int token = order == null ? chosen : order[chosen];
+        return new float[] {token, (float) (logits[token] - logZ), (float) Math.log(weights[chosen] / total)};
+    }
+
+    /** Ids sorted by logit, largest first (ties: smaller id first). */
+    static int[] descending(float[] logits, int vocab) {
+        long[] keys = new long[vocab];
+        for (int i = 0; i < vocab; i++) {
+            keys[i] = ((long) sortable(-logits[i]) << 32) | i;
+        }
+        Arrays.sort(keys);
+        int[] order = new int[vocab];
+        for (int i = 0; i < vocab; i++) {
+            order[i] = (int) keys[i];
+        }
+        return order;
+    }
+
+    /** An int whose signed order is the float's order (-0 before +0, NaN last). */
+    private static int sortable(float value) {
+        int bits = Float.floatToIntBits(value);
+        return bits ^ ((bits >> 31) & 0x7FFFFFFF);
+    }
+}

@@ -1,0 +1,151 @@
+package io.whetstone.models.generate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.engine.ForwardPass;
+import io.whetstone.models.engine.Transformer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+
+class KvCacheDecoderTest {
+
+    static Stream<ModelConfig> models() {
+        return Stream.of(ModelConfig.gpt2(40, 24, 2, 2, 48), ModelConfig.llama(40, 32, 2, 4, 2, 40, 48));
+    }
+
+    private static Transformer model(ModelConfig config) {
+        Transformer model = new Transformer(config, EngineOptions.fp32(2));
+        model.initialize(11);
+        model.parameters().params().muli(8); // peaked enough that sampling and greedy differ
+        return model;
+    }
+
+    private static List<int[]> prompts(int vocab) {
+        Random random = new Random(2);
+        List<int[]> prompts = new ArrayList<>();
+        for (int length : new int[] {1, 5, 9, 3}) {
+            int[] prompt = new int[length];
+            for (int i = 0; i < length; i++) {
+                prompt[i] = random.nextInt(vocab);
+            }
+            prompts.add(prompt);
+        }
+        return prompts;
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
+    void cachedGreedyEqualsUncachedGreedy(ModelConfig config) {
+        try (Transformer model = model(config)) {
+            List<int[]> prompts = prompts(config.vocabSize());
+            List<Completion> cached = new KvCacheDecoder(model).generate(prompts, SamplingConfig.greedy(20, 7));
+            List<int[]> uncached = new GreedyDecoder(model).generate(prompts, 20, new int[] {7});
+            for (int i = 0; i < prompts.size(); i++) {
+                assertArrayEquals(uncached.get(i), cached.get(i).tokens(), "prompt " + i);
+            }
+        }
+    }
+
+    /** Sampler log-probs equal the log-probs of a teacher-forced forward pass over prompt + completion. */
+    @ParameterizedTest
+    @MethodSource("models")
+    void samplerLogProbsEqualTeacherForcedLogProbs(ModelConfig config) {
+        try (Transformer model = model(config)) {
+            List<int[]> prompts = prompts(config.vocabSize());
+            SamplingConfig sampling = new SamplingConfig(16, 0.9, 12, 0.95, 5, new int[0]);
+            List<Completion> completions = new KvCacheDecoder(model).generate(prompts, sampling);
+            for (int i = 0; i < prompts.size(); i++) {
+                int[] prompt = prompts.get(i);
+                Completion completion = completions.get(i);
+                int length = prompt.length + completion.tokens().length;
+                int[] tokens = new int[length];
+                System.arraycopy(prompt, 0, tokens, 0, prompt.length);
+                System.arraycopy(completion.tokens(), 0, tokens, prompt.length, completion.tokens().length);
+                int[] targets = new int[length];
+                for (int t = 0; t < length; t++) {
+                    targets[t] = t + 1 < length ? tokens[t + 1] : -1;
+                }
+                ForwardPass pass = model.forward(tokens, targets, 1, length);
+                for (int k = 0; k < completion.tokens().length; k++) {
+                    float teacher = pass.logProbs().getFloat(0, prompt.length - 1 + k);
+                    assertEquals(teacher, completion.logProbs()[k], 1e-5 * Math.max(1, Math.abs(teacher)),
+                            "prompt " + i + " token " + k);
+                    assertTrue(completion.samplerLogProbs()[k] <= 1e-6);
+                }
+            }
+        }
+    }
+
+    @Test
+    void seededSamplingIsReproducibleAndIndependentOfTheBatch() {
+        ModelConfig config = ModelConfig.llama(40, 32, 2, 4, 2, 40, 48);
+        try (Transformer model = model(config)) {
+            KvCacheDecoder decoder = new KvCacheDecoder(model);
+            List<int[]> prompts = prompts(config.vocabSize());
+            SamplingConfig sampling = new SamplingConfig(12, 1.0, 0, 1.0, 9, new int[0]);
+            long[] seeds = {11, 22, 33, 44};
+            List<Completion> together = decoder.generate(prompts, sampling, seeds, null);
+            List<Completion> again = decoder.generate(prompts, sampling, seeds, null);
+            for (int i = 0; i < prompts.size(); i++) {
+                assertArrayEquals(together.get(i).tokens(), again.get(i).tokens());
+                Completion alone = decoder.generate(List.of(prompts.get(i)), sampling, new long[] {seeds[i]}, null).get(0);
+                assertArrayEquals(together.get(i).tokens(), alone.tokens(), "prompt " + i + " alone");
+            }
+            List<Completion> otherSeeds = decoder.generate(prompts, sampling, new long[] {1, 2, 3, 4}, null);
+            assertNotEquals(java.util.Arrays.toString(together.get(2).tokens()),
+                    java.util.Arrays.toString(otherSeeds.get(2).tokens()));
+        }
+    }
+
+    @Test
+    void stopsAtStopIdsAndLengthAndReportsWhy() {
+        ModelConfig config = ModelConfig.gpt2(40, 24, 2, 2, 48);
+        try (Transformer model = model(config)) {
+            KvCacheDecoder decoder = new KvCacheDecoder(model);
+            int[] prompt = {3, 4};
+            int[] greedy = decoder.generate(List.of(prompt), SamplingConfig.greedy(10)).get(0).tokens();
+            Completion stopped = decoder.generate(List.of(prompt), SamplingConfig.greedy(10, greedy[2])).get(0);
+            assertEquals(Completion.Finish.STOP, stopped.finish());
+            assertEquals(greedy[2], stopped.tokens()[stopped.tokens().length - 1]);
+            Completion length = decoder.generate(List.of(prompt), SamplingConfig.greedy(4)).get(0);
+            assertEquals(Completion.Finish.LENGTH, length.finish());
+            assertEquals(4, length.tokens().length);
+        }
+    }
+
+    @Test
+    void topKOfOneIsGreedyAndSamplerLogProbIsThatOfTheTruncatedDistribution() {
+        float[] logits = {0.5f, 2.0f, 1.0f, -1.0f};
+        float[] greedy = TokenChooser.choose(logits, 4, SamplingConfig.greedy(1), new SplittableRandom(1));
+        float[] topOne = TokenChooser.choose(logits, 4, new SamplingConfig(1, 1.0, 1, 1.0, 0, new int[0]),
+                new SplittableRandom(1));
+        assertEquals(1f, greedy[0]);
+        assertEquals(1f, topOne[0]);
+        assertEquals(0f, topOne[2], 1e-7);
+        // top-k 2 at temperature 1: p(1) = e^2 / (e^2 + e^1)
+        int[] counts = new int[4];
+        SplittableRandom random = new SplittableRandom(3);
+        SamplingConfig topTwo = new SamplingConfig(1, 1.0, 2, 1.0, 0, new int[0]);
+        for (int i = 0; i < 20000; i++) {
+            float[] choice = TokenChooser.choose(logits, 4, topTwo, random);
+            counts[(int) choice[0]]++;
+            double expected = choice[0] == 1 ? Math.log(Math.exp(2) / (Math.exp(2) + Math.exp(1)))
+                    : Math.log(Math.exp(1) / (Math.exp(2) + Math.exp(1)));
+            assertEquals(expected, choice[2], 1e-6);
+        }
+        assertEquals(0, counts[0] + counts[3]);
+        double share = counts[1] / 20000.0;
+        assertEquals(Math.exp(2) / (Math.exp(2) + Math.exp(1)), share, 0.015);
+    }
+}
