@@ -290,11 +290,52 @@ public final class SentencePieceTokenizer implements Tokenizer {
             config.put("add_bos_token", true);
             config.put("add_eos_token", false);
             config.put("legacy", true);
+            config.put("whetstone_tokenizer", "spm");
             files.put("tokenizer_config.json", json.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
+            files.put(VOCABULARY_FILE, vocabularyJson(json));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("cannot write tokenizer files", e);
         }
         return files;
+    }
+
+    /** The file holding the vocabulary itself (pieces, scores, types, special ids), read back by {@link #fromVocabulary}. */
+    public static final String VOCABULARY_FILE = "whetstone_spm_vocab.json";
+
+    private byte[] vocabularyJson(ObjectMapper json) throws com.fasterxml.jackson.core.JsonProcessingException {
+        ObjectNode root = json.createObjectNode();
+        root.put("bos", bos);
+        root.put("eos", eos);
+        root.put("unk", unk);
+        ArrayNode pieceArray = root.putArray("pieces");
+        ArrayNode scoreArray = root.putArray("scores");
+        ArrayNode typeArray = root.putArray("types");
+        for (int i = 0; i < pieces.size(); i++) {
+            pieceArray.add(pieces.get(i));
+            scoreArray.add(scores[i]);
+            typeArray.add(types[i]);
+        }
+        return json.writeValueAsBytes(root);
+    }
+
+    /** A tokenizer from the bytes of {@link #VOCABULARY_FILE}. */
+    public static SentencePieceTokenizer fromVocabulary(byte[] bytes) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode root = new ObjectMapper().readTree(bytes);
+            int n = root.path("pieces").size();
+            List<String> pieceList = new ArrayList<>(n);
+            float[] scoreArray = new float[n];
+            int[] typeArray = new int[n];
+            for (int i = 0; i < n; i++) {
+                pieceList.add(root.path("pieces").get(i).asText());
+                scoreArray[i] = (float) root.path("scores").get(i).asDouble();
+                typeArray[i] = root.path("types").get(i).asInt();
+            }
+            return new SentencePieceTokenizer(pieceList, scoreArray, typeArray, root.path("bos").asInt(),
+                    root.path("eos").asInt(), root.path("unk").asInt());
+        } catch (java.io.IOException | NullPointerException e) {
+            throw new IllegalArgumentException(VOCABULARY_FILE + " is not a valid vocabulary: " + e.getMessage(), e);
+        }
     }
 
     /** Every split of a normal piece into two pieces, ordered by the piece's score (highest first). */

@@ -4,14 +4,15 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The tokenizer: {@code byte} (no files; models from scratch) or {@code hf} (a directory or file with a
- * Hugging Face {@code tokenizer.json}, optional {@code tokenizer_config.json}). {@code specialTokens}
+ * The tokenizer: {@code auto} (byte-level for a model from scratch, the model's own for a pretrained
+ * one or a resumed run), {@code byte} (no files), or {@code hf} (a directory or file with a Hugging Face
+ * {@code tokenizer.json}, optional {@code tokenizer_config.json}). {@code specialTokens}
  * maps whetstone's names ({@code <|bos|>}, {@code <|eos|>}, ...) to the tokenizer's own tokens.
  */
 public record TokenizerSpec(String type, String path, Map<String, String> specialTokens) {
 
     public TokenizerSpec {
-        type = Checks.oneOf("tokenizer.type", type, Set.of("byte", "hf"));
+        type = Checks.oneOf("tokenizer.type", type, Set.of("auto", "byte", "hf"));
         Checks.require(!type.equals("hf") || (path != null && !path.isBlank()),
                 "tokenizer.path must name a tokenizer.json (or its directory) when tokenizer.type is hf");
         specialTokens = specialTokens == null ? Map.of() : Map.copyOf(specialTokens);

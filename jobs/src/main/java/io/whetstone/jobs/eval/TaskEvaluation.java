@@ -7,7 +7,10 @@ import io.whetstone.datasets.tokenize.Tokenizer;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.generate.Completion;
 import io.whetstone.models.generate.GreedyDecoder;
+import io.whetstone.models.generate.KvCacheDecoder;
+import io.whetstone.models.generate.SamplingConfig;
 import io.whetstone.models.train.TrainingState;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -18,7 +21,8 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * Held-out exact-match accuracy of a model on task examples: prompts are spread over the executors,
- * the parameters broadcast once, each partition decodes greedily (to EOS or a token limit) and the
+ * the parameters broadcast once, each partition decodes greedily (to EOS or a token limit; with the
+ * KV-cache sampler on CPU, the uncached reference decoder elsewhere) and the
  * task's verifier scores the completion.
  */
 public final class TaskEvaluation {
@@ -65,7 +69,10 @@ public final class TaskEvaluation {
         List<Sample> samples = new ArrayList<>();
         try (Transformer model = new Transformer(config, engine)) {
             TrainingState.copyInto(params, model.parameters().params());
-            GreedyDecoder decoder = new GreedyDecoder(model);
+            boolean cached = model.parameters().dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT
+                    && io.whetstone.models.kernels.KernelChoice.cpuBackend();
+            KvCacheDecoder fast = cached ? new KvCacheDecoder(model) : null;
+            GreedyDecoder plain = cached ? null : new GreedyDecoder(model);
             for (int start = 0; start < examples.size(); start += batchSize) {
                 List<TaskExample> chunk = examples.subList(start, Math.min(examples.size(), start + batchSize));
                 List<int[]> prompts = new ArrayList<>();
@@ -76,7 +83,15 @@ public final class TaskEvaluation {
                     System.arraycopy(text, 0, prompt, 1, text.length);
                     prompts.add(prompt);
                 }
-                List<int[]> outputs = decoder.generate(prompts, maxNewTokens, new int[] {tokenizer.eosId()});
+                List<int[]> outputs = new ArrayList<>();
+                if (fast != null) {
+                    for (Completion completion : fast.generate(prompts,
+                            SamplingConfig.greedy(maxNewTokens, tokenizer.eosId()))) {
+                        outputs.add(completion.tokens());
+                    }
+                } else {
+                    outputs = plain.generate(prompts, maxNewTokens, new int[] {tokenizer.eosId()});
+                }
                 for (int i = 0; i < chunk.size(); i++) {
                     String completion = tokenizer.decode(outputs.get(i));
                     TaskExample example = chunk.get(i);

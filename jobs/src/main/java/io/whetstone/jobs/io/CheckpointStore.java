@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.whetstone.datasets.tokenize.ByteTokenizer;
 import io.whetstone.datasets.tokenize.HfTokenizer;
+import io.whetstone.datasets.tokenize.SentencePieceTokenizer;
 import io.whetstone.datasets.tokenize.Tokenizer;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.checkpoint.HfFormat;
@@ -210,8 +211,13 @@ public final class CheckpointStore {
     public static Tokenizer loadTokenizer(HadoopFiles files, String dir) throws IOException {
         Path config = new Path(dir, "tokenizer_config.json");
         byte[] configBytes = files.exists(config) ? files.readBytes(config) : null;
-        if (configBytes != null && JSON.readTree(configBytes).path("whetstone_tokenizer").asText("").equals("byte")) {
+        String kind = configBytes == null ? "" : JSON.readTree(configBytes).path("whetstone_tokenizer").asText("");
+        if (kind.equals("byte")) {
             return new ByteTokenizer();
+        }
+        Path vocabulary = new Path(dir, SentencePieceTokenizer.VOCABULARY_FILE);
+        if (kind.equals("spm") && files.exists(vocabulary)) {
+            return SentencePieceTokenizer.fromVocabulary(files.readBytes(vocabulary));
         }
         Path json = new Path(dir, "tokenizer.json");
         if (!files.exists(json)) {

@@ -16,6 +16,7 @@ import io.whetstone.jobs.engine.WorkerSetup;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.MetricsLog;
+import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.Family;
 import io.whetstone.models.ModelConfig;
@@ -68,13 +69,16 @@ public final class SftJob {
                 ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
         LOG.info("SFT run directory: {}", runDir);
 
-        Tokenizer tokenizer = Tokenizers.load(config.tokenizer(), files);
+        Tokenizer configured = Tokenizers.configured(config.tokenizer(), files);
         CheckpointStore checkpoints = new CheckpointStore(files, runDir);
         Optional<CheckpointStore.Loaded> resumed = resume(checkpoints);
-        CheckpointStore.ModelAndTokenizer initial = resumed.isPresent() ? null : initialModel(files, tokenizer);
-        if (initial != null && !initial.tokenizer().id().equals(tokenizer.id())) {
-            throw new IllegalArgumentException("model.init " + config.model().init() + " was trained with tokenizer "
-                    + initial.tokenizer().id() + " but tokenizer is " + tokenizer.id());
+        CheckpointStore.ModelAndTokenizer initial = resumed.isPresent() ? null
+                : initialModel(files, configured != null ? configured : new io.whetstone.datasets.tokenize.ByteTokenizer());
+        Tokenizer tokenizer = resumed.isPresent() ? resumed.get().tokenizer() : initial.tokenizer();
+        if (configured != null && !configured.id().equals(tokenizer.id())) {
+            throw new IllegalArgumentException("tokenizer.type " + config.tokenizer().type() + " gives tokenizer "
+                    + configured.id() + " but the model was trained with " + tokenizer.id()
+                    + " (use tokenizer.type=auto to take the model's)");
         }
         ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> initial.config());
         if (tokenizer.vocabSize() > modelConfig.vocabSize()) {
@@ -190,11 +194,14 @@ public final class SftJob {
         return Optional.of(checkpoints.load(resume));
     }
 
-    /** The model training starts from (before any resume): loaded from model.init, or initialised from the seed. */
+    /**
+     * The model training starts from (before any resume): loaded from model.init with its own tokenizer,
+     * or initialised from the seed for {@code scratchTokenizer}.
+     */
     public CheckpointStore.ModelAndTokenizer initialModel(HadoopFiles files, Tokenizer tokenizer) {
         ModelSpec spec = config.model();
         if (!spec.fromScratch()) {
-            return CheckpointStore.loadModel(files, spec.init());
+            return ModelSources.load(files, spec.init());
         }
         int maxSeqLen = spec.maxSeqLen() == 0 ? config.data().seqLen() : spec.maxSeqLen();
         ModelConfig modelConfig = Family.parse(spec.family()) == Family.GPT2

@@ -13,8 +13,14 @@ public final class Tokenizers {
     private Tokenizers() {
     }
 
+    /** The configured tokenizer, or null for {@code auto} (the model decides). */
+    public static Tokenizer configured(TokenizerSpec spec, HadoopFiles files) {
+        return spec.type().equals("auto") ? null : load(spec, files);
+    }
+
+    /** The tokenizer {@code spec} names; {@code auto} means the byte-level one (for models from scratch). */
     public static Tokenizer load(TokenizerSpec spec, HadoopFiles files) {
-        if (spec.type().equals("byte")) {
+        if (spec.type().equals("byte") || spec.type().equals("auto")) {
             return new ByteTokenizer();
         }
         Path path = new Path(spec.path());

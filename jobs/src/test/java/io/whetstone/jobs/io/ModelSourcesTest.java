@@ -109,6 +109,7 @@ class ModelSourcesTest {
             INDArray logitsB = b.forward(tokens, targets, 1, tokens.length).logits();
             assertEquals(logitsA, logitsB);
         }
+        assertEquals(fromGguf.tokenizer().id(), fromHf.tokenizer().id(), "the same SentencePiece vocabulary");
         for (String text : texts()) {
             assertArrayEquals(fromGguf.tokenizer().encode(text), fromHf.tokenizer().encode(text), text);
         }

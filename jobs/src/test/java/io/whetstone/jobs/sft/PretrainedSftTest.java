@@ -1,0 +1,45 @@
+package io.whetstone.jobs.sft;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.whetstone.jobs.SparkTestSession;
+import io.whetstone.jobs.TestData;
+import io.whetstone.jobs.config.SftConfig;
+import io.whetstone.jobs.io.CheckpointStore;
+import io.whetstone.jobs.io.HadoopFiles;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** SFT starting from the real pretrained stories260K GGUF model, with its own tokenizer. */
+class PretrainedSftTest {
+
+    @Test
+    void fineTunesTheGgufModelAndSavesItWithItsTokenizer(@TempDir Path dir) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            lines.add("{\"prompt\": \"Once upon a time, there was a dog named Max" + (i % 3 == 0 ? "" : " " + i)
+                    + ".\", \"completion\": \" Max liked to run in the park with his red ball.\"}");
+        }
+        Path data = TestData.write(dir, "stories.jsonl", lines);
+        String gguf = Path.of(System.getProperty("whetstone.assets", "../shared/assets"), "stories260K.gguf")
+                .toUri().toString();
+        List<String> settings = new ArrayList<>(List.of("run.dir=" + dir.resolve("run").toUri(), "data.path=" + data.toUri(),
+                "data.seq_len=64", "model.init=" + gguf, "train.rounds=6", "train.averaging_frequency=2",
+                "train.batch_size_per_worker=4", "train.lr=0.002", "train.warmup_steps=2", "spark.partitions=2",
+                "spark.threads_per_task=1", "checkpoint.every_rounds=3"));
+        SftResult result = new SftJob(SparkTestSession.get(), SftConfig.load(null, settings)).run();
+        assertEquals(512, result.config().vocabSize());
+        assertTrue(result.tokenizer().id().startsWith("spm:"), result.tokenizer().id());
+        assertTrue(result.lastLoss() < result.firstLoss() * 0.7, result.firstLoss() + " -> " + result.lastLoss());
+        CheckpointStore.ModelAndTokenizer saved = CheckpointStore.loadModel(new HadoopFiles(new Configuration()),
+                result.checkpoint());
+        assertEquals(result.tokenizer().id(), saved.tokenizer().id());
+        assertEquals(result.config(), saved.config());
+    }
+}
