@@ -53,10 +53,10 @@ public final class DemoCommand implements Callable<Integer> {
             "data.format=gsm8k", "data.seq_len=256", "data.packing=true",
             "model.family=llama", "model.width=128", "model.layers=4", "model.heads=4", "model.kv_heads=2",
             "model.ffn_hidden=352",
-            "train.mode=averaging", "train.rounds=60", "train.averaging_frequency=16",
+            "train.mode=averaging", "train.rounds=100", "train.averaging_frequency=16",
             "train.batch_size_per_worker=8", "train.lr=0.003", "train.warmup_steps=50", "train.min_lr_ratio=0.05",
             "train.weight_decay=0.01", "train.beta2=0.98",
-            "spark.partitions=2", "checkpoint.every_rounds=20", "checkpoint.keep_last=2");
+            "spark.partitions=2", "checkpoint.every_rounds=25", "checkpoint.keep_last=2");
 
     /** Longest solution of the task (3-digit operands) is about 100 tokens. */
     static final int MAX_NEW_TOKENS = 110;

@@ -217,7 +217,7 @@ public final class HfFormat {
     }
 
     /** [heads*D, in] engine rows (pairs 2i, 2i+1) to HF rows (pairs i, i+D/2). */
-    static INDArray toHfRope(INDArray rows, int heads, int headSize) {
+    public static INDArray toHfRope(INDArray rows, int heads, int headSize) {
         long in = rows.size(1);
         // engine row 2i+s of a head -> HF row s*D/2 + i: view [heads, D/2, 2, in], swap the middle axes
         return rows.dup('c').reshape(heads, headSize / 2, 2, in).permute(0, 2, 1, 3).dup('c')
@@ -225,7 +225,7 @@ public final class HfFormat {
     }
 
     /** The inverse of {@link #toHfRope}. */
-    static INDArray fromHfRope(INDArray rows, int heads, int headSize) {
+    public static INDArray fromHfRope(INDArray rows, int heads, int headSize) {
         long in = rows.size(1);
         return rows.dup('c').reshape(heads, 2, headSize / 2, in).permute(0, 2, 1, 3).dup('c')
                 .reshape((long) heads * headSize, in);

@@ -18,12 +18,10 @@ final class Attention {
     private final ModelConfig config;
     private final Kernels kernels;
     private final RopeTable rope;
-    private final INDArray wqkv; // [C, (H+2K)D]
+    private final Projection qkvProjection; // W [C, (H+2K)D]
     private final INDArray bqkv; // [(H+2K)D] or null
-    private final INDArray wo; // [HD, C]
-    private final INDArray dWqkv;
     private final INDArray dBqkv;
-    private final INDArray dWo;
+    private final Projection outProjection; // W [HD, C]
 
     private AttentionShape shape;
     private INDArray qkv; // [N, (H+2K)D]
@@ -34,17 +32,15 @@ final class Attention {
     private INDArray y; // [B, K, G, T, D]
     private INDArray merged; // [N, HD]
 
-    Attention(ModelConfig config, Kernels kernels, RopeTable rope, INDArray wqkv, INDArray bqkv, INDArray wo,
-              INDArray dWqkv, INDArray dBqkv, INDArray dWo) {
+    Attention(ModelConfig config, Kernels kernels, RopeTable rope, Projection qkvProjection, INDArray bqkv,
+              INDArray dBqkv, Projection outProjection) {
         this.config = config;
         this.kernels = kernels;
         this.rope = rope;
-        this.wqkv = wqkv;
+        this.qkvProjection = qkvProjection;
         this.bqkv = bqkv;
-        this.wo = wo;
-        this.dWqkv = dWqkv;
         this.dBqkv = dBqkv;
-        this.dWo = dWo;
+        this.outProjection = outProjection;
     }
 
     void allocate(int batch, int seqLen, DataType dataType) {
@@ -60,19 +56,21 @@ final class Attention {
         probs = Nd4j.zeros(dataType, bk, gt, seqLen);
         y = Nd4j.zeros(dataType, bk, gt, d);
         merged = Nd4j.zeros(dataType, n, (long) config.heads() * d);
+        qkvProjection.allocate(n, dataType);
+        outProjection.allocate(n, dataType);
     }
 
     AttentionShape shape() {
         return shape;
     }
 
-    /** out [N, C] = attention(x [N, C]) without the output bias. */
-    void forward(INDArray x, INDArray out) {
-        Gemm.forward(x, wqkv, qkv);
+    /** out [N, C] = attention(x [N, C]) without the output bias; dropoutSeed is for adapters (null: none). */
+    void forward(INDArray x, INDArray out, Long dropoutSeed) {
+        qkvProjection.forward(x, qkv, dropoutSeed);
         kernels.splitHeads(qkv, bqkv, rope, shape, q, k, v);
         kernels.attention(q, k, v, 1.0 / Math.sqrt(config.headSize()), shape, probs, y);
         kernels.mergeHeads(y, shape, merged);
-        Gemm.forward(merged, wo, out);
+        outProjection.forward(merged, out, dropoutSeed == null ? null : dropoutSeed + 1);
     }
 
     /**
@@ -80,9 +78,8 @@ final class Attention {
      * supplies temporaries shared by all layers.
      */
     void backward(INDArray dOut, INDArray x, INDArray dx, BackwardScratch scratch) {
-        Gemm.weightGradient(merged, dOut, dWo);
         INDArray dMerged = scratch.rows("attn.dmerged", (long) config.heads() * config.headSize());
-        Gemm.inputGradient(dOut, wo, dMerged, false);
+        outProjection.backward(merged, dOut, dMerged, false);
         INDArray dy = scratch.like("dy", y);
         kernels.mergeHeadsBackward(dMerged, shape, dy);
         INDArray dq = scratch.like("dq", q);
@@ -94,7 +91,6 @@ final class Attention {
         if (dBqkv != null) {
             kernels.biasGradient(dQkv, dBqkv);
         }
-        Gemm.weightGradient(x, dQkv, dWqkv);
-        Gemm.inputGradient(dQkv, wqkv, dx, false);
+        qkvProjection.backward(x, dQkv, dx, false);
     }
 }

@@ -50,13 +50,13 @@ final class Block {
         normed2 = Nd4j.zeros(dataType, rows, width);
     }
 
-    /** out [N, C] = block(in [N, C]); {@code projection} [N, C] is a temporary. */
-    void forward(INDArray in, INDArray out, INDArray projection) {
+    /** out [N, C] = block(in [N, C]); {@code projection} [N, C] is a temporary; dropoutSeed for adapters. */
+    void forward(INDArray in, INDArray out, INDArray projection, Long dropoutSeed) {
         norm1.forward(in, normed1);
-        attention.forward(normed1, projection);
+        attention.forward(normed1, projection, dropoutSeed);
         kernels.addResidual(in, projection, attnBias, mid);
         norm2.forward(mid, normed2);
-        mlp.forward(normed2, projection);
+        mlp.forward(normed2, projection, dropoutSeed == null ? null : dropoutSeed + 7);
         kernels.addResidual(mid, projection, mlpBias, out);
     }
 

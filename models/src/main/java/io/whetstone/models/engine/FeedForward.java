@@ -16,26 +16,22 @@ final class FeedForward {
     private final Family family;
     private final Kernels kernels;
     private final int hidden;
-    private final INDArray wIn; // [C, F] (GPT-2) or [C, 2F] (Llama)
+    private final Projection in; // W [C, F] (GPT-2) or [C, 2F] (Llama)
     private final INDArray bIn; // [F] or null
-    private final INDArray wOut; // [F, C]
-    private final INDArray dWIn;
     private final INDArray dBIn;
-    private final INDArray dWOut;
+    private final Projection out; // W [F, C]
     private INDArray pre; // [N, F] or [N, 2F]: input projection (plus bias)
     private INDArray act; // [N, F]
 
-    FeedForward(Family family, Kernels kernels, int hidden, INDArray wIn, INDArray bIn, INDArray wOut,
-                INDArray dWIn, INDArray dBIn, INDArray dWOut) {
+    FeedForward(Family family, Kernels kernels, int hidden, Projection in, INDArray bIn, INDArray dBIn,
+                Projection out) {
         this.family = family;
         this.kernels = kernels;
         this.hidden = hidden;
-        this.wIn = wIn;
+        this.in = in;
         this.bIn = bIn;
-        this.wOut = wOut;
-        this.dWIn = dWIn;
         this.dBIn = dBIn;
-        this.dWOut = dWOut;
+        this.out = out;
     }
 
     private int inWidth() {
@@ -45,24 +41,25 @@ final class FeedForward {
     void allocate(int rows, DataType dataType) {
         pre = Nd4j.zeros(dataType, rows, inWidth());
         act = Nd4j.zeros(dataType, rows, hidden);
+        in.allocate(rows, dataType);
+        out.allocate(rows, dataType);
     }
 
-    /** out [N, C] = mlp(x [N, C]) without GPT-2's output bias. */
-    void forward(INDArray x, INDArray out) {
-        Gemm.forward(x, wIn, pre);
+    /** y [N, C] = mlp(x [N, C]) without GPT-2's output bias; dropoutSeed is for adapters (null: none). */
+    void forward(INDArray x, INDArray y, Long dropoutSeed) {
+        in.forward(x, pre, dropoutSeed);
         if (family == Family.GPT2) {
             kernels.biasGelu(pre, bIn, act);
         } else {
             kernels.swiglu(pre, act);
         }
-        Gemm.forward(act, wOut, out);
+        out.forward(act, y, dropoutSeed == null ? null : dropoutSeed + 1);
     }
 
     /** Backward from dOut [N, C]: parameter gradients +=, dx [N, C] overwritten. */
     void backward(INDArray dOut, INDArray x, INDArray dx, BackwardScratch scratch) {
-        Gemm.weightGradient(act, dOut, dWOut);
         INDArray dAct = scratch.rows("mlp.dact", hidden);
-        Gemm.inputGradient(dOut, wOut, dAct, false);
+        out.backward(act, dOut, dAct, false);
         INDArray dPre;
         if (family == Family.GPT2) {
             kernels.geluBackward(dAct, pre, dAct);
@@ -72,7 +69,6 @@ final class FeedForward {
             dPre = scratch.rows("mlp.dpre", 2L * hidden);
             kernels.swigluBackward(dAct, pre, dPre);
         }
-        Gemm.weightGradient(x, dPre, dWIn);
-        Gemm.inputGradient(dPre, wIn, dx, false);
+        in.backward(x, dPre, dx, false);
     }
 }

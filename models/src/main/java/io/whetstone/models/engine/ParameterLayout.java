@@ -46,6 +46,11 @@ public final class ParameterLayout {
         this.length = offset;
     }
 
+    /** A layout of arbitrary tensors (adapters, tests). */
+    public static ParameterLayout of(List<TensorSpec> specs) {
+        return new ParameterLayout(specs);
+    }
+
     /** The layout of {@code config}'s family. */
     public static ParameterLayout of(ModelConfig config) {
         return new ParameterLayout(config.family() == Family.GPT2 ? gpt2(config) : llama(config));

@@ -4,6 +4,9 @@ import io.whetstone.models.Family;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.kernels.Kernels;
 import io.whetstone.models.kernels.RopeTable;
+import io.whetstone.models.lora.LoraConfig;
+import io.whetstone.models.lora.LoraLayout;
+import io.whetstone.models.lora.LoraSite;
 import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -14,6 +17,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * A decoder-only transformer of either family with a hand-written forward and backward: GEMMs through
  * ND4J into preallocated buffers, everything elementwise through {@link Kernels}. Parameters and
  * gradients are views of two flat vectors ({@link ParameterStore}).
+ *
+ * <p>With low-rank adapters the base parameters are frozen (their weight-gradient GEMMs, the LM head's
+ * and the embedding's gradients are skipped) and only the adapters, in their own flat store, train.
  *
  * <p>The contract with objectives: {@link #forward} gives per-token log-probabilities of the targets
  * (and the logits); an objective turns them into a loss and d loss / d log-prob (optionally also
@@ -26,6 +32,10 @@ public final class Transformer implements AutoCloseable {
     private final EngineOptions options;
     private final Kernels kernels;
     private final ParameterStore store;
+    private final LoraLayout lora; // null without adapters
+    private final ParameterStore adapters; // null without adapters
+    private final boolean frozen;
+    private Long dropoutSeed;
     private final List<Block> blocks = new ArrayList<>();
     private final Norm finalNorm;
     private final INDArray embedding; // [V, C]
@@ -51,11 +61,25 @@ public final class Transformer implements AutoCloseable {
 
     /** A model with all parameters zero; call {@link #initialize} or load weights into {@link #parameters()}. */
     public Transformer(ModelConfig config, EngineOptions options) {
+        this(config, options, null);
+    }
+
+    /**
+     * A model whose base parameters are frozen and whose low-rank adapters ({@code loraConfig}, may be null
+     * for none) train: adapters start as the config says (B = 0, so the model starts as the base).
+     */
+    public Transformer(ModelConfig config, EngineOptions options, LoraConfig loraConfig) {
         this.config = config;
         this.options = options;
         DataType dataType = options.dataType();
         this.kernels = options.kernels().create(dataType, options.threads());
         this.store = new ParameterStore(ParameterLayout.of(config), dataType);
+        this.lora = loraConfig == null ? null : new LoraLayout(config, loraConfig);
+        this.adapters = lora == null ? null : new ParameterStore(lora.layout(), dataType);
+        if (adapters != null) {
+            adapters.initialize(loraConfig.seed());
+        }
+        this.frozen = lora != null;
         boolean gpt2 = config.family() == Family.GPT2;
         RopeTable rope = gpt2 ? null
                 : RopeTable.create(config.maxSeqLen(), config.headSize(), config.ropeTheta(), dataType);
@@ -80,16 +104,27 @@ public final class Transformer implements AutoCloseable {
         dHead = store.gradient(headName);
     }
 
+    /** The projection through weight {@code name}, with the adapters on it. */
+    private Projection projection(String name) {
+        List<Adapter> list = new ArrayList<>();
+        if (lora != null) {
+            for (LoraSite site : lora.sitesOf(name)) {
+                list.add(new Adapter(adapters.tensor(site.aName()), adapters.tensor(site.bName()),
+                        adapters.gradient(site.aName()), adapters.gradient(site.bName()), site.from(), site.width(),
+                        lora.config().scale(), lora.config().dropout()));
+            }
+        }
+        return new Projection(store.tensor(name), store.gradient(name), frozen, list);
+    }
+
     private Block gpt2Block(int i) {
         String p = "h." + i + ".";
-        Attention attention = new Attention(config, kernels, null,
-                store.tensor(p + "attn.c_attn.weight"), store.tensor(p + "attn.c_attn.bias"),
-                store.tensor(p + "attn.c_proj.weight"), store.gradient(p + "attn.c_attn.weight"),
-                store.gradient(p + "attn.c_attn.bias"), store.gradient(p + "attn.c_proj.weight"));
-        FeedForward mlp = new FeedForward(Family.GPT2, kernels, config.ffnHidden(),
-                store.tensor(p + "mlp.c_fc.weight"), store.tensor(p + "mlp.c_fc.bias"),
-                store.tensor(p + "mlp.c_proj.weight"), store.gradient(p + "mlp.c_fc.weight"),
-                store.gradient(p + "mlp.c_fc.bias"), store.gradient(p + "mlp.c_proj.weight"));
+        Attention attention = new Attention(config, kernels, null, projection(p + "attn.c_attn.weight"),
+                store.tensor(p + "attn.c_attn.bias"), store.gradient(p + "attn.c_attn.bias"),
+                projection(p + "attn.c_proj.weight"));
+        FeedForward mlp = new FeedForward(Family.GPT2, kernels, config.ffnHidden(), projection(p + "mlp.c_fc.weight"),
+                store.tensor(p + "mlp.c_fc.bias"), store.gradient(p + "mlp.c_fc.bias"),
+                projection(p + "mlp.c_proj.weight"));
         return new Block(kernels, config.width(),
                 new Norm(Family.GPT2, kernels, config.normEps(), store, p + "ln_1"), attention,
                 new Norm(Family.GPT2, kernels, config.normEps(), store, p + "ln_2"), mlp,
@@ -99,10 +134,10 @@ public final class Transformer implements AutoCloseable {
 
     private Block llamaBlock(int i, RopeTable rope) {
         String p = "layers." + i + ".";
-        Attention attention = new Attention(config, kernels, rope, store.tensor(p + "wqkv"), null,
-                store.tensor(p + "wo"), store.gradient(p + "wqkv"), null, store.gradient(p + "wo"));
-        FeedForward mlp = new FeedForward(Family.LLAMA, kernels, config.ffnHidden(), store.tensor(p + "w_gate_up"),
-                null, store.tensor(p + "w_down"), store.gradient(p + "w_gate_up"), null, store.gradient(p + "w_down"));
+        Attention attention = new Attention(config, kernels, rope, projection(p + "wqkv"), null, null,
+                projection(p + "wo"));
+        FeedForward mlp = new FeedForward(Family.LLAMA, kernels, config.ffnHidden(), projection(p + "w_gate_up"),
+                null, null, projection(p + "w_down"));
         return new Block(kernels, config.width(),
                 new Norm(Family.LLAMA, kernels, config.normEps(), store, p + "attn_norm"), attention,
                 new Norm(Family.LLAMA, kernels, config.normEps(), store, p + "ffn_norm"), mlp,
@@ -117,8 +152,27 @@ public final class Transformer implements AutoCloseable {
         return options;
     }
 
+    /** The base model's parameters (frozen when adapters train). */
     public ParameterStore parameters() {
         return store;
+    }
+
+    /** The parameters that train: the adapters when there are any, the base model otherwise. */
+    public ParameterStore trainableParameters() {
+        return adapters != null ? adapters : store;
+    }
+
+    /** The adapters' layout, or null without adapters. */
+    public LoraLayout lora() {
+        return lora;
+    }
+
+    /**
+     * Seeds the adapters' dropout for the next forward passes (null turns dropout off, e.g. for evaluation).
+     * Trainers derive it from the optimiser step, so a retried or resumed step drops the same inputs.
+     */
+    public void setDropoutSeed(Long seed) {
+        this.dropoutSeed = seed;
     }
 
     /** Fills the parameters with the family's initialisation from {@code seed}. */
@@ -167,7 +221,8 @@ public final class Transformer implements AutoCloseable {
         this.targets = targets.clone();
         kernels.embed(this.tokens, embedding, positions, seqLen, stream.get(0));
         for (int i = 0; i < blocks.size(); i++) {
-            blocks.get(i).forward(stream.get(i), stream.get(i + 1), projection);
+            blocks.get(i).forward(stream.get(i), stream.get(i + 1), projection,
+                    dropoutSeed == null ? null : dropoutSeed * 1_000_003L + i * 17L);
         }
         finalNorm.forward(stream.get(blocks.size()), normedFinal);
         Nd4j.gemm(normedFinal, head, logits, false, true, 1.0, 0.0);
@@ -210,7 +265,9 @@ public final class Transformer implements AutoCloseable {
         }
         backwardReady = false;
         kernels.logitsBackward(logits, logSumExp, targets, dLogProbs.reshape(logProbs.length()), dLogits);
-        Nd4j.gemm(logits, normedFinal, dHead, true, false, 1.0, 1.0);
+        if (!frozen) {
+            Nd4j.gemm(logits, normedFinal, dHead, true, false, 1.0, 1.0);
+        }
         INDArray dNormed = scratch.rows("head.dnormed", config.width());
         Nd4j.gemm(logits, head, dNormed, false, false, 1.0, 0.0);
         dh.assign(0);
@@ -218,7 +275,9 @@ public final class Transformer implements AutoCloseable {
         for (int i = blocks.size() - 1; i >= 0; i--) {
             blocks.get(i).backward(stream.get(i), dh, scratch);
         }
-        kernels.embedBackward(tokens, dh, dEmbedding, dPositions, seqLen);
+        if (!frozen) {
+            kernels.embedBackward(tokens, dh, dEmbedding, dPositions, seqLen);
+        }
     }
 
     @Override

@@ -34,14 +34,18 @@ public final class Trainer {
 
     /** Zeroes gradients and accumulates those of {@code microBatches}; returns the summed loss. */
     public double accumulate(List<TokenBatch> microBatches, double normalizer) {
-        model.parameters().zeroGrads();
+        model.trainableParameters().zeroGrads();
         double loss = 0;
+        int micro = 0;
         for (TokenBatch batch : microBatches) {
+            // Adapter dropout is a function of (optimiser step, micro-batch): retries and resumes repeat it.
+            model.setDropoutSeed((optimizer.step() + 1) * 4099L + micro++);
             ForwardPass pass = model.forward(batch.tokens(), batch.targets(), batch.batch(), batch.seqLen());
             ObjectiveResult result = objective.evaluate(pass, batch, normalizer);
             model.backward(result.dLogProbs(), result.dLogits());
             loss += result.loss();
         }
+        model.setDropoutSeed(null);
         return loss;
     }
 

@@ -34,9 +34,9 @@ public record TrainingState(float[] params, float[][] optimizerState, long step)
         }
     }
 
-    /** A copy of the model's parameters and the optimiser's state and step. fp32 models only. */
+    /** A copy of the model's trainable parameters (adapters, if any) and the optimiser's state and step. */
     public static TrainingState capture(Transformer model, Optimizer optimizer) {
-        return capture(model.parameters().params(), optimizer);
+        return capture(model.trainableParameters().params(), optimizer);
     }
 
     /** A copy of flat {@code params} and the optimiser's state and step. */
@@ -49,9 +49,9 @@ public record TrainingState(float[] params, float[][] optimizerState, long step)
         return new TrainingState(toFloats(params), vectors, optimizer.step());
     }
 
-    /** Writes this state into {@code model} and {@code optimizer}. */
+    /** Writes this state into {@code model}'s trainable parameters and {@code optimizer}. */
     public void restore(Transformer model, Optimizer optimizer) {
-        restore(model.parameters().params(), optimizer);
+        restore(model.trainableParameters().params(), optimizer);
     }
 
     /** Writes this state into flat {@code params} and {@code optimizer}. */
