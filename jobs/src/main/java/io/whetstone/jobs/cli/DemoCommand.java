@@ -116,7 +116,7 @@ public final class DemoCommand implements Callable<Integer> {
         SftResult result = job.run();
         double sftSeconds = (System.nanoTime() - sftStart) / 1e9;
 
-        TaskEvaluation.Result after = TaskEvaluation.evaluate(spark, result.config(), result.state().params(),
+        TaskEvaluation.Result after = TaskEvaluation.evaluate(spark, result.config(), result.modelParams(),
                 tokenizer, heldout, ArithmeticTask.verifier(), maxNew, sft.spark().partitions(), engine, 100);
         LOG.info("Held-out accuracy after SFT: {}/{}", after.correct(), after.total());
         writeSamples(files, new Path(root, "eval/sft_heldout.jsonl"), after.samples());
@@ -130,7 +130,7 @@ public final class DemoCommand implements Callable<Integer> {
         stage.put("checkpoint", result.checkpoint());
         stage.put("heldout_examples", after.total());
         stage.put("train_examples", result.corpus().examples());
-        stage.put("params", result.state().params().length);
+        stage.put("params", result.modelParams().length);
         stage.put("rounds", result.roundsRun());
         stage.put("first_loss", result.firstLoss());
         stage.put("final_loss", result.lastLoss());

@@ -1,7 +1,6 @@
 package io.whetstone.jobs.engine;
 
 import io.whetstone.datasets.pack.PackedSequence;
-import io.whetstone.models.engine.ParameterLayout;
 import io.whetstone.models.engine.ParameterStore;
 import io.whetstone.models.kernels.Kernels;
 import io.whetstone.models.optim.AdamW;
@@ -40,6 +39,7 @@ public final class DistributedTrainer implements AutoCloseable {
     private final WorkerSetup setup;
     private final Mode mode;
     private final String description;
+    private final Broadcast<float[]> base;
     private ParameterStore driverStore;
     private Kernels driverKernels;
     private Optimizer driverOptimizer;
@@ -47,6 +47,18 @@ public final class DistributedTrainer implements AutoCloseable {
     /** {@code shards} should be persisted: every round reads it. */
     public DistributedTrainer(JavaSparkContext context, JavaRDD<PackedSequence> shards, WorkerSetup setup, Mode mode,
                               String description) {
+        this(context, shards, setup, mode, description, null);
+    }
+
+    /**
+     * With LoRA ({@code setup.lora()} set), {@code base} holds the frozen base parameters, broadcast once
+     * for the whole run; rounds then move only the adapters and their optimiser state.
+     */
+    public DistributedTrainer(JavaSparkContext context, JavaRDD<PackedSequence> shards, WorkerSetup setup, Mode mode,
+                              String description, Broadcast<float[]> base) {
+        if ((setup.lora() == null) != (base == null)) {
+            throw new IllegalArgumentException("a frozen base is broadcast exactly when adapters train");
+        }
         if (mode == Mode.GRADIENT && setup.localSteps() != 1) {
             throw new IllegalArgumentException("gradient aggregation takes one step per round, got "
                     + setup.localSteps() + " local steps");
@@ -56,6 +68,7 @@ public final class DistributedTrainer implements AutoCloseable {
         this.setup = setup;
         this.mode = mode;
         this.description = description;
+        this.base = base;
     }
 
     /** Runs round {@code round} (1-based) from {@code state}. */
@@ -67,13 +80,16 @@ public final class DistributedTrainer implements AutoCloseable {
         long stateBytes = 4L * sent.params().length * (1 + sent.optimizerState().length);
         WorkerSetup taskSetup = setup;
         Mode taskMode = mode;
+        Broadcast<float[]> taskBase = base;
         try {
             context.setJobDescription(description + ": round " + round + " (" + mode.name().toLowerCase(Locale.ROOT)
                     + ", " + setup.localSteps() + " local step(s) of " + setup.batchSize() + " rows per partition)");
             JavaRDD<PartitionResult> results = shards.mapPartitionsWithIndex((partition, rows) ->
                     taskMode == Mode.AVERAGING
-                            ? PartitionWorker.averaging(taskSetup, broadcast.value(), round, partition, rows)
-                            : PartitionWorker.gradient(taskSetup, broadcast.value(), round, partition, rows), true);
+                            ? PartitionWorker.averaging(taskSetup, broadcast.value(),
+                                    () -> taskBase == null ? null : taskBase.value(), round, partition, rows)
+                            : PartitionWorker.gradient(taskSetup, broadcast.value(),
+                                    () -> taskBase == null ? null : taskBase.value(), round, partition, rows), true);
             RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::add, RoundSum::merge, 2);
             if (sum.params == null || sum.tokens == 0) {
                 throw new IllegalStateException("round " + round + " trained on no tokens (empty shards or masks)");
@@ -111,7 +127,7 @@ public final class DistributedTrainer implements AutoCloseable {
 
     private TrainingState step(RoundSum sum, TrainingState before) {
         if (driverStore == null) {
-            driverStore = new ParameterStore(ParameterLayout.of(setup.model()), DataType.FLOAT);
+            driverStore = new ParameterStore(setup.trainableLayout(), DataType.FLOAT);
             driverKernels = setup.engine().kernels().create(DataType.FLOAT, setup.engine().threads());
             driverOptimizer = setup.optimizer().equals("sgd")
                     ? new Sgd(driverStore, driverKernels, setup.adamw().weightDecay(), setup.adamw().maxGradNorm())

@@ -8,6 +8,7 @@ import io.whetstone.models.train.TrainingState;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Supplier;
 
 /** The work of one partition in one round, run inside a Spark task. */
 final class PartitionWorker {
@@ -16,11 +17,11 @@ final class PartitionWorker {
     }
 
     /** Averaging mode: local steps from the broadcast state; returns the new state weighted by tokens. */
-    static Iterator<PartitionResult> averaging(WorkerSetup setup, TrainingState state, int round, int partition,
-                                               Iterator<PackedSequence> rows) {
+    static Iterator<PartitionResult> averaging(WorkerSetup setup, TrainingState state, Supplier<float[]> base,
+                                               int round, int partition, Iterator<PackedSequence> rows) {
         List<PackedSequence> shard = collect(rows);
         Nd4jThreads.apply(setup.engine().threads());
-        WorkerModels.Bundle bundle = WorkerModels.acquire(setup);
+        WorkerModels.Bundle bundle = WorkerModels.acquire(setup, base);
         try {
             long start = System.nanoTime();
             state.restore(bundle.model(), bundle.optimizer());
@@ -44,18 +45,18 @@ final class PartitionWorker {
     }
 
     /** Gradient mode: the gradient of the token-summed loss of one batch at the broadcast parameters. */
-    static Iterator<PartitionResult> gradient(WorkerSetup setup, TrainingState state, int round, int partition,
-                                              Iterator<PackedSequence> rows) {
+    static Iterator<PartitionResult> gradient(WorkerSetup setup, TrainingState state, Supplier<float[]> base,
+                                              int round, int partition, Iterator<PackedSequence> rows) {
         List<PackedSequence> shard = collect(rows);
         Nd4jThreads.apply(setup.engine().threads());
-        WorkerModels.Bundle bundle = WorkerModels.acquire(setup);
+        WorkerModels.Bundle bundle = WorkerModels.acquire(setup, base);
         try {
             long start = System.nanoTime();
-            TrainingState.copyInto(state.params(), bundle.model().parameters().params());
+            TrainingState.copyInto(state.params(), bundle.model().trainableParameters().params());
             ShardSampler sampler = new ShardSampler(setup.seed(), partition, setup.batchSize(), 1);
             List<PackedSequence> batch = sampler.batch(shard, round, 0);
             double[] lossAndTokens = bundle.trainer().accumulateSum(List.of(toTokenBatch(batch)));
-            float[] gradient = TrainingState.toFloats(bundle.model().parameters().grads());
+            float[] gradient = TrainingState.toFloats(bundle.model().trainableParameters().grads());
             return List.of(new PartitionResult(partition, gradient, new float[0][], 1.0, lossAndTokens[0],
                     lossAndTokens[1], batch.size(), System.nanoTime() - start)).iterator();
         } finally {

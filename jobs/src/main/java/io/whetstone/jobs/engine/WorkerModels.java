@@ -6,6 +6,7 @@ import io.whetstone.models.optim.AdamW;
 import io.whetstone.models.optim.Optimizer;
 import io.whetstone.models.optim.Sgd;
 import io.whetstone.models.train.Trainer;
+import io.whetstone.models.train.TrainingState;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
@@ -28,18 +29,22 @@ public final class WorkerModels {
     public record Bundle(WorkerSetup setup, Transformer model, Optimizer optimizer, Trainer trainer) {
     }
 
-    /** A model for {@code setup}: pooled if one is free, new otherwise. */
-    public static Bundle acquire(WorkerSetup setup) {
+    /** A model for {@code setup} (a frozen base, if any, is read from {@code base} when the model is made). */
+    public static Bundle acquire(WorkerSetup setup, java.util.function.Supplier<float[]> base) {
         Deque<Bundle> free = POOL.computeIfAbsent(setup, key -> new ArrayDeque<>());
         synchronized (free) {
             if (!free.isEmpty()) {
                 return free.pop();
             }
         }
-        Transformer model = new Transformer(setup.model(), setup.engine());
+        Transformer model = new Transformer(setup.model(), setup.engine(), setup.lora());
+        if (setup.lora() != null) {
+            TrainingState.copyInto(base.get(), model.parameters().params());
+        }
         Optimizer optimizer = setup.optimizer().equals("sgd")
-                ? new Sgd(model.parameters(), model.kernels(), setup.adamw().weightDecay(), setup.adamw().maxGradNorm())
-                : new AdamW(model.parameters(), model.kernels(), setup.adamw());
+                ? new Sgd(model.trainableParameters(), model.kernels(), setup.adamw().weightDecay(),
+                        setup.adamw().maxGradNorm())
+                : new AdamW(model.trainableParameters(), model.kernels(), setup.adamw());
         Trainer trainer = new Trainer(model, new MaskedCrossEntropy(), optimizer, setup.schedule());
         return new Bundle(setup, model, optimizer, trainer);
     }

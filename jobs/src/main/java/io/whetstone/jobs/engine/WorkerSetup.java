@@ -2,6 +2,9 @@ package io.whetstone.jobs.engine;
 
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.engine.ParameterLayout;
+import io.whetstone.models.lora.LoraConfig;
+import io.whetstone.models.lora.LoraLayout;
 import io.whetstone.models.optim.AdamWConfig;
 import io.whetstone.models.optim.LrSchedule;
 import java.io.Serializable;
@@ -18,9 +21,17 @@ import java.io.Serializable;
  * @param batchSize rows per local step
  * @param localSteps local steps per round (1 in gradient mode)
  * @param seed seeds the data order, with round and partition
+ * @param lora adapters to train on a frozen base, or null to train the whole model
+ * @param baseId identifies the frozen base's broadcast (so pooled models never mix bases of two jobs); 0 without adapters
  */
 public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimizer, AdamWConfig adamw,
-                          LrSchedule schedule, int batchSize, int localSteps, long seed) implements Serializable {
+                          LrSchedule schedule, int batchSize, int localSteps, long seed, LoraConfig lora, long baseId)
+        implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+
+    /** The layout of what trains: the adapters with LoRA, the whole model otherwise. */
+    public ParameterLayout trainableLayout() {
+        return lora == null ? ParameterLayout.of(model) : new LoraLayout(model, lora).layout();
+    }
 }

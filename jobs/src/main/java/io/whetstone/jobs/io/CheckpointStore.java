@@ -12,6 +12,9 @@ import io.whetstone.models.checkpoint.HfFormat;
 import io.whetstone.models.checkpoint.Safetensors;
 import io.whetstone.models.checkpoint.Tensor;
 import io.whetstone.models.engine.ParameterLayout;
+import io.whetstone.models.lora.LoraConfig;
+import io.whetstone.models.lora.LoraLayout;
+import io.whetstone.models.lora.LoraWeights;
 import io.whetstone.models.engine.ParameterStore;
 import io.whetstone.models.train.TrainingState;
 import java.io.IOException;
@@ -54,15 +57,44 @@ public final class CheckpointStore {
                          JsonNode trainerState) {
     }
 
-    /** Writes the checkpoint of {@code round}; returns its directory. */
+    /**
+     * What a LoRA run's checkpoint needs besides the adapters: their layout, the frozen base (merged into a
+     * full model in the final checkpoint) and where the base came from.
+     */
+    public record LoraContext(LoraLayout layout, float[] base, String baseSource) {
+    }
+
+    /** Writes the checkpoint of {@code round} (of a full-model run); returns its directory. */
     public String write(int round, TrainingState state, ModelConfig config, Tokenizer tokenizer, String optimizer,
                         List<String> stateNames, JsonNode resolvedConfig, long seed) {
+        return write(round, state, config, tokenizer, optimizer, stateNames, resolvedConfig, seed, null, false);
+    }
+
+    /**
+     * Writes the checkpoint of {@code round}; returns its directory. With {@code lora}, {@code state} holds
+     * the adapters: they are written in PEFT's layout ({@code adapter_config.json},
+     * {@code adapter_model.safetensors}) beside the base's {@code config.json} and tokenizer, and a
+     * {@code finalCheckpoint} also gets {@code merged/}, the full model with the adapters merged in.
+     */
+    public String write(int round, TrainingState state, ModelConfig config, Tokenizer tokenizer, String optimizer,
+                        List<String> stateNames, JsonNode resolvedConfig, long seed, LoraContext lora,
+                        boolean finalCheckpoint) {
         Path target = new Path(root, String.format("%s%06d", PREFIX, round));
         Path temporary = new Path(root, "." + target.getName() + "._tmp-" + UUID.randomUUID());
         FileSystem fs = files.fs(root);
         try {
             fs.mkdirs(temporary);
-            writeModel(temporary, state.params(), config, tokenizer);
+            if (lora == null) {
+                writeModel(temporary, state.params(), config, tokenizer);
+            } else {
+                writeAdapters(temporary, state.params(), config, tokenizer, lora);
+                if (finalCheckpoint) {
+                    Path merged = new Path(temporary, "merged");
+                    fs.mkdirs(merged);
+                    writeModel(merged, LoraWeights.merge(config, lora.base(), lora.layout(), state.params()), config,
+                            tokenizer);
+                }
+            }
             Path trainer = new Path(temporary, "trainer_state");
             fs.mkdirs(trainer);
             Map<String, Tensor> vectors = new LinkedHashMap<>();
@@ -82,6 +114,11 @@ public final class CheckpointStore {
             cursor.put("next_round", round + 1);
             cursor.put("note", "each partition's rows are a pure function of (seed, partition, round)");
             info.put("seed", seed);
+            if (lora != null) {
+                ObjectNode adapters = info.putObject("lora");
+                adapters.put("base", lora.baseSource());
+                adapters.put("base_sha256", sha256(lora.base()));
+            }
             info.put("rng", "no hidden generator state: data order and initialisation derive from the seed");
             info.set("config", resolvedConfig);
             files.writeBytes(new Path(trainer, "state.json"), JSON.writerWithDefaultPrettyPrinter()
@@ -96,6 +133,40 @@ public final class CheckpointStore {
             return target.toString();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint " + target, e);
+        }
+    }
+
+    /** Writes adapters in PEFT's layout, with the base's config.json and the tokenizer, into {@code dir}. */
+    private void writeAdapters(Path dir, float[] adapters, ModelConfig config, Tokenizer tokenizer, LoraContext lora)
+            throws IOException {
+        Map<String, Tensor> tensors = LoraWeights.toPeft(config, lora.layout(), adapters);
+        files.writeAtomically(new Path(dir, "adapter_model.safetensors"),
+                out -> Safetensors.write(out, tensors, Map.of("format", "pt")));
+        files.writeBytes(new Path(dir, "adapter_config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(
+                LoraWeights.adapterConfig(config, lora.layout().config(), lora.baseSource())));
+        ObjectNode hfConfig = HfFormat.configJson(config, tokenizer.bosId(), tokenizer.eosId());
+        files.writeBytes(new Path(dir, "config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(hfConfig));
+        for (Map.Entry<String, byte[]> file : tokenizer.files().entrySet()) {
+            files.writeBytes(new Path(dir, file.getKey()), file.getValue());
+        }
+    }
+
+    /** The first 16 hex digits of SHA-256 over the values (identifies a frozen base). */
+    public static String sha256(float[] values) {
+        try {
+            java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(4 * 4096).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (float value : values) {
+                if (!buffer.hasRemaining()) {
+                    digest.update(buffer.array(), 0, buffer.position());
+                    buffer.clear();
+                }
+                buffer.putFloat(value);
+            }
+            digest.update(buffer.array(), 0, buffer.position());
+            return java.util.HexFormat.of().formatHex(digest.digest()).substring(0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 
@@ -160,11 +231,20 @@ public final class CheckpointStore {
 
     /** Loads a checkpoint directory written by {@link #write} (trainer state included). */
     public Loaded load(String dir) {
+        return load(dir, null);
+    }
+
+    /** Loads a checkpoint; with {@code lora}, its trainable state is the adapters (PEFT files). */
+    public Loaded load(String dir, LoraConfig lora) {
         Path path = new Path(dir);
         Path trainer = new Path(path, "trainer_state");
         try {
             JsonNode info = JSON.readTree(files.readBytes(new Path(trainer, "state.json")));
-            ModelAndTokenizer model = loadModel(files, dir);
+            if ((lora != null) != info.has("lora")) {
+                throw new IllegalArgumentException(dir + (lora != null ? " holds a full model, not adapters: "
+                        : " holds adapters: ") + "lora.enabled must match the run that wrote it");
+            }
+            ModelAndTokenizer model = lora == null ? loadModel(files, dir) : loadAdapters(dir, lora);
             Path optimizerFile = new Path(trainer, "optimizer.safetensors");
             Map<String, Tensor> vectors = read(files, optimizerFile);
             List<float[]> state = new ArrayList<>();
@@ -181,6 +261,17 @@ public final class CheckpointStore {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load checkpoint " + dir, e);
         }
+    }
+
+    /** A LoRA checkpoint's base shape, adapters (as "params") and tokenizer. */
+    private ModelAndTokenizer loadAdapters(String dir, LoraConfig lora) throws IOException {
+        Path path = new Path(dir);
+        Path configFile = new Path(path, "config.json");
+        ModelConfig config = HfFormat.parseConfig(JSON.readTree(files.readBytes(configFile)), configFile.toString());
+        Path adapterFile = new Path(path, "adapter_model.safetensors");
+        float[] adapters = LoraWeights.fromPeft(config, new LoraLayout(config, lora),
+                ModelSources.read(files, adapterFile), adapterFile.toString());
+        return new ModelAndTokenizer(config, adapters, loadTokenizer(files, dir));
     }
 
     /** A model directory's shape, flat parameters and tokenizer. */

@@ -24,6 +24,9 @@ import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.engine.ParameterLayout;
 import io.whetstone.models.engine.ParameterStore;
 import io.whetstone.models.kernels.KernelChoice;
+import io.whetstone.models.lora.LoraConfig;
+import io.whetstone.models.lora.LoraLayout;
+import io.whetstone.models.lora.LoraWeights;
 import io.whetstone.models.optim.AdamWConfig;
 import io.whetstone.models.optim.LrSchedule;
 import io.whetstone.models.train.TrainingState;
@@ -36,6 +39,7 @@ import java.util.Optional;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -71,7 +75,9 @@ public final class SftJob {
 
         Tokenizer configured = Tokenizers.configured(config.tokenizer(), files);
         CheckpointStore checkpoints = new CheckpointStore(files, runDir);
-        Optional<CheckpointStore.Loaded> resumed = resume(checkpoints);
+        LoraConfig requestedLora = config.lora().enabled() ? new LoraConfig(config.lora().rank(), config.lora().alpha(),
+                config.lora().dropout(), config.lora().targets(), config.train().seed()) : null;
+        Optional<CheckpointStore.Loaded> resumed = resume(checkpoints, requestedLora);
         CheckpointStore.ModelAndTokenizer initial = resumed.isPresent() ? null
                 : initialModel(files, configured != null ? configured : new io.whetstone.datasets.tokenize.ByteTokenizer());
         Tokenizer tokenizer = resumed.isPresent() ? resumed.get().tokenizer() : initial.tokenizer();
@@ -95,6 +101,21 @@ public final class SftJob {
                 new Path(runDir, "rejects").toString());
         JavaRDD<io.whetstone.datasets.pack.PackedSequence> shards = corpus.rows().persist(StorageLevel.MEMORY_AND_DISK());
 
+        LoraConfig lora = requestedLora == null ? null : withDefaultTargets(requestedLora, modelConfig);
+        CheckpointStore.LoraContext loraContext = null;
+        Broadcast<float[]> base = null;
+        if (lora != null) {
+            // The frozen base: the starting model (reloaded on resume and checked against the checkpoint).
+            float[] baseParams = (initial != null ? initial : initialModel(files, tokenizer)).params();
+            resumed.ifPresent(loaded -> requireSameBase(loaded, baseParams));
+            loraContext = new CheckpointStore.LoraContext(new LoraLayout(modelConfig, lora), baseParams,
+                    config.model().init());
+            base = context.broadcast(baseParams);
+            LOG.info("LoRA: {} adapters of rank {} on {}; {} trainable of {} parameters; the base is broadcast once "
+                            + "({} MB)", loraContext.layout().sites().size(), lora.rank(), lora.targets(),
+                    loraContext.layout().layout().length(), baseParams.length, 4L * baseParams.length / 1_000_000);
+        }
+
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
         TrainSpec train = config.train();
         WorkerSetup setup = new WorkerSetup(modelConfig,
@@ -102,9 +123,11 @@ public final class SftJob {
                 train.optimizer(), new AdamWConfig(train.beta1(), train.beta2(), train.eps(), train.weightDecay(),
                 train.maxGradNorm()), new LrSchedule(train.lr(), train.warmupSteps(),
                 Math.max(train.warmupSteps() + 1, train.totalSteps()), train.minLrRatio()),
-                train.batchSizePerWorker(), train.averagingFrequency(), train.seed());
+                train.batchSizePerWorker(), train.averagingFrequency(), train.seed(), lora, base == null ? 0 : base.id());
+        CheckpointStore.LoraContext adapters = loraContext;
         TrainingState state = resumed.map(CheckpointStore.Loaded::state)
-                .orElseGet(() -> freshState(initial.params(), train.optimizer()));
+                .orElseGet(() -> freshState(adapters == null ? initial.params() : initialAdapters(adapters.layout()),
+                        train.optimizer()));
         int startRound = resumed.map(CheckpointStore.Loaded::round).orElse(0);
         if (resumed.isPresent()) {
             LOG.info("Resuming from {} (round {}, step {})", resumed.get().path(), startRound, state.step());
@@ -124,7 +147,7 @@ public final class SftJob {
         long bytes = 0;
         int run = 0;
         try (DistributedTrainer trainer = new DistributedTrainer(context, shards, setup,
-                DistributedTrainer.Mode.parse(train.mode()), "whetstone sft")) {
+                DistributedTrainer.Mode.parse(train.mode()), "whetstone sft", base)) {
             for (int round = startRound + 1; round <= train.rounds(); round++) {
                 RoundReport report = trainer.round(state, round);
                 state = report.state();
@@ -157,7 +180,7 @@ public final class SftJob {
                 metrics.append(line);
                 if (round % config.checkpoint().everyRounds() == 0 || round == train.rounds()) {
                     lastCheckpoint = checkpoints.write(round, state, modelConfig, tokenizer, train.optimizer(),
-                            stateNames, resolved, train.seed());
+                            stateNames, resolved, train.seed(), loraContext, round == train.rounds());
                     checkpoints.prune(config.checkpoint().keepLast());
                     LOG.info("Checkpoint written: {}", lastCheckpoint);
                 }
@@ -167,10 +190,16 @@ public final class SftJob {
             }
         } finally {
             shards.unpersist(false);
+            if (base != null) {
+                base.destroy();
+            }
             WorkerModels.clear();
         }
         metrics.append(Map.of("event", "end", "rounds_run", run, "checkpoint", String.valueOf(lastCheckpoint)));
-        return new SftResult(runDir, lastCheckpoint, modelConfig, state, tokenizer, corpus.stats(), run, firstLoss,
+        float[] modelParams = loraContext == null ? state.params()
+                : LoraWeights.merge(modelConfig, loraContext.base(), loraContext.layout(), state.params());
+        return new SftResult(runDir, lastCheckpoint, modelConfig, state, modelParams, tokenizer, corpus.stats(), run,
+                firstLoss,
                 lastLoss, run == 0 ? 0 : averaging / run, run == 0 ? 0 : wall / run, bytes);
     }
 
@@ -183,15 +212,39 @@ public final class SftJob {
         }
     }
 
-    private Optional<CheckpointStore.Loaded> resume(CheckpointStore checkpoints) {
+    private Optional<CheckpointStore.Loaded> resume(CheckpointStore checkpoints, LoraConfig lora) {
         String resume = config.checkpoint().resume();
         if (resume.equals("none")) {
             return Optional.empty();
         }
         if (resume.equals("auto")) {
-            return checkpoints.latest().map(checkpoints::load);
+            return checkpoints.latest().map(path -> checkpoints.load(path, lora));
         }
-        return Optional.of(checkpoints.load(resume));
+        return Optional.of(checkpoints.load(resume, lora));
+    }
+
+    /** Fills in the family's default targets (q_proj and v_proj for Llama, c_attn for GPT-2). */
+    private static LoraConfig withDefaultTargets(LoraConfig lora, ModelConfig model) {
+        if (!lora.targets().isEmpty()) {
+            return lora;
+        }
+        List<String> targets = model.family() == Family.LLAMA ? List.of("q_proj", "v_proj") : List.of("c_attn");
+        return new LoraConfig(lora.rank(), lora.alpha(), lora.dropout(), targets, lora.seed());
+    }
+
+    private static float[] initialAdapters(LoraLayout layout) {
+        ParameterStore store = new ParameterStore(layout.layout(), DataType.FLOAT);
+        store.initialize(layout.config().seed());
+        return TrainingState.toFloats(store.params());
+    }
+
+    private static void requireSameBase(CheckpointStore.Loaded loaded, float[] base) {
+        String expected = loaded.trainerState().path("lora").path("base_sha256").asText("");
+        String actual = CheckpointStore.sha256(base);
+        if (!expected.equals(actual)) {
+            throw new IllegalArgumentException("the adapters of " + loaded.path() + " were trained on a base with hash "
+                    + expected + ", but model.init now gives " + actual);
+        }
     }
 
     /**

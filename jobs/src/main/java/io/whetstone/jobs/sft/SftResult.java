@@ -11,7 +11,8 @@ import io.whetstone.models.train.TrainingState;
  * @param runDir the run directory
  * @param checkpoint the final checkpoint directory
  * @param config the model's shape
- * @param state final parameters and optimiser state
+ * @param state final trainable parameters (the adapters with LoRA) and optimiser state
+ * @param modelParams the full model's final parameters (with LoRA: base and adapters merged)
  * @param tokenizer the tokenizer trained with
  * @param corpus what preparing the corpus found
  * @param roundsRun rounds run in this invocation (fewer than configured after a resume)
@@ -21,7 +22,8 @@ import io.whetstone.models.train.TrainingState;
  * @param meanRoundSeconds mean round wall time
  * @param bytesPerRound bytes broadcast plus returned per round
  */
-public record SftResult(String runDir, String checkpoint, ModelConfig config, TrainingState state, Tokenizer tokenizer,
+public record SftResult(String runDir, String checkpoint, ModelConfig config, TrainingState state, float[] modelParams,
+                        Tokenizer tokenizer,
                         CorpusStats corpus, int roundsRun, double firstLoss, double lastLoss,
                         double meanAveragingSeconds, double meanRoundSeconds, long bytesPerRound) {
 }

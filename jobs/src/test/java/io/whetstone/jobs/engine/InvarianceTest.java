@@ -60,7 +60,7 @@ class InvarianceTest {
 
     private static WorkerSetup setup(String optimizer, int batch, int localSteps, double maxGradNorm) {
         return new WorkerSetup(MODEL, ENGINE, optimizer, new AdamWConfig(0.9, 0.95, 1e-8, 0.01, maxGradNorm),
-                new LrSchedule(optimizer.equals("sgd") ? 0.2 : 3e-3, 2, 20, 0.1), batch, localSteps, 11);
+                new LrSchedule(optimizer.equals("sgd") ? 0.2 : 3e-3, 2, 20, 0.1), batch, localSteps, 11, null, 0);
     }
 
     private static TrainingState initial(String optimizer) {

@@ -39,7 +39,7 @@ class RetryDeterminismTest {
     void samePartitionRoundGivesTheSameBitsEveryTime() throws Exception {
         ModelConfig model = ModelConfig.llama(263, 32, 1, 4, 2, 48, 48);
         WorkerSetup setup = new WorkerSetup(model, new EngineOptions(DataType.FLOAT, KernelChoice.AUTO, 1), "adamw",
-                new AdamWConfig(0.9, 0.95, 1e-8, 0.1, 1.0), new LrSchedule(3e-3, 2, 8, 0.1), 4, 2, 1);
+                new AdamWConfig(0.9, 0.95, 1e-8, 0.1, 1.0), new LrSchedule(3e-3, 2, 8, 0.1), 4, 2, 1, null, 0);
         Random random = new Random(1);
         List<PackedSequence> rows = new ArrayList<>();
         for (int r = 0; r < 20; r++) {
@@ -74,6 +74,6 @@ class RetryDeterminismTest {
     }
 
     private static float[] run(WorkerSetup setup, TrainingState state, List<PackedSequence> rows, int partition) {
-        return PartitionWorker.averaging(setup, state, 3, partition, rows.iterator()).next().params();
+        return PartitionWorker.averaging(setup, state, () -> null, 3, partition, rows.iterator()).next().params();
     }
 }
