@@ -77,4 +77,23 @@ class GenerateJobTest {
         assertEquals("prompt", error.examples().get(0).field());
         assertEquals(2, error.examples().get(0).line());
     }
+
+    @Test
+    void stopStringsEndCompletionsBeforeThem(@TempDir Path dir) throws IOException {
+        Path prompts = dir.resolve("prompts.jsonl");
+        Files.write(prompts, List.of("{\"prompt\": \"Once upon a time\"}", "{\"question\": \"Where did Tim go?\"}"));
+        List<String> settings = settings(prompts, dir.resolve("out"), 1);
+        settings.add("sampling.stop=[\".\"]");
+        settings.add("sampling.temperature=0");
+        settings.add("sampling.samples_per_prompt=1");
+        GenerateJob.Result result = new GenerateJob(SparkTestSession.get(), GenerateConfig.load(null, settings)).run();
+        List<Row> rows = SparkTestSession.get().read().schema(GenerateJob.schema()).json(result.output())
+                .orderBy("line").collectAsList();
+        assertEquals(2, rows.size());
+        assertEquals(", there was a little girl named Lily", rows.get(0).getString(4));
+        assertEquals("stop", rows.get(0).getString(7));
+        for (Row row : rows) {
+            assertTrue(!row.getString(4).contains("."), row.getString(4));
+        }
+    }
 }
