@@ -66,4 +66,18 @@ class TokenizerTest {
         assertEquals(2, tokenized.trainableTokens());
         assertTrue(tokenizer.isSpecial(257));
     }
+
+    @Test
+    void gpt2BpeEncodesLikeOpenAiAndRoundTrips() throws IOException {
+        TiktokenTokenizer gpt2 = new TiktokenTokenizer();
+        assertArrayEquals(new int[] {15496, 995}, gpt2.encode("Hello world"));
+        assertEquals(50257, gpt2.vocabSize());
+        assertEquals(50256, gpt2.eosId());
+        for (String text : texts()) {
+            assertEquals(text, gpt2.decode(gpt2.encode(text)));
+        }
+        assertArrayEquals(gpt2.encode("<|endoftext|>"), gpt2.encode("<|endoftext|>"));
+        assertTrue(java.util.Arrays.stream(gpt2.encode("<|endoftext|>")).noneMatch(id -> id == 50256),
+                "special tokens are never produced from text");
+    }
 }

@@ -5,14 +5,14 @@ import java.util.Set;
 
 /**
  * The tokenizer: {@code auto} (byte-level for a model from scratch, the model's own for a pretrained
- * one or a resumed run), {@code byte} (no files), or {@code hf} (a directory or file with a Hugging Face
- * {@code tokenizer.json}, optional {@code tokenizer_config.json}). {@code specialTokens}
+ * one or a resumed run), {@code byte} (no files), {@code hf} (a directory or file with a Hugging Face
+ * {@code tokenizer.json}, optional {@code tokenizer_config.json}), or {@code r50k_base} (GPT-2's BPE). {@code specialTokens}
  * maps whetstone's names ({@code <|bos|>}, {@code <|eos|>}, ...) to the tokenizer's own tokens.
  */
 public record TokenizerSpec(String type, String path, Map<String, String> specialTokens) {
 
     public TokenizerSpec {
-        type = Checks.oneOf("tokenizer.type", type, Set.of("auto", "byte", "hf"));
+        type = Checks.oneOf("tokenizer.type", type, Set.of("auto", "byte", "hf", "r50k_base"));
         Checks.require(!type.equals("hf") || (path != null && !path.isBlank()),
                 "tokenizer.path must name a tokenizer.json (or its directory) when tokenizer.type is hf");
         specialTokens = specialTokens == null ? Map.of() : Map.copyOf(specialTokens);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.whetstone.datasets.tokenize.ByteTokenizer;
 import io.whetstone.datasets.tokenize.HfTokenizer;
 import io.whetstone.datasets.tokenize.SentencePieceTokenizer;
+import io.whetstone.datasets.tokenize.TiktokenTokenizer;
 import io.whetstone.datasets.tokenize.Tokenizer;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.checkpoint.HfFormat;
@@ -306,12 +307,21 @@ public final class CheckpointStore {
         if (kind.equals("byte")) {
             return new ByteTokenizer();
         }
+        if (kind.equals("r50k_base")) {
+            return new TiktokenTokenizer();
+        }
         Path vocabulary = new Path(dir, SentencePieceTokenizer.VOCABULARY_FILE);
         if (kind.equals("spm") && files.exists(vocabulary)) {
             return SentencePieceTokenizer.fromVocabulary(files.readBytes(vocabulary));
         }
         Path json = new Path(dir, "tokenizer.json");
         if (!files.exists(json)) {
+            // GPT-2 checkpoints that ship only vocab.json/merges.txt use GPT-2's BPE, r50k_base.
+            String tokenizerClass = configBytes == null ? ""
+                    : JSON.readTree(configBytes).path("tokenizer_class").asText("");
+            if (tokenizerClass.startsWith("GPT2Tokenizer") || files.exists(new Path(dir, "merges.txt"))) {
+                return new TiktokenTokenizer();
+            }
             throw new IllegalArgumentException(dir + " has no tokenizer.json");
         }
         return HfTokenizer.of(files.readBytes(json), configBytes, Map.of());

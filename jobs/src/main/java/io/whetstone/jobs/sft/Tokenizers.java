@@ -23,6 +23,9 @@ public final class Tokenizers {
         if (spec.type().equals("byte") || spec.type().equals("auto")) {
             return new ByteTokenizer();
         }
+        if (spec.type().equals("r50k_base")) {
+            return new io.whetstone.datasets.tokenize.TiktokenTokenizer();
+        }
         Path path = new Path(spec.path());
         Path json = path.getName().endsWith(".json") ? path : new Path(path, "tokenizer.json");
         if (!files.exists(json)) {

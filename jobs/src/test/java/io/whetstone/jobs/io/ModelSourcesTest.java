@@ -114,4 +114,41 @@ class ModelSourcesTest {
             assertArrayEquals(fromGguf.tokenizer().encode(text), fromHf.tokenizer().encode(text), text);
         }
     }
+
+    @Test
+    void shardedSafetensorsLoadLikeOneFile(@TempDir Path dir) throws IOException {
+        HadoopFiles files = new HadoopFiles(new Configuration());
+        CheckpointStore.ModelAndTokenizer stories = ModelSources.load(files, stories().toString());
+        Path single = dir.resolve("single");
+        Files.createDirectories(single);
+        new CheckpointStore(files, single.toString()).writeModel(new org.apache.hadoop.fs.Path(single.toUri()),
+                stories.params(), stories.config(), stories.tokenizer());
+        java.util.Map<String, io.whetstone.models.checkpoint.Tensor> tensors = ModelSources.read(files,
+                new org.apache.hadoop.fs.Path(single.resolve("model.safetensors").toUri()));
+        Path sharded = dir.resolve("sharded");
+        Files.createDirectories(sharded);
+        for (String name : List.of("config.json", "tokenizer.json", "tokenizer_config.json",
+                SentencePieceTokenizer.VOCABULARY_FILE)) {
+            Files.copy(single.resolve(name), sharded.resolve(name));
+        }
+        java.util.Map<String, io.whetstone.models.checkpoint.Tensor> first = new java.util.LinkedHashMap<>();
+        java.util.Map<String, io.whetstone.models.checkpoint.Tensor> second = new java.util.LinkedHashMap<>();
+        com.fasterxml.jackson.databind.node.ObjectNode index = new ObjectMapper().createObjectNode();
+        com.fasterxml.jackson.databind.node.ObjectNode weightMap = index.putObject("weight_map");
+        int i = 0;
+        for (var entry : tensors.entrySet()) {
+            boolean inFirst = i++ % 2 == 0;
+            (inFirst ? first : second).put(entry.getKey(), entry.getValue());
+            weightMap.put(entry.getKey(), inFirst ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors");
+        }
+        try (var out = Files.newOutputStream(sharded.resolve("model-00001-of-00002.safetensors"))) {
+            io.whetstone.models.checkpoint.Safetensors.write(out, first, Map.of());
+        }
+        try (var out = Files.newOutputStream(sharded.resolve("model-00002-of-00002.safetensors"))) {
+            io.whetstone.models.checkpoint.Safetensors.write(out, second, Map.of());
+        }
+        Files.writeString(sharded.resolve("model.safetensors.index.json"), index.toString());
+        CheckpointStore.ModelAndTokenizer loaded = ModelSources.load(files, sharded.toString());
+        assertArrayEquals(stories.params(), loaded.params(), 0f);
+    }
 }
