@@ -22,6 +22,19 @@ public record RecordError(String source, long line, String field, String reason,
         }
     }
 
+    /** Orders errors by file, then line (serializable, for Spark's takeOrdered). */
+    public static final java.util.Comparator<RecordError> BY_LOCATION = new ByLocation();
+
+    private static final class ByLocation implements java.util.Comparator<RecordError>, Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public int compare(RecordError a, RecordError b) {
+            int bySource = a.source().compareTo(b.source());
+            return bySource != 0 ? bySource : Long.compare(a.line(), b.line());
+        }
+    }
+
     /** {@code path:line: field: reason}. */
     public String describe() {
         return source + ":" + line + ": " + field + ": " + reason;

@@ -141,7 +141,7 @@ public final class CorpusPreparer {
             long rejected = errors.count();
             if (rejected > 0) {
                 if (spec.validation() == CorpusSpec.Validation.STRICT) {
-                    List<RecordError> first = errors.takeOrdered(SHOWN_ERRORS, new ErrorOrder());
+                    List<RecordError> first = errors.takeOrdered(SHOWN_ERRORS, RecordError.BY_LOCATION);
                     throw new DataValidationException(spec.path(), first, rejected);
                 }
                 writeRejects(errors, rejectsDir);
@@ -257,17 +257,6 @@ public final class CorpusPreparer {
                         error.line(), "field", error.field(), "reason", error.reason(), "record",
                         error.raw() == null ? "" : error.raw())))
                 .saveAsTextFile(rejectsDir);
-    }
-
-    /** Orders errors by file, then line. */
-    static final class ErrorOrder implements Comparator<RecordError>, Serializable {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        public int compare(RecordError a, RecordError b) {
-            int bySource = a.source().compareTo(b.source());
-            return bySource != 0 ? bySource : Long.compare(a.line(), b.line());
-        }
     }
 
     /** Puts key k in partition k. */

@@ -122,7 +122,7 @@ public final class GenerateJob {
             if (rejected > 0) {
                 if (config.data().validation().equals("strict")) {
                     throw new DataValidationException(config.data().path(),
-                            errors.takeOrdered(SHOWN_ERRORS, new ErrorOrder()), rejected);
+                            errors.takeOrdered(SHOWN_ERRORS, RecordError.BY_LOCATION), rejected);
                 }
                 LOG.warn("{} prompt records were invalid and skipped (validation: lenient)", rejected);
             }
@@ -251,16 +251,5 @@ public final class GenerateJob {
         h ^= h >>> 31;
         h *= 0xBF58476D1CE4E5B9L;
         return h ^ (h >>> 29);
-    }
-
-    /** Orders errors by file, then line. */
-    static final class ErrorOrder implements Comparator<RecordError>, Serializable {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        public int compare(RecordError a, RecordError b) {
-            int bySource = a.source().compareTo(b.source());
-            return bySource != 0 ? bySource : Long.compare(a.line(), b.line());
-        }
     }
 }
