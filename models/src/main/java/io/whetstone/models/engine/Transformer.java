@@ -260,6 +260,25 @@ public final class Transformer implements AutoCloseable {
      * gradient.
      */
     public void backward(INDArray dLogProbs, INDArray dLogits) {
+        backward(dLogProbs, dLogits, null);
+    }
+
+    /**
+     * The final normed hidden states [N, C] of the last forward (what the LM head reads; a value or score
+     * head reads them too). A view of the model's buffer, overwritten by the next forward.
+     */
+    public INDArray finalHidden() {
+        if (normedFinal == null) {
+            throw new IllegalStateException("no forward has run");
+        }
+        return normedFinal;
+    }
+
+    /**
+     * As {@link #backward(INDArray, INDArray)}, plus {@code dHidden} [N, C] (null for none): the gradient of
+     * a head on {@link #finalHidden()} (a value head), added where the LM head's gradient arrives.
+     */
+    public void backward(INDArray dLogProbs, INDArray dLogits, INDArray dHidden) {
         if (!backwardReady) {
             throw new IllegalStateException("backward needs a forward first (each forward allows one backward)");
         }
@@ -270,6 +289,9 @@ public final class Transformer implements AutoCloseable {
         }
         INDArray dNormed = scratch.rows("head.dnormed", config.width());
         Nd4j.gemm(logits, head, dNormed, false, false, 1.0, 0.0);
+        if (dHidden != null) {
+            dNormed.addi(dHidden);
+        }
         dh.assign(0);
         finalNorm.backward(dNormed, stream.get(blocks.size()), dh);
         for (int i = blocks.size() - 1; i >= 0; i--) {

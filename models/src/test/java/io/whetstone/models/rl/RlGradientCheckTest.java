@@ -1,0 +1,160 @@
+package io.whetstone.models.rl;
+
+import static io.whetstone.models.GradientCheck.maxRelativeError;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.engine.TinyModels;
+import io.whetstone.models.engine.TokenBatch;
+import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.kernels.KernelChoice;
+import java.util.Random;
+import java.util.function.DoubleSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Finite differences in double precision: the clipped policy loss (both normalisations, clip-higher, the
+ * k3 KL term) and the clipped value loss against their analytic gradients, and the whole PPO update
+ * (policy loss + value loss through the value head and the transformer) tensor by tensor.
+ */
+class RlGradientCheckTest {
+
+    private static final double H = 1e-6;
+
+    @ParameterizedTest
+    @EnumSource(ClippedPolicyLoss.Normalization.class)
+    void clippedPolicyLossGradientMatchesFiniteDifferences(ClippedPolicyLoss.Normalization normalization) {
+        Random random = new Random(11);
+        int rows = 4;
+        int seqLen = 6;
+        PolicyBatch batch = randomBatch(random, rows, seqLen, true);
+        double[] logProbs = new double[rows * seqLen];
+        for (int i = 0; i < logProbs.length; i++) {
+            logProbs[i] = batch.oldLogProbs()[i] + random.nextGaussian() * 0.4;
+        }
+        ClippedPolicyLoss loss = new ClippedPolicyLoss(0.2, 0.28, 0.05, normalization);
+        double normalizer = normalization == ClippedPolicyLoss.Normalization.TOKEN ? batch.maskedTokens()
+                : batch.sequences();
+        ClippedPolicyLoss.Result result = loss.evaluate(logProbs, batch, normalizer);
+        assertTrue(result.clippedTokens() > 0, "the inputs should exercise the clipped branch");
+        assertTrue(result.clippedTokens() < result.tokens(), "and the unclipped one");
+        for (int i = 0; i < logProbs.length; i++) {
+            double original = logProbs[i];
+            logProbs[i] = original + H;
+            double plus = loss.evaluate(logProbs, batch, normalizer).loss();
+            logProbs[i] = original - H;
+            double minus = loss.evaluate(logProbs, batch, normalizer).loss();
+            logProbs[i] = original;
+            double numeric = (plus - minus) / (2 * H);
+            assertEquals(numeric, result.dLogProbs()[i], 1e-7, "position " + i);
+        }
+    }
+
+    @Test
+    void valueLossGradientMatchesFiniteDifferences() {
+        Random random = new Random(5);
+        int n = 30;
+        double[] values = new double[n];
+        double[] oldValues = new double[n];
+        double[] returns = new double[n];
+        float[] mask = new float[n];
+        for (int i = 0; i < n; i++) {
+            oldValues[i] = random.nextGaussian();
+            values[i] = oldValues[i] + random.nextGaussian() * 0.3;
+            returns[i] = random.nextGaussian();
+            mask[i] = random.nextDouble() < 0.8 ? 1 : 0;
+        }
+        ValueLoss loss = new ValueLoss(0.2);
+        ValueLoss.Result result = loss.evaluate(values, oldValues, returns, mask, 17);
+        assertTrue(result.clippedTokens() > 0, "the inputs should exercise the clipped branch");
+        for (int i = 0; i < n; i++) {
+            double original = values[i];
+            values[i] = original + H;
+            double plus = loss.evaluate(values, oldValues, returns, mask, 17).loss();
+            values[i] = original - H;
+            double minus = loss.evaluate(values, oldValues, returns, mask, 17).loss();
+            values[i] = original;
+            assertEquals((plus - minus) / (2 * H), result.dValues()[i], 1e-7, "position " + i);
+        }
+    }
+
+    @Test
+    void ppoUpdateThroughValueHeadAndModelMatchesFiniteDifferences() {
+        ModelConfig config = TinyModels.llama();
+        Random random = new Random(3);
+        try (Transformer model = new Transformer(config, new EngineOptions(DataType.DOUBLE, KernelChoice.REFERENCE,
+                1))) {
+            model.initialize(7);
+            model.parameters().params().muli(4);
+            ValueHead head = new ValueHead(config.width(), DataType.DOUBLE);
+            head.parameters().params().assign(Nd4j.randn(DataType.DOUBLE, config.width() + 1).muli(0.5));
+            TokenBatch tokens = TinyModels.batch(config, 2, 5, 42);
+            PolicyBatch shape = randomBatch(random, 2, 5, true);
+            // old log-probs near the model's own, so that ratios fall both inside and outside the clip range
+            double[] current = model.forward(tokens.tokens(), tokens.targets(), 2, 5).logProbs().reshape(10)
+                    .toDoubleVector();
+            float[] old = new float[10];
+            for (int i = 0; i < 10; i++) {
+                old[i] = (float) (current[i] + random.nextGaussian() * 0.3);
+            }
+            PolicyBatch batch = new PolicyBatch(tokens, old, shape.refLogProbs(), shape.advantages());
+            double[] oldValues = new double[10];
+            double[] returns = new double[10];
+            for (int i = 0; i < 10; i++) {
+                oldValues[i] = random.nextGaussian() * 0.5;
+                returns[i] = random.nextGaussian();
+            }
+            PolicyUpdate.ValueTargets targets = new PolicyUpdate.ValueTargets(oldValues, returns);
+            PolicyUpdate update = new PolicyUpdate(model, new ClippedPolicyLoss(0.2, 0.2, 0.1,
+                    ClippedPolicyLoss.Normalization.TOKEN), head, new ValueLoss(0.5), 0.7);
+            double normalizer = tokens.maskedTokens();
+            DoubleSupplier loss = () -> {
+                model.parameters().zeroGrads();
+                head.parameters().zeroGrads();
+                PolicyUpdate.Stats stats = update.accumulate(batch, normalizer, targets, normalizer);
+                return stats.policyLoss() + 0.7 * stats.valueLoss();
+            };
+            loss.getAsDouble();
+            INDArray policyGrads = model.parameters().grads().dup();
+            INDArray headGrads = head.parameters().grads().dup();
+            for (var spec : model.parameters().layout().tensors()) {
+                long offset = model.parameters().layout().offset(spec.name());
+                INDArray param = model.parameters().params().get(
+                        org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + spec.length()));
+                INDArray grad = policyGrads.get(
+                        org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + spec.length()));
+                double error = maxRelativeError(param, grad, loss, 12);
+                assertTrue(error < 1e-5, spec.name() + ": relative error " + error);
+            }
+            double error = maxRelativeError(head.parameters().params(), headGrads, loss, 20);
+            assertTrue(error < 1e-5, "value head: relative error " + error);
+        }
+    }
+
+    static PolicyBatch randomBatch(Random random, int rows, int seqLen, boolean withReference) {
+        int n = rows * seqLen;
+        float[] mask = new float[n];
+        float[] old = new float[n];
+        float[] ref = new float[n];
+        float[] advantages = new float[n];
+        for (int b = 0; b < rows; b++) {
+            double advantage = random.nextGaussian();
+            for (int t = 0; t < seqLen; t++) {
+                int i = b * seqLen + t;
+                mask[i] = t == 0 || random.nextDouble() < 0.75 ? 1 : 0;
+                old[i] = (float) (-random.nextDouble() * 3 - 0.05);
+                ref[i] = (float) (old[i] + random.nextGaussian() * 0.2);
+                advantages[i] = (float) advantage;
+            }
+        }
+        return new PolicyBatch(RlGoldenValuesTest.tokens(rows, seqLen, mask), old, withReference ? ref : null,
+                advantages);
+    }
+}
