@@ -10,7 +10,7 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * threads depending on which Spark thread ran them, and GEMM blocking (hence the last bits) would vary.
  * With spark.task.cpus equal to this count, tasks do not oversubscribe their cores.
  */
-final class Nd4jThreads {
+public final class Nd4jThreads {
 
     private static final ThreadLocal<Integer> APPLIED = new ThreadLocal<>();
     private static volatile int appliedGlobally = -1;
@@ -18,7 +18,7 @@ final class Nd4jThreads {
     private Nd4jThreads() {
     }
 
-    static void apply(int threads) {
+    public static void apply(int threads) {
         // Global settings first: touching Nd4j loads the backend, which NativeOpsHolder needs (in a fresh
         // executor JVM nothing has loaded it yet).
         if (appliedGlobally != threads) {

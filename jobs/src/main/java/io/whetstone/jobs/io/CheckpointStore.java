@@ -80,6 +80,22 @@ public final class CheckpointStore {
     public String write(int round, TrainingState state, ModelConfig config, Tokenizer tokenizer, String optimizer,
                         List<String> stateNames, JsonNode resolvedConfig, long seed, LoraContext lora,
                         boolean finalCheckpoint) {
+        return write(round, state, config, tokenizer, optimizer, stateNames, resolvedConfig, seed, lora,
+                finalCheckpoint, null);
+    }
+
+    /**
+     * What a job keeps beside the model and its optimiser state: tensors (written to
+     * {@code trainer_state/extra.safetensors}, e.g. a value head and its moments) and fields of
+     * {@code state.json} under {@code "extra"}.
+     */
+    public record Extras(Map<String, Tensor> tensors, JsonNode info) {
+    }
+
+    /** As the other writers, plus {@code extras} (may be null). */
+    public String write(int round, TrainingState state, ModelConfig config, Tokenizer tokenizer, String optimizer,
+                        List<String> stateNames, JsonNode resolvedConfig, long seed, LoraContext lora,
+                        boolean finalCheckpoint, Extras extras) {
         Path target = new Path(root, String.format("%s%06d", PREFIX, round));
         Path temporary = new Path(root, "." + target.getName() + "._tmp-" + UUID.randomUUID());
         FileSystem fs = files.fs(root);
@@ -119,6 +135,13 @@ public final class CheckpointStore {
                 ObjectNode adapters = info.putObject("lora");
                 adapters.put("base", lora.baseSource());
                 adapters.put("base_sha256", sha256(lora.base()));
+            }
+            if (extras != null) {
+                if (!extras.tensors().isEmpty()) {
+                    files.writeAtomically(new Path(trainer, "extra.safetensors"),
+                            out -> Safetensors.write(out, extras.tensors(), Map.of("layout", "whetstone-extra-v1")));
+                }
+                info.set("extra", extras.info());
             }
             info.put("rng", "no hidden generator state: data order and initialisation derive from the seed");
             info.set("config", resolvedConfig);
@@ -227,6 +250,16 @@ public final class CheckpointStore {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prune checkpoints in " + root, e);
+        }
+    }
+
+    /** The extra tensors a checkpoint holds ({@link Extras}); empty if none. */
+    public Map<String, Tensor> extraTensors(String dir) {
+        Path file = new Path(new Path(dir, "trainer_state"), "extra.safetensors");
+        try {
+            return files.exists(file) ? read(files, file) : Map.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
         }
     }
 

@@ -87,7 +87,7 @@ public final class ModelSources {
     }
 
     /** The tensors of a model directory: one safetensors file or the shards its index names. */
-    static Map<String, Tensor> tensors(HadoopFiles files, Path dir) throws IOException {
+    public static Map<String, Tensor> tensors(HadoopFiles files, Path dir) throws IOException {
         Path single = new Path(dir, "model.safetensors");
         if (files.exists(single)) {
             return read(files, single);
@@ -112,7 +112,7 @@ public final class ModelSources {
         return tensors;
     }
 
-    static Map<String, Tensor> read(HadoopFiles files, Path file) throws IOException {
+    public static Map<String, Tensor> read(HadoopFiles files, Path file) throws IOException {
         FileSystem fs = files.fs(file);
         long size = fs.getFileStatus(file).getLen();
         try (InputStream in = fs.open(file)) {
@@ -121,7 +121,7 @@ public final class ModelSources {
     }
 
     /** Flat parameters of {@code config} from Hugging Face tensors. */
-    static float[] parameters(Map<String, Tensor> tensors, ModelConfig config, String name) {
+    public static float[] parameters(Map<String, Tensor> tensors, ModelConfig config, String name) {
         ParameterStore store = new ParameterStore(ParameterLayout.of(config), DataType.FLOAT);
         HfFormat.load(tensors, store, config, name);
         return TrainingState.toFloats(store.params());

@@ -1,0 +1,110 @@
+package io.whetstone.jobs.rl;
+
+import io.whetstone.datasets.rewards.Reward;
+import io.whetstone.datasets.rewards.RewardInput;
+import io.whetstone.datasets.tokenize.Tokenizer;
+import io.whetstone.jobs.io.CheckpointStore;
+import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.io.ModelSources;
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.checkpoint.HfFormat;
+import io.whetstone.models.checkpoint.Tensor;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.train.TrainingState;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A reward model as a reward: a transformer checkpoint with a scalar head, laid out as Hugging Face's
+ * {@code *ForSequenceClassification} with one label: the base model's tensors plus {@code score.weight}
+ * [1, C] (an untied Llama's {@code lm_head} may be absent). The reward of a completion is the head applied
+ * to the final normed hidden state of the last token of BOS + prompt + completion. The weights are
+ * broadcast once; each executor builds the model on first use.
+ */
+public final class ModelReward implements Reward {
+
+    private static final long serialVersionUID = 1L;
+
+    private final ModelConfig config;
+    private final Broadcast<float[]> weights;
+    private final float[] head; // [C]
+    private final Tokenizer tokenizer;
+    private final EngineOptions engine;
+    private transient Transformer model;
+
+    ModelReward(ModelConfig config, Broadcast<float[]> weights, float[] head, Tokenizer tokenizer,
+                EngineOptions engine) {
+        this.config = config;
+        this.weights = weights;
+        this.head = head.clone();
+        this.tokenizer = tokenizer;
+        this.engine = engine;
+    }
+
+    /** Loads the reward model directory {@code path} and broadcasts its weights. */
+    public static ModelReward load(JavaSparkContext context, HadoopFiles files, String path, EngineOptions engine) {
+        try {
+            Path dir = new Path(path);
+            CheckpointStore.ModelAndTokenizer shape = null;
+            Path configFile = new Path(dir, "config.json");
+            if (!files.exists(configFile)) {
+                throw new IllegalArgumentException("reward model " + path + " is not a model directory: no config.json");
+            }
+            ModelConfig config = HfFormat.parseConfig(new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(files.readBytes(configFile)), configFile.toString());
+            Map<String, Tensor> tensors = new LinkedHashMap<>(ModelSources.tensors(files, dir));
+            Tensor score = tensors.get("score.weight");
+            if (score == null || !Arrays.equals(score.shape(), new long[] {1, config.width()})) {
+                throw new IllegalArgumentException("reward model " + path + " needs a tensor score.weight of shape [1, "
+                        + config.width() + "]" + (score == null ? "" : ", got " + Arrays.toString(score.shape())));
+            }
+            if (!config.tiedEmbeddings() && !tensors.containsKey("lm_head.weight")) {
+                // sequence classifiers have no LM head; the engine's is never read for scoring
+                tensors.put("lm_head.weight", new Tensor(new long[] {config.vocabSize(), config.width()},
+                        new float[config.vocabSize() * config.width()]));
+            }
+            float[] params = ModelSources.parameters(tensors, config, path);
+            Tokenizer tokenizer = CheckpointStore.loadTokenizer(files, path);
+            return new ModelReward(config, context.broadcast(params), score.values(), tokenizer, engine);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load reward model " + path, e);
+        }
+    }
+
+    /** A reward model from parameters already in memory (tests), shipped without a broadcast. */
+    static ModelReward of(JavaSparkContext context, ModelConfig config, float[] params, float[] head,
+                          Tokenizer tokenizer, EngineOptions engine) {
+        return new ModelReward(config, context.broadcast(params), head, tokenizer, engine);
+    }
+
+    @Override
+    public double score(RewardInput input) {
+        if (model == null) {
+            model = new Transformer(config, engine);
+            TrainingState.copyInto(weights.value(), model.parameters().params());
+        }
+        int[] text = tokenizer.encode(input.prompt() + input.completion());
+        int length = Math.min(config.maxSeqLen(), text.length + 1);
+        int[] ids = new int[length];
+        ids[0] = tokenizer.bosId();
+        // keep the end of a sequence longer than the model's context: the last token is what is scored
+        System.arraycopy(text, text.length - (length - 1), ids, 1, length - 1);
+        int[] targets = new int[length];
+        Arrays.fill(targets, -1);
+        model.forward(ids, targets, 1, length);
+        INDArray last = model.finalHidden().getRow(length - 1); // [C]
+        double value = 0;
+        for (int c = 0; c < head.length; c++) {
+            value += head[c] * last.getDouble(c);
+        }
+        return value;
+    }
+}

@@ -1,0 +1,142 @@
+package io.whetstone.jobs.rl;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.whetstone.datasets.records.ChatTemplateSpec;
+import io.whetstone.datasets.records.Example;
+import io.whetstone.datasets.records.Piece;
+import io.whetstone.datasets.records.RecordError;
+import io.whetstone.datasets.spark.CorpusReader;
+import io.whetstone.datasets.spark.DataValidationException;
+import io.whetstone.datasets.spark.RawRecord;
+import io.whetstone.datasets.tokenize.TokenizedExample;
+import io.whetstone.datasets.tokenize.Tokenizer;
+import java.io.Serializable;
+import java.util.List;
+import java.util.Set;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads RL prompts from any Hadoop path. A record has {@code question} (templated as in SFT; its
+ * {@code answer}, if any, is the reference) or {@code prompt} (used as is; {@code reference} optional),
+ * and optionally {@code id}. Every record is checked before any sampling: a bad one is an error naming
+ * file, line and field (strict), or is counted and skipped with a warning (lenient).
+ */
+public final class PromptReader implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(PromptReader.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> FIELDS = Set.of("id", "question", "answer", "prompt", "reference");
+    private static final int SHOWN_ERRORS = 10;
+
+    /** A parsed prompt or why it is not one. */
+    record Parsed(PromptRecord prompt, RecordError error) implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /** The prompts of {@code path}, validated; the RDD is cached (callers unpersist it). */
+    public static JavaRDD<PromptRecord> read(SparkSession spark, String path, String container, boolean strict,
+                                             Tokenizer tokenizer, int maxPromptTokens) {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        JavaRDD<RawRecord> raw = CorpusReader.isParquet(path, container) ? CorpusReader.parquet(spark, path)
+                : CorpusReader.jsonl(context, path);
+        PromptReader reader = new PromptReader();
+        JavaRDD<Parsed> parsed = raw.zipWithIndex().map(pair -> reader.parse(pair._1(), pair._2(), tokenizer,
+                maxPromptTokens)).cache();
+        JavaRDD<RecordError> errors = parsed.filter(p -> p.error() != null).map(Parsed::error);
+        long rejected = errors.count();
+        if (rejected > 0) {
+            if (strict) {
+                List<RecordError> shown = errors.takeOrdered(SHOWN_ERRORS, RecordError.BY_LOCATION);
+                parsed.unpersist(false);
+                throw new DataValidationException(path, shown, rejected);
+            }
+            LOG.warn("{} prompt records of {} were invalid and skipped (validation: lenient); first: {}", rejected, path,
+                    errors.takeOrdered(1, RecordError.BY_LOCATION));
+        }
+        JavaRDD<PromptRecord> prompts = parsed.filter(p -> p.prompt() != null).map(Parsed::prompt).cache();
+        prompts.count();
+        parsed.unpersist(false);
+        return prompts;
+    }
+
+    Parsed parse(RawRecord record, long index, Tokenizer tokenizer, int maxPromptTokens) {
+        String source = record.source();
+        long line = record.line();
+        String raw = record.json();
+        JsonNode node;
+        try {
+            node = JSON.readTree(raw);
+        } catch (JsonProcessingException e) {
+            return error(source, line, "-", "not valid JSON: " + e.getOriginalMessage(), raw);
+        }
+        if (node == null || !node.isObject()) {
+            return error(source, line, "-", "expected a JSON object", raw);
+        }
+        var names = node.fieldNames();
+        while (names.hasNext()) {
+            String name = names.next();
+            if (!FIELDS.contains(name)) {
+                return error(source, line, name, "unknown field (expected question/answer or prompt/reference, "
+                        + "and optionally id)", raw);
+            }
+        }
+        String text;
+        String reference;
+        if (node.has("question")) {
+            if (node.has("prompt")) {
+                return error(source, line, "prompt", "give either question or prompt, not both", raw);
+            }
+            String question = textField(node, "question");
+            if (question == null || question.isBlank()) {
+                return error(source, line, "question", "expected a non-empty string", raw);
+            }
+            text = new ChatTemplateSpec().questionPrompt(question);
+            reference = node.has("answer") ? textField(node, "answer") : "";
+            if (reference == null) {
+                return error(source, line, "answer", "expected a string", raw);
+            }
+        } else if (node.has("prompt")) {
+            text = textField(node, "prompt");
+            if (text == null || text.isEmpty()) {
+                return error(source, line, "prompt", "expected a non-empty string", raw);
+            }
+            reference = node.has("reference") ? textField(node, "reference") : "";
+            if (reference == null) {
+                return error(source, line, "reference", "expected a string", raw);
+            }
+        } else {
+            return error(source, line, "-", "no question or prompt field", raw);
+        }
+        String id = source + ":" + line;
+        if (node.has("id")) {
+            JsonNode value = node.get("id");
+            if (!value.isTextual() && !value.isNumber()) {
+                return error(source, line, "id", "expected a string or a number", raw);
+            }
+            id = value.asText();
+        }
+        int[] ids = TokenizedExample.of(new Example(source, line, List.of(new Piece.Special("<|bos|>", false),
+                new Piece.Text(text, false))), tokenizer).ids();
+        if (ids.length > maxPromptTokens) {
+            return error(source, line, node.has("question") ? "question" : "prompt", "prompt of " + ids.length
+                    + " tokens exceeds the " + maxPromptTokens + " that max_seq_len leaves beside max_new_tokens", raw);
+        }
+        return new Parsed(new PromptRecord(index, id, text, ids, reference), null);
+    }
+
+    private static String textField(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value != null && value.isTextual() ? value.asText() : null;
+    }
+
+    private static Parsed error(String source, long line, String field, String reason, String raw) {
+        return new Parsed(null, new RecordError(source, line, field, reason, raw));
+    }
+}

@@ -1,0 +1,594 @@
+package io.whetstone.jobs.rl;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.whetstone.datasets.pack.PackedSequence;
+import io.whetstone.datasets.records.Format;
+import io.whetstone.datasets.rewards.RewardScorer;
+import io.whetstone.datasets.spark.CorpusPreparer;
+import io.whetstone.datasets.spark.CorpusSpec;
+import io.whetstone.datasets.tokenize.Tokenizer;
+import io.whetstone.jobs.config.ConfigLoader;
+import io.whetstone.jobs.config.RlConfig;
+import io.whetstone.jobs.io.CheckpointStore;
+import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.io.MetricsLog;
+import io.whetstone.jobs.io.ModelSources;
+import io.whetstone.jobs.spark.SparkRuntime;
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.checkpoint.Tensor;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.engine.ParameterLayout;
+import io.whetstone.models.kernels.KernelChoice;
+import io.whetstone.models.optim.AdamWConfig;
+import io.whetstone.models.optim.LrSchedule;
+import io.whetstone.models.rl.AdaptiveKlController;
+import io.whetstone.models.train.TrainingState;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * Online RL on Spark (GRPO or PPO, as configured). Per iteration: pick prompts, sample and score their
+ * groups on the executors, compute advantages on the driver, write the rollouts, update over the
+ * partitions, log metrics, check the guard bands, checkpoint. Resumes from the newest checkpoint.
+ */
+public final class RlJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RlJob.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final SparkSession spark;
+    private final RlConfig config;
+
+    public RlJob(SparkSession spark, RlConfig config) {
+        this.spark = spark;
+        this.config = config;
+    }
+
+    /** Thrown by the failure-injection setting, so tests can tell it from real failures. */
+    public static final class InjectedFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        InjectedFailure(String message) {
+            super(message);
+        }
+    }
+
+    public RlResult run() {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
+        String runDir = files.qualify(config.run().dir());
+        files.mkdirs(new Path(runDir));
+        JsonNode resolved = ConfigLoader.resolvedTree(config);
+        files.writeBytes(new Path(runDir, "config.resolved.yaml"),
+                ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
+        String algorithmName = config.algorithm().name();
+        LOG.info("{} run directory: {}", algorithmName.toUpperCase(), runDir);
+
+        // The policy: the newest checkpoint of this run, or model.init.
+        CheckpointStore checkpoints = new CheckpointStore(files, runDir);
+        Optional<CheckpointStore.Loaded> resumed = resume(checkpoints);
+        CheckpointStore.ModelAndTokenizer initial = ModelSources.load(files, config.model().init());
+        ModelConfig modelConfig = initial.config();
+        Tokenizer tokenizer = initial.tokenizer();
+        CheckpointStore.ModelAndTokenizer reference = config.model().reference().isBlank() ? initial
+                : ModelSources.load(files, config.model().reference());
+        if (!reference.config().equals(modelConfig)) {
+            throw new IllegalArgumentException("model.reference " + config.model().reference() + " has a different "
+                    + "shape from model.init: " + reference.config() + " vs " + modelConfig);
+        }
+        int maxPrompt = modelConfig.maxSeqLen() - config.rollout().maxNewTokens();
+        if (maxPrompt < 2) {
+            throw new IllegalArgumentException("rollout.max_new_tokens " + config.rollout().maxNewTokens()
+                    + " leaves no room for a prompt within the model's max_seq_len " + modelConfig.maxSeqLen());
+        }
+
+        int partitions = config.spark().partitions();
+        int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
+        EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads);
+        boolean ppo = config.algorithm().ppo();
+
+        // Everything that can be wrong with the inputs is checked before any sampling.
+        List<RewardScorer.Component> rewards = RewardFactory.build(config.rewards().components(),
+                config.rollout().maxNewTokens(), context, files, engine);
+        List<String> componentNames = rewards.stream().map(RewardScorer.Component::name).toList();
+        JavaRDD<PromptRecord> parsed = PromptReader.read(spark, config.data().path(), config.data().container(),
+                config.data().validation().equals("strict"), tokenizer, maxPrompt);
+        JavaRDD<PromptRecord> prompts = parsed.mapToPair(p -> new Tuple2<>(p.index(), p))
+                .partitionBy(new HashPartitioner(partitions)).values().persist(StorageLevel.MEMORY_AND_DISK());
+        long promptCount = prompts.count();
+        parsed.unpersist(false);
+        if (promptCount == 0) {
+            throw new IllegalArgumentException("data.path " + config.data().path() + " holds no prompts");
+        }
+        JavaRDD<PromptRecord> evalPrompts = null;
+        if (config.eval().enabled()) {
+            int maxEval = config.eval().maxPrompts();
+            JavaRDD<PromptRecord> all = PromptReader.read(spark, config.eval().path(), "auto", true, tokenizer, maxPrompt);
+            evalPrompts = all.filter(p -> p.index() < maxEval).mapToPair(p -> new Tuple2<>(p.index(), p))
+                    .partitionBy(new HashPartitioner(partitions)).values().persist(StorageLevel.MEMORY_AND_DISK());
+            evalPrompts.count();
+            all.unpersist(false);
+        }
+        JavaRDD<Tuple2<PackedSequence, Long>> replay = null;
+        long replayCount = 0;
+        if (config.replay().enabled()) {
+            String cache = new Path(new Path(runDir).getParent(), "_cache").toString();
+            CorpusSpec spec = new CorpusSpec(config.replay().path(), Format.parse(config.replay().format()), "auto",
+                    CorpusSpec.Validation.STRICT, config.replay().seqLen(), false, CorpusSpec.Truncation.TRUNCATE, cache);
+            CorpusPreparer.Prepared prepared = new CorpusPreparer(spark).prepare(spec, tokenizer, partitions,
+                    new Path(runDir, "rejects-replay").toString());
+            replay = prepared.rows().zipWithIndex().map(pair -> new Tuple2<>(pair._1(), pair._2()))
+                    .persist(StorageLevel.MEMORY_AND_DISK());
+            replayCount = replay.count();
+            LOG.info("Replay: {} SFT rows from {}, {} per rollout row", replayCount, config.replay().path(),
+                    config.replay().fraction());
+        }
+
+        // State: the trained vector is the policy (then PPO's value head); AdamW moments alongside.
+        RlConfig.Train train = config.train();
+        int headLength = ppo ? modelConfig.width() + 1 : 0;
+        double klCoef = config.algorithm().klCoef();
+        double lrScale = 1.0;
+        int rollbacks = 0;
+        TrainingState state;
+        int startIteration = 0;
+        if (resumed.isPresent()) {
+            CheckpointStore.Loaded loaded = resumed.get();
+            state = withHead(loaded.state(), checkpoints.extraTensors(loaded.path()), headLength, train.optimizer());
+            startIteration = loaded.round();
+            JsonNode extra = loaded.trainerState().path("extra");
+            klCoef = extra.path("kl_coef").asDouble(klCoef);
+            lrScale = extra.path("lr_scale").asDouble(1.0);
+            rollbacks = extra.path("rollbacks").asInt(0);
+            LOG.info("Resuming from {} (iteration {}, step {})", loaded.path(), startIteration, state.step());
+        } else {
+            float[] params = Arrays.copyOf(initial.params(), initial.params().length + headLength);
+            int vectors = train.optimizer().equals("sgd") ? 0 : 2;
+            state = new TrainingState(params, new float[vectors][params.length], 0);
+        }
+        AdaptiveKlController kl = new AdaptiveKlController(klCoef, Math.max(config.algorithm().klTarget(), 1e-9),
+                config.algorithm().klHorizon());
+        boolean adaptive = ppo && config.algorithm().klTarget() > 0;
+
+        Broadcast<float[]> referenceWeights = context.broadcast(reference.params());
+        long poolId = referenceWeights.id();
+        AdamWConfig adamw = new AdamWConfig(train.beta1(), train.beta2(), train.eps(), train.weightDecay(),
+                train.maxGradNorm());
+        long stepsPerIteration = (long) config.algorithm().epochs() * config.algorithm().minibatches();
+        LrSchedule schedule = new LrSchedule(train.lr(), train.warmupSteps(),
+                Math.max(train.warmupSteps() + 1, train.iterations() * stepsPerIteration), train.minLrRatio());
+        MetricsLog metrics = new MetricsLog(files, runDir);
+        int perIteration = (int) Math.min(config.rollout().promptsPerIteration(), promptCount);
+        if (perIteration < config.rollout().promptsPerIteration()) {
+            LOG.warn("Only {} prompts: each iteration uses all of them", promptCount);
+        }
+        metrics.append(new LinkedHashMap<>(Map.of("event", resumed.isPresent() ? "resume" : "start",
+                "iteration", startIteration, "algorithm", algorithmName, "prompts", promptCount, "params",
+                state.params().length, "partitions", partitions, "replay_rows", replayCount)));
+
+        String lastCheckpoint = resumed.map(CheckpointStore.Loaded::path).orElse(null);
+        TrainingState lastGood = state;
+        String stopReason = null;
+        Map<String, Double> evalBefore = Map.of();
+        Map<String, Double> evalAfter = Map.of();
+        double firstReward = Double.NaN;
+        double lastReward = Double.NaN;
+        double completions = 0;
+        double rolloutSeconds = 0;
+        Map<String, Double> timeSums = new LinkedHashMap<>();
+        int run = 0;
+        double wall = 0;
+        try (UpdateStage updates = new UpdateStage(context, train.mode().equals("averaging"), partitions, schedule,
+                "whetstone " + algorithmName)) {
+            if (evalPrompts != null) {
+                evalBefore = evaluate(context, evalPrompts, setup(modelConfig, engine, tokenizer, rewards, klCoef,
+                        adamw, poolId), state.params(), componentNames, referenceWeights);
+                metrics.append(evalLine(startIteration, "eval_before", evalBefore));
+                LOG.info("Held-out reward before: {}", evalBefore);
+            }
+            for (int iteration = startIteration + 1; iteration <= train.iterations(); iteration++) {
+                long iterationStart = System.nanoTime();
+                RlWorkerSetup setup = setup(modelConfig, engine, tokenizer, rewards, ppo ? kl.coef() : klCoef, adamw,
+                        poolId);
+
+                Set<Long> chosen = choose(promptCount, perIteration, iteration, config.rollout().seed());
+                Broadcast<float[]> policy = context.broadcast(state.params());
+                List<RolloutPartition> parts;
+                long rolloutStart = System.nanoTime();
+                try {
+                    context.setJobDescription("whetstone " + algorithmName + ": iteration " + iteration + " rollouts ("
+                            + perIteration + " prompts x " + config.rollout().groupSize() + ")");
+                    int it = iteration;
+                    long version = state.step();
+                    int group = config.rollout().groupSize();
+                    parts = prompts.filter(p -> chosen.contains(p.index()))
+                            .mapPartitions(rows -> RolloutWorker.run(setup, policy.value(), referenceWeights::value,
+                                    rows, it, version, group, false)).collect();
+                } finally {
+                    policy.destroy();
+                }
+                double rolloutWall = (System.nanoTime() - rolloutStart) / 1e9;
+                List<Rollout> rollouts = new ArrayList<>();
+                long generationNanos = 0;
+                long scoringNanos = 0;
+                long logProbNanos = 0;
+                long failures = 0;
+                for (RolloutPartition part : parts) {
+                    rollouts.addAll(part.rollouts());
+                    generationNanos = Math.max(generationNanos, part.generationNanos());
+                    scoringNanos = Math.max(scoringNanos, part.scoringNanos());
+                    logProbNanos = Math.max(logProbNanos, part.logProbNanos());
+                    failures += part.rewardFailures();
+                }
+                rollouts.sort(Comparator.comparingLong(Rollout::promptIndex).thenComparingInt(Rollout::sample));
+                if (failures > 0) {
+                    Rollout example = rollouts.stream().filter(Rollout::failed).findFirst().orElseThrow();
+                    LOG.warn("Iteration {}: {} of {} rewards failed and are left out of the update; first: {}",
+                            iteration, failures, rollouts.size(), example.failure());
+                }
+
+                BatchBuilder.Built built = BatchBuilder.build(rollouts, config.algorithm(), ppo ? kl.coef() : klCoef);
+                List<UpdateRow> rows = new ArrayList<>(built.rows());
+                int replayed = 0;
+                if (replay != null && !rows.isEmpty()) {
+                    List<PackedSequence> extra = sampleReplay(replay, replayCount,
+                            (int) Math.round(config.replay().fraction() * rows.size()), iteration);
+                    for (PackedSequence sequence : extra) {
+                        rows.add(new UpdateRow(null, null, null, null, null, null, null, new int[0], sequence));
+                    }
+                    replayed = extra.size();
+                }
+                long updateStart = System.nanoTime();
+                UpdateStage.Report update = null;
+                if (built.rows().isEmpty()) {
+                    LOG.warn("Iteration {}: no group carries a learning signal (all {} dropped); no update",
+                            iteration, built.groups());
+                } else {
+                    List<UpdateRow> assigned = UpdateStage.assignMinibatches(rows, config.algorithm().epochs(),
+                            config.algorithm().minibatches(), config.rollout().seed(), iteration);
+                    update = updates.run(setup, assigned, state, config.algorithm().epochs(), config.algorithm().minibatches(),
+                            lrScale, config.replay().coef(), iteration);
+                }
+                double updateWall = (System.nanoTime() - updateStart) / 1e9;
+                String table = RolloutTable.write(spark, files, runDir, iteration, componentNames, rollouts,
+                        built.advantages(), built.used());
+
+                Map<String, Object> line = new LinkedHashMap<>();
+                line.put("iteration", iteration);
+                line.put("step", update == null ? state.step() : update.state().step());
+                Map<String, Object> stats = IterationMetrics.of(rollouts, componentNames);
+                line.putAll(stats);
+                line.put("groups", built.groups());
+                line.put("zero_variance_fraction", built.groups() == 0 ? 0 : (double) built.zeroVarianceGroups()
+                        / built.groups());
+                line.put("dropped_groups", built.droppedGroups());
+                line.put("reward_failures", failures);
+                line.put("updated_rows", built.rows().size());
+                line.put("replay_rows", replayed);
+                if (update != null) {
+                    line.put("policy_loss", update.policyLoss());
+                    if (ppo) {
+                        line.put("value_loss", update.valueLoss());
+                        line.put("value_clip_fraction", update.valueClipFraction());
+                    }
+                    if (replayed > 0) {
+                        line.put("replay_loss", update.replayLoss());
+                    }
+                    line.put("clip_fraction", update.clipFraction());
+                    line.put("ratio_mean", update.meanRatio());
+                    line.put("grad_norm", update.gradNorm());
+                    line.put("lr", update.learningRate());
+                }
+                line.put("kl_coef", ppo ? kl.coef() : klCoef);
+                double iterationSeconds = (System.nanoTime() - iterationStart) / 1e9;
+                double updateCompute = update == null ? 0 : update.computeSeconds();
+                double generated = rollouts.size();
+                line.put("completions_per_s", generated / rolloutWall);
+                line.put("tokens_per_s", (double) stats.get("generated_tokens") / rolloutWall);
+                line.put("generation_s", generationNanos / 1e9);
+                line.put("scoring_s", scoringNanos / 1e9);
+                line.put("logprob_s", logProbNanos / 1e9);
+                line.put("rollout_s", rolloutWall);
+                line.put("update_s", updateWall);
+                line.put("aggregation_s", Math.max(0, updateWall - updateCompute));
+                line.put("iteration_s", iterationSeconds);
+                run++;
+                wall += iterationSeconds;
+                double eta = wall / run * (train.iterations() - iteration);
+                line.put("eta_s", eta);
+                line.put("rollouts", table);
+
+                double rewardMean = (double) stats.get("reward_mean");
+                if (run == 1) {
+                    firstReward = rewardMean;
+                }
+                lastReward = rewardMean;
+                completions += generated;
+                rolloutSeconds += rolloutWall;
+                accumulate(timeSums, "iteration", iterationSeconds);
+                accumulate(timeSums, "generation", generationNanos / 1e9);
+                accumulate(timeSums, "scoring", scoringNanos / 1e9);
+                accumulate(timeSums, "logprobs", logProbNanos / 1e9);
+                accumulate(timeSums, "update", updateWall);
+                accumulate(timeSums, "aggregation", Math.max(0, updateWall - updateCompute));
+                LOG.info(String.format("iteration %d/%d  step %s  reward %.3f  kl %.4f  entropy %.3f  len %.1f  "
+                                + "clip %.3f  zero-var %.2f  %.1f completions/s  %.1fs (gen %.1f, score %.1f, "
+                                + "logp %.1f, update %.1f)  eta %s", iteration, train.iterations(), line.get("step"),
+                        rewardMean, (double) stats.get("kl"), (double) stats.get("entropy"),
+                        (double) stats.get("response_length"), update == null ? 0 : update.clipFraction(),
+                        (double) line.get("zero_variance_fraction"), generated / rolloutWall, iterationSeconds,
+                        generationNanos / 1e9, scoringNanos / 1e9, logProbNanos / 1e9, updateWall, format(eta)));
+
+                String breach = Guards.check(config.guards(), stats);
+                if (breach != null) {
+                    line.put("guard_breach", breach);
+                    metrics.append(line);
+                    if (config.guards().action().equals("rollback") && rollbacks < config.guards().maxRollbacks()) {
+                        rollbacks++;
+                        lrScale *= config.guards().rollbackLrFactor();
+                        state = lastGood;
+                        LOG.warn("Iteration {}: {}; rolling back to the last good state (step {}, {}) with the learning "
+                                        + "rate scaled by {} (rollback {} of {})", iteration, breach, state.step(),
+                                lastCheckpoint == null ? "the initial policy" : lastCheckpoint, lrScale, rollbacks,
+                                config.guards().maxRollbacks());
+                        metrics.append(new LinkedHashMap<>(Map.of("event", "rollback", "iteration", iteration,
+                                "reason", breach, "to_step", state.step(), "lr_scale", lrScale)));
+                        continue;
+                    }
+                    stopReason = "iteration " + iteration + ": " + breach + (config.guards().action().equals("rollback")
+                            ? " (after " + rollbacks + " rollbacks)" : "");
+                    LOG.error("Stopping: {}. The last good checkpoint is {}", stopReason, lastCheckpoint);
+                    metrics.append(new LinkedHashMap<>(Map.of("event", "stopped", "iteration", iteration,
+                            "reason", stopReason)));
+                    break;
+                }
+                if (update != null) {
+                    state = update.state();
+                }
+                if (adaptive && !Double.isNaN((double) stats.get("kl_per_sequence"))) {
+                    kl.update((double) stats.get("kl_per_sequence"), (int) generated);
+                }
+                if (evalPrompts != null && config.eval().everyIterations() > 0
+                        && iteration % config.eval().everyIterations() == 0 && iteration < train.iterations()) {
+                    Map<String, Double> eval = evaluate(context, evalPrompts, setup, state.params(), componentNames,
+                            referenceWeights);
+                    line.put("eval", eval);
+                    LOG.info("Held-out reward at iteration {}: {}", iteration, eval);
+                }
+                metrics.append(line);
+                if (iteration % config.checkpoint().everyRounds() == 0 || iteration == train.iterations()) {
+                    lastCheckpoint = writeCheckpoint(checkpoints, iteration, state, modelConfig, tokenizer, resolved,
+                            headLength, ppo ? kl.coef() : klCoef, lrScale, rollbacks);
+                    checkpoints.prune(config.checkpoint().keepLast());
+                    lastGood = state;
+                    LOG.info("Checkpoint written: {}", lastCheckpoint);
+                }
+                if (config.debug().failAfterRound() > 0 && iteration == config.debug().failAfterRound()) {
+                    throw new InjectedFailure("debug.fail_after_round=" + iteration + ": stopping as a killed job would");
+                }
+            }
+            if (evalPrompts != null) {
+                evalAfter = evaluate(context, evalPrompts, setup(modelConfig, engine, tokenizer, rewards, kl.coef(),
+                        adamw, poolId), state.params(), componentNames, referenceWeights);
+                metrics.append(evalLine(train.iterations(), "eval_after", evalAfter));
+                LOG.info("Held-out reward after: {}", evalAfter);
+            }
+        } finally {
+            prompts.unpersist(false);
+            if (evalPrompts != null) {
+                evalPrompts.unpersist(false);
+            }
+            if (replay != null) {
+                replay.unpersist(false);
+            }
+            referenceWeights.destroy();
+            RlWorkerPool.clear();
+        }
+        metrics.append(new LinkedHashMap<>(Map.of("event", "end", "iterations_run", run, "checkpoint",
+                String.valueOf(lastCheckpoint), "stopped", String.valueOf(stopReason))));
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        for (Map.Entry<String, Double> entry : timeSums.entrySet()) {
+            seconds.put(entry.getKey(), run == 0 ? 0 : entry.getValue() / run);
+        }
+        return new RlResult(runDir, lastCheckpoint, modelConfig, PolicyParameters.policyPart(state.params(), modelConfig),
+                tokenizer, run, stopReason, evalBefore, evalAfter, firstReward, lastReward,
+                rolloutSeconds == 0 ? 0 : completions / rolloutSeconds, seconds);
+    }
+
+    private RlWorkerSetup setup(ModelConfig modelConfig, EngineOptions engine, Tokenizer tokenizer,
+                                List<RewardScorer.Component> rewards, double klCoef, AdamWConfig adamw, long poolId) {
+        return new RlWorkerSetup(modelConfig, engine, config.algorithm(), config.rollout(), tokenizer, rewards,
+                config.rewards().timeoutMs(), klCoef, config.train().optimizer(), adamw, poolId);
+    }
+
+    private static void accumulate(Map<String, Double> sums, String key, double value) {
+        sums.merge(key, value, Double::sum);
+    }
+
+    /** The prompt indices of {@code iteration}: consecutive slices of a per-epoch seeded permutation. */
+    static Set<Long> choose(long count, int perIteration, long iteration, long seed) {
+        Set<Long> chosen = new HashSet<>();
+        long first = (iteration - 1) * perIteration;
+        int[] permutation = null;
+        long permutationEpoch = -1;
+        for (long r = first; r < first + perIteration; r++) {
+            long epoch = r / count;
+            if (epoch != permutationEpoch) {
+                permutation = permutation(count, seed * 31 + epoch);
+                permutationEpoch = epoch;
+            }
+            chosen.add((long) permutation[(int) (r % count)]);
+        }
+        return chosen;
+    }
+
+    private static int[] permutation(long count, long seed) {
+        if (count > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("more than 2^31 prompts");
+        }
+        int[] p = new int[(int) count];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = i;
+        }
+        Random random = new Random(seed);
+        for (int i = p.length - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int swap = p[i];
+            p[i] = p[j];
+            p[j] = swap;
+        }
+        return p;
+    }
+
+    private List<PackedSequence> sampleReplay(JavaRDD<Tuple2<PackedSequence, Long>> replay, long count, int wanted,
+                                              int iteration) {
+        if (wanted <= 0 || count == 0) {
+            return List.of();
+        }
+        Set<Long> chosen = choose(count, (int) Math.min(wanted, count), iteration, config.rollout().seed() + 17);
+        List<Tuple2<PackedSequence, Long>> rows = replay.filter(pair -> chosen.contains(pair._2())).collect();
+        List<Tuple2<PackedSequence, Long>> sorted = new ArrayList<>(rows);
+        sorted.sort(Comparator.comparingLong(Tuple2::_2));
+        List<PackedSequence> out = new ArrayList<>();
+        sorted.forEach(pair -> out.add(pair._1()));
+        return out;
+    }
+
+    /** Greedy completions of the held-out prompts, scored: mean of each component and of the total. */
+    private Map<String, Double> evaluate(JavaSparkContext context, JavaRDD<PromptRecord> evalPrompts,
+                                         RlWorkerSetup setup, float[] params, List<String> names,
+                                         Broadcast<float[]> referenceWeights) {
+        Broadcast<float[]> policy = context.broadcast(params);
+        try {
+            context.setJobDescription("whetstone " + config.algorithm().name() + ": held-out evaluation");
+            List<RolloutPartition> parts = evalPrompts.mapPartitions(rows -> RolloutWorker.run(setup, policy.value(),
+                    referenceWeights::value, rows, 0, 0, 1, true)).collect();
+            double[] sums = new double[names.size() + 1];
+            int n = 0;
+            for (RolloutPartition part : parts) {
+                for (Rollout r : part.rollouts()) {
+                    if (r.failed()) {
+                        continue;
+                    }
+                    for (int c = 0; c < names.size(); c++) {
+                        sums[c] += r.rewards()[c];
+                    }
+                    sums[names.size()] += r.reward();
+                    n++;
+                }
+            }
+            Map<String, Double> out = new LinkedHashMap<>();
+            for (int c = 0; c < names.size(); c++) {
+                out.put(names.get(c), n == 0 ? Double.NaN : sums[c] / n);
+            }
+            out.put("reward", n == 0 ? Double.NaN : sums[names.size()] / n);
+            out.put("prompts", (double) n);
+            return out;
+        } finally {
+            policy.destroy();
+        }
+    }
+
+    private static Map<String, Object> evalLine(int iteration, String event, Map<String, Double> eval) {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("event", event);
+        line.put("iteration", iteration);
+        line.put("eval", eval);
+        return line;
+    }
+
+    private Optional<CheckpointStore.Loaded> resume(CheckpointStore checkpoints) {
+        String resume = config.checkpoint().resume();
+        if (resume.equals("none")) {
+            return Optional.empty();
+        }
+        if (resume.equals("auto")) {
+            return checkpoints.latest().map(checkpoints::load);
+        }
+        return Optional.of(checkpoints.load(resume));
+    }
+
+    /** The checkpoint's policy state with the value head (and its moments) appended from its extras. */
+    private static TrainingState withHead(TrainingState policy, Map<String, Tensor> extras, int headLength,
+                                          String optimizer) {
+        if (headLength == 0) {
+            return policy;
+        }
+        Tensor head = extras.get("value_head");
+        if (head == null || head.values().length != headLength) {
+            throw new IllegalArgumentException("the checkpoint has no value head of " + headLength
+                    + " values: was it written by a GRPO run?");
+        }
+        float[] params = concat(policy.params(), head.values());
+        float[][] moments = new float[policy.optimizerState().length][];
+        for (int k = 0; k < moments.length; k++) {
+            Tensor moment = extras.get("value_head." + (k == 0 ? "adamw.m" : "adamw.v"));
+            moments[k] = concat(policy.optimizerState()[k], moment.values());
+        }
+        return new TrainingState(params, moments, policy.step());
+    }
+
+    private String writeCheckpoint(CheckpointStore checkpoints, int iteration, TrainingState state,
+                                   ModelConfig modelConfig, Tokenizer tokenizer, JsonNode resolved, int headLength,
+                                   double klCoef, double lrScale, int rollbacks) {
+        int policyLength = (int) ParameterLayout.of(modelConfig).length();
+        float[][] moments = new float[state.optimizerState().length][];
+        Map<String, Tensor> extraTensors = new LinkedHashMap<>();
+        for (int k = 0; k < moments.length; k++) {
+            moments[k] = Arrays.copyOf(state.optimizerState()[k], policyLength);
+            if (headLength > 0) {
+                extraTensors.put("value_head." + (k == 0 ? "adamw.m" : "adamw.v"), new Tensor(new long[] {headLength},
+                        Arrays.copyOfRange(state.optimizerState()[k], policyLength, policyLength + headLength)));
+            }
+        }
+        if (headLength > 0) {
+            extraTensors.put("value_head", new Tensor(new long[] {headLength},
+                    Arrays.copyOfRange(state.params(), policyLength, policyLength + headLength)));
+        }
+        ObjectNode info = JSON.createObjectNode();
+        info.put("algorithm", config.algorithm().name());
+        info.put("kl_coef", klCoef);
+        info.put("lr_scale", lrScale);
+        info.put("rollbacks", rollbacks);
+        TrainingState policy = new TrainingState(Arrays.copyOf(state.params(), policyLength), moments, state.step());
+        List<String> names = config.train().optimizer().equals("sgd") ? List.of() : List.of("adamw.m", "adamw.v");
+        return checkpoints.write(iteration, policy, modelConfig, tokenizer, config.train().optimizer(), names, resolved,
+                config.rollout().seed(), null, iteration == config.train().iterations(),
+                new CheckpointStore.Extras(extraTensors, info));
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    private static String format(double seconds) {
+        Duration duration = Duration.ofSeconds((long) seconds);
+        return duration.toHours() > 0 ? String.format("%dh%02dm", duration.toHours(), duration.toMinutesPart())
+                : String.format("%dm%02ds", duration.toMinutes(), duration.toSecondsPart());
+    }
+}

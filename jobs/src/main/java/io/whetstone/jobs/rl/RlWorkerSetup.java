@@ -1,0 +1,43 @@
+package io.whetstone.jobs.rl;
+
+import io.whetstone.datasets.rewards.RewardScorer;
+import io.whetstone.datasets.tokenize.Tokenizer;
+import io.whetstone.jobs.config.RlConfig;
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.optim.AdamWConfig;
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * What an RL task needs besides the broadcast parameters and its rows.
+ *
+ * @param model the policy's shape
+ * @param engine precision, kernels and threads of a task
+ * @param algorithm the algorithm's settings
+ * @param rollout sampling settings
+ * @param tokenizer the policy's tokenizer
+ * @param rewards the reward components
+ * @param rewardTimeoutMs time limit of a reward call (0: none)
+ * @param klCoef the KL coefficient in force (PPO's adapts); the reference pass always runs, for the KL metric
+ * @param optimizer {@code adamw} or {@code sgd} (local steps of averaging mode)
+ * @param adamw optimiser settings
+ * @param poolId identifies this job's reference model in executor pools
+ */
+public record RlWorkerSetup(ModelConfig model, EngineOptions engine, RlConfig.Algorithm algorithm,
+                            RlConfig.Rollout rollout, Tokenizer tokenizer, List<RewardScorer.Component> rewards,
+                            long rewardTimeoutMs, double klCoef, String optimizer, AdamWConfig adamw, long poolId)
+        implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Whether the policy carries PPO's value head. */
+    public boolean valueHead() {
+        return algorithm.ppo();
+    }
+
+    /** The key of pooled models (everything that shapes them). */
+    RlWorkerPool.Key poolKey() {
+        return new RlWorkerPool.Key(model, engine, valueHead(), poolId);
+    }
+}

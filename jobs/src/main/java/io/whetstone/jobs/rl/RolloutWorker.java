@@ -1,0 +1,239 @@
+package io.whetstone.jobs.rl;
+
+import io.whetstone.datasets.rewards.RewardInput;
+import io.whetstone.datasets.rewards.RewardScorer;
+import io.whetstone.jobs.engine.Nd4jThreads;
+import io.whetstone.models.engine.ForwardPass;
+import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.generate.Completion;
+import io.whetstone.models.generate.KvCacheDecoder;
+import io.whetstone.models.generate.SamplingConfig;
+import io.whetstone.models.rl.TokenEntropy;
+import io.whetstone.models.rl.ValueHead;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Supplier;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The rollout work of one partition, inside a Spark task: sample a group of completions for each of the
+ * partition's prompts from the broadcast policy, score them, and run the trainer's forward passes (the
+ * policy's log-probs and entropy, the value head, the reference's log-probs). Every sample's generator is
+ * seeded by (seed, prompt index, sample, iteration), so a retried task reproduces its rollouts.
+ */
+final class RolloutWorker {
+
+    private RolloutWorker() {
+    }
+
+    /** The seed of sample {@code sample} of prompt {@code promptIndex} in {@code iteration}. */
+    static long seed(long seed, long promptIndex, int sample, long iteration) {
+        long h = seed * 0x9E3779B97F4A7C15L + promptIndex * 0xC2B2AE3D27D4EB4FL + sample * 0x165667B19E3779F9L
+                + iteration * 0x27D4EB2F165667C5L;
+        h ^= h >>> 31;
+        h *= 0xBF58476D1CE4E5B9L;
+        return h ^ (h >>> 29);
+    }
+
+    /**
+     * Rollouts of {@code prompts}: {@code group} samples each (greedy when {@code greedy}, for evaluation,
+     * which also skips the log-prob passes).
+     */
+    static Iterator<RolloutPartition> run(RlWorkerSetup setup, float[] policyParams, Supplier<float[]> reference,
+                                          Iterator<PromptRecord> prompts, long iteration, long policyVersion,
+                                          int group, boolean greedy) {
+        List<PromptRecord> list = new ArrayList<>();
+        prompts.forEachRemaining(list::add);
+        list.sort(Comparator.comparingLong(PromptRecord::index));
+        if (list.isEmpty()) {
+            return List.of(new RolloutPartition(List.of(), 0, 0, 0, 0)).iterator();
+        }
+        Nd4jThreads.apply(setup.engine().threads());
+        RlWorkerPool.Bundle bundle = RlWorkerPool.acquire(setup.poolKey());
+        try (RewardScorer scorer = new RewardScorer(setup.rewards(), setup.rewardTimeoutMs())) {
+            PolicyParameters.load(policyParams, bundle.policy, bundle.head);
+            List<PromptRecord> rowPrompts = new ArrayList<>();
+            List<Integer> rowSamples = new ArrayList<>();
+            for (PromptRecord prompt : list) {
+                for (int s = 0; s < group; s++) {
+                    rowPrompts.add(prompt);
+                    rowSamples.add(s);
+                }
+            }
+            int rows = rowPrompts.size();
+            long start = System.nanoTime();
+            List<Completion> completions = generate(setup, bundle.policy, rowPrompts, rowSamples, iteration, greedy);
+            long generated = System.nanoTime();
+
+            String[] texts = new String[rows];
+            RewardScorer.Scored[] scores = new RewardScorer.Scored[rows];
+            long failures = 0;
+            for (int i = 0; i < rows; i++) {
+                Completion completion = completions.get(i);
+                int[] ids = completion.tokens();
+                boolean endsWithEos = completion.finish() == Completion.Finish.STOP && ids.length > 0
+                        && ids[ids.length - 1] == setup.tokenizer().eosId();
+                texts[i] = setup.tokenizer().decode(endsWithEos ? Arrays.copyOf(ids, ids.length - 1) : ids);
+                PromptRecord prompt = rowPrompts.get(i);
+                scores[i] = scorer.score(new RewardInput(prompt.text(), texts[i], prompt.reference(), ids.length,
+                        completion.finish() != Completion.Finish.STOP));
+                if (scores[i].failed()) {
+                    failures++;
+                }
+            }
+            long scored = System.nanoTime();
+
+            float[][] old = new float[rows][];
+            float[][] ref = new float[rows][];
+            float[][] values = new float[rows][];
+            double[] entropy = new double[rows];
+            if (!greedy) {
+                LogProbPasses.run(setup, bundle, reference, rowPrompts, completions, old, ref, values, entropy);
+            }
+            long passes = System.nanoTime();
+
+            List<Rollout> out = new ArrayList<>(rows);
+            for (int i = 0; i < rows; i++) {
+                PromptRecord prompt = rowPrompts.get(i);
+                Completion completion = completions.get(i);
+                out.add(new Rollout(prompt.index(), prompt.id(), rowSamples.get(i), prompt.text(), texts[i],
+                        prompt.reference(), prompt.ids(), completion.tokens(), completion.samplerLogProbs(),
+                        completion.logProbs(), old[i] == null ? new float[0] : old[i],
+                        ref[i] == null ? new float[0] : ref[i], values[i] == null ? new float[0] : values[i],
+                        scores[i].components(), scores[i].total(), scores[i].failure(),
+                        completion.finish().name().toLowerCase(Locale.ROOT), entropy[i], policyVersion,
+                        seed(setup.rollout().seed(), prompt.index(), rowSamples.get(i), iteration)));
+            }
+            return List.of(new RolloutPartition(out, generated - start, scored - generated, passes - scored, failures))
+                    .iterator();
+        } finally {
+            RlWorkerPool.release(bundle);
+        }
+    }
+
+    private static List<Completion> generate(RlWorkerSetup setup, Transformer policy, List<PromptRecord> prompts,
+                                             List<Integer> samples, long iteration, boolean greedy) {
+        int eos = setup.tokenizer().eosId();
+        SamplingConfig sampling = greedy ? SamplingConfig.greedy(setup.rollout().maxNewTokens(), eos)
+                : new SamplingConfig(setup.rollout().maxNewTokens(), setup.rollout().temperature(),
+                setup.rollout().topK(), setup.rollout().topP(), setup.rollout().seed(), new int[] {eos});
+        KvCacheDecoder decoder = new KvCacheDecoder(policy);
+        List<Completion> completions = new ArrayList<>(prompts.size());
+        int batch = setup.rollout().decodeBatch();
+        for (int from = 0; from < prompts.size(); from += batch) {
+            int to = Math.min(prompts.size(), from + batch);
+            List<int[]> ids = new ArrayList<>(to - from);
+            long[] seeds = new long[to - from];
+            for (int i = from; i < to; i++) {
+                ids.add(prompts.get(i).ids());
+                seeds[i - from] = seed(setup.rollout().seed(), prompts.get(i).index(), samples.get(i), iteration);
+            }
+            completions.addAll(decoder.generate(ids, sampling, seeds, null));
+        }
+        return completions;
+    }
+
+    /** The trainer-side forward passes over prompt + completion rows, in micro-batches. */
+    static final class LogProbPasses {
+
+        private LogProbPasses() {
+        }
+
+        static void run(RlWorkerSetup setup, RlWorkerPool.Bundle bundle, Supplier<float[]> reference,
+                        List<PromptRecord> prompts, List<Completion> completions, float[][] old, float[][] ref,
+                        float[][] values, double[] entropy) {
+            int micro = setup.rollout().microBatch();
+            Transformer referenceModel = bundle.reference(reference);
+            for (int from = 0; from < prompts.size(); from += micro) {
+                int to = Math.min(prompts.size(), from + micro);
+                List<int[]> promptIds = new ArrayList<>();
+                List<int[]> completionIds = new ArrayList<>();
+                for (int i = from; i < to; i++) {
+                    promptIds.add(prompts.get(i).ids());
+                    completionIds.add(completions.get(i).tokens());
+                }
+                Rows rows = Rows.of(promptIds, completionIds);
+                ForwardPass pass = bundle.policy.forward(rows.tokens, rows.targets, rows.batch, rows.seqLen);
+                INDArray logProbs = pass.logProbs();
+                double[] rowValues = bundle.head == null ? null : bundle.head.forward(bundle.policy.finalHidden());
+                for (int b = 0; b < rows.batch; b++) {
+                    int n = completionIds.get(b).length;
+                    int first = rows.firstTarget[b];
+                    old[from + b] = new float[n];
+                    double sum = 0;
+                    for (int k = 0; k < n; k++) {
+                        old[from + b][k] = logProbs.getFloat(b, first + k);
+                        sum += TokenEntropy.of(pass.logits(), b * rows.seqLen + first + k);
+                    }
+                    entropy[from + b] = sum;
+                    if (rowValues != null) {
+                        values[from + b] = new float[n];
+                        for (int k = 0; k < n; k++) {
+                            values[from + b][k] = (float) rowValues[b * rows.seqLen + first + k];
+                        }
+                    }
+                }
+                if (referenceModel != null) {
+                    INDArray refLogProbs = referenceModel.forward(rows.tokens, rows.targets, rows.batch, rows.seqLen)
+                            .logProbs();
+                    for (int b = 0; b < rows.batch; b++) {
+                        int n = completionIds.get(b).length;
+                        ref[from + b] = new float[n];
+                        for (int k = 0; k < n; k++) {
+                            ref[from + b][k] = refLogProbs.getFloat(b, rows.firstTarget[b] + k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Rows of prompt + completion as a padded [B, T] batch: inputs are the row without its last token,
+     * targets the row shifted by one; the completion's targets start at {@code firstTarget} (the prompt's
+     * length - 1). Padding has token 0 and no target.
+     */
+    static final class Rows {
+        final int[] tokens;
+        final int[] targets;
+        final int[] firstTarget;
+        final int batch;
+        final int seqLen;
+
+        private Rows(int[] tokens, int[] targets, int[] firstTarget, int batch, int seqLen) {
+            this.tokens = tokens;
+            this.targets = targets;
+            this.firstTarget = firstTarget;
+            this.batch = batch;
+            this.seqLen = seqLen;
+        }
+
+        static Rows of(List<int[]> prompts, List<int[]> completions) {
+            int batch = prompts.size();
+            int seqLen = 1;
+            for (int b = 0; b < batch; b++) {
+                seqLen = Math.max(seqLen, prompts.get(b).length + completions.get(b).length - 1);
+            }
+            int[] tokens = new int[batch * seqLen];
+            int[] targets = new int[batch * seqLen];
+            Arrays.fill(targets, -1);
+            int[] first = new int[batch];
+            for (int b = 0; b < batch; b++) {
+                int[] p = prompts.get(b);
+                int[] c = completions.get(b);
+                int length = p.length + c.length;
+                for (int t = 0; t < length - 1; t++) {
+                    tokens[b * seqLen + t] = t < p.length ? p[t] : c[t - p.length];
+                    int next = t + 1;
+                    targets[b * seqLen + t] = next < p.length ? p[next] : c[next - p.length];
+                }
+                first[b] = p.length - 1;
+            }
+            return new Rows(tokens, targets, first, batch, seqLen);
+        }
+    }
+}

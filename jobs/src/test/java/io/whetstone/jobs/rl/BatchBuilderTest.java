@@ -1,0 +1,96 @@
+package io.whetstone.jobs.rl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.whetstone.jobs.config.ConfigLoader;
+import io.whetstone.jobs.config.RlConfig;
+import io.whetstone.models.rl.Advantages;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Advantages, dynamic sampling and failure handling on the driver, on hand-made rollouts. */
+class BatchBuilderTest {
+
+    private static RlConfig.Algorithm algorithm(String... overrides) {
+        List<String> settings = new ArrayList<>(List.of("model.init=x", "data.path=x"));
+        settings.addAll(List.of(overrides));
+        return ConfigLoader.load(RlConfig.class, RlConfig.DEFAULTS, null, settings).algorithm();
+    }
+
+    private static Rollout rollout(long prompt, int sample, double reward, String failure, int length) {
+        float[] lp = new float[length];
+        java.util.Arrays.fill(lp, -1f);
+        float[] ref = new float[length];
+        java.util.Arrays.fill(ref, -1.5f);
+        float[] values = new float[length];
+        java.util.Arrays.fill(values, 0.25f);
+        return new Rollout(prompt, "p" + prompt, sample, "q", "c", "r", new int[] {1, 2}, new int[length], lp, lp, lp,
+                ref, values, new double[] {reward}, failure == null ? reward : Double.NaN, failure, "stop", 0, 0, 0);
+    }
+
+    @Test
+    void groupAdvantagesDropFlatGroupsAndFailedSamples() {
+        List<Rollout> rollouts = List.of(
+                rollout(0, 0, 1, null, 3), rollout(0, 1, 0, null, 2), rollout(0, 2, 0, "correct: boom", 2),
+                rollout(1, 0, 1, null, 4), rollout(1, 1, 1, null, 4),
+                rollout(2, 0, 0, "x", 1), rollout(2, 1, 1, null, 1));
+        BatchBuilder.Built built = BatchBuilder.build(rollouts, algorithm(), 0);
+        assertEquals(3, built.groups());
+        assertEquals(1, built.zeroVarianceGroups(), "prompt 1's rewards all agree");
+        assertEquals(2, built.droppedGroups(), "prompt 1 (flat) and prompt 2 (one sample left)");
+        assertEquals(2, built.failedSamples());
+        assertEquals(2, built.rows().size());
+        assertArrayEquals(new boolean[] {true, true, false, false, false, false, false}, built.used());
+        double[] expected = Advantages.grpo(new double[] {1, 0}, true, 1e-4);
+        assertEquals(expected[0], built.advantages()[0], 1e-12);
+        assertEquals(expected[1], built.advantages()[1], 1e-12);
+        assertEquals(3, built.rows().get(0).advantages().length, "one advantage per completion token");
+        assertEquals((float) expected[0], built.rows().get(0).advantages()[2]);
+    }
+
+    @Test
+    void withoutDynamicSamplingFlatGroupsStayWithZeroAdvantage() {
+        List<Rollout> rollouts = List.of(rollout(1, 0, 1, null, 4), rollout(1, 1, 1, null, 4));
+        BatchBuilder.Built built = BatchBuilder.build(rollouts, algorithm("algorithm.dynamic_sampling=false"), 0);
+        assertEquals(1, built.zeroVarianceGroups());
+        assertEquals(0, built.droppedGroups());
+        assertEquals(2, built.rows().size());
+        assertEquals(0f, built.rows().get(0).advantages()[0]);
+    }
+
+    @Test
+    void rlooUsesTheOtherSamplesMean() {
+        List<Rollout> rollouts = List.of(rollout(0, 0, 1, null, 1), rollout(0, 1, 0, null, 1), rollout(0, 2, 0, null, 1));
+        BatchBuilder.Built built = BatchBuilder.build(rollouts, algorithm("algorithm.advantage=rloo"), 0);
+        assertArrayEquals(new double[] {1, -0.5, -0.5}, built.advantages(), 1e-12);
+    }
+
+    @Test
+    void ppoShapesRewardsWithTheKlRunsGaeAndWhitens() {
+        List<Rollout> rollouts = List.of(rollout(0, 0, 1, null, 3), rollout(1, 0, 0, null, 2));
+        RlConfig.Algorithm ppo = algorithm("algorithm.name=ppo", "algorithm.gamma=1", "algorithm.lambda=1",
+                "rollout.group_size=1");
+        BatchBuilder.Built built = BatchBuilder.build(rollouts, ppo, 0.1);
+        assertEquals(2, built.rows().size());
+        UpdateRow first = built.rows().get(0);
+        // old - ref = 0.5 per token: token rewards -0.05, -0.05, -0.05 + 1; returns (gamma = lambda = 1) are the
+        // reward-to-go: 0.85, 0.9, 0.95
+        assertArrayEquals(new float[] {0.85f, 0.9f, 0.95f}, first.returns(), 1e-6f);
+        assertArrayEquals(new float[] {0.25f, 0.25f, 0.25f}, first.oldValues());
+        double sum = 0;
+        int n = 0;
+        for (UpdateRow row : built.rows()) {
+            for (float a : row.advantages()) {
+                sum += a;
+                n++;
+            }
+        }
+        assertEquals(0, sum / n, 1e-6, "whitened advantages have mean zero");
+        assertFalse(first.refLogProbs().length > 0, "PPO keeps the KL in the reward, not the loss");
+        assertTrue(built.advantages()[0] > built.advantages()[1], "the rewarded sequence has the larger advantage");
+    }
+}

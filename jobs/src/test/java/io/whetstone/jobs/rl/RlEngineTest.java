@@ -1,0 +1,222 @@
+package io.whetstone.jobs.rl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.whetstone.datasets.rewards.RewardInput;
+import io.whetstone.datasets.tokenize.ByteTokenizer;
+import io.whetstone.jobs.SparkTestSession;
+import io.whetstone.models.engine.ForwardPass;
+import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.optim.LrSchedule;
+import io.whetstone.models.train.TrainingState;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** The RL engine below the job: rollouts, the distributed update, the model reward. */
+class RlEngineTest {
+
+    @AfterEach
+    void freePools() {
+        RlWorkerPool.clear();
+    }
+
+    private static List<Rollout> rollouts(RlWorkerSetup setup, float[] params, List<PromptRecord> prompts,
+                                          long iteration) {
+        float[] reference = RlFixtures.randomPolicy(3);
+        RolloutPartition part = RolloutWorker.run(setup, params, () -> reference, prompts.iterator(), iteration, 0, 4,
+                false).next();
+        return part.rollouts();
+    }
+
+    @Test
+    void rolloutsAreAPureFunctionOfPromptSampleAndIteration() {
+        RlWorkerSetup setup = RlFixtures.setup(false, "adamw");
+        float[] params = RlFixtures.randomPolicy(3);
+        List<PromptRecord> prompts = RlFixtures.promptRecords(3);
+        List<Rollout> first = rollouts(setup, params, prompts, 1);
+        List<Rollout> retry = rollouts(setup, params, prompts, 1);
+        List<Rollout> next = rollouts(setup, params, prompts, 2);
+        assertEquals(12, first.size());
+        boolean differs = false;
+        for (int i = 0; i < first.size(); i++) {
+            Rollout a = first.get(i);
+            Rollout b = retry.get(i);
+            assertArrayEquals(a.completionIds(), b.completionIds(), "a retried task samples the same tokens");
+            assertArrayEquals(a.oldLogProbs(), b.oldLogProbs(), 0f);
+            assertArrayEquals(a.refLogProbs(), b.refLogProbs(), 0f);
+            assertEquals(a.reward(), b.reward());
+            assertEquals(a.completionIds().length, a.oldLogProbs().length);
+            // the decoder's and the trainer's log-probs of the same tokens agree to float rounding
+            for (int t = 0; t < a.oldLogProbs().length; t++) {
+                assertEquals(a.oldLogProbs()[t], a.decoderLogProbs()[t], 1e-4f, "token " + t);
+            }
+            // policy = reference here: the KL is zero up to rounding
+            for (int t = 0; t < a.oldLogProbs().length; t++) {
+                assertEquals(a.oldLogProbs()[t], a.refLogProbs()[t], 1e-5f);
+            }
+            differs |= !java.util.Arrays.equals(a.completionIds(), next.get(i).completionIds());
+        }
+        assertTrue(differs, "another iteration samples anew");
+        assertTrue(first.stream().mapToDouble(Rollout::entropySum).allMatch(e -> e > 0));
+    }
+
+    /** Rows of real rollouts with random advantages (so every row carries signal). */
+    private static List<UpdateRow> rows(RlWorkerSetup setup, float[] params) {
+        List<Rollout> rollouts = rollouts(setup, params, RlFixtures.promptRecords(5), 1);
+        Random random = new Random(4);
+        List<UpdateRow> rows = new ArrayList<>();
+        for (Rollout r : rollouts) {
+            float[] advantages = new float[r.completionIds().length];
+            java.util.Arrays.fill(advantages, (float) random.nextGaussian());
+            rows.add(new UpdateRow(r.promptIds(), r.completionIds(), r.oldLogProbs(), r.refLogProbs(), advantages,
+                    new float[0], new float[0], new int[0], null));
+        }
+        return UpdateStage.assignMinibatches(rows, 2, 3, 1, 1);
+    }
+
+    @Test
+    void synchronousUpdateWithNPartitionsEqualsOnePartition() {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
+        RlWorkerSetup setup = RlFixtures.setup(false, "adamw");
+        float[] params = RlFixtures.randomPolicy(3);
+        List<UpdateRow> rows = rows(setup, params);
+        TrainingState start = new TrainingState(params, new float[2][params.length], 0);
+        LrSchedule schedule = LrSchedule.constant(1e-3);
+        TrainingState one;
+        TrainingState three;
+        try (UpdateStage stage = new UpdateStage(context, false, 1, schedule, "test")) {
+            one = stage.run(setup, rows, start, 2, 3, 1.0, 1.0, 1).state();
+        }
+        try (UpdateStage stage = new UpdateStage(context, false, 3, schedule, "test")) {
+            three = stage.run(setup, rows, start, 2, 3, 1.0, 1.0, 1).state();
+        }
+        assertEquals(6, one.step(), "2 epochs x 3 minibatches");
+        assertEquals(one.step(), three.step());
+        double moved = 0;
+        for (int i = 0; i < params.length; i++) {
+            moved = Math.max(moved, Math.abs(one.params()[i] - params[i]));
+            // same steps; only the float summation order inside the model differs
+            assertEquals(one.params()[i], three.params()[i], 2e-6, "parameter " + i);
+        }
+        assertTrue(moved > 1e-4, "the update moved the parameters: " + moved);
+    }
+
+    @Test
+    void anUpdateRaisesTheLikelihoodOfWhatScoredWell() {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
+        RlWorkerSetup setup = RlFixtures.setup(false, "sgd");
+        float[] params = RlFixtures.randomPolicy(3);
+        List<UpdateRow> rows = UpdateStage.assignMinibatches(rows(setup, params), 1, 1, 1, 1);
+        TrainingState start = new TrainingState(params, new float[0][], 0);
+        TrainingState after;
+        try (UpdateStage stage = new UpdateStage(context, false, 2, LrSchedule.constant(0.05), "test")) {
+            after = stage.run(setup, rows, start, 1, 1, 1.0, 1.0, 1).state();
+        }
+        assertTrue(advantageWeightedLogLikelihood(after.params(), rows) > advantageWeightedLogLikelihood(params, rows),
+                "sum of A * log p over the batch should rise");
+    }
+
+    private static double advantageWeightedLogLikelihood(float[] params, List<UpdateRow> rows) {
+        try (Transformer model = new Transformer(RlFixtures.MODEL, RlFixtures.ENGINE)) {
+            TrainingState.copyInto(params, model.parameters().params());
+            double sum = 0;
+            for (UpdateRow row : rows) {
+                RolloutWorker.Rows padded = RolloutWorker.Rows.of(List.of(row.promptIds()),
+                        List.of(row.completionIds()));
+                ForwardPass pass = model.forward(padded.tokens, padded.targets, 1, padded.seqLen);
+                for (int k = 0; k < row.completionIds().length; k++) {
+                    sum += row.advantages()[k] * pass.logProbs().getDouble(0, padded.firstTarget[0] + k);
+                }
+            }
+            return sum;
+        }
+    }
+
+    @Test
+    void averagingWithOnePartitionEqualsTheSynchronousPath() {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
+        RlWorkerSetup setup = RlFixtures.setup(false, "adamw");
+        float[] params = RlFixtures.randomPolicy(3);
+        List<UpdateRow> rows = rows(setup, params);
+        TrainingState start = new TrainingState(params, new float[2][params.length], 0);
+        LrSchedule schedule = LrSchedule.constant(1e-3);
+        TrainingState synchronous;
+        TrainingState averaged;
+        try (UpdateStage stage = new UpdateStage(context, false, 1, schedule, "test")) {
+            synchronous = stage.run(setup, rows, start, 2, 3, 1.0, 1.0, 1).state();
+        }
+        try (UpdateStage stage = new UpdateStage(context, true, 1, schedule, "test")) {
+            averaged = stage.run(setup, rows, start, 2, 3, 1.0, 1.0, 1).state();
+        }
+        assertEquals(synchronous.step(), averaged.step());
+        assertArrayEquals(synchronous.params(), averaged.params(), 1e-6f);
+    }
+
+    @Test
+    void ppoRolloutsCarryValuesAndItsUpdateTrainsTheHead() {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
+        RlWorkerSetup setup = RlFixtures.setup(true, "adamw");
+        float[] policy = RlFixtures.randomPolicy(3);
+        float[] params = java.util.Arrays.copyOf(policy, policy.length + RlFixtures.MODEL.width() + 1);
+        List<Rollout> rollouts = rollouts(setup, params, RlFixtures.promptRecords(4), 1);
+        for (Rollout r : rollouts) {
+            assertEquals(r.completionIds().length, r.values().length);
+            for (float v : r.values()) {
+                assertEquals(0f, v, "a fresh head values everything at zero");
+            }
+        }
+        BatchBuilder.Built built = BatchBuilder.build(rollouts, setup.algorithm(), 0.05);
+        List<UpdateRow> rows = UpdateStage.assignMinibatches(built.rows(), 1, 1, 1, 1);
+        TrainingState start = new TrainingState(params, new float[2][params.length], 0);
+        UpdateStage.Report report;
+        try (UpdateStage stage = new UpdateStage(context, false, 2, LrSchedule.constant(1e-2), "test")) {
+            report = stage.run(setup, rows, start, 1, 1, 1.0, 1.0, 1);
+        }
+        assertTrue(report.valueLoss() > 0, "returns are non-zero, values zero: the value loss is positive");
+        float headWeight = 0;
+        for (int i = policy.length; i < params.length; i++) {
+            headWeight = Math.max(headWeight, Math.abs(report.state().params()[i]));
+        }
+        assertTrue(headWeight > 0, "the value head trained");
+    }
+
+    @Test
+    void modelRewardAppliesItsHeadToTheLastHiddenState() throws Exception {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
+        float[] params = RlFixtures.randomPolicy(8);
+        float[] head = new float[RlFixtures.MODEL.width()];
+        Random random = new Random(2);
+        for (int i = 0; i < head.length; i++) {
+            head[i] = (float) random.nextGaussian();
+        }
+        ByteTokenizer tokenizer = new ByteTokenizer();
+        ModelReward reward = ModelReward.of(context, RlFixtures.MODEL, params, head, tokenizer, RlFixtures.ENGINE);
+        RewardInput input = new RewardInput("What is 2 + 3? ", "#### 5", "", 6, false);
+        double score = reward.score(input);
+        try (Transformer model = new Transformer(RlFixtures.MODEL, RlFixtures.ENGINE)) {
+            TrainingState.copyInto(params, model.parameters().params());
+            int[] text = tokenizer.encode("What is 2 + 3? #### 5");
+            int[] ids = new int[text.length + 1];
+            ids[0] = tokenizer.bosId();
+            System.arraycopy(text, 0, ids, 1, text.length);
+            int[] targets = new int[ids.length];
+            java.util.Arrays.fill(targets, -1);
+            model.forward(ids, targets, 1, ids.length);
+            INDArray last = model.finalHidden().getRow(ids.length - 1);
+            double expected = 0;
+            for (int c = 0; c < head.length; c++) {
+                expected += head[c] * last.getDouble(c);
+            }
+            assertEquals(expected, score, 1e-5);
+        }
+        assertTrue(score != reward.score(new RewardInput("What is 2 + 3? ", "#### 6", "", 6, false)),
+                "a different completion scores differently");
+    }
+}

@@ -1,0 +1,166 @@
+package io.whetstone.jobs.rl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.whetstone.datasets.spark.DataValidationException;
+import io.whetstone.jobs.SparkTestSession;
+import io.whetstone.jobs.config.ConfigException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The grpo and ppo jobs end to end on a tiny random policy. */
+class RlJobTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static List<JsonNode> metrics(Path runDir) throws IOException {
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+            lines.add(JSON.readTree(line));
+        }
+        return lines;
+    }
+
+    private static List<JsonNode> iterations(Path runDir) throws IOException {
+        return metrics(runDir).stream().filter(line -> line.has("reward_mean")).toList();
+    }
+
+    @Test
+    void grpoWritesAuditableRolloutsMetricsAndCheckpoints(@TempDir Path dir) throws IOException {
+        Path policy = RlFixtures.policyDir(dir);
+        Path prompts = RlFixtures.prompts(dir, 12, 1);
+        List<String> settings = RlFixtures.settings(policy, prompts, dir.resolve("run"), "grpo");
+        settings.add("eval.path=" + RlFixtures.prompts(dir, 4, 2).toUri());
+        RlResult result = new RlJob(SparkTestSession.get(), RlFixtures.config(settings)).run();
+
+        assertEquals(2, result.iterationsRun());
+        assertNull(result.stopReason());
+        assertTrue(Files.exists(dir.resolve("run/checkpoints/round-000002/_SUCCESS")));
+        assertTrue(Files.exists(dir.resolve("run/checkpoints/round-000002/model.safetensors")));
+        assertEquals(4.0, result.evalBefore().get("prompts"));
+        assertTrue(result.evalAfter().containsKey("digit"));
+
+        List<JsonNode> lines = iterations(dir.resolve("run"));
+        assertEquals(2, lines.size());
+        for (String key : List.of("reward_mean", "reward_min", "reward_max", "reward_digit_mean", "reward_correct_max",
+                "kl", "entropy", "response_length", "clip_fraction", "zero_variance_fraction", "logprob_mismatch_mean",
+                "reward_failures", "completions_per_s", "generation_s", "scoring_s", "logprob_s", "update_s",
+                "aggregation_s", "policy_loss", "grad_norm", "eta_s")) {
+            assertTrue(lines.get(1).has(key), "metrics line lacks " + key + ": " + lines.get(1));
+        }
+        assertEquals(16, lines.get(0).get("completions").asInt());
+        assertEquals(0.0, lines.get(0).get("kl").asDouble(), 1e-6, "the first rollouts come from the reference");
+        assertTrue(lines.get(1).get("kl").asDouble() > 0, "after an update the policy has moved");
+        assertTrue(lines.get(0).get("logprob_mismatch_mean").asDouble() < 1e-4);
+
+        Dataset<Row> table = SparkTestSession.get().read().parquet(dir.resolve("run/rollouts/iteration-000001").toString());
+        assertEquals(16, table.count());
+        Row row = table.orderBy("prompt_index", "sample").first();
+        for (String column : List.of("prompt_id", "completion", "tokens", "sampler_logprobs", "reward_digit",
+                "reward_correct", "reward", "advantage", "policy_version", "seed")) {
+            assertTrue(List.of(table.columns()).contains(column), "rollout table lacks " + column);
+        }
+        assertEquals(row.getList(row.fieldIndex("tokens")).size(),
+                row.getList(row.fieldIndex("sampler_logprobs")).size());
+        assertEquals(0L, row.getLong(row.fieldIndex("policy_version")));
+        assertEquals(1.0 * row.getDouble(row.fieldIndex("reward_digit"))
+                + row.getDouble(row.fieldIndex("reward_correct")), row.getDouble(row.fieldIndex("reward")), 1e-12);
+    }
+
+    @Test
+    void ppoCheckpointsItsValueHeadAndResumesFromIt(@TempDir Path dir) throws IOException {
+        Path policy = RlFixtures.policyDir(dir);
+        Path prompts = RlFixtures.prompts(dir, 12, 1);
+        List<String> settings = RlFixtures.settings(policy, prompts, dir.resolve("run"), "ppo");
+        settings.add("algorithm.kl_target=0.01");
+        List<String> killed = new ArrayList<>(settings);
+        killed.add("debug.fail_after_round=1");
+        assertThrows(RlJob.InjectedFailure.class, () -> new RlJob(SparkTestSession.get(), RlFixtures.config(killed)).run());
+        assertTrue(Files.exists(dir.resolve("run/checkpoints/round-000001/trainer_state/extra.safetensors")));
+
+        RlResult resumed = new RlJob(SparkTestSession.get(), RlFixtures.config(settings)).run();
+        assertEquals(1, resumed.iterationsRun(), "iteration 2 only, after resuming from iteration 1");
+        List<JsonNode> all = metrics(dir.resolve("run"));
+        assertTrue(all.stream().anyMatch(line -> line.path("event").asText().equals("resume")));
+        List<JsonNode> lines = iterations(dir.resolve("run"));
+        assertTrue(lines.get(lines.size() - 1).has("value_loss"));
+        double firstCoef = lines.get(0).get("kl_coef").asDouble();
+        assertEquals(0.05, firstCoef, 1e-12);
+        JsonNode state = JSON.readTree(dir.resolve("run/checkpoints/round-000002/trainer_state/state.json").toFile());
+        assertTrue(state.path("extra").path("kl_coef").asDouble() != 0.05, "the adaptive controller moved the KL coefficient");
+    }
+
+    @Test
+    void aGuardBreachStopsTheRunOrRollsItBack(@TempDir Path dir) throws IOException {
+        Path policy = RlFixtures.policyDir(dir);
+        Path prompts = RlFixtures.prompts(dir, 12, 1);
+        List<String> stop = RlFixtures.settings(policy, prompts, dir.resolve("stop"), "grpo");
+        stop.add("guards.length_max=2");
+        RlResult stopped = new RlJob(SparkTestSession.get(), RlFixtures.config(stop)).run();
+        assertNotNull(stopped.stopReason());
+        assertTrue(stopped.stopReason().contains("mean response length"), stopped.stopReason());
+        assertTrue(metrics(dir.resolve("stop")).stream().anyMatch(l -> l.path("event").asText().equals("stopped")));
+        assertNull(stopped.checkpoint(), "no checkpoint of a breached state");
+
+        List<String> rollback = RlFixtures.settings(policy, prompts, dir.resolve("rollback"), "grpo");
+        rollback.add("guards.length_max=2");
+        rollback.add("guards.action=rollback");
+        rollback.add("guards.max_rollbacks=1");
+        RlResult rolled = new RlJob(SparkTestSession.get(), RlFixtures.config(rollback)).run();
+        List<JsonNode> lines = metrics(dir.resolve("rollback"));
+        assertEquals(1, lines.stream().filter(l -> l.path("event").asText().equals("rollback")).count());
+        assertTrue(rolled.stopReason().contains("after 1 rollbacks"), rolled.stopReason());
+    }
+
+    @Test
+    void failingRewardsAreCountedAndLeftOutNotZeroed(@TempDir Path dir) throws IOException {
+        Path policy = RlFixtures.policyDir(dir);
+        Path prompts = dir.resolve("no-reference.jsonl");
+        Files.write(prompts, List.of("{\"prompt\": \"What is 1 + 2? \"}", "{\"prompt\": \"What is 3 + 4? \"}"));
+        List<String> settings = RlFixtures.settings(policy, prompts, dir.resolve("run"), "grpo");
+        settings.add("train.iterations=1");
+        RlResult result = new RlJob(SparkTestSession.get(), RlFixtures.config(settings)).run();
+        JsonNode line = iterations(dir.resolve("run")).get(0);
+        assertEquals(8, line.get("reward_failures").asInt(), "the task reward needs a reference: every call fails");
+        assertEquals(0, line.get("updated_rows").asInt());
+        Row row = SparkTestSession.get().read().parquet(dir.resolve("run/rollouts/iteration-000001").toString()).first();
+        assertTrue(row.getString(row.fieldIndex("reward_failure")).contains("no reference answer"));
+        assertTrue(Double.isNaN(row.getDouble(row.fieldIndex("reward"))));
+        assertEquals(1, result.iterationsRun());
+    }
+
+    @Test
+    void badPromptsAndRewardsAreNamedBeforeSampling(@TempDir Path dir) throws IOException {
+        Path policy = RlFixtures.policyDir(dir);
+        Path prompts = dir.resolve("bad.jsonl");
+        Files.write(prompts, List.of("{\"prompt\": \"fine\"}", "{\"question\": 3}", "{\"prompt\": \"x\", \"extra\": 1}"));
+        List<String> settings = RlFixtures.settings(policy, prompts, dir.resolve("run"), "grpo");
+        DataValidationException error = assertThrows(DataValidationException.class,
+                () -> new RlJob(SparkTestSession.get(), RlFixtures.config(settings)).run());
+        assertEquals(2, error.count());
+        assertEquals("question", error.examples().get(0).field());
+        assertEquals(2, error.examples().get(0).line());
+        assertEquals("extra", error.examples().get(1).field());
+
+        List<String> badReward = RlFixtures.settings(policy, RlFixtures.prompts(dir, 4, 1), dir.resolve("run2"), "grpo");
+        badReward.add("rewards.components=[{type: length, max_tokens: 4, buffer: 9}]");
+        ConfigException config = assertThrows(ConfigException.class,
+                () -> new RlJob(SparkTestSession.get(), RlFixtures.config(badReward)).run());
+        assertTrue(config.getMessage().contains("rewards.components[0]"), config.getMessage());
+        assertThrows(ConfigException.class, () -> RlFixtures.config(List.of("model.init=x", "data.path=x",
+                "rollout.temperature=0.7")));
+    }
+}
