@@ -98,8 +98,9 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
     /**
      * Sampling: {@code group_size} completions for each of {@code prompts_per_iteration} prompts per
      * iteration, up to {@code max_new_tokens} each, decoded {@code decode_batch} rows at a time; log-prob
-     * passes and updates take {@code micro_batch} rows at a time. The trainer scores tokens at temperature
-     * 1, so sampling does too; top-k/top-p truncate it (and show up as sampler/trainer mismatch).
+     * passes and updates take {@code micro_batch} rows at a time. The policy trained is the model's softmax
+     * at {@code temperature} (the trainer divides logits by it too, as veRL does); top-k/top-p truncate the
+     * sampler only, which shows up as sampler/trainer log-prob mismatch.
      */
     public record Rollout(int promptsPerIteration, int groupSize, int maxNewTokens, double temperature, int topK,
                           double topP, int decodeBatch, int microBatch, long seed) implements java.io.Serializable {
@@ -108,8 +109,8 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
                     + promptsPerIteration);
             Checks.require(groupSize >= 1, "rollout.group_size must be >= 1, got " + groupSize);
             Checks.require(maxNewTokens >= 1, "rollout.max_new_tokens must be >= 1, got " + maxNewTokens);
-            Checks.require(temperature == 1.0, "rollout.temperature must be 1.0: the update scores tokens under the "
-                    + "model's own distribution, got " + temperature);
+            Checks.require(temperature > 0, "rollout.temperature must be > 0 (the policy trained is the model's "
+                    + "softmax at this temperature), got " + temperature);
             Checks.require(topK >= 0, "rollout.top_k must be >= 0, got " + topK);
             Checks.require(topP > 0 && topP <= 1, "rollout.top_p must be in (0, 1], got " + topP);
             Checks.require(decodeBatch >= 1, "rollout.decode_batch must be >= 1, got " + decodeBatch);

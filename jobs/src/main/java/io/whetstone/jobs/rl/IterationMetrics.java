@@ -69,7 +69,7 @@ final class IterationMetrics {
                 seqKl += s;
             }
             for (int t = 0; t < Math.min(length, r.oldLogProbs().length); t++) {
-                double d = Math.abs((double) r.decoderLogProbs()[t] - r.oldLogProbs()[t]);
+                double d = Math.abs((double) r.samplerLogProbs()[t] - r.oldLogProbs()[t]);
                 mismatch += d;
                 mismatchMax = Math.max(mismatchMax, d);
             }

@@ -148,6 +148,9 @@ final class RolloutWorker {
                         float[][] values, double[] entropy) {
             int micro = setup.rollout().microBatch();
             Transformer referenceModel = bundle.reference(reference);
+            // the trainer scores tokens under the distribution they were sampled from
+            bundle.policy.setTemperature(setup.rollout().temperature());
+            referenceModel.setTemperature(setup.rollout().temperature());
             for (int from = 0; from < prompts.size(); from += micro) {
                 int to = Math.min(prompts.size(), from + micro);
                 List<int[]> promptIds = new ArrayList<>();

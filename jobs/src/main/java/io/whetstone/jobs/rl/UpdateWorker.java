@@ -154,6 +154,7 @@ final class UpdateWorker {
     private static Accumulated accumulate(RlWorkerSetup setup, RlWorkerPool.Bundle bundle, List<UpdateRow> rows,
                                           Norms norms, double replayCoef) {
         var algorithm = setup.algorithm();
+        bundle.policy.setTemperature(setup.rollout().temperature());
         ClippedPolicyLoss.Normalization normalization = ClippedPolicyLoss.Normalization.parse(
                 algorithm.lossNormalization());
         // PPO folds the KL into the reward; GRPO keeps it in the loss

@@ -68,4 +68,17 @@ class ConfigLoaderTest {
         assertEquals("gsm8k", config.data().format());
         assertEquals("llama", config.model().family());
     }
+
+    @Test
+    void shippedRlConfigsAreValid() {
+        Path conf = Path.of(System.getProperty("user.dir")).resolve("../conf").normalize();
+        io.whetstone.jobs.config.RlConfig grpo = io.whetstone.jobs.config.RlConfig.load(conf.resolve("grpo.yaml"),
+                List.of());
+        assertEquals("grpo", grpo.algorithm().name());
+        assertEquals(3, grpo.rewards().components().size());
+        io.whetstone.jobs.config.RlConfig ppo = io.whetstone.jobs.config.RlConfig.load(conf.resolve("ppo.yaml"),
+                List.of());
+        assertEquals("ppo", ppo.algorithm().name());
+        assertEquals(6.0, ppo.algorithm().klTarget());
+    }
 }

@@ -161,6 +161,24 @@ class RlJobTest {
                 () -> new RlJob(SparkTestSession.get(), RlFixtures.config(badReward)).run());
         assertTrue(config.getMessage().contains("rewards.components[0]"), config.getMessage());
         assertThrows(ConfigException.class, () -> RlFixtures.config(List.of("model.init=x", "data.path=x",
-                "rollout.temperature=0.7")));
+                "rollout.temperature=0")));
+    }
+
+    @Test
+    void replayMixesSftRowsIntoEveryUpdate(@TempDir Path dir) throws IOException {
+        Path policy = RlFixtures.policyDir(dir);
+        Path prompts = RlFixtures.prompts(dir, 12, 1);
+        Path sft = io.whetstone.jobs.TestData.write(dir, "sft.jsonl",
+                io.whetstone.jobs.TestData.promptCompletionLines(20, 3));
+        List<String> settings = RlFixtures.settings(policy, prompts, dir.resolve("run"), "grpo");
+        settings.addAll(List.of("replay.path=" + sft.toUri(), "replay.format=prompt_completion", "replay.fraction=0.5",
+                "replay.seq_len=32", "train.mode=averaging"));
+        new RlJob(SparkTestSession.get(), RlFixtures.config(settings)).run();
+        for (JsonNode line : iterations(dir.resolve("run"))) {
+            if (line.get("updated_rows").asInt() > 0) {
+                assertEquals(Math.round(0.5 * line.get("updated_rows").asInt()), line.get("replay_rows").asInt());
+                assertTrue(line.get("replay_loss").asDouble() > 0, line.toString());
+            }
+        }
     }
 }

@@ -36,6 +36,7 @@ public final class Transformer implements AutoCloseable {
     private final ParameterStore adapters; // null without adapters
     private final boolean frozen;
     private Long dropoutSeed;
+    private double temperature = 1.0;
     private final List<Block> blocks = new ArrayList<>();
     private final Norm finalNorm;
     private final INDArray embedding; // [V, C]
@@ -175,6 +176,22 @@ public final class Transformer implements AutoCloseable {
         this.dropoutSeed = seed;
     }
 
+    /**
+     * Scores tokens under softmax(logits / temperature) from the next forward on (1 by default): RL trains
+     * the distribution it samples from when sampling runs at another temperature. Logits, log-probs and
+     * gradients all refer to the scaled logits.
+     */
+    public void setTemperature(double temperature) {
+        if (!(temperature > 0)) {
+            throw new IllegalArgumentException("temperature must be > 0: " + temperature);
+        }
+        this.temperature = temperature;
+    }
+
+    public double temperature() {
+        return temperature;
+    }
+
     /** Fills the parameters with the family's initialisation from {@code seed}. */
     public void initialize(long seed) {
         store.initialize(seed);
@@ -225,7 +242,7 @@ public final class Transformer implements AutoCloseable {
                     dropoutSeed == null ? null : dropoutSeed * 1_000_003L + i * 17L);
         }
         finalNorm.forward(stream.get(blocks.size()), normedFinal);
-        Nd4j.gemm(normedFinal, head, logits, false, true, 1.0, 0.0);
+        Nd4j.gemm(normedFinal, head, logits, false, true, 1.0 / temperature, 0.0); // [N, V] = h W^T / temperature
         kernels.targetLogProbs(logits, this.targets, logProbs, logSumExp);
         backwardReady = true;
         return new ForwardPass(logProbs.reshape(batch, seqLen), logits, this.targets, batch, seqLen);
@@ -285,10 +302,10 @@ public final class Transformer implements AutoCloseable {
         backwardReady = false;
         kernels.logitsBackward(logits, logSumExp, targets, dLogProbs.reshape(logProbs.length()), dLogits);
         if (!frozen) {
-            Nd4j.gemm(logits, normedFinal, dHead, true, false, 1.0, 1.0);
+            Nd4j.gemm(logits, normedFinal, dHead, true, false, 1.0 / temperature, 1.0);
         }
         INDArray dNormed = scratch.rows("head.dnormed", config.width());
-        Nd4j.gemm(logits, head, dNormed, false, false, 1.0, 0.0);
+        Nd4j.gemm(logits, head, dNormed, false, false, 1.0 / temperature, 0.0);
         if (dHidden != null) {
             dNormed.addi(dHidden);
         }

@@ -85,14 +85,16 @@ class RlGradientCheckTest {
         }
     }
 
-    @Test
-    void ppoUpdateThroughValueHeadAndModelMatchesFiniteDifferences() {
+    @ParameterizedTest(name = "temperature {0}")
+    @org.junit.jupiter.params.provider.ValueSource(doubles = {1.0, 0.7})
+    void ppoUpdateThroughValueHeadAndModelMatchesFiniteDifferences(double temperature) {
         ModelConfig config = TinyModels.llama();
         Random random = new Random(3);
         try (Transformer model = new Transformer(config, new EngineOptions(DataType.DOUBLE, KernelChoice.REFERENCE,
                 1))) {
             model.initialize(7);
             model.parameters().params().muli(4);
+            model.setTemperature(temperature);
             ValueHead head = new ValueHead(config.width(), DataType.DOUBLE);
             head.parameters().params().assign(Nd4j.randn(DataType.DOUBLE, config.width() + 1).muli(0.5));
             TokenBatch tokens = TinyModels.batch(config, 2, 5, 42);
@@ -135,6 +137,19 @@ class RlGradientCheckTest {
             }
             double error = maxRelativeError(head.parameters().params(), headGrads, loss, 20);
             assertTrue(error < 1e-5, "value head: relative error " + error);
+        }
+    }
+
+    @Test
+    void temperatureDividesTheLogits() {
+        ModelConfig config = TinyModels.llama();
+        try (Transformer model = new Transformer(config, new EngineOptions(DataType.DOUBLE, KernelChoice.REFERENCE, 1))) {
+            model.initialize(7);
+            TokenBatch tokens = TinyModels.batch(config, 2, 5, 42);
+            INDArray plain = model.forward(tokens.tokens(), tokens.targets(), 2, 5).logits().dup();
+            model.setTemperature(0.5);
+            INDArray scaled = model.forward(tokens.tokens(), tokens.targets(), 2, 5).logits();
+            assertTrue(plain.mul(2).equalsWithEps(scaled, 1e-12));
         }
     }
 
