@@ -54,7 +54,7 @@ public final class RecordParser implements Serializable {
     }
 
     private Parsed promptCompletion(String source, long line, JsonNode node, String raw) {
-        RecordError error = requireFields(source, line, node, raw, Set.of("prompt", "completion"));
+        RecordError error = requireFields(source, line, node, raw, Set.of("prompt", "completion"), "", Set.of("id"));
         if (error != null) {
             return Parsed.rejected(error);
         }
@@ -134,11 +134,23 @@ public final class RecordParser implements Serializable {
     }
 
     private static RecordError requireFields(String source, long line, JsonNode node, String raw, Set<String> required) {
-        return requireFields(source, line, node, raw, required, "");
+        return requireFields(source, line, node, raw, required, "", Set.of());
     }
 
     private static RecordError requireFields(String source, long line, JsonNode node, String raw, Set<String> required,
                                              String prefix) {
+        return requireFields(source, line, node, raw, required, prefix, Set.of());
+    }
+
+    /** {@code optional} fields (e.g. a record's id) may be present; they must be strings and are not trained on. */
+    private static RecordError requireFields(String source, long line, JsonNode node, String raw, Set<String> required,
+                                             String prefix, Set<String> optional) {
+        for (String field : optional) {
+            JsonNode value = node.get(field);
+            if (value != null && !value.isTextual()) {
+                return new RecordError(source, line, prefix + field, "expected a string, got " + kind(value), raw);
+            }
+        }
         for (String field : List.of("prompt", "completion", "question", "answer", "role", "content")) {
             if (!required.contains(field)) {
                 continue;
@@ -154,9 +166,10 @@ public final class RecordParser implements Serializable {
         Iterator<String> names = node.fieldNames();
         while (names.hasNext()) {
             String name = names.next();
-            if (!required.contains(name)) {
+            if (!required.contains(name) && !optional.contains(name)) {
                 return new RecordError(source, line, prefix + name, "unknown field (expected " + String.join(", ",
-                        required.stream().sorted().toList()) + ")", raw);
+                        required.stream().sorted().toList()) + (optional.isEmpty() ? "" : "; optional "
+                        + String.join(", ", optional.stream().sorted().toList())) + ")", raw);
             }
         }
         return null;

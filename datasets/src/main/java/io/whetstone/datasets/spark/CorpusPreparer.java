@@ -299,10 +299,17 @@ public final class CorpusPreparer {
         }
     }
 
-    /** path:length:mtime of every input file, sorted; fails clearly when the path matches nothing. */
     private List<String> inputFiles(String pattern) throws IOException {
+        return inputFiles(context.hadoopConfiguration(), pattern);
+    }
+
+    /**
+     * path:length:mtime of every data file under a path, directory or glob (names starting with _ or .
+     * skipped), sorted: what a cache key of the input is made of. Fails clearly when the path matches nothing.
+     */
+    public static List<String> inputFiles(org.apache.hadoop.conf.Configuration conf, String pattern) throws IOException {
         Path path = new Path(pattern);
-        FileSystem fs = path.getFileSystem(context.hadoopConfiguration());
+        FileSystem fs = path.getFileSystem(conf);
         FileStatus[] matches = fs.globStatus(path);
         if (matches == null || matches.length == 0) {
             throw new IllegalArgumentException("data.path " + pattern + " matches no file");

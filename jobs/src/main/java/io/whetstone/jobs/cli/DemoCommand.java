@@ -36,18 +36,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code whetstone demo}: the end-to-end demo on the built-in task (SFT, then GRPO). Generates column-arithmetic
- * problems with written-out carries, trains a small model from scratch with SFT on Spark (local mode),
- * then improves it with GRPO (the task's verifier as the reward), measures held-out exact-match
- * accuracy before and after each stage, and writes {@code summary.json}. The run directory is the last
- * line of output.
+ * {@code whetstone demo}: the end-to-end demo on the built-in task (SFT, GRPO, distillation). Generates
+ * column-arithmetic problems with written-out carries, trains a small model from scratch with SFT on Spark
+ * (local mode), improves it with GRPO (the task's verifier as the reward), then distils it into a student a
+ * quarter of its size ({@link DistillDemoStage}); measures held-out exact-match accuracy around each stage
+ * and writes {@code summary.json}. The run directory is the last line of output.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"End-to-end demo on the built-in arithmetic task: SFT from scratch on Spark, then GRPO",
-                "from the SFT model with the task's verifier as reward; held-out accuracy before and after",
-                "each stage. Writes <run-dir>/summary.json and prints the run directory on the last line.",
+                "from the SFT model with the task's verifier as reward, then distillation of that model into a",
+                "student a quarter of its size (a verified chain-of-thought corpus plus logit distillation),",
+                "against the same student trained with SFT alone; held-out accuracy around each stage.",
+                "Writes <run-dir>/summary.json and prints the run directory on the last line.",
                 "Extra key=value arguments override the SFT stage's config (keys of conf/sft.yaml), e.g.",
-                "train.rounds=50; --grpo key=value overrides the GRPO stage (keys of conf/grpo.yaml)."})
+                "train.rounds=50; --grpo key=value overrides the GRPO stage (keys of conf/grpo.yaml);",
+                "--distill key=value overrides both students' SFT settings."})
 public final class DemoCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(DemoCommand.class);
@@ -97,8 +100,15 @@ public final class DemoCommand implements Callable<Integer> {
             description = "override of the GRPO stage (repeatable; keys of conf/grpo.yaml), e.g. --grpo train.iterations=60")
     List<String> grpoOverrides = new ArrayList<>();
 
-    @Option(names = "--skip-grpo", description = "run the SFT stage only")
+    @Option(names = "--skip-grpo", description = "skip the GRPO stage (distillation then starts from the SFT model)")
     boolean skipGrpo;
+
+    @Option(names = "--distill", paramLabel = "key=value",
+            description = "override of both students' SFT settings in the distillation stage (repeatable)")
+    List<String> distillOverrides = new ArrayList<>();
+
+    @Option(names = "--skip-distill", description = "skip the distillation stage")
+    boolean skipDistill;
 
     @Parameters(paramLabel = "key=value", description = "overrides of the SFT stage")
     List<String> overrides = new ArrayList<>();
@@ -169,9 +179,21 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.println(String.format("sft: held-out accuracy %.1f%% -> %.1f%% (%d problems), final loss %.4f",
                 100 * before.accuracy(), 100 * after.accuracy(), after.total(), result.lastLoss()));
 
+        String teacher = result.checkpoint();
+        double teacherAccuracy = after.accuracy();
         if (!skipGrpo) {
+            ObjectNode grpo = stages.addObject();
             grpoStage(spark, files, root, trainPath, result.checkpoint(), heldout, after, engine, sft.spark().partitions(),
-                    stages.addObject());
+                    grpo);
+            writeSummary(files, root, summary, started);
+            teacher = grpo.get("checkpoint").asText();
+            teacherAccuracy = grpo.get("heldout_accuracy_after").asDouble();
+        }
+        if (!skipDistill) {
+            List<String> preset = new ArrayList<>(SFT_PRESET);
+            preset.addAll(overrides);
+            DistillDemoStage.run(spark, files, root, train, heldout, preset, teacher, result.modelParams().length,
+                    teacherAccuracy, engine, sft.spark().partitions(), distillOverrides, stages.addObject());
             writeSummary(files, root, summary, started);
         }
         System.out.println(root);

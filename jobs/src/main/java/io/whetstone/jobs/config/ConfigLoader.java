@@ -167,6 +167,10 @@ public final class ConfigLoader {
                     + iteratorToString(node.fieldNames()) + ")");
         }
         if (node.get(last).isObject()) {
+            if (value.isObject()) {
+                merge((ObjectNode) node.get(last), value, key + "."); // key={a: 1, b: 2} sets the section's keys
+                return;
+            }
             throw new ConfigException(key + " is a section; set one of its keys: " + iteratorToString(
                     node.get(last).fieldNames()));
         }

@@ -40,6 +40,7 @@ public final class DistributedTrainer implements AutoCloseable {
     private final Mode mode;
     private final String description;
     private final Broadcast<float[]> base;
+    private final Broadcast<float[]> teacher;
     private ParameterStore driverStore;
     private Kernels driverKernels;
     private Optimizer driverOptimizer;
@@ -56,6 +57,18 @@ public final class DistributedTrainer implements AutoCloseable {
      */
     public DistributedTrainer(JavaSparkContext context, JavaRDD<PackedSequence> shards, WorkerSetup setup, Mode mode,
                               String description, Broadcast<float[]> base) {
+        this(context, shards, setup, mode, description, base, null);
+    }
+
+    /**
+     * With a teacher ({@code setup.teacher()} set), {@code teacher} holds its parameters, broadcast once for the
+     * whole run; each executor builds the teacher once and the objective distils from it.
+     */
+    public DistributedTrainer(JavaSparkContext context, JavaRDD<PackedSequence> shards, WorkerSetup setup, Mode mode,
+                              String description, Broadcast<float[]> base, Broadcast<float[]> teacher) {
+        if ((setup.teacher() == null) != (teacher == null)) {
+            throw new IllegalArgumentException("a teacher is broadcast exactly when the setup distils");
+        }
         if ((setup.lora() == null) != (base == null)) {
             throw new IllegalArgumentException("a frozen base is broadcast exactly when adapters train");
         }
@@ -69,6 +82,7 @@ public final class DistributedTrainer implements AutoCloseable {
         this.mode = mode;
         this.description = description;
         this.base = base;
+        this.teacher = teacher;
     }
 
     /** Runs round {@code round} (1-based) from {@code state}. */
@@ -81,15 +95,19 @@ public final class DistributedTrainer implements AutoCloseable {
         WorkerSetup taskSetup = setup;
         Mode taskMode = mode;
         Broadcast<float[]> taskBase = base;
+        Broadcast<float[]> taskTeacher = teacher;
         try {
             context.setJobDescription(description + ": round " + round + " (" + mode.name().toLowerCase(Locale.ROOT)
                     + ", " + setup.localSteps() + " local step(s) of " + setup.batchSize() + " rows per partition)");
             JavaRDD<PartitionResult> results = shards.mapPartitionsWithIndex((partition, rows) ->
                     taskMode == Mode.AVERAGING
                             ? PartitionWorker.averaging(taskSetup, broadcast.value(),
-                                    () -> taskBase == null ? null : taskBase.value(), round, partition, rows)
+                                    () -> taskBase == null ? null : taskBase.value(),
+                                    () -> taskTeacher == null ? null : taskTeacher.value(), round, partition, rows)
                             : PartitionWorker.gradient(taskSetup, broadcast.value(),
-                                    () -> taskBase == null ? null : taskBase.value(), round, partition, rows), true);
+                                    () -> taskBase == null ? null : taskBase.value(),
+                                    () -> taskTeacher == null ? null : taskTeacher.value(), round, partition, rows),
+                    true);
             RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::add, RoundSum::merge, 2);
             if (sum.params == null || sum.tokens == 0) {
                 throw new IllegalStateException("round " + round + " trained on no tokens (empty shards or masks)");

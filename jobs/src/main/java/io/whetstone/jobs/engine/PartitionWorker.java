@@ -18,10 +18,11 @@ final class PartitionWorker {
 
     /** Averaging mode: local steps from the broadcast state; returns the new state weighted by tokens. */
     static Iterator<PartitionResult> averaging(WorkerSetup setup, TrainingState state, Supplier<float[]> base,
-                                               int round, int partition, Iterator<PackedSequence> rows) {
+                                               Supplier<float[]> teacher, int round, int partition,
+                                               Iterator<PackedSequence> rows) {
         List<PackedSequence> shard = collect(rows);
         Nd4jThreads.apply(setup.engine().threads());
-        WorkerModels.Bundle bundle = WorkerModels.acquire(setup, base);
+        WorkerModels.Bundle bundle = WorkerModels.acquire(setup, base, teacher);
         try {
             long start = System.nanoTime();
             state.restore(bundle.model(), bundle.optimizer());
@@ -46,10 +47,11 @@ final class PartitionWorker {
 
     /** Gradient mode: the gradient of the token-summed loss of one batch at the broadcast parameters. */
     static Iterator<PartitionResult> gradient(WorkerSetup setup, TrainingState state, Supplier<float[]> base,
-                                              int round, int partition, Iterator<PackedSequence> rows) {
+                                              Supplier<float[]> teacher, int round, int partition,
+                                              Iterator<PackedSequence> rows) {
         List<PackedSequence> shard = collect(rows);
         Nd4jThreads.apply(setup.engine().threads());
-        WorkerModels.Bundle bundle = WorkerModels.acquire(setup, base);
+        WorkerModels.Bundle bundle = WorkerModels.acquire(setup, base, teacher);
         try {
             long start = System.nanoTime();
             TrainingState.copyInto(state.params(), bundle.model().trainableParameters().params());

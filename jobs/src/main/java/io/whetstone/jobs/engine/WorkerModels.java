@@ -1,5 +1,8 @@
 package io.whetstone.jobs.engine;
 
+import io.whetstone.models.distill.DistillationObjective;
+import io.whetstone.models.distill.ModelTeacher;
+import io.whetstone.models.objectives.Objective;
 import io.whetstone.models.engine.Transformer;
 import io.whetstone.models.objectives.MaskedCrossEntropy;
 import io.whetstone.models.optim.AdamW;
@@ -25,12 +28,21 @@ public final class WorkerModels {
     private WorkerModels() {
     }
 
-    /** A model, its optimiser and a trainer over them. */
-    public record Bundle(WorkerSetup setup, Transformer model, Optimizer optimizer, Trainer trainer) {
+    /** A model, its optimiser and a trainer over them, and the teacher its objective runs (or null). */
+    public record Bundle(WorkerSetup setup, Transformer model, Optimizer optimizer, Trainer trainer, Transformer teacher) {
     }
 
     /** A model for {@code setup} (a frozen base, if any, is read from {@code base} when the model is made). */
     public static Bundle acquire(WorkerSetup setup, java.util.function.Supplier<float[]> base) {
+        return acquire(setup, base, () -> null);
+    }
+
+    /**
+     * As {@link #acquire(WorkerSetup, java.util.function.Supplier)}; with a teacher in the setup, its
+     * parameters are read from {@code teacher} when the bundle is made, and the objective distils from it.
+     */
+    public static Bundle acquire(WorkerSetup setup, java.util.function.Supplier<float[]> base,
+                                 java.util.function.Supplier<float[]> teacherParams) {
         Deque<Bundle> free = POOL.computeIfAbsent(setup, key -> new ArrayDeque<>());
         synchronized (free) {
             if (!free.isEmpty()) {
@@ -45,8 +57,16 @@ public final class WorkerModels {
                 ? new Sgd(model.trainableParameters(), model.kernels(), setup.adamw().weightDecay(),
                         setup.adamw().maxGradNorm())
                 : new AdamW(model.trainableParameters(), model.kernels(), setup.adamw());
-        Trainer trainer = new Trainer(model, new MaskedCrossEntropy(), optimizer, setup.schedule());
-        return new Bundle(setup, model, optimizer, trainer);
+        Transformer teacher = null;
+        Objective objective = new MaskedCrossEntropy();
+        if (setup.teacher() != null) {
+            teacher = new Transformer(setup.teacher().model(), setup.engine());
+            TrainingState.copyInto(teacherParams.get(), teacher.parameters().params());
+            objective = new DistillationObjective(setup.teacher().loss(), setup.teacher().ceWeight(),
+                    new ModelTeacher(teacher));
+        }
+        Trainer trainer = new Trainer(model, objective, optimizer, setup.schedule());
+        return new Bundle(setup, model, optimizer, trainer, teacher);
     }
 
     /** Returns {@code bundle} to the pool. */
@@ -61,7 +81,12 @@ public final class WorkerModels {
     public static void clear() {
         for (Deque<Bundle> free : POOL.values()) {
             synchronized (free) {
-                free.forEach(bundle -> bundle.model().close());
+                free.forEach(bundle -> {
+                    bundle.model().close();
+                    if (bundle.teacher() != null) {
+                        bundle.teacher().close();
+                    }
+                });
                 free.clear();
             }
         }

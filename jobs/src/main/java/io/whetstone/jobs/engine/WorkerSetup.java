@@ -1,5 +1,6 @@
 package io.whetstone.jobs.engine;
 
+import io.whetstone.models.distill.DistillLoss;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.engine.ParameterLayout;
@@ -23,12 +24,29 @@ import java.io.Serializable;
  * @param seed seeds the data order, with round and partition
  * @param lora adapters to train on a frozen base, or null to train the whole model
  * @param baseId identifies the frozen base's broadcast (so pooled models never mix bases of two jobs); 0 without adapters
+ * @param teacher logit distillation from a teacher model (its parameters broadcast once), or null for plain SFT
  */
 public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimizer, AdamWConfig adamw,
-                          LrSchedule schedule, int batchSize, int localSteps, long seed, LoraConfig lora, long baseId)
+                          LrSchedule schedule, int batchSize, int localSteps, long seed, LoraConfig lora, long baseId,
+                          TeacherSetup teacher)
         implements Serializable {
 
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
+
+    /** Without a teacher. */
+    public WorkerSetup(ModelConfig model, EngineOptions engine, String optimizer, AdamWConfig adamw, LrSchedule schedule,
+                       int batchSize, int localSteps, long seed, LoraConfig lora, long baseId) {
+        this(model, engine, optimizer, adamw, schedule, batchSize, localSteps, seed, lora, baseId, null);
+    }
+
+    /**
+     * A teacher the objective distils from: its shape, the divergence, the weight of the data's
+     * cross-entropy, and the id of the broadcast holding its parameters (so pooled teachers never mix jobs).
+     */
+    public record TeacherSetup(ModelConfig model, DistillLoss loss, double ceWeight, long broadcastId)
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
 
     /** The layout of what trains: the adapters with LoRA, the whole model otherwise. */
     public ParameterLayout trainableLayout() {

@@ -25,9 +25,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * policy's log-probs and entropy, the value head, the reference's log-probs). Every sample's generator is
  * seeded by (seed, prompt index, sample, iteration), so a retried task reproduces its rollouts.
  */
-final class RolloutWorker {
+public final class RolloutWorker {
 
     private RolloutWorker() {
+    }
+
+    /** Frees the models pooled in this JVM (end of a job). */
+    public static void clearPools() {
+        RlWorkerPool.clear();
     }
 
     /** The seed of sample {@code sample} of prompt {@code promptIndex} in {@code iteration}. */
@@ -46,6 +51,17 @@ final class RolloutWorker {
     static Iterator<RolloutPartition> run(RlWorkerSetup setup, float[] policyParams, Supplier<float[]> reference,
                                           Iterator<PromptRecord> prompts, long iteration, long policyVersion,
                                           int group, boolean greedy) {
+        return run(setup, policyParams, reference, prompts, iteration, policyVersion, group, greedy, !greedy);
+    }
+
+    /**
+     * As above; {@code logProbPasses} chooses whether the trainer's log-prob passes run (sampling a corpus
+     * needs only the completions and their scores).
+     */
+    public static Iterator<RolloutPartition> run(RlWorkerSetup setup, float[] policyParams,
+                                                 Supplier<float[]> reference, Iterator<PromptRecord> prompts,
+                                                 long iteration, long policyVersion, int group, boolean greedy,
+                                                 boolean logProbPasses) {
         List<PromptRecord> list = new ArrayList<>();
         prompts.forEachRemaining(list::add);
         list.sort(Comparator.comparingLong(PromptRecord::index));
@@ -91,7 +107,7 @@ final class RolloutWorker {
             float[][] ref = new float[rows][];
             float[][] values = new float[rows][];
             double[] entropy = new double[rows];
-            if (!greedy) {
+            if (logProbPasses) {
                 LogProbPasses.run(setup, bundle, reference, rowPrompts, completions, old, ref, values, entropy);
             }
             long passes = System.nanoTime();

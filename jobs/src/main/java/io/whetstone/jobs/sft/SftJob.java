@@ -116,6 +116,19 @@ public final class SftJob {
                     loraContext.layout().layout().length(), baseParams.length, 4L * baseParams.length / 1_000_000);
         }
 
+        Broadcast<float[]> teacherParams = null;
+        WorkerSetup.TeacherSetup teacher = null;
+        if (config.distill().enabled()) {
+            CheckpointStore.ModelAndTokenizer loaded = teacher(files, tokenizer, modelConfig);
+            teacherParams = context.broadcast(loaded.params());
+            teacher = new WorkerSetup.TeacherSetup(loaded.config(), config.distill().loss(), config.distill().ceWeight(),
+                    teacherParams.id());
+            LOG.info("Distilling from {} ({} parameters, {} MB broadcast once; the student has {}): {} at temperature "
+                            + "{}, cross-entropy weight {}", config.distill().teacher(), loaded.params().length,
+                    4L * loaded.params().length / 1_000_000, ParameterLayout.of(modelConfig).length(),
+                    config.distill().divergence(), config.distill().temperature(), config.distill().ceWeight());
+        }
+
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
         TrainSpec train = config.train();
         WorkerSetup setup = new WorkerSetup(modelConfig,
@@ -123,7 +136,8 @@ public final class SftJob {
                 train.optimizer(), new AdamWConfig(train.beta1(), train.beta2(), train.eps(), train.weightDecay(),
                 train.maxGradNorm()), new LrSchedule(train.lr(), train.warmupSteps(),
                 Math.max(train.warmupSteps() + 1, train.totalSteps()), train.minLrRatio()),
-                train.batchSizePerWorker(), train.averagingFrequency(), train.seed(), lora, base == null ? 0 : base.id());
+                train.batchSizePerWorker(), train.averagingFrequency(), train.seed(), lora, base == null ? 0 : base.id(),
+                teacher);
         CheckpointStore.LoraContext adapters = loraContext;
         TrainingState state = resumed.map(CheckpointStore.Loaded::state)
                 .orElseGet(() -> freshState(adapters == null ? initial.params() : initialAdapters(adapters.layout()),
@@ -147,7 +161,8 @@ public final class SftJob {
         long bytes = 0;
         int run = 0;
         try (DistributedTrainer trainer = new DistributedTrainer(context, shards, setup,
-                DistributedTrainer.Mode.parse(train.mode()), "whetstone sft", base)) {
+                DistributedTrainer.Mode.parse(train.mode()), teacher == null ? "whetstone sft" : "whetstone distill", base,
+                teacherParams)) {
             for (int round = startRound + 1; round <= train.rounds(); round++) {
                 RoundReport report = trainer.round(state, round);
                 state = report.state();
@@ -193,6 +208,9 @@ public final class SftJob {
             if (base != null) {
                 base.destroy();
             }
+            if (teacherParams != null) {
+                teacherParams.destroy();
+            }
             WorkerModels.clear();
         }
         metrics.append(Map.of("event", "end", "rounds_run", run, "checkpoint", String.valueOf(lastCheckpoint)));
@@ -221,6 +239,22 @@ public final class SftJob {
             return checkpoints.latest().map(path -> checkpoints.load(path, lora));
         }
         return Optional.of(checkpoints.load(resume, lora));
+    }
+
+    /** The teacher of logit distillation: loaded, and checked to share the student's tokenizer and vocabulary. */
+    private CheckpointStore.ModelAndTokenizer teacher(HadoopFiles files, Tokenizer studentTokenizer, ModelConfig student) {
+        String path = config.distill().teacher();
+        CheckpointStore.ModelAndTokenizer teacher = ModelSources.load(files, path);
+        if (!teacher.tokenizer().id().equals(studentTokenizer.id()) || teacher.config().vocabSize() != student.vocabSize()) {
+            throw new IllegalArgumentException("distill.teacher " + path + " uses tokenizer " + teacher.tokenizer().id()
+                    + " (vocabulary " + teacher.config().vocabSize() + ") but the student uses " + studentTokenizer.id()
+                    + " (vocabulary " + student.vocabSize() + "): logit distillation needs one tokenizer");
+        }
+        if (teacher.config().maxSeqLen() < config.data().seqLen()) {
+            throw new IllegalArgumentException("distill.teacher " + path + " has max_seq_len "
+                    + teacher.config().maxSeqLen() + ", below data.seq_len " + config.data().seqLen());
+        }
+        return teacher;
     }
 
     /** Fills in the family's default targets (q_proj and v_proj for Llama, c_attn for GPT-2). */

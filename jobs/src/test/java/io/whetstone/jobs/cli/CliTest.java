@@ -3,10 +3,15 @@ package io.whetstone.jobs.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class CliTest {
 
@@ -52,5 +57,44 @@ class CliTest {
         Run missing = run("sft");
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("data.path must be set"), missing.err());
+    }
+
+    /** The demo end to end at toy size: every stage runs and summary.json lists them with their fields. */
+    @Test
+    void demoWritesBothStagesToTheSummary(@TempDir Path dir) throws Exception {
+        Path runDir = dir.resolve("demo");
+        Run run = run("demo", "--run-dir", runDir.toString(), "--train-examples", "64", "--heldout-examples", "4",
+                "train.rounds=2", "train.averaging_frequency=2", "train.batch_size_per_worker=2", "model.width=32",
+                "model.layers=1", "model.heads=2", "model.kv_heads=1", "model.ffn_hidden=64",
+                "--grpo", "train.iterations=2", "--grpo", "rollout.prompts_per_iteration=4",
+                "--grpo", "rollout.group_size=2", "--grpo", "rollout.max_new_tokens=8", "--grpo", "eval.every_iterations=0",
+                "--distill", "model.width=16", "--distill", "model.layers=1", "--distill", "model.heads=2",
+                "--distill", "model.kv_heads=1", "--distill", "model.ffn_hidden=32");
+        assertEquals(0, run.code(), run.err());
+        JsonNode summary = new ObjectMapper().readTree(Files.readString(runDir.resolve("summary.json")));
+        JsonNode stages = summary.get("stages");
+        assertEquals(3, stages.size(), summary.toString());
+        assertEquals("sft", stages.get(0).get("name").asText());
+        JsonNode grpo = stages.get(1);
+        assertEquals("grpo", grpo.get("name").asText());
+        assertEquals(stages.get(0).get("heldout_accuracy_after").asDouble(), grpo.get("heldout_accuracy_before").asDouble());
+        for (String field : new String[] {"heldout_accuracy_after", "checkpoint", "completions_per_second",
+                "train_reward_first_iteration", "mean_seconds_per_iteration"}) {
+            assertTrue(grpo.has(field), field + " missing in " + grpo);
+        }
+        assertEquals(2, grpo.get("iterations").asInt());
+        assertTrue(grpo.get("mean_seconds_per_iteration").has("generation"), grpo.toString());
+        assertTrue(Files.exists(runDir.resolve("eval/grpo_heldout.jsonl")));
+        JsonNode distill = stages.get(2);
+        assertEquals("distill", distill.get("name").asText());
+        assertEquals(grpo.get("heldout_accuracy_after").asDouble(), distill.get("teacher_heldout_accuracy").asDouble());
+        for (String field : new String[] {"teacher_params", "student_params", "student_heldout_accuracy",
+                "student_sft_only_accuracy", "corpus"}) {
+            assertTrue(distill.has(field), field + " missing in " + distill);
+        }
+        assertTrue(distill.get("student_params").asLong() < distill.get("teacher_params").asLong());
+        assertEquals(64, distill.get("corpus").get("prompts").asInt());
+        assertTrue(run.out().strip().endsWith(runDir.toUri().toString().replaceAll("/$", ""))
+                || run.out().contains(runDir.toString()), run.out());
     }
 }

@@ -81,4 +81,18 @@ class ConfigLoaderTest {
         assertEquals("ppo", ppo.algorithm().name());
         assertEquals(6.0, ppo.algorithm().klTarget());
     }
+
+    @Test
+    void shippedDistillationConfigsAreValid() {
+        Path conf = Path.of(System.getProperty("user.dir")).resolve("../conf").normalize();
+        SftConfig distill = SftConfig.load(conf.resolve("distill.yaml"), List.of());
+        assertEquals("forward_kl", distill.distill().divergence());
+        assertEquals(true, distill.distill().enabled());
+        SftConfig sft = SftConfig.load(conf.resolve("sft.yaml"), List.of());
+        assertEquals(false, sft.distill().enabled());
+        io.whetstone.jobs.config.DistillDataConfig data = io.whetstone.jobs.config.DistillDataConfig.load(
+                conf.resolve("distill-data.yaml"), List.of());
+        assertEquals("gsm8k", data.filter().verifier().get("type"));
+        assertEquals(4, data.sampling().samplesPerPrompt());
+    }
 }

@@ -74,6 +74,6 @@ class RetryDeterminismTest {
     }
 
     private static float[] run(WorkerSetup setup, TrainingState state, List<PackedSequence> rows, int partition) {
-        return PartitionWorker.averaging(setup, state, () -> null, 3, partition, rows.iterator()).next().params();
+        return PartitionWorker.averaging(setup, state, () -> null, () -> null, 3, partition, rows.iterator()).next().params();
     }
 }

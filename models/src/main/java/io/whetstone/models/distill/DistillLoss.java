@@ -9,7 +9,7 @@ package io.whetstone.models.distill;
  * @param beta the JSD's mixing coefficient, in (0, 1); ignored by the KL divergences
  * @param temperature > 0
  */
-public record DistillLoss(Divergence divergence, double beta, double temperature) {
+public record DistillLoss(Divergence divergence, double beta, double temperature) implements java.io.Serializable {
 
     public DistillLoss {
         if (divergence == null) {

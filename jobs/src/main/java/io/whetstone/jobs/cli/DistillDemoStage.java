@@ -1,0 +1,158 @@
+package io.whetstone.jobs.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.whetstone.datasets.records.ChatTemplateSpec;
+import io.whetstone.datasets.tasks.ArithmeticTask;
+import io.whetstone.datasets.tasks.TaskExample;
+import io.whetstone.jobs.config.DistillDataConfig;
+import io.whetstone.jobs.config.SftConfig;
+import io.whetstone.jobs.distill.DistillDataJob;
+import io.whetstone.jobs.eval.TaskEvaluation;
+import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.sft.SftJob;
+import io.whetstone.jobs.sft.SftResult;
+import io.whetstone.models.engine.EngineOptions;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The demo's distillation stage: the teacher (the demo's last checkpoint) writes a verified chain-of-thought
+ * corpus for part of the training prompts; a student with about a quarter of its parameters trains on the
+ * original corpus plus that corpus with logit distillation from the teacher; the same student trained with
+ * SFT alone on the original corpus for the same rounds (same rows, so the same tokens) is the baseline.
+ */
+final class DistillDemoStage {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DistillDemoStage.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The student's shape: a quarter of the demo model's parameters (0.22M of 0.81M). */
+    static final List<String> STUDENT = List.of("model.width=64", "model.layers=4", "model.heads=4", "model.kv_heads=2",
+            "model.ffn_hidden=176");
+
+    /** The corpus job's settings: 4,000 training prompts x 2 samples, at most one rationale kept per prompt. */
+    static final List<String> CORPUS = List.of("sampling.samples_per_prompt=2", "sampling.max_new_tokens=110",
+            "sampling.temperature=1.0", "sampling.decode_batch=64", "sampling.chunk_prompts=2000",
+            "filter.verifier={type: task}", "filter.max_per_prompt=1", "spark.partitions=2");
+
+    /** Logit distillation settings of the distilled student. */
+    static final List<String> DISTILL = List.of("distill.divergence=forward_kl", "distill.temperature=1.0",
+            "distill.ce_weight=0.5");
+
+    static final int CORPUS_PROMPTS = 4000;
+
+    private DistillDemoStage() {
+    }
+
+    /**
+     * Runs the stage and fills {@code stage}.
+     *
+     * @param sftPreset the demo's SFT settings (the student keeps all but the shape)
+     * @param teacher the teacher checkpoint
+     * @param teacherParams its parameter count
+     * @param teacherAccuracy its held-out accuracy, measured by the stage before
+     * @param overrides user overrides of both students' SFT settings
+     */
+    static void run(SparkSession spark, HadoopFiles files, String root, List<TaskExample> train,
+                    List<TaskExample> heldout, List<String> sftPreset, String teacher, long teacherParams,
+                    double teacherAccuracy, EngineOptions engine, int partitions, List<String> overrides,
+                    ObjectNode stage) throws java.io.IOException {
+        long start = System.nanoTime();
+        Path dir = new Path(root, "distill");
+        ChatTemplateSpec template = new ChatTemplateSpec();
+        StringBuilder promptsText = new StringBuilder();
+        StringBuilder original = new StringBuilder();
+        for (int i = 0; i < train.size(); i++) {
+            TaskExample example = train.get(i);
+            if (i < CORPUS_PROMPTS) {
+                promptsText.append(JSON.createObjectNode().put("id", "train-" + i).put("question", example.question())
+                        .put("answer", example.solution())).append('\n');
+            }
+            original.append(JSON.createObjectNode().put("id", "train-" + i)
+                    .put("prompt", template.questionPrompt(example.question())).put("completion", example.solution()))
+                    .append('\n');
+        }
+        files.writeBytes(new Path(dir, "prompts.jsonl"), promptsText.toString().getBytes(StandardCharsets.UTF_8));
+        files.writeBytes(new Path(dir, "corpora/original/corpus.jsonl"), original.toString().getBytes(StandardCharsets.UTF_8));
+
+        List<String> corpusSettings = new ArrayList<>(CORPUS);
+        corpusSettings.add("teacher.path=" + teacher);
+        corpusSettings.add("data.path=" + new Path(dir, "prompts.jsonl"));
+        corpusSettings.add("output.path=" + new Path(dir, "corpora/cot"));
+        corpusSettings.add("run.dir=" + new Path(dir, "cot-run"));
+        long corpusStart = System.nanoTime();
+        DistillDataJob.Result corpus = new DistillDataJob(spark, DistillDataConfig.load(null, corpusSettings)).run();
+        double corpusSeconds = (System.nanoTime() - corpusStart) / 1e9;
+
+        List<String> baseline = student(sftPreset, new Path(dir, "student-sft-only"), overrides);
+        baseline.add("data.path=" + new Path(root, "data/train.jsonl"));
+        SftResult sftOnly = new SftJob(spark, SftConfig.load(null, baseline)).run();
+        TaskEvaluation.Result sftOnlyEval = evaluate(spark, sftOnly, heldout, engine, partitions);
+        LOG.info("Held-out accuracy of the student trained with SFT only: {}/{}", sftOnlyEval.correct(),
+                sftOnlyEval.total());
+
+        List<String> distilled = student(sftPreset, new Path(dir, "student-distilled"), overrides);
+        distilled.add("data.path=" + new Path(dir, "corpora/*/corpus.jsonl"));
+        distilled.add("data.format=prompt_completion");
+        distilled.addAll(DISTILL);
+        distilled.add("distill.teacher=" + teacher);
+        long distillStart = System.nanoTime();
+        SftResult student = new SftJob(spark, SftConfig.load(null, distilled)).run();
+        double distillSeconds = (System.nanoTime() - distillStart) / 1e9;
+        TaskEvaluation.Result studentEval = evaluate(spark, student, heldout, engine, partitions);
+        LOG.info("Held-out accuracy of the distilled student: {}/{}", studentEval.correct(), studentEval.total());
+
+        stage.put("name", "distill");
+        stage.put("teacher", teacher);
+        stage.put("teacher_params", teacherParams);
+        stage.put("student_params", student.modelParams().length);
+        stage.put("teacher_heldout_accuracy", teacherAccuracy);
+        stage.put("student_heldout_accuracy", studentEval.accuracy());
+        stage.put("student_sft_only_accuracy", sftOnlyEval.accuracy());
+        stage.put("heldout_examples", studentEval.total());
+        stage.put("student_rounds", student.roundsRun());
+        stage.put("student_examples_distilled", student.corpus().examples());
+        stage.put("student_examples_sft_only", sftOnly.corpus().examples());
+        stage.put("divergence", "forward_kl");
+        stage.put("ce_weight", 0.5);
+        ObjectNode stats = stage.putObject("corpus");
+        stats.put("path", corpus.jsonl());
+        for (String key : List.of("prompts", "samples", "verified", "teacher_accuracy", "prompt_coverage", "accepted",
+                "duplicates_dropped", "over_limit_dropped", "samples_per_second")) {
+            stats.set(key, JSON.valueToTree(corpus.stats().get(key)));
+        }
+        stats.set("rationale_tokens", JSON.valueToTree(corpus.stats().get("rationale_tokens")));
+        stage.put("corpus_seconds", corpusSeconds);
+        stage.put("distill_seconds", distillSeconds);
+        stage.put("distill_mean_round_seconds", student.meanRoundSeconds());
+        stage.put("sft_only_mean_round_seconds", sftOnly.meanRoundSeconds());
+        stage.put("seconds", (System.nanoTime() - start) / 1e9);
+        System.out.println(String.format("distill: teacher %.1f%% (%d params) -> student %.1f%% (%d params); "
+                        + "same student with SFT only %.1f%%; corpus %d of %d samples verified",
+                100 * teacherAccuracy, teacherParams, 100 * studentEval.accuracy(), student.modelParams().length,
+                100 * sftOnlyEval.accuracy(), ((Number) corpus.stats().get("verified")).longValue(),
+                ((Number) corpus.stats().get("samples")).longValue()));
+    }
+
+    private static List<String> student(List<String> sftPreset, Path runDir, List<String> overrides) {
+        List<String> settings = new ArrayList<>(sftPreset);
+        settings.addAll(STUDENT);
+        settings.add("run.dir=" + runDir);
+        settings.addAll(overrides);
+        return settings;
+    }
+
+    private static TaskEvaluation.Result evaluate(SparkSession spark, SftResult result, List<TaskExample> heldout,
+                                                  EngineOptions engine, int partitions) {
+        return TaskEvaluation.evaluate(spark, result.config(), result.modelParams(), result.tokenizer(), heldout,
+                ArithmeticTask.verifier(), DemoCommand.MAX_NEW_TOKENS, partitions, engine, 100);
+    }
+
+}

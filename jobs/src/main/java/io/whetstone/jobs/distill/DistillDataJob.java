@@ -1,0 +1,357 @@
+package io.whetstone.jobs.distill;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.whetstone.datasets.rewards.RewardScorer;
+import io.whetstone.datasets.spark.CorpusPreparer;
+import io.whetstone.jobs.config.ConfigLoader;
+import io.whetstone.jobs.config.DistillDataConfig;
+import io.whetstone.jobs.config.RlConfig;
+import io.whetstone.jobs.io.CheckpointStore;
+import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.io.MetricsLog;
+import io.whetstone.jobs.io.ModelSources;
+import io.whetstone.jobs.rl.PromptReader;
+import io.whetstone.jobs.rl.PromptRecord;
+import io.whetstone.jobs.rl.RewardFactory;
+import io.whetstone.jobs.rl.RlWorkerSetup;
+import io.whetstone.jobs.rl.Rollout;
+import io.whetstone.jobs.rl.RolloutPartition;
+import io.whetstone.jobs.rl.RolloutWorker;
+import io.whetstone.jobs.spark.SparkRuntime;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.kernels.KernelChoice;
+import io.whetstone.models.optim.AdamWConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * A chain-of-thought corpus by rejection sampling: the teacher is broadcast, the executors sample
+ * {@code samples_per_prompt} rationales per prompt (seeded by seed, prompt and sample) and score them with
+ * the verifier; the driver keeps the verified ones (deduplicated, at most {@code max_per_prompt} per
+ * prompt) and writes them in the SFT job's {@code prompt_completion} format with the run's statistics.
+ *
+ * <p>Prompts go in chunks; each chunk's samples are written to a work area under the output as soon as they
+ * exist, so a killed run resumes after its last complete chunk. The output is keyed by the inputs (files,
+ * teacher weights, every setting that changes the corpus): a rerun with the same key finds the finished
+ * corpus and leaves it as it is; a different key on a finished output is refused rather than overwritten.
+ */
+public final class DistillDataJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DistillDataJob.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int KEY_VERSION = 1;
+
+    private final SparkSession spark;
+    private final DistillDataConfig config;
+
+    public DistillDataJob(SparkSession spark, DistillDataConfig config) {
+        this.spark = spark;
+        this.config = config;
+    }
+
+    /**
+     * What the run produced.
+     *
+     * @param output the corpus directory
+     * @param jsonl the JSONL corpus file (null when not written)
+     * @param parquet the Parquet corpus directory (null when not written)
+     * @param stats the statistics (also in stats.json)
+     * @param reused whether a finished corpus with the same key was found and kept
+     * @param chunksSampled chunks sampled by this run (fewer than all after a resume)
+     */
+    public record Result(String output, String jsonl, String parquet, Map<String, Object> stats, boolean reused,
+                         int chunksSampled) {
+    }
+
+    /** Thrown by the failure-injection setting, so tests can tell it from real failures. */
+    public static final class InjectedFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        InjectedFailure(String message) {
+            super(message);
+        }
+    }
+
+    public Result run() {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
+        String runDir = files.qualify(config.run().dir());
+        Path output = new Path(files.qualify(config.output().path()));
+        files.mkdirs(new Path(runDir));
+        files.writeBytes(new Path(runDir, "config.resolved.yaml"),
+                ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
+
+        CheckpointStore.ModelAndTokenizer teacher = ModelSources.load(files, config.teacher().path());
+        DistillDataConfig.Sampling sampling = config.sampling();
+        int maxPrompt = teacher.config().maxSeqLen() - sampling.maxNewTokens();
+        if (maxPrompt < 1) {
+            throw new IllegalArgumentException("sampling.max_new_tokens " + sampling.maxNewTokens() + " leaves no room "
+                    + "for a prompt within the teacher's max_seq_len " + teacher.config().maxSeqLen());
+        }
+        int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
+        EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.teacher().kernels()), threads);
+        Map<String, Object> verifierSpec = new LinkedHashMap<>(config.filter().verifier());
+        verifierSpec.putIfAbsent("name", "verified");
+        verifierSpec.put("weight", 1.0);
+        List<RewardScorer.Component> verifier = RewardFactory.build(List.of(verifierSpec), sampling.maxNewTokens(),
+                context, files, engine);
+        String key = key(files, teacher, verifierSpec);
+
+        if (files.exists(new Path(output, "_SUCCESS"))) {
+            JsonNode manifest = readJson(files, new Path(output, "manifest.json"));
+            if (!manifest.path("key").asText().equals(key)) {
+                throw new IllegalArgumentException("output.path " + output + " holds a finished corpus made from other "
+                        + "inputs or settings (key " + manifest.path("key").asText() + ", now " + key
+                        + "); choose another output.path or delete it");
+            }
+            LOG.info("The corpus at {} is complete for these inputs and settings; nothing to do", output);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> stats = JSON.convertValue(readJson(files, new Path(output, "stats.json")), Map.class);
+            return new Result(output.toString(), jsonlPath(output), parquetPath(output), stats, true, 0);
+        }
+
+        JavaRDD<PromptRecord> parsed = PromptReader.read(spark, config.data().path(), config.data().container(),
+                config.data().validation().equals("strict"), teacher.tokenizer(), maxPrompt);
+        int partitions = config.spark().partitions();
+        JavaRDD<PromptRecord> prompts = parsed.mapToPair(p -> new Tuple2<>(p.index(), p))
+                .partitionBy(new HashPartitioner(partitions)).values().persist(StorageLevel.MEMORY_AND_DISK());
+        long promptCount = prompts.count();
+        parsed.unpersist(false);
+        if (promptCount == 0) {
+            throw new IllegalArgumentException("data.path " + config.data().path() + " holds no prompts");
+        }
+        long maxIndex = prompts.map(PromptRecord::index).reduce(Math::max);
+
+        Path work = new Path(output, "_work-" + key.substring(0, 16));
+        int chunkSize = sampling.chunkPrompts();
+        int chunks = (int) ((maxIndex + chunkSize) / chunkSize);
+        MetricsLog metrics = new MetricsLog(files, runDir);
+        metrics.append(Map.of("event", "start", "prompts", promptCount, "chunks", chunks, "key", key,
+                "output", output.toString()));
+        LOG.info("distill-data: {} prompts x {} samples from {} in {} chunk(s); work area {}", promptCount,
+                sampling.samplesPerPrompt(), config.teacher().path(), chunks, work);
+
+        Broadcast<float[]> weights = context.broadcast(teacher.params());
+        RlWorkerSetup setup = workerSetup(teacher, engine, verifier, weights.id());
+        boolean greedy = sampling.temperature() == 0;
+        int group = sampling.samplesPerPrompt();
+        int sampled = 0;
+        long samplesThisRun = 0;
+        double seconds = 0;
+        try {
+            for (int chunk = 0; chunk < chunks; chunk++) {
+                Path chunkDir = new Path(work, String.format("chunk-%06d", chunk));
+                if (files.exists(new Path(chunkDir, "_SUCCESS"))) {
+                    continue;
+                }
+                long from = (long) chunk * chunkSize;
+                long to = from + chunkSize;
+                long start = System.nanoTime();
+                context.setJobDescription("whetstone distill-data: chunk " + (chunk + 1) + "/" + chunks
+                        + " (prompts " + from + "-" + (to - 1) + " x " + group + " samples)");
+                List<RolloutPartition> parts = prompts.filter(p -> p.index() >= from && p.index() < to)
+                        .mapPartitions(rows -> RolloutWorker.run(setup, weights.value(), () -> null, rows, 0, 0, group,
+                                greedy, false)).collect();
+                StringBuilder lines = new StringBuilder();
+                long samples = 0;
+                long verified = 0;
+                for (RolloutPartition part : parts) {
+                    for (Rollout r : part.rollouts()) {
+                        SampleRecord record = new SampleRecord(r.promptIndex(), r.promptId(), r.sample(), r.prompt(),
+                                r.completion(), r.reward(), r.failure(), r.completionIds().length, r.finish());
+                        lines.append(record.toJson()).append('\n');
+                        samples++;
+                        if (!r.failed() && r.reward() >= config.filter().minReward()) {
+                            verified++;
+                        }
+                    }
+                }
+                files.writeBytes(new Path(chunkDir, "samples.jsonl"), lines.toString().getBytes(StandardCharsets.UTF_8));
+                files.writeBytes(new Path(chunkDir, "_SUCCESS"), new byte[0]);
+                double took = (System.nanoTime() - start) / 1e9;
+                sampled++;
+                samplesThisRun += samples;
+                seconds += took;
+                double eta = seconds / sampled * (chunks - chunk - 1);
+                LOG.info(String.format("chunk %d/%d  %d samples  verified %.1f%%  %.1f samples/s  %.1fs  eta %.0fs",
+                        chunk + 1, chunks, samples, samples == 0 ? 0 : 100.0 * verified / samples, samples / took,
+                        took, eta));
+                Map<String, Object> line = new LinkedHashMap<>();
+                line.put("chunk", chunk + 1);
+                line.put("samples", samples);
+                line.put("verified", verified);
+                line.put("samples_per_s", samples / took);
+                line.put("chunk_s", took);
+                line.put("eta_s", eta);
+                metrics.append(line);
+                if (config.debug().failAfterRound() > 0 && chunk + 1 == config.debug().failAfterRound()) {
+                    throw new InjectedFailure("debug.fail_after_round=" + (chunk + 1)
+                            + ": stopping after this chunk as a killed job would");
+                }
+            }
+        } finally {
+            weights.destroy();
+            prompts.unpersist(false);
+            RolloutWorker.clearPools();
+        }
+
+        List<SampleRecord> all = new ArrayList<>();
+        for (int chunk = 0; chunk < chunks; chunk++) {
+            Path samples = new Path(new Path(work, String.format("chunk-%06d", chunk)), "samples.jsonl");
+            String text = new String(files.readBytes(samples), StandardCharsets.UTF_8);
+            text.lines().filter(l -> !l.isBlank()).forEach(l -> all.add(SampleRecord.fromJson(l)));
+        }
+        CorpusFilter.Result result = new CorpusFilter(config.filter().minReward(), config.filter().maxPerPrompt(),
+                config.filter().dedupe()).apply(all);
+        Map<String, Object> stats = new LinkedHashMap<>(result.stats());
+        stats.put("sampling_seconds", seconds);
+        stats.put("samples_per_second", seconds == 0 ? 0 : samplesThisRun / seconds);
+        writeOutput(files, output, result, stats, key);
+        deleteQuietly(files, work);
+        metrics.append(Map.of("event", "end", "accepted", result.accepted().size(), "output", output.toString()));
+        LOG.info("distill-data: {} of {} samples verified (teacher accuracy {}), {} kept in the corpus at {}",
+                stats.get("verified"), stats.get("samples"), String.format("%.3f", (double) stats.get("teacher_accuracy")),
+                result.accepted().size(), output);
+        return new Result(output.toString(), jsonlPath(output), parquetPath(output), stats, false, sampled);
+    }
+
+    private RlWorkerSetup workerSetup(CheckpointStore.ModelAndTokenizer teacher, EngineOptions engine,
+                                      List<RewardScorer.Component> verifier, long poolId) {
+        DistillDataConfig.Sampling sampling = config.sampling();
+        // The rollout worker samples and scores; only its sampling settings matter here (no update follows).
+        RlConfig.Rollout rollout = new RlConfig.Rollout(1, sampling.samplesPerPrompt(), sampling.maxNewTokens(),
+                sampling.temperature() == 0 ? 1.0 : sampling.temperature(), sampling.topK(), sampling.topP(),
+                sampling.decodeBatch(), 1, sampling.seed());
+        RlConfig.Algorithm algorithm = RlConfig.load(null, List.of("data.path=unused", "model.init=unused")).algorithm();
+        return new RlWorkerSetup(teacher.config(), engine, algorithm, rollout, teacher.tokenizer(), verifier,
+                config.filter().timeoutMs(), 0, "adamw", new AdamWConfig(0.9, 0.999, 1e-8, 0, 0), poolId);
+    }
+
+    /** Everything that changes the corpus: input files, teacher weights and tokenizer, sampling and filter settings. */
+    private String key(HadoopFiles files, CheckpointStore.ModelAndTokenizer teacher, Map<String, Object> verifier) {
+        try {
+            StringBuilder text = new StringBuilder("v").append(KEY_VERSION);
+            for (String file : CorpusPreparer.inputFiles(files.conf(), config.data().path())) {
+                text.append('|').append(file);
+            }
+            text.append('|').append(CheckpointStore.sha256(teacher.params())).append('|').append(teacher.tokenizer().id());
+            text.append('|').append(JSON.writeValueAsString(config.sampling()));
+            text.append('|').append(JSON.writeValueAsString(config.filter())).append('|').append(JSON.writeValueAsString(verifier));
+            text.append('|').append(config.data().validation());
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            return HexFormat.of().formatHex(digest.digest(text.toString().getBytes(StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void writeOutput(HadoopFiles files, Path output, CorpusFilter.Result result, Map<String, Object> stats,
+                             String key) {
+        List<SampleRecord> accepted = result.accepted();
+        if (config.output().jsonl()) {
+            StringBuilder text = new StringBuilder();
+            for (SampleRecord s : accepted) {
+                ObjectNode line = JSON.createObjectNode();
+                line.put("id", s.id() + "#" + s.sample());
+                line.put("prompt", s.prompt());
+                line.put("completion", s.completion());
+                text.append(line).append('\n');
+            }
+            files.writeBytes(new Path(output, "corpus.jsonl"), text.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        if (config.output().parquet()) {
+            List<Row> rows = new ArrayList<>();
+            for (SampleRecord s : accepted) {
+                rows.add(RowFactory.create(s.id() + "#" + s.sample(), s.prompt(), s.completion()));
+            }
+            StructType schema = new StructType().add("id", DataTypes.StringType, false)
+                    .add("prompt", DataTypes.StringType, false).add("completion", DataTypes.StringType, false);
+            Path target = new Path(output, "corpus.parquet");
+            Path temporary = new Path(output, ".corpus.parquet._tmp-" + UUID.randomUUID());
+            FileSystem fs = files.fs(target);
+            try {
+                spark.createDataFrame(rows, schema).coalesce(1).write().parquet(temporary.toString());
+                if (fs.exists(target)) {
+                    fs.delete(target, true);
+                }
+                if (!fs.rename(temporary, target)) {
+                    throw new IOException("cannot rename " + temporary + " to " + target);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + target, e);
+            }
+        }
+        StringBuilder perPrompt = new StringBuilder();
+        for (Map<String, Object> line : result.perPrompt()) {
+            perPrompt.append(JSON.valueToTree(line).toString()).append('\n');
+        }
+        files.writeBytes(new Path(output, "prompts.jsonl"), perPrompt.toString().getBytes(StandardCharsets.UTF_8));
+        try {
+            files.writeBytes(new Path(output, "stats.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(stats));
+            Map<String, Object> manifest = new HashMap<>();
+            manifest.put("key", key);
+            manifest.put("teacher", config.teacher().path());
+            manifest.put("data", config.data().path());
+            manifest.put("format", "prompt_completion");
+            files.writeBytes(new Path(output, "manifest.json"), JSON.writerWithDefaultPrettyPrinter()
+                    .writeValueAsBytes(manifest));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        files.writeBytes(new Path(output, "_SUCCESS"), new byte[0]);
+    }
+
+    private String jsonlPath(Path output) {
+        return config.output().jsonl() ? new Path(output, "corpus.jsonl").toString() : null;
+    }
+
+    private String parquetPath(Path output) {
+        return config.output().parquet() ? new Path(output, "corpus.parquet").toString() : null;
+    }
+
+    private static JsonNode readJson(HadoopFiles files, Path path) {
+        try {
+            return JSON.readTree(files.readBytes(path));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + path, e);
+        }
+    }
+
+    private static void deleteQuietly(HadoopFiles files, Path path) {
+        try {
+            files.fs(path).delete(path, true);
+        } catch (IOException e) {
+            LOG.warn("could not delete the work area {}: {}", path, e.toString());
+        }
+    }
+}

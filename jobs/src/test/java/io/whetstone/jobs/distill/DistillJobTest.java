@@ -1,0 +1,130 @@
+package io.whetstone.jobs.distill;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.whetstone.datasets.tokenize.ByteTokenizer;
+import io.whetstone.jobs.SparkTestSession;
+import io.whetstone.jobs.TestData;
+import io.whetstone.jobs.config.ConfigException;
+import io.whetstone.jobs.config.SftConfig;
+import io.whetstone.jobs.sft.SftJob;
+import io.whetstone.jobs.sft.SftResult;
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.distill.DistillLoss;
+import io.whetstone.models.distill.Divergence;
+import io.whetstone.models.distill.TokenDivergence;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.engine.ForwardPass;
+import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.kernels.KernelChoice;
+import io.whetstone.models.train.TrainingState;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Logit distillation through the SFT job on Spark: a student trained on the teacher's distributions ends
+ * closer to the teacher than the same student trained on the data alone, and a teacher with another
+ * tokenizer is refused before any training.
+ */
+class DistillJobTest {
+
+    @Test
+    void aDistilledStudentMatchesTheTeacherBetterThanOneTrainedOnTheDataAlone(@TempDir Path dir) throws IOException {
+        Path data = TestData.write(dir, "corpus.jsonl", TestData.promptCompletionLines(80, 4));
+        List<String> teacherSettings = TestData.tinySft(data, dir.resolve("teacher"));
+        teacherSettings.addAll(List.of("model.width=48", "model.layers=2", "train.rounds=8"));
+        SftResult teacher = new SftJob(SparkTestSession.get(), SftConfig.load(null, teacherSettings)).run();
+
+        SftResult distilled = student(data, dir.resolve("distilled"), teacher.checkpoint(), 0.0);
+        SftResult dataOnly = student(data, dir.resolve("data-only"), "", 1.0);
+
+        List<Sequence> sequences = sequences(data);
+        double distilledKl = meanKl(teacher, distilled, sequences);
+        double dataOnlyKl = meanKl(teacher, dataOnly, sequences);
+        assertTrue(distilledKl < 0.8 * dataOnlyKl, "KL(teacher || student): distilled " + distilledKl
+                + " vs data only " + dataOnlyKl);
+    }
+
+    @Test
+    void aTeacherWithAnotherTokenizerIsRefused(@TempDir Path dir) throws IOException {
+        Path data = TestData.write(dir, "corpus.jsonl", TestData.promptCompletionLines(20, 4));
+        String stories = Path.of(System.getProperty("whetstone.assets", "../shared/assets"), "stories260K.gguf").toUri()
+                .toString();
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                () -> student(data, dir.resolve("run"), stories, 0.5));
+        assertTrue(error.getMessage().contains("needs one tokenizer"), error.getMessage());
+        assertThrows(ConfigException.class, () -> SftConfig.load(null, List.of("distill.ce_weight=1.5")));
+        assertThrows(ConfigException.class, () -> SftConfig.load(null, List.of("distill.divergence=jsd",
+                "distill.beta=0")));
+    }
+
+    private static SftResult student(Path data, Path runDir, String teacher, double ceWeight) {
+        List<String> settings = TestData.tinySft(data, runDir);
+        settings.addAll(List.of("model.width=16", "train.rounds=8", "train.lr=0.01", "distill.temperature=1.0",
+                "distill.ce_weight=" + ceWeight));
+        if (!teacher.isEmpty()) {
+            settings.add("distill.teacher=" + teacher);
+        }
+        return new SftJob(SparkTestSession.get(), SftConfig.load(null, settings)).run();
+    }
+
+    /** Token ids of prompt + completion, and where the completion starts (the positions both students trained on). */
+    private record Sequence(int[] ids, int completionStart) {
+    }
+
+    private static List<Sequence> sequences(Path data) throws IOException {
+        ByteTokenizer tokenizer = new ByteTokenizer();
+        ObjectMapper json = new ObjectMapper();
+        List<Sequence> out = new ArrayList<>();
+        for (String line : java.nio.file.Files.readAllLines(data).subList(0, 16)) {
+            var node = json.readTree(line);
+            int[] prompt = tokenizer.encode(node.get("prompt").asText());
+            int[] completion = tokenizer.encode(node.get("completion").asText());
+            int[] ids = java.util.Arrays.copyOf(prompt, prompt.length + completion.length);
+            System.arraycopy(completion, 0, ids, prompt.length, completion.length);
+            out.add(new Sequence(ids, prompt.length));
+        }
+        return out;
+    }
+
+    /** Mean forward KL of the teacher's and the student's next-token distributions where completion tokens are predicted. */
+    private static double meanKl(SftResult teacher, SftResult student, List<Sequence> sequences) {
+        EngineOptions options = new EngineOptions(DataType.FLOAT, KernelChoice.REFERENCE, 1);
+        TokenDivergence kl = new TokenDivergence(new DistillLoss(Divergence.FORWARD_KL, 0, 1));
+        double sum = 0;
+        int count = 0;
+        try (Transformer t = load(teacher.config(), teacher.modelParams(), options);
+             Transformer s = load(student.config(), student.modelParams(), options)) {
+            for (Sequence sequence : sequences) {
+                int[] ids = sequence.ids();
+                int[] targets = new int[ids.length];
+                java.util.Arrays.fill(targets, -1);
+                ForwardPass teacherPass = t.forward(ids, targets, 1, ids.length);
+                double[][] teacherRows = new double[ids.length][];
+                for (int i = 0; i < ids.length; i++) {
+                    teacherRows[i] = teacherPass.logits().getRow(i).toDoubleVector();
+                }
+                ForwardPass studentPass = s.forward(ids, targets, 1, ids.length);
+                double[] gradient = new double[(int) studentPass.logits().columns()];
+                for (int i = sequence.completionStart() - 1; i < ids.length - 1; i++) {
+                    sum += kl.full(studentPass.logits().getRow(i).toDoubleVector(), teacherRows[i], gradient);
+                    count++;
+                }
+            }
+        }
+        return sum / count;
+    }
+
+    private static Transformer load(ModelConfig config, float[] params, EngineOptions options) {
+        Transformer model = new Transformer(config, options);
+        TrainingState.copyInto(params, model.parameters().params());
+        return model;
+    }
+}
