@@ -8,13 +8,17 @@ import io.whetstone.models.distill.DistillLoss;
  * Hadoop path; "" = plain SFT), every step's loss is (1 - ce_weight) times the mean divergence of the
  * teacher's and the student's next-token distributions at {@code temperature} plus ce_weight times the
  * data's cross-entropy, over the trained (masked) positions. The teacher must use the student's tokenizer.
+ * With {@code top_k} > 0 the teacher's top-k log-probabilities are computed once per corpus (cached) and
+ * the divergence is taken on that support plus a bucket for the rest of the vocabulary.
  */
-public record DistillSpec(String teacher, String divergence, double beta, double temperature, double ceWeight) {
+public record DistillSpec(String teacher, String divergence, double beta, double temperature, double ceWeight,
+                          int topK) {
 
     public DistillSpec {
         teacher = teacher == null ? "" : teacher.trim();
         Checks.require(temperature > 0, "distill.temperature must be > 0, got " + temperature);
         Checks.require(ceWeight >= 0 && ceWeight <= 1, "distill.ce_weight must be in [0, 1], got " + ceWeight);
+        Checks.require(topK >= 0, "distill.top_k must be >= 0 (0: the teacher runs on every batch), got " + topK);
         try {
             loss(Divergence.parse(divergence), beta, temperature);
         } catch (IllegalArgumentException e) {

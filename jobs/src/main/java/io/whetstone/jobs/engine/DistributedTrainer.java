@@ -61,13 +61,14 @@ public final class DistributedTrainer implements AutoCloseable {
     }
 
     /**
-     * With a teacher ({@code setup.teacher()} set), {@code teacher} holds its parameters, broadcast once for the
-     * whole run; each executor builds the teacher once and the objective distils from it.
+     * With a teacher that runs on the executors ({@code setup.teacher()} without top-k), {@code teacher} holds its
+     * parameters, broadcast once for the whole run; each executor builds the teacher once and the objective
+     * distils from it. With top-k the rows carry the teacher's targets and nothing is broadcast.
      */
     public DistributedTrainer(JavaSparkContext context, JavaRDD<PackedSequence> shards, WorkerSetup setup, Mode mode,
                               String description, Broadcast<float[]> base, Broadcast<float[]> teacher) {
-        if ((setup.teacher() == null) != (teacher == null)) {
-            throw new IllegalArgumentException("a teacher is broadcast exactly when the setup distils");
+        if ((setup.teacher() == null || !setup.teacher().runsTeacher()) != (teacher == null)) {
+            throw new IllegalArgumentException("a teacher is broadcast exactly when the setup runs one");
         }
         if ((setup.lora() == null) != (base == null)) {
             throw new IllegalArgumentException("a frozen base is broadcast exactly when adapters train");

@@ -32,6 +32,9 @@ final class PartitionWorker {
             long rowCount = 0;
             for (int step = 0; step < setup.localSteps(); step++) {
                 List<PackedSequence> batch = sampler.batch(shard, round, step);
+                if (bundle.batchTeacher() != null) {
+                    bundle.batchTeacher().set(batch);
+                }
                 Trainer.StepStats stats = bundle.trainer().step(List.of(toTokenBatch(batch)));
                 lossSum += stats.loss() * stats.maskedTokens();
                 tokens += stats.maskedTokens();
@@ -57,6 +60,9 @@ final class PartitionWorker {
             TrainingState.copyInto(state.params(), bundle.model().trainableParameters().params());
             ShardSampler sampler = new ShardSampler(setup.seed(), partition, setup.batchSize(), 1);
             List<PackedSequence> batch = sampler.batch(shard, round, 0);
+            if (bundle.batchTeacher() != null) {
+                bundle.batchTeacher().set(batch);
+            }
             double[] lossAndTokens = bundle.trainer().accumulateSum(List.of(toTokenBatch(batch)));
             float[] gradient = TrainingState.toFloats(bundle.model().trainableParameters().grads());
             return List.of(new PartitionResult(partition, gradient, new float[0][], 1.0, lossAndTokens[0],

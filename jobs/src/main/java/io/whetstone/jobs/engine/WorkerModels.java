@@ -2,6 +2,9 @@ package io.whetstone.jobs.engine;
 
 import io.whetstone.models.distill.DistillationObjective;
 import io.whetstone.models.distill.ModelTeacher;
+import io.whetstone.models.distill.Teacher;
+import io.whetstone.models.distill.TeacherTargets;
+import io.whetstone.models.engine.TokenBatch;
 import io.whetstone.models.objectives.Objective;
 import io.whetstone.models.engine.Transformer;
 import io.whetstone.models.objectives.MaskedCrossEntropy;
@@ -28,8 +31,49 @@ public final class WorkerModels {
     private WorkerModels() {
     }
 
-    /** A model, its optimiser and a trainer over them, and the teacher its objective runs (or null). */
-    public record Bundle(WorkerSetup setup, Transformer model, Optimizer optimizer, Trainer trainer, Transformer teacher) {
+    /**
+     * A model, its optimiser and a trainer over them; the teacher its objective runs (or null), or the holder of
+     * the current batch's precomputed top-k targets (or null).
+     */
+    public record Bundle(WorkerSetup setup, Transformer model, Optimizer optimizer, Trainer trainer, Transformer teacher,
+                         BatchTeacher batchTeacher) {
+    }
+
+    /** Teacher targets that travel with the rows: set before each step from the batch's rows. */
+    public static final class BatchTeacher implements Teacher {
+        private TeacherTargets.TopK current;
+
+        /** Takes the top-k of {@code rows} (in batch order) as the targets of the next step. */
+        public void set(java.util.List<io.whetstone.datasets.pack.PackedSequence> rows) {
+            int seqLen = rows.get(0).seqLen();
+            int[][] ids = new int[rows.size() * seqLen][];
+            float[][] logProbs = new float[rows.size() * seqLen][];
+            for (int b = 0; b < rows.size(); b++) {
+                io.whetstone.datasets.pack.PackedSequence row = rows.get(b);
+                if (row.teacher() == null) {
+                    throw new IllegalStateException("a row without the teacher's top-k reached a top-k objective");
+                }
+                int k = row.teacher().k();
+                int j = 0;
+                for (int t = 0; t < row.seqLen(); t++) {
+                    if (row.targetMask()[t + 1]) {
+                        ids[b * seqLen + t] = java.util.Arrays.copyOfRange(row.teacher().ids(), j * k, (j + 1) * k);
+                        logProbs[b * seqLen + t] = java.util.Arrays.copyOfRange(row.teacher().logProbs(), j * k,
+                                (j + 1) * k);
+                        j++;
+                    }
+                }
+            }
+            current = new TeacherTargets.TopK(ids, logProbs);
+        }
+
+        @Override
+        public TeacherTargets targets(TokenBatch batch) {
+            if (current == null) {
+                throw new IllegalStateException("no top-k targets were set for this batch");
+            }
+            return current;
+        }
     }
 
     /** A model for {@code setup} (a frozen base, if any, is read from {@code base} when the model is made). */
@@ -58,15 +102,19 @@ public final class WorkerModels {
                         setup.adamw().maxGradNorm())
                 : new AdamW(model.trainableParameters(), model.kernels(), setup.adamw());
         Transformer teacher = null;
+        BatchTeacher batchTeacher = null;
         Objective objective = new MaskedCrossEntropy();
-        if (setup.teacher() != null) {
+        if (setup.teacher() != null && setup.teacher().runsTeacher()) {
             teacher = new Transformer(setup.teacher().model(), setup.engine());
             TrainingState.copyInto(teacherParams.get(), teacher.parameters().params());
             objective = new DistillationObjective(setup.teacher().loss(), setup.teacher().ceWeight(),
                     new ModelTeacher(teacher));
+        } else if (setup.teacher() != null) {
+            batchTeacher = new BatchTeacher();
+            objective = new DistillationObjective(setup.teacher().loss(), setup.teacher().ceWeight(), batchTeacher);
         }
         Trainer trainer = new Trainer(model, objective, optimizer, setup.schedule());
-        return new Bundle(setup, model, optimizer, trainer, teacher);
+        return new Bundle(setup, model, optimizer, trainer, teacher, batchTeacher);
     }
 
     /** Returns {@code bundle} to the pool. */

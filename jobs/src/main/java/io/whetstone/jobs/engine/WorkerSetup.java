@@ -41,11 +41,17 @@ public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimi
 
     /**
      * A teacher the objective distils from: its shape, the divergence, the weight of the data's
-     * cross-entropy, and the id of the broadcast holding its parameters (so pooled teachers never mix jobs).
+     * cross-entropy, the id of the broadcast holding its parameters (so pooled teachers never mix jobs),
+     * and k when the rows carry the teacher's precomputed top-k instead (0: the teacher runs on every batch).
      */
-    public record TeacherSetup(ModelConfig model, DistillLoss loss, double ceWeight, long broadcastId)
+    public record TeacherSetup(ModelConfig model, DistillLoss loss, double ceWeight, long broadcastId, int topK)
             implements Serializable {
-        private static final long serialVersionUID = 1L;
+        private static final long serialVersionUID = 2L;
+
+        /** Whether the teacher's parameters are broadcast and the teacher runs on the executors. */
+        public boolean runsTeacher() {
+            return topK == 0;
+        }
     }
 
     /** The layout of what trains: the adapters with LoRA, the whole model otherwise. */

@@ -12,6 +12,7 @@ import io.whetstone.jobs.config.TrainSpec;
 import io.whetstone.jobs.engine.DistributedTrainer;
 import io.whetstone.jobs.engine.RoundReport;
 import io.whetstone.jobs.engine.WorkerModels;
+import io.whetstone.jobs.distill.TeacherTopKCache;
 import io.whetstone.jobs.engine.WorkerSetup;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
@@ -118,15 +119,29 @@ public final class SftJob {
 
         Broadcast<float[]> teacherParams = null;
         WorkerSetup.TeacherSetup teacher = null;
+        int topK = config.distill().topK();
         if (config.distill().enabled()) {
             CheckpointStore.ModelAndTokenizer loaded = teacher(files, tokenizer, modelConfig);
-            teacherParams = context.broadcast(loaded.params());
+            long broadcastId = 0;
+            if (topK > 0) {
+                int cacheThreads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
+                TeacherTopKCache.Annotated annotated = TeacherTopKCache.annotate(spark, shards, partitions,
+                        corpus.cachePath(), loaded, topK, config.distill().temperature(),
+                        new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), cacheThreads));
+                shards.unpersist(false);
+                shards = annotated.rows().persist(StorageLevel.MEMORY_AND_DISK());
+            } else {
+                teacherParams = context.broadcast(loaded.params());
+                broadcastId = teacherParams.id();
+            }
             teacher = new WorkerSetup.TeacherSetup(loaded.config(), config.distill().loss(), config.distill().ceWeight(),
-                    teacherParams.id());
-            LOG.info("Distilling from {} ({} parameters, {} MB broadcast once; the student has {}): {} at temperature "
-                            + "{}, cross-entropy weight {}", config.distill().teacher(), loaded.params().length,
-                    4L * loaded.params().length / 1_000_000, ParameterLayout.of(modelConfig).length(),
-                    config.distill().divergence(), config.distill().temperature(), config.distill().ceWeight());
+                    broadcastId, topK);
+            LOG.info("Distilling from {} ({} parameters; the student has {}): {} at temperature {}, cross-entropy "
+                            + "weight {}, {}", config.distill().teacher(), loaded.params().length,
+                    ParameterLayout.of(modelConfig).length(), config.distill().divergence(),
+                    config.distill().temperature(), config.distill().ceWeight(), topK > 0
+                            ? "on the teacher's top-" + topK + " (precomputed once per corpus)"
+                            : "teacher broadcast once and run on every batch");
         }
 
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
