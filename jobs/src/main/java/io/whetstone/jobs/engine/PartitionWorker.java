@@ -35,7 +35,13 @@ final class PartitionWorker {
                 if (bundle.batchTeacher() != null) {
                     bundle.batchTeacher().set(batch);
                 }
-                Trainer.StepStats stats = bundle.trainer().step(List.of(toTokenBatch(batch)));
+                Trainer trainer = bundle.trainer();
+                if (onPolicy(setup, bundle, round, step, partition)) {
+                    batch = OnPolicyBatches.sample(bundle.model(), batch, setup.teacher().eosId(), setup.seed(), round,
+                            step, partition);
+                    trainer = bundle.onPolicyTrainer();
+                }
+                Trainer.StepStats stats = trainer.step(List.of(toTokenBatch(batch)));
                 lossSum += stats.loss() * stats.maskedTokens();
                 tokens += stats.maskedTokens();
                 rowCount += batch.size();
@@ -63,13 +69,24 @@ final class PartitionWorker {
             if (bundle.batchTeacher() != null) {
                 bundle.batchTeacher().set(batch);
             }
-            double[] lossAndTokens = bundle.trainer().accumulateSum(List.of(toTokenBatch(batch)));
+            Trainer trainer = bundle.trainer();
+            if (onPolicy(setup, bundle, round, 0, partition)) {
+                batch = OnPolicyBatches.sample(bundle.model(), batch, setup.teacher().eosId(), setup.seed(), round, 0,
+                        partition);
+                trainer = bundle.onPolicyTrainer();
+            }
+            double[] lossAndTokens = trainer.accumulateSum(List.of(toTokenBatch(batch)));
             float[] gradient = TrainingState.toFloats(bundle.model().trainableParameters().grads());
             return List.of(new PartitionResult(partition, gradient, new float[0][], 1.0, lossAndTokens[0],
                     lossAndTokens[1], batch.size(), System.nanoTime() - start)).iterator();
         } finally {
             WorkerModels.release(bundle);
         }
+    }
+
+    private static boolean onPolicy(WorkerSetup setup, WorkerModels.Bundle bundle, int round, int step, int partition) {
+        return bundle.onPolicyTrainer() != null && OnPolicyBatches.onPolicy(setup.seed(), round, step, partition,
+                setup.teacher().onPolicyFraction());
     }
 
     static TokenBatch toTokenBatch(List<PackedSequence> rows) {

@@ -36,7 +36,7 @@ public final class WorkerModels {
      * the current batch's precomputed top-k targets (or null).
      */
     public record Bundle(WorkerSetup setup, Transformer model, Optimizer optimizer, Trainer trainer, Transformer teacher,
-                         BatchTeacher batchTeacher) {
+                         BatchTeacher batchTeacher, Trainer onPolicyTrainer) {
     }
 
     /** Teacher targets that travel with the rows: set before each step from the batch's rows. */
@@ -103,18 +103,24 @@ public final class WorkerModels {
                 : new AdamW(model.trainableParameters(), model.kernels(), setup.adamw());
         Transformer teacher = null;
         BatchTeacher batchTeacher = null;
+        Trainer onPolicyTrainer = null;
         Objective objective = new MaskedCrossEntropy();
         if (setup.teacher() != null && setup.teacher().runsTeacher()) {
             teacher = new Transformer(setup.teacher().model(), setup.engine());
             TrainingState.copyInto(teacherParams.get(), teacher.parameters().params());
             objective = new DistillationObjective(setup.teacher().loss(), setup.teacher().ceWeight(),
                     new ModelTeacher(teacher));
+            if (setup.teacher().onPolicyFraction() > 0) {
+                // the student's own samples are trained on the divergence alone (no cross-entropy on them)
+                onPolicyTrainer = new Trainer(model, new DistillationObjective(setup.teacher().loss(), 0.0,
+                        new ModelTeacher(teacher)), optimizer, setup.schedule());
+            }
         } else if (setup.teacher() != null) {
             batchTeacher = new BatchTeacher();
             objective = new DistillationObjective(setup.teacher().loss(), setup.teacher().ceWeight(), batchTeacher);
         }
         Trainer trainer = new Trainer(model, objective, optimizer, setup.schedule());
-        return new Bundle(setup, model, optimizer, trainer, teacher, batchTeacher);
+        return new Bundle(setup, model, optimizer, trainer, teacher, batchTeacher, onPolicyTrainer);
     }
 
     /** Returns {@code bundle} to the pool. */

@@ -42,11 +42,12 @@ public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimi
     /**
      * A teacher the objective distils from: its shape, the divergence, the weight of the data's
      * cross-entropy, the id of the broadcast holding its parameters (so pooled teachers never mix jobs),
-     * and k when the rows carry the teacher's precomputed top-k instead (0: the teacher runs on every batch).
+     * k when the rows carry the teacher's precomputed top-k instead (0: the teacher runs on every batch), the
+     * fraction of steps that train on the student's own samples (GKD), and the end-of-sequence id that stops them.
      */
-    public record TeacherSetup(ModelConfig model, DistillLoss loss, double ceWeight, long broadcastId, int topK)
-            implements Serializable {
-        private static final long serialVersionUID = 2L;
+    public record TeacherSetup(ModelConfig model, DistillLoss loss, double ceWeight, long broadcastId, int topK,
+                               double onPolicyFraction, int eosId) implements Serializable {
+        private static final long serialVersionUID = 3L;
 
         /** Whether the teacher's parameters are broadcast and the teacher runs on the executors. */
         public boolean runsTeacher() {

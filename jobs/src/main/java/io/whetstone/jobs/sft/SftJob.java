@@ -135,13 +135,15 @@ public final class SftJob {
                 broadcastId = teacherParams.id();
             }
             teacher = new WorkerSetup.TeacherSetup(loaded.config(), config.distill().loss(), config.distill().ceWeight(),
-                    broadcastId, topK);
+                    broadcastId, topK, config.distill().onPolicyFraction(), tokenizer.eosId());
             LOG.info("Distilling from {} ({} parameters; the student has {}): {} at temperature {}, cross-entropy "
                             + "weight {}, {}", config.distill().teacher(), loaded.params().length,
                     ParameterLayout.of(modelConfig).length(), config.distill().divergence(),
                     config.distill().temperature(), config.distill().ceWeight(), topK > 0
                             ? "on the teacher's top-" + topK + " (precomputed once per corpus)"
-                            : "teacher broadcast once and run on every batch");
+                            : "teacher broadcast once and run on every batch"
+                            + (config.distill().onPolicyFraction() > 0 ? ", " + config.distill().onPolicyFraction()
+                            + " of the steps on the student's own samples" : ""));
         }
 
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());

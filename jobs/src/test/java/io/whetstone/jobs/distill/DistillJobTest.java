@@ -92,6 +92,21 @@ class DistillJobTest {
         org.junit.jupiter.api.Assertions.assertArrayEquals(first.modelParams(), second.modelParams(), 0f);
     }
 
+    /** GKD: every step on the student's own samples, scored by the teacher; the divergence falls, runs repeat. */
+    @Test
+    void onPolicyDistillationTrainsOnTheStudentsSamplesReproducibly() throws IOException {
+        SftResult first = student(data, shared.resolve("on-policy-1"), teacher.checkpoint(), 0.0,
+                "distill.on_policy_fraction=1.0");
+        assertTrue(first.lastLoss() < 0.5 * first.firstLoss(), "divergence on the student's samples: "
+                + first.firstLoss() + " -> " + first.lastLoss());
+        SftResult second = student(data, shared.resolve("on-policy-2"), teacher.checkpoint(), 0.0,
+                "distill.on_policy_fraction=1.0");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(first.modelParams(), second.modelParams(), 0f);
+        ConfigException mixed = assertThrows(ConfigException.class, () -> SftConfig.load(null,
+                List.of("data.path=x.jsonl", "distill.on_policy_fraction=0.5", "distill.top_k=8")));
+        assertTrue(mixed.getMessage().contains("top_k"), mixed.getMessage());
+    }
+
     @Test
     void aTeacherWithAnotherTokenizerIsRefused(@TempDir Path dir) throws IOException {
         Path data = TestData.write(dir, "corpus.jsonl", TestData.promptCompletionLines(20, 4));

@@ -1,0 +1,61 @@
+package io.whetstone.jobs.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.whetstone.datasets.pack.PackedSequence;
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.kernels.KernelChoice;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/** GKD's on-policy rows: the first prompt kept, the student's tokens trained, filler outside the mask, seeded. */
+class OnPolicyBatchesTest {
+
+    @Test
+    void rowKeepsThePromptAndTrainsOnlyTheSampledTokens() {
+        PackedSequence row = OnPolicyBatches.row(8, new int[] {1, 5, 6}, new int[] {7, 8, 2}, 2);
+        assertArrayEquals(new int[] {1, 5, 6, 7, 8, 2, 2, 2}, row.ids());
+        assertArrayEquals(new boolean[] {false, false, false, true, true, true, false, false}, row.targetMask());
+        PackedSequence clipped = OnPolicyBatches.row(5, new int[] {1, 5, 6}, new int[] {7, 8, 9, 9}, 2);
+        assertArrayEquals(new int[] {1, 5, 6, 7, 8}, clipped.ids());
+        assertEquals(2, clipped.trainableTokens());
+    }
+
+    @Test
+    void theOnPolicyFractionOfStepsIsSeededAndAboutRight() {
+        int on = 0;
+        for (int step = 0; step < 4000; step++) {
+            boolean first = OnPolicyBatches.onPolicy(3, step / 16, step % 16, 1, 0.25);
+            assertEquals(first, OnPolicyBatches.onPolicy(3, step / 16, step % 16, 1, 0.25));
+            on += first ? 1 : 0;
+        }
+        assertTrue(on > 900 && on < 1100, "about a quarter: " + on);
+        assertTrue(!OnPolicyBatches.onPolicy(3, 1, 1, 1, 0.0));
+    }
+
+    @Test
+    void studentSamplesAreAPureFunctionOfTheirSeedsAndStartAtTheFirstTrainedPosition() {
+        ModelConfig config = ModelConfig.llama(32, 16, 1, 2, 1, 24, 16);
+        try (Transformer student = new Transformer(config, new EngineOptions(DataType.FLOAT, KernelChoice.AUTO, 1))) {
+            student.initialize(4);
+            int[] ids = {1, 9, 10, 11, 12, 13, 3, 3, 3, 3};
+            boolean[] mask = {false, false, false, true, true, true, false, false, false, false};
+            List<PackedSequence> rows = List.of(new PackedSequence(ids, mask, 1), new PackedSequence(ids, mask, 1));
+            List<PackedSequence> a = OnPolicyBatches.sample(student, rows, 2, 7, 3, 1, 0);
+            List<PackedSequence> b = OnPolicyBatches.sample(student, rows, 2, 7, 3, 1, 0);
+            assertEquals(a, b);
+            for (PackedSequence sampled : a) {
+                assertEquals(10, sampled.ids().length);
+                assertArrayEquals(new int[] {1, 9, 10}, java.util.Arrays.copyOf(sampled.ids(), 3));
+                assertTrue(sampled.targetMask()[3], "the first sampled token is trained");
+                assertTrue(!sampled.targetMask()[2]);
+            }
+            assertTrue(!java.util.Arrays.equals(a.get(0).ids(), a.get(1).ids()), "rows have their own seeds");
+        }
+    }
+}
