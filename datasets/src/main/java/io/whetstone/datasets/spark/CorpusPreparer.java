@@ -50,8 +50,9 @@ import scala.Tuple2;
  * rerun on unchanged input skips straight to training. A cache directory holds {@code rows/} (Parquet),
  * {@code manifest.json} (inputs and statistics) and {@code _SUCCESS}, written last.
  *
- * <p>Sharding is deterministic: an example's shard is a hash of its file and line, and each shard packs
- * its examples in file and line order, so the same input always gives the same rows in the same shard.
+ * <p>Sharding is deterministic: an example's shard is a hash of its file (relative to the directory that
+ * holds all input files, so a corpus moved or copied elsewhere shards the same) and line, and each shard
+ * packs its examples in file and line order, so the same input always gives the same rows in the same shard.
  */
 public final class CorpusPreparer {
 
@@ -59,7 +60,7 @@ public final class CorpusPreparer {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int SHOWN_ERRORS = 10;
     /** Bump when the layout of rows changes, so old caches are not reused. */
-    private static final String CACHE_VERSION = "rows-v1";
+    private static final String CACHE_VERSION = "rows-v2";
 
     private final SparkSession spark;
     private final JavaSparkContext context;
@@ -157,7 +158,8 @@ public final class CorpusPreparer {
             context.setJobDescription("whetstone: tokenize, shard and pack " + spec.path());
             int padId = tokenizer.padId();
             Packer packer = new Packer(spec.seqLen(), padId, spec.packing());
-            JavaRDD<Row> rows = valid.mapToPair(o -> new Tuple2<>(shardKey(o.example()), o.example()))
+            String root = commonRoot(inputFiles(spec.path()));
+            JavaRDD<Row> rows = valid.mapToPair(o -> new Tuple2<>(shardKey(o.example(), root), o.example()))
                     .partitionBy(new HashPartitioner(partitions))
                     .mapPartitionsWithIndex((shard, iterator) -> {
                         List<TokenizedExample> examples = new ArrayList<>();
@@ -210,6 +212,16 @@ public final class CorpusPreparer {
 
     /** Rows of the cache at {@code path}, shard p in partition p, in packing order. */
     JavaRDD<PackedSequence> load(String path, int partitions) {
+        return loadShards(spark, path, partitions, CorpusPreparer::packed);
+    }
+
+    /**
+     * Rows of a Parquet table laid out like the corpus cache (partition, index, ids, mask, examples, and
+     * possibly more columns), row r of shard p back in partition p at position r, each made by {@code convert}.
+     */
+    public static JavaRDD<PackedSequence> loadShards(SparkSession spark, String path, int partitions,
+                                                     org.apache.spark.api.java.function.Function<Row, PackedSequence>
+                                                             convert) {
         return spark.read().parquet(path).javaRDD()
                 .mapToPair(row -> new Tuple2<>(row.getInt(0), row))
                 .partitionBy(new ExactPartitioner(partitions))
@@ -219,18 +231,23 @@ public final class CorpusPreparer {
                     rows.sort(Comparator.comparingInt(row -> row.getInt(1)));
                     List<PackedSequence> out = new ArrayList<>(rows.size());
                     for (Row row : rows) {
-                        List<Integer> ids = row.getList(2);
-                        List<Boolean> mask = row.getList(3);
-                        int[] idArray = new int[ids.size()];
-                        boolean[] maskArray = new boolean[mask.size()];
-                        for (int i = 0; i < idArray.length; i++) {
-                            idArray[i] = ids.get(i);
-                            maskArray[i] = mask.get(i);
-                        }
-                        out.add(new PackedSequence(idArray, maskArray, row.getInt(4)));
+                        out.add(convert.call(row));
                     }
                     return out.iterator();
                 }, true);
+    }
+
+    /** The packed row in columns 2-4 (ids, mask, examples) of a cache row. */
+    public static PackedSequence packed(Row row) {
+        List<Integer> ids = row.getList(2);
+        List<Boolean> mask = row.getList(3);
+        int[] idArray = new int[ids.size()];
+        boolean[] maskArray = new boolean[mask.size()];
+        for (int i = 0; i < idArray.length; i++) {
+            idArray[i] = ids.get(i);
+            maskArray[i] = mask.get(i);
+        }
+        return new PackedSequence(idArray, maskArray, row.getInt(4));
     }
 
     private static StructType rowSchema() {
@@ -243,8 +260,27 @@ public final class CorpusPreparer {
     }
 
     /** A stable hash of an example's origin (String.hashCode is the same on every JVM). */
-    static int shardKey(TokenizedExample example) {
-        return (example.source() + ":" + example.line()).hashCode();
+    static int shardKey(TokenizedExample example, String root) {
+        String source = example.source();
+        String relative = source.startsWith(root) ? source.substring(root.length()) : source;
+        return (relative + ":" + example.line()).hashCode();
+    }
+
+    /** The directory (ending in /) that holds every file of {@code files} (path:length:mtime entries). */
+    public static String commonRoot(List<String> files) {
+        String common = null;
+        for (String entry : files) {
+            int mtime = entry.lastIndexOf(':');
+            String path = entry.substring(0, entry.lastIndexOf(':', mtime - 1));
+            String parent = path.substring(0, path.lastIndexOf('/') + 1);
+            if (common == null) {
+                common = parent;
+            }
+            while (!parent.startsWith(common)) {
+                common = common.substring(0, common.lastIndexOf('/', common.length() - 2) + 1);
+            }
+        }
+        return common == null ? "" : common;
     }
 
     private void writeRejects(JavaRDD<RecordError> errors, String rejectsDir) throws IOException {

@@ -1,5 +1,6 @@
 package io.whetstone.jobs.distill;
 
+import io.whetstone.jobs.config.InjectedFailure;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -91,14 +92,6 @@ public final class DistillDataJob {
                          int chunksSampled) {
     }
 
-    /** Thrown by the failure-injection setting, so tests can tell it from real failures. */
-    public static final class InjectedFailure extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        InjectedFailure(String message) {
-            super(message);
-        }
-    }
 
     public Result run() {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());

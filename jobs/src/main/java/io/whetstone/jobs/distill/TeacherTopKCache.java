@@ -1,6 +1,7 @@
 package io.whetstone.jobs.distill;
 
 import io.whetstone.datasets.pack.PackedSequence;
+import io.whetstone.datasets.spark.CorpusPreparer;
 import io.whetstone.jobs.engine.Nd4jThreads;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
@@ -15,13 +16,11 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -32,7 +31,6 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.Tuple2;
 
 /**
  * A teacher's top-k next-token log-probabilities at every trained position of a tokenized corpus, computed
@@ -168,36 +166,17 @@ public final class TeacherTopKCache {
     }
 
     private static JavaRDD<PackedSequence> load(SparkSession spark, String path, int partitions, int k) {
-        return spark.read().parquet(path).javaRDD()
-                .mapToPair(row -> new Tuple2<>(row.getInt(0), row))
-                .partitionBy(new ExactPartitioner(partitions))
-                .mapPartitions(iterator -> {
-                    List<Row> rows = new ArrayList<>();
-                    iterator.forEachRemaining(entry -> rows.add(entry._2()));
-                    rows.sort(Comparator.comparingInt(row -> row.getInt(1)));
-                    List<PackedSequence> out = new ArrayList<>(rows.size());
-                    for (Row row : rows) {
-                        List<Integer> ids = row.getList(2);
-                        List<Boolean> mask = row.getList(3);
-                        List<Integer> topIds = row.getList(5);
-                        List<Float> topLogProbs = row.getList(6);
-                        int[] idArray = new int[ids.size()];
-                        boolean[] maskArray = new boolean[mask.size()];
-                        for (int i = 0; i < idArray.length; i++) {
-                            idArray[i] = ids.get(i);
-                            maskArray[i] = mask.get(i);
-                        }
-                        int[] top = new int[topIds.size()];
-                        float[] lp = new float[topIds.size()];
-                        for (int i = 0; i < top.length; i++) {
-                            top[i] = topIds.get(i);
-                            lp[i] = topLogProbs.get(i);
-                        }
-                        out.add(new PackedSequence(idArray, maskArray, row.getInt(4),
-                                new PackedSequence.TeacherTopK(k, top, lp)));
-                    }
-                    return out.iterator();
-                }, true);
+        return CorpusPreparer.loadShards(spark, path, partitions, row -> {
+            List<Integer> topIds = row.getList(5);
+            List<Float> topLogProbs = row.getList(6);
+            int[] top = new int[topIds.size()];
+            float[] logProbs = new float[topIds.size()];
+            for (int i = 0; i < top.length; i++) {
+                top[i] = topIds.get(i);
+                logProbs[i] = topLogProbs.get(i);
+            }
+            return CorpusPreparer.packed(row).withTeacher(new PackedSequence.TeacherTopK(k, top, logProbs));
+        });
     }
 
     private static StructType schema() {
@@ -219,26 +198,6 @@ public final class TeacherTopKCache {
                     .digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** Puts key p in partition p: shard p of the corpus stays shard p. */
-    private static final class ExactPartitioner extends Partitioner {
-        private static final long serialVersionUID = 1L;
-        private final int partitions;
-
-        ExactPartitioner(int partitions) {
-            this.partitions = partitions;
-        }
-
-        @Override
-        public int numPartitions() {
-            return partitions;
-        }
-
-        @Override
-        public int getPartition(Object key) {
-            return (Integer) key;
         }
     }
 }

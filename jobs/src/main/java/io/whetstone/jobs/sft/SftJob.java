@@ -1,5 +1,6 @@
 package io.whetstone.jobs.sft;
 
+import io.whetstone.jobs.config.InjectedFailure;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.whetstone.datasets.records.Format;
 import io.whetstone.datasets.spark.CorpusPreparer;
@@ -238,14 +239,6 @@ public final class SftJob {
                 lastLoss, run == 0 ? 0 : averaging / run, run == 0 ? 0 : wall / run, bytes);
     }
 
-    /** Thrown by the failure-injection setting, so tests can tell it from real failures. */
-    public static final class InjectedFailure extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        InjectedFailure(String message) {
-            super(message);
-        }
-    }
 
     private Optional<CheckpointStore.Loaded> resume(CheckpointStore checkpoints, LoraConfig lora) {
         String resume = config.checkpoint().resume();

@@ -91,6 +91,23 @@ class CorpusPreparerTest {
         assertEquals(37, examples, "every valid example is in exactly one row");
     }
 
+    /** The same corpus in another directory (a run directory, a copy on another cluster) gives the same shards. */
+    @Test
+    void aCorpusMovedElsewhereShardsTheSame(@TempDir Path dir) throws IOException {
+        List<String> lines = TestData.promptCompletionLines(60, 5);
+        Path here = TestData.write(dir.resolve("a"), "corpus.jsonl", lines);
+        Path there = TestData.write(dir.resolve("b/nested"), "corpus.jsonl", lines);
+        SparkSession spark = SparkTestSession.get();
+        CorpusPreparer.Prepared first = new CorpusPreparer(spark).prepare(spec(here, CorpusSpec.Validation.STRICT,
+                dir.resolve("cache-a")), new ByteTokenizer(), 3, dir.resolve("r").toString());
+        CorpusPreparer.Prepared second = new CorpusPreparer(spark).prepare(spec(there, CorpusSpec.Validation.STRICT,
+                dir.resolve("cache-b")), new ByteTokenizer(), 3, dir.resolve("r").toString());
+        assertEquals(first.rows().glom().collect(), second.rows().glom().collect());
+        assertEquals("file:/x/", CorpusPreparer.commonRoot(List.of("file:/x/a.jsonl:10:1", "file:/x/b.jsonl:10:1")));
+        assertEquals("file:/x/", CorpusPreparer.commonRoot(List.of("file:/x/a/1.jsonl:10:1", "file:/x/b/2.jsonl:3:1")));
+        assertEquals("hdfs://nn:8020/d/", CorpusPreparer.commonRoot(List.of("hdfs://nn:8020/d/p.parquet:5:9")));
+    }
+
     @Test
     void secondRunUsesTheCacheAndGivesTheSameShards(@TempDir Path dir) throws IOException {
         Path data = TestData.write(dir, "corpus.jsonl", TestData.promptCompletionLines(60, 2));

@@ -1,5 +1,6 @@
 package io.whetstone.jobs.distill;
 
+import io.whetstone.jobs.config.InjectedFailure;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -130,7 +131,7 @@ class DistillDataJobTest {
         List<String> killed = settings(prompts, dir.resolve("killed"), dir.resolve("run2"));
         List<String> failing = new ArrayList<>(killed);
         failing.add("debug.fail_after_round=1");
-        assertThrows(DistillDataJob.InjectedFailure.class, () -> run(failing));
+        assertThrows(InjectedFailure.class, () -> run(failing));
         DistillDataJob.Result resumed = run(killed);
         assertEquals(2, resumed.chunksSampled(), "chunks 2 and 3 after the first was written");
         assertEquals(Files.readString(dir.resolve("straight/corpus.jsonl")), Files.readString(dir.resolve("killed/corpus.jsonl")));

@@ -1,5 +1,6 @@
 package io.whetstone.jobs.rl;
 
+import io.whetstone.jobs.config.InjectedFailure;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -88,7 +89,7 @@ class RlJobTest {
         settings.add("algorithm.kl_target=0.01");
         List<String> killed = new ArrayList<>(settings);
         killed.add("debug.fail_after_round=1");
-        assertThrows(RlJob.InjectedFailure.class, () -> new RlJob(SparkTestSession.get(), RlFixtures.config(killed)).run());
+        assertThrows(InjectedFailure.class, () -> new RlJob(SparkTestSession.get(), RlFixtures.config(killed)).run());
         assertTrue(Files.exists(dir.resolve("run/checkpoints/round-000001/trainer_state/extra.safetensors")));
 
         RlResult resumed = new RlJob(SparkTestSession.get(), RlFixtures.config(settings)).run();

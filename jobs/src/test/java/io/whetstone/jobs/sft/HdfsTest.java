@@ -1,5 +1,6 @@
 package io.whetstone.jobs.sft;
 
+import io.whetstone.jobs.config.InjectedFailure;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,7 +64,7 @@ class HdfsTest {
                 "spark.partitions=2", "spark.threads_per_task=1", "checkpoint.every_rounds=1"));
         List<String> failing = new ArrayList<>(settings);
         failing.add("debug.fail_after_round=2");
-        assertThrows(SftJob.InjectedFailure.class,
+        assertThrows(InjectedFailure.class,
                 () -> new SftJob(SparkTestSession.get(), SftConfig.load(null, failing)).run());
         assertTrue(fs.exists(new org.apache.hadoop.fs.Path("/runs/sft/checkpoints/round-000002/_SUCCESS")));
 

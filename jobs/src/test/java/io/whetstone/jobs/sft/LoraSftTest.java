@@ -1,5 +1,6 @@
 package io.whetstone.jobs.sft;
 
+import io.whetstone.jobs.config.InjectedFailure;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -77,7 +78,7 @@ class LoraSftTest {
                 SftConfig.load(null, settings(data, dir.resolve("straight"), true))).run();
         List<String> failing = settings(data, dir.resolve("killed"), true);
         failing.add("debug.fail_after_round=3");
-        assertThrows(SftJob.InjectedFailure.class,
+        assertThrows(InjectedFailure.class,
                 () -> new SftJob(SparkTestSession.get(), SftConfig.load(null, failing)).run());
         SftResult resumed = new SftJob(SparkTestSession.get(),
                 SftConfig.load(null, settings(data, dir.resolve("killed"), true))).run();

@@ -1,5 +1,6 @@
 package io.whetstone.jobs.sft;
 
+import io.whetstone.jobs.config.InjectedFailure;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -32,7 +33,7 @@ class ResumeTest {
         killed.add("train.rounds=6");
         List<String> failing = new java.util.ArrayList<>(killed);
         failing.add("debug.fail_after_round=3");
-        assertThrows(SftJob.InjectedFailure.class,
+        assertThrows(InjectedFailure.class,
                 () -> new SftJob(SparkTestSession.get(), SftConfig.load(null, failing)).run());
         assertTrue(Files.exists(dir.resolve("killed/checkpoints/round-000002/_SUCCESS")));
 
