@@ -38,7 +38,6 @@ import java.util.Map;
 import java.util.UUID;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.HashPartitioner;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -47,11 +46,9 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.apache.spark.storage.StorageLevel;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.Tuple2;
 
 /**
  * A chain-of-thought corpus by rejection sampling: the teacher is broadcast, the executors sample
@@ -131,16 +128,11 @@ public final class DistillDataJob {
             return new Result(output.toString(), jsonlPath(output), parquetPath(output), stats, true, 0);
         }
 
-        JavaRDD<PromptRecord> parsed = PromptReader.read(spark, config.data().path(), config.data().container(),
-                config.data().validation().equals("strict"), teacher.tokenizer(), maxPrompt);
-        int partitions = config.spark().partitions();
-        JavaRDD<PromptRecord> prompts = parsed.mapToPair(p -> new Tuple2<>(p.index(), p))
-                .partitionBy(new HashPartitioner(partitions)).values().persist(StorageLevel.MEMORY_AND_DISK());
-        long promptCount = prompts.count();
-        parsed.unpersist(false);
-        if (promptCount == 0) {
-            throw new IllegalArgumentException("data.path " + config.data().path() + " holds no prompts");
-        }
+        PromptReader.Partitioned read = PromptReader.readPartitioned(spark, config.data().path(),
+                config.data().container(), config.data().validation().equals("strict"), teacher.tokenizer(), maxPrompt,
+                config.spark().partitions());
+        JavaRDD<PromptRecord> prompts = read.prompts();
+        long promptCount = read.count();
         long maxIndex = prompts.map(PromptRecord::index).reduce(Math::max);
 
         Path work = new Path(output, "_work-" + key.substring(0, 16));

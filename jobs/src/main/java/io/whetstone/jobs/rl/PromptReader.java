@@ -40,6 +40,29 @@ public final class PromptReader implements Serializable {
         private static final long serialVersionUID = 1L;
     }
 
+    /** Prompts spread over {@code partitions} by index, persisted (callers unpersist), and how many. */
+    public record Partitioned(JavaRDD<PromptRecord> prompts, long count) {
+    }
+
+    /**
+     * The prompts of {@code path}, validated as {@link #read} does, spread over {@code partitions} by index and
+     * persisted; fails, naming the path, when it holds none.
+     */
+    public static Partitioned readPartitioned(SparkSession spark, String path, String container, boolean strict,
+                                              Tokenizer tokenizer, int maxPromptTokens, int partitions) {
+        JavaRDD<PromptRecord> parsed = read(spark, path, container, strict, tokenizer, maxPromptTokens);
+        JavaRDD<PromptRecord> prompts = parsed.mapToPair(p -> new scala.Tuple2<>(p.index(), p))
+                .partitionBy(new org.apache.spark.HashPartitioner(partitions)).values()
+                .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+        long count = prompts.count();
+        parsed.unpersist(false);
+        if (count == 0) {
+            prompts.unpersist(false);
+            throw new IllegalArgumentException("data.path " + path + " holds no prompts");
+        }
+        return new Partitioned(prompts, count);
+    }
+
     /** The prompts of {@code path}, validated; the RDD is cached (callers unpersist it). */
     public static JavaRDD<PromptRecord> read(SparkSession spark, String path, String container, boolean strict,
                                              Tokenizer tokenizer, int maxPromptTokens) {

@@ -107,15 +107,10 @@ public final class RlJob {
         List<RewardScorer.Component> rewards = RewardFactory.build(config.rewards().components(),
                 config.rollout().maxNewTokens(), context, files, engine);
         List<String> componentNames = rewards.stream().map(RewardScorer.Component::name).toList();
-        JavaRDD<PromptRecord> parsed = PromptReader.read(spark, config.data().path(), config.data().container(),
-                config.data().validation().equals("strict"), tokenizer, maxPrompt);
-        JavaRDD<PromptRecord> prompts = parsed.mapToPair(p -> new Tuple2<>(p.index(), p))
-                .partitionBy(new HashPartitioner(partitions)).values().persist(StorageLevel.MEMORY_AND_DISK());
-        long promptCount = prompts.count();
-        parsed.unpersist(false);
-        if (promptCount == 0) {
-            throw new IllegalArgumentException("data.path " + config.data().path() + " holds no prompts");
-        }
+        PromptReader.Partitioned read = PromptReader.readPartitioned(spark, config.data().path(),
+                config.data().container(), config.data().validation().equals("strict"), tokenizer, maxPrompt, partitions);
+        JavaRDD<PromptRecord> prompts = read.prompts();
+        long promptCount = read.count();
         JavaRDD<PromptRecord> evalPrompts = null;
         if (config.eval().enabled()) {
             int maxEval = config.eval().maxPrompts();

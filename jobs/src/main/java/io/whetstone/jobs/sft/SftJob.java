@@ -98,6 +98,10 @@ public final class SftJob {
                     + "max_seq_len " + modelConfig.maxSeqLen());
         }
 
+        // A teacher with another tokenizer is refused before the corpus is read.
+        CheckpointStore.ModelAndTokenizer loadedTeacher = config.distill().enabled()
+                ? teacher(files, tokenizer, modelConfig) : null;
+
         int partitions = config.spark().partitions();
         CorpusPreparer.Prepared corpus = new CorpusPreparer(spark).prepare(corpusSpec(runDir), tokenizer, partitions,
                 new Path(runDir, "rejects").toString());
@@ -121,8 +125,8 @@ public final class SftJob {
         Broadcast<float[]> teacherParams = null;
         WorkerSetup.TeacherSetup teacher = null;
         int topK = config.distill().topK();
-        if (config.distill().enabled()) {
-            CheckpointStore.ModelAndTokenizer loaded = teacher(files, tokenizer, modelConfig);
+        if (loadedTeacher != null) {
+            CheckpointStore.ModelAndTokenizer loaded = loadedTeacher;
             long broadcastId = 0;
             if (topK > 0) {
                 int cacheThreads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());

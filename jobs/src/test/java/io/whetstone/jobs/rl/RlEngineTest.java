@@ -81,22 +81,23 @@ class RlEngineTest {
         return UpdateStage.assignMinibatches(rows, 2, 3, 1, 1);
     }
 
-    @Test
-    void synchronousUpdateWithNPartitionsEqualsOnePartition() {
+    /** The same rollouts of the same policy, updated for 2 epochs of 3 minibatches. */
+    private static TrainingState twoEpochsOfThreeMinibatches(boolean averaging, int partitions) {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
         RlWorkerSetup setup = RlFixtures.setup(false, "adamw");
         float[] params = RlFixtures.randomPolicy(3);
         List<UpdateRow> rows = rows(setup, params);
         TrainingState start = new TrainingState(params, new float[2][params.length], 0);
-        LrSchedule schedule = LrSchedule.constant(1e-3);
-        TrainingState one;
-        TrainingState three;
-        try (UpdateStage stage = new UpdateStage(context, false, 1, schedule, "test")) {
-            one = stage.run(setup, rows, start, 2, 3, 1.0, 1.0, 1).state();
+        try (UpdateStage stage = new UpdateStage(context, averaging, partitions, LrSchedule.constant(1e-3), "test")) {
+            return stage.run(setup, rows, start, 2, 3, 1.0, 1.0, 1).state();
         }
-        try (UpdateStage stage = new UpdateStage(context, false, 3, schedule, "test")) {
-            three = stage.run(setup, rows, start, 2, 3, 1.0, 1.0, 1).state();
-        }
+    }
+
+    @Test
+    void synchronousUpdateWithNPartitionsEqualsOnePartition() {
+        float[] params = RlFixtures.randomPolicy(3); // the start both runs share
+        TrainingState one = twoEpochsOfThreeMinibatches(false, 1);
+        TrainingState three = twoEpochsOfThreeMinibatches(false, 3);
         assertEquals(6, one.step(), "2 epochs x 3 minibatches");
         assertEquals(one.step(), three.step());
         double moved = 0;
@@ -141,20 +142,8 @@ class RlEngineTest {
 
     @Test
     void averagingWithOnePartitionEqualsTheSynchronousPath() {
-        JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
-        RlWorkerSetup setup = RlFixtures.setup(false, "adamw");
-        float[] params = RlFixtures.randomPolicy(3);
-        List<UpdateRow> rows = rows(setup, params);
-        TrainingState start = new TrainingState(params, new float[2][params.length], 0);
-        LrSchedule schedule = LrSchedule.constant(1e-3);
-        TrainingState synchronous;
-        TrainingState averaged;
-        try (UpdateStage stage = new UpdateStage(context, false, 1, schedule, "test")) {
-            synchronous = stage.run(setup, rows, start, 2, 3, 1.0, 1.0, 1).state();
-        }
-        try (UpdateStage stage = new UpdateStage(context, true, 1, schedule, "test")) {
-            averaged = stage.run(setup, rows, start, 2, 3, 1.0, 1.0, 1).state();
-        }
+        TrainingState synchronous = twoEpochsOfThreeMinibatches(false, 1);
+        TrainingState averaged = twoEpochsOfThreeMinibatches(true, 1);
         assertEquals(synchronous.step(), averaged.step());
         assertArrayEquals(synchronous.params(), averaged.params(), 1e-6f);
     }
