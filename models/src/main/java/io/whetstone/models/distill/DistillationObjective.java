@@ -51,19 +51,25 @@ public final class DistillationObjective implements Objective {
             throw new IllegalArgumentException("the teacher's vocabulary (" + full.logits().columns()
                     + ") differs from the student's (" + vocab + "): distillation needs one tokenizer");
         }
-        INDArray dLogits = Nd4j.zeros(logits.dataType(), positions, vocab);
+        // the divergence runs per position in plain Java; the logits cross to the heap in one copy each way,
+        // since per-row INDArray access costs more than the arithmetic at these vocabulary sizes
+        double[] studentAll = targets == null ? null : rowMajor(logits);
+        double[] teacherAll = targets instanceof TeacherTargets.Full full ? rowMajor(full.logits()) : null;
+        double[] dAll = targets == null ? null : new double[positions * vocab];
+        double[] student = new double[vocab];
+        double[] teacherRow = new double[vocab];
         double[] gradient = new double[vocab];
         double divergenceSum = 0;
-        double tokens = 0;
         double scale = (1 - ceWeight) / normalizer;
         for (int i = 0; i < positions && targets != null; i++) {
             if (mask[i] == 0) {
                 continue;
             }
-            double[] student = logits.getRow(i).toDoubleVector();
+            System.arraycopy(studentAll, i * vocab, student, 0, vocab);
             double value;
-            if (targets instanceof TeacherTargets.Full full) {
-                value = divergence.full(student, full.logits().getRow(i).toDoubleVector(), gradient);
+            if (teacherAll != null) {
+                System.arraycopy(teacherAll, i * vocab, teacherRow, 0, vocab);
+                value = divergence.full(student, teacherRow, gradient);
             } else {
                 TeacherTargets.TopK topK = (TeacherTargets.TopK) targets;
                 if (topK.ids()[i] == null) {
@@ -72,13 +78,13 @@ public final class DistillationObjective implements Objective {
                 value = divergence.topK(student, topK.ids()[i], topK.logProbs()[i], gradient);
             }
             divergenceSum += mask[i] * value;
-            tokens += mask[i];
             double weight = mask[i] * scale;
             for (int j = 0; j < vocab; j++) {
-                gradient[j] *= weight;
+                dAll[i * vocab + j] = gradient[j] * weight;
             }
-            dLogits.putRow(i, Nd4j.createFromArray(gradient).castTo(logits.dataType()));
         }
+        INDArray dLogits = dAll == null ? null
+                : Nd4j.createFromArray(dAll).reshape('c', positions, vocab).castTo(logits.dataType());
         INDArray maskArray = Nd4j.createFromArray(mask).castTo(pass.logProbs().dataType())
                 .reshape(batch.batch(), batch.seqLen());
         double crossEntropySum = -pass.logProbs().mul(maskArray).sumNumber().doubleValue();
@@ -87,7 +93,12 @@ public final class DistillationObjective implements Objective {
         lastCrossEntropySum = crossEntropySum;
         lastTokens = batch.maskedTokens();
         double loss = ((1 - ceWeight) * divergenceSum + ceWeight * crossEntropySum) / normalizer;
-        return new ObjectiveResult(loss, dLogProbs, targets == null ? null : dLogits);
+        return new ObjectiveResult(loss, dLogProbs, dLogits);
+    }
+
+    /** The [N, V] matrix as one row-major double array. */
+    private static double[] rowMajor(INDArray matrix) {
+        return matrix.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup('c').data().asDouble();
     }
 
     @Override
