@@ -87,7 +87,7 @@ final class BatchBuilder {
             rows.add(new UpdateRow(r.promptIds(), r.completionIds(), r.oldLogProbs(),
                     algorithm.ppo() ? new float[0] : r.refLogProbs(), tokenAdvantages[i],
                     algorithm.ppo() ? r.values() : new float[0], algorithm.ppo() ? returns[i] : new float[0],
-                    new int[0], null));
+                    new int[0], null, r.promptIndex()));
         }
         return new Built(rows, advantages, used, groups.size(), zeroVariance, dropped, failed);
     }

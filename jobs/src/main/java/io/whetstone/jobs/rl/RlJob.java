@@ -245,7 +245,7 @@ public final class RlJob {
                     List<PackedSequence> extra = sampleReplay(replay, replayCount,
                             (int) Math.round(config.replay().fraction() * rows.size()), iteration);
                     for (PackedSequence sequence : extra) {
-                        rows.add(new UpdateRow(null, null, null, null, null, null, null, new int[0], sequence));
+                        rows.add(new UpdateRow(null, null, null, null, null, null, null, new int[0], sequence, -1));
                     }
                     replayed = extra.size();
                 }

@@ -17,15 +17,22 @@ import java.io.Serializable;
  * @param returns PPO: the value targets (empty for GRPO)
  * @param minibatches the row's minibatch per epoch
  * @param replay a replayed SFT row, or null
+ * @param group the rollout's prompt index (its group: one minibatch takes a group whole); -1 for replay
  */
 public record UpdateRow(int[] promptIds, int[] completionIds, float[] oldLogProbs, float[] refLogProbs,
                         float[] advantages, float[] oldValues, float[] returns, int[] minibatches,
-                        PackedSequence replay) implements Serializable {
+                        PackedSequence replay, long group) implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     public boolean isReplay() {
         return replay != null;
+    }
+
+    /** The same row assigned to the given minibatch per epoch. */
+    public UpdateRow withMinibatches(int[] assignment) {
+        return new UpdateRow(promptIds, completionIds, oldLogProbs, refLogProbs, advantages, oldValues, returns,
+                assignment, replay, group);
     }
 
     /** Tokens the loss counts: the completion's, or the replayed row's masked tokens. */

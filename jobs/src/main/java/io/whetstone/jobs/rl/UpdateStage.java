@@ -8,7 +8,9 @@ import io.whetstone.models.optim.Optimizer;
 import io.whetstone.models.optim.Sgd;
 import io.whetstone.models.train.TrainingState;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -49,25 +51,47 @@ final class UpdateStage implements AutoCloseable {
                   long steps, double computeSeconds, double wallSeconds) {
     }
 
-    /** Assigns every row its minibatch per epoch: a shuffle seeded by (seed, iteration, epoch), split evenly. */
+    /**
+     * Assigns every row its minibatch per epoch: the groups (a prompt's completions; each replayed row on its
+     * own) in an order shuffled by (seed, iteration, epoch), cut into minibatches of about equal rows. A group
+     * stays whole in one minibatch: its advantages sum to zero, so on the tokens its completions share (most
+     * of them, when answers differ in a digit) they cancel within every step. Split across minibatches, each
+     * step gave those shared tokens a net push of random sign, noise that on the built-in task swamped the
+     * signal of the few tokens where right and wrong answers differ.
+     */
     static List<UpdateRow> assignMinibatches(List<UpdateRow> rows, int epochs, int minibatches, long seed,
                                              long iteration) {
+        Map<Long, List<Integer>> byGroup = new LinkedHashMap<>();
+        List<List<Integer>> units = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            long group = rows.get(i).group();
+            if (group < 0) {
+                units.add(List.of(i));
+            } else {
+                byGroup.computeIfAbsent(group, k -> {
+                    List<Integer> members = new ArrayList<>();
+                    units.add(members);
+                    return members;
+                }).add(i);
+            }
+        }
         int[][] assignment = new int[rows.size()][epochs];
         for (int epoch = 0; epoch < epochs; epoch++) {
-            List<Integer> order = new ArrayList<>();
-            for (int i = 0; i < rows.size(); i++) {
-                order.add(i);
-            }
+            List<List<Integer>> order = new ArrayList<>(units);
             java.util.Collections.shuffle(order, new Random(seed * 1_000_003L + iteration * 7919L + epoch));
-            for (int position = 0; position < order.size(); position++) {
-                assignment[order.get(position)][epoch] = (int) ((long) position * minibatches / order.size());
+            long position = 0;
+            for (List<Integer> unit : order) {
+                // the minibatch of the unit's first row in the shuffled row order
+                int minibatch = (int) (position * minibatches / rows.size());
+                for (int i : unit) {
+                    assignment[i][epoch] = minibatch;
+                }
+                position += unit.size();
             }
         }
         List<UpdateRow> out = new ArrayList<>(rows.size());
         for (int i = 0; i < rows.size(); i++) {
-            UpdateRow r = rows.get(i);
-            out.add(new UpdateRow(r.promptIds(), r.completionIds(), r.oldLogProbs(), r.refLogProbs(), r.advantages(),
-                    r.oldValues(), r.returns(), assignment[i], r.replay()));
+            out.add(rows.get(i).withMinibatches(assignment[i]));
         }
         return out;
     }

@@ -76,7 +76,7 @@ class RlEngineTest {
             float[] advantages = new float[r.completionIds().length];
             java.util.Arrays.fill(advantages, (float) random.nextGaussian());
             rows.add(new UpdateRow(r.promptIds(), r.completionIds(), r.oldLogProbs(), r.refLogProbs(), advantages,
-                    new float[0], new float[0], new int[0], null));
+                    new float[0], new float[0], new int[0], null, r.promptIndex()));
         }
         return UpdateStage.assignMinibatches(rows, 2, 3, 1, 1);
     }
