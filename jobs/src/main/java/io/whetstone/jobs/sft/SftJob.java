@@ -181,6 +181,7 @@ public final class SftJob {
         double averaging = 0;
         double wall = 0;
         long bytes = 0;
+        double tokens = 0;
         int run = 0;
         try (DistributedTrainer trainer = new DistributedTrainer(context, shards, setup,
                 DistributedTrainer.Mode.parse(train.mode()), teacher == null ? "whetstone sft" : "whetstone distill", base,
@@ -195,6 +196,7 @@ public final class SftJob {
                 lastLoss = report.loss();
                 averaging += report.averagingSeconds();
                 wall += report.wallSeconds();
+                tokens += report.tokens();
                 bytes = report.bytesBroadcast() + report.bytesReturned();
                 double eta = wall / run * (train.rounds() - round);
                 LOG.info(String.format("round %d/%d  step %d  loss %.4f  lr %.2e  %.0f tok/s  round %.2fs "
@@ -240,7 +242,7 @@ public final class SftJob {
                 : LoraWeights.merge(modelConfig, loraContext.base(), loraContext.layout(), state.params());
         return new SftResult(runDir, lastCheckpoint, modelConfig, state, modelParams, tokenizer, corpus.stats(), run,
                 firstLoss,
-                lastLoss, run == 0 ? 0 : averaging / run, run == 0 ? 0 : wall / run, bytes);
+                lastLoss, run == 0 ? 0 : averaging / run, run == 0 ? 0 : wall / run, bytes, (long) tokens);
     }
 
 

@@ -21,9 +21,11 @@ import io.whetstone.models.train.TrainingState;
  * @param meanAveragingSeconds mean per-round time outside the slowest partition's compute
  * @param meanRoundSeconds mean round wall time
  * @param bytesPerRound bytes broadcast plus returned per round
+ * @param tokensTrained tokens in the batches of the rounds run here
  */
 public record SftResult(String runDir, String checkpoint, ModelConfig config, TrainingState state, float[] modelParams,
                         Tokenizer tokenizer,
                         CorpusStats corpus, int roundsRun, double firstLoss, double lastLoss,
-                        double meanAveragingSeconds, double meanRoundSeconds, long bytesPerRound) {
+                        double meanAveragingSeconds, double meanRoundSeconds, long bytesPerRound,
+                        long tokensTrained) {
 }

@@ -69,7 +69,7 @@ class CliTest {
                 "--grpo", "train.iterations=2", "--grpo", "rollout.prompts_per_iteration=4",
                 "--grpo", "rollout.group_size=2", "--grpo", "rollout.max_new_tokens=8", "--grpo", "eval.every_iterations=0",
                 "--distill", "model.width=16", "--distill", "model.layers=1", "--distill", "model.heads=2",
-                "--distill", "model.kv_heads=1", "--distill", "model.ffn_hidden=32");
+                "--distill", "model.kv_heads=1", "--distill", "model.ffn_hidden=32", "--distill", "train.rounds=2");
         assertEquals(0, run.code(), run.err());
         JsonNode summary = new ObjectMapper().readTree(Files.readString(runDir.resolve("summary.json")));
         JsonNode stages = summary.get("stages");
@@ -89,10 +89,12 @@ class CliTest {
         assertEquals("distill", distill.get("name").asText());
         assertEquals(grpo.get("heldout_accuracy_after").asDouble(), distill.get("teacher_heldout_accuracy").asDouble());
         for (String field : new String[] {"teacher_params", "student_params", "student_heldout_accuracy",
-                "student_sft_only_accuracy", "corpus"}) {
+                "student_sft_only_accuracy", "student_sequence_distill_accuracy", "corpus"}) {
             assertTrue(distill.has(field), field + " missing in " + distill);
         }
         assertTrue(distill.get("student_params").asLong() < distill.get("teacher_params").asLong());
+        assertEquals(2, distill.get("student_rounds").asInt());
+        assertTrue(Files.exists(runDir.resolve("distill/student-sequence/checkpoints")), "the sequence-level student");
         assertEquals(64, distill.get("corpus").get("prompts").asInt());
         assertTrue(run.out().strip().endsWith(runDir.toUri().toString().replaceAll("/$", ""))
                 || run.out().contains(runDir.toString()), run.out());
