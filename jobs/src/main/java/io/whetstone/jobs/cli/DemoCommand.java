@@ -45,12 +45,13 @@ import picocli.CommandLine.Parameters;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"End-to-end demo on the built-in arithmetic task: SFT from scratch on Spark, then GRPO",
                 "from the SFT model with the task's verifier as reward, then distillation of that model into a",
-                "student a quarter of its size (a verified chain-of-thought corpus plus logit distillation),",
-                "against the same student trained with SFT alone; held-out accuracy around each stage.",
+                "student a quarter of its size (trained on the teacher's verified chain-of-thought corpus, and",
+                "with logit distillation as well), against the same student trained with SFT alone; held-out",
+                "accuracy around each stage (1,000 problems by default).",
                 "Writes <run-dir>/summary.json and prints the run directory on the last line.",
                 "Extra key=value arguments override the SFT stage's config (keys of conf/sft.yaml), e.g.",
                 "train.rounds=50; --grpo key=value overrides the GRPO stage (keys of conf/grpo.yaml);",
-                "--distill key=value overrides both students' SFT settings."})
+                "--distill key=value overrides the students' SFT settings."})
 public final class DemoCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(DemoCommand.class);
@@ -67,22 +68,24 @@ public final class DemoCommand implements Callable<Integer> {
             "spark.partitions=2", "checkpoint.every_rounds=25", "checkpoint.keep_last=2");
 
     /**
-     * The GRPO stage's settings: 32 prompts x 16 samples per iteration from the SFT model at temperature 1.2,
-     * the task's verifier as the reward, two epochs of four minibatches over each iteration's rollouts (eight
-     * synchronous AdamW steps, kept near the sampling policy by the clipped ratio); user overrides come after
-     * these. The SFT stage is kept short (40 rounds, about 40% held-out) so that RL has errors left to fix:
-     * around 45-50 rounds this model jumps past 90% (which round varies between runs), and from there the
-     * gain of RL is within the noise of 200 problems. One step per iteration (on-policy) learned too slowly
-     * to show in 20 minutes here.
+     * The GRPO stage's settings: 128 prompts x 8 samples per iteration from the SFT model at temperature 1.0,
+     * the task's verifier as the reward, one epoch of two minibatches over each iteration's rollouts (two
+     * synchronous AdamW steps of 512 completions, kept near the sampling policy by the clipped ratio) after a
+     * short warmup; user overrides come after these. What mattered on this task (each measured on 1,000
+     * held-out problems from the same SFT model at 62.9%): with 32 x 16 samples at temperature 1.2 and eight
+     * steps of 64 completions per iteration, held-out accuracy stayed within noise or fell (61-64% after 20-75
+     * iterations), and a 3x learning rate collapsed it; these settings gave 66.0% after 10 iterations and 69.3%
+     * after 20. Fewer, larger steps average out the noise of single completions, and temperature 1.0 samples
+     * what greedy decoding would write.
      */
     static final List<String> GRPO_PRESET = List.of(
-            "rollout.prompts_per_iteration=32", "rollout.group_size=16", "rollout.max_new_tokens=110",
-            "rollout.temperature=1.2", "rollout.decode_batch=64", "rollout.micro_batch=16",
+            "rollout.prompts_per_iteration=128", "rollout.group_size=8", "rollout.max_new_tokens=110",
+            "rollout.temperature=1.0", "rollout.decode_batch=64", "rollout.micro_batch=16",
             "rewards.components=[{name: correct, type: task, weight: 1.0}]",
-            "algorithm.clip_low=0.2", "algorithm.clip_high=0.28", "algorithm.kl_coef=0.01", "algorithm.epochs=2",
-            "algorithm.minibatches=4", "train.iterations=75", "train.mode=gradient", "train.lr=1e-4",
-            "train.warmup_steps=0", "eval.every_iterations=25", "eval.max_prompts=200", "guards.kl_max=0.5",
-            "guards.action=stop", "spark.partitions=2", "checkpoint.every_rounds=25", "checkpoint.keep_last=2");
+            "algorithm.clip_low=0.2", "algorithm.clip_high=0.28", "algorithm.kl_coef=0.01", "algorithm.epochs=1",
+            "algorithm.minibatches=2", "train.iterations=40", "train.mode=gradient", "train.lr=1e-4",
+            "train.warmup_steps=6", "eval.every_iterations=20", "eval.max_prompts=1000", "guards.kl_max=0.5",
+            "guards.action=stop", "spark.partitions=2", "checkpoint.every_rounds=20", "checkpoint.keep_last=2");
 
     /** Longest solution of the task (3-digit operands) is about 100 tokens. */
     static final int MAX_NEW_TOKENS = 110;
@@ -93,7 +96,8 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--train-examples", defaultValue = "20000", description = "generated training problems (default: ${DEFAULT-VALUE})")
     int trainExamples;
 
-    @Option(names = "--heldout-examples", defaultValue = "200", description = "held-out problems (default: ${DEFAULT-VALUE})")
+    @Option(names = "--heldout-examples", defaultValue = "1000",
+            description = "held-out problems (default: ${DEFAULT-VALUE}; a 95% interval is about +-3 points)")
     int heldoutExamples;
 
     @Option(names = "--seed", defaultValue = "7", description = "seed of the task generator (default: ${DEFAULT-VALUE})")
@@ -107,7 +111,7 @@ public final class DemoCommand implements Callable<Integer> {
     boolean skipGrpo;
 
     @Option(names = "--distill", paramLabel = "key=value",
-            description = "override of both students' SFT settings in the distillation stage (repeatable)")
+            description = "override of the students' SFT settings in the distillation stage (repeatable)")
     List<String> distillOverrides = new ArrayList<>();
 
     @Option(names = "--skip-distill", description = "skip the distillation stage")

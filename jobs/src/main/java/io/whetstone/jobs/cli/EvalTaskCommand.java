@@ -22,8 +22,8 @@ import picocli.CommandLine.Parameters;
 /** {@code whetstone eval-task}: held-out exact-match accuracy of models on the built-in arithmetic task. */
 @Command(name = "eval-task", mixinStandardHelpOptions = true,
         description = {"Held-out exact-match accuracy on the built-in arithmetic task (the demo's task): greedy",
-                "decoding of the task's held-out problems (the same generator and seed as the demo, so the first",
-                "200 are the demo's held-out set), scored by the task's verifier, on Spark. One line per model:",
+                "decoding of the task's held-out problems (the same generator and seed as the demo, so with the",
+                "default 1,000 they are the demo's held-out set), scored by the task's verifier, on Spark. One line per model:",
                 "path, correct/total, accuracy, and the 95% interval of the accuracy (normal approximation)."})
 public final class EvalTaskCommand implements Callable<Integer> {
 
