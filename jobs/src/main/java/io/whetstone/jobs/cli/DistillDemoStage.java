@@ -99,35 +99,26 @@ final class DistillDemoStage {
         DistillDataJob.Result corpus = new DistillDataJob(spark, DistillDataConfig.load(null, corpusSettings)).run();
         double corpusSeconds = (System.nanoTime() - corpusStart) / 1e9;
 
-        List<String> baseline = student(sftPreset, new Path(dir, "student-sft-only"), overrides);
-        baseline.add("data.path=" + new Path(root, "data/train.jsonl"));
-        SftResult sftOnly = new SftJob(spark, SftConfig.load(null, baseline)).run();
-        TaskEvaluation.Result sftOnlyEval = evaluate(spark, sftOnly, heldout, engine, partitions);
-        LOG.info("Held-out accuracy of the student trained with SFT only: {}/{}", sftOnlyEval.correct(),
-                sftOnlyEval.total());
-
-        String bothCorpora = new Path(dir, "corpora/*/corpus.jsonl").toString();
-        List<String> sequence = student(sftPreset, new Path(dir, "student-sequence"), overrides);
-        sequence.add("data.path=" + bothCorpora);
-        sequence.add("data.format=prompt_completion");
-        long sequenceStart = System.nanoTime();
-        SftResult sequenceStudent = new SftJob(spark, SftConfig.load(null, sequence)).run();
-        double sequenceSeconds = (System.nanoTime() - sequenceStart) / 1e9;
-        TaskEvaluation.Result sequenceEval = evaluate(spark, sequenceStudent, heldout, engine, partitions);
-        LOG.info("Held-out accuracy of the student trained on the teacher's verified corpus (SFT): {}/{}",
-                sequenceEval.correct(), sequenceEval.total());
-
-        List<String> logit = student(sftPreset, new Path(dir, "student-distilled"), overrides);
-        logit.add("data.path=" + bothCorpora);
-        logit.add("data.format=prompt_completion");
-        logit.addAll(DISTILL);
-        logit.add("distill.teacher=" + teacher);
-        long distillStart = System.nanoTime();
-        SftResult student = new SftJob(spark, SftConfig.load(null, logit)).run();
-        double distillSeconds = (System.nanoTime() - distillStart) / 1e9;
-        TaskEvaluation.Result studentEval = evaluate(spark, student, heldout, engine, partitions);
-        LOG.info("Held-out accuracy of the distilled student (verified corpus and the teacher's logits): {}/{}",
-                studentEval.correct(), studentEval.total());
+        StudentRun sftOnlyRun = train(spark, "student trained with SFT only", sftPreset, overrides,
+                new Path(dir, "student-sft-only"), List.of("data.path=" + new Path(root, "data/train.jsonl")), heldout,
+                engine, partitions);
+        List<String> bothCorpora = List.of("data.path=" + new Path(dir, "corpora/*/corpus.jsonl"),
+                "data.format=prompt_completion");
+        StudentRun sequenceRun = train(spark, "student trained on the teacher's verified corpus (SFT)", sftPreset,
+                overrides, new Path(dir, "student-sequence"), bothCorpora, heldout, engine, partitions);
+        List<String> withLogits = new ArrayList<>(bothCorpora);
+        withLogits.addAll(DISTILL);
+        withLogits.add("distill.teacher=" + teacher);
+        StudentRun distilledRun = train(spark, "distilled student (verified corpus and the teacher's logits)",
+                sftPreset, overrides, new Path(dir, "student-distilled"), withLogits, heldout, engine, partitions);
+        SftResult sftOnly = sftOnlyRun.result();
+        SftResult sequenceStudent = sequenceRun.result();
+        SftResult student = distilledRun.result();
+        TaskEvaluation.Result sftOnlyEval = sftOnlyRun.eval();
+        TaskEvaluation.Result sequenceEval = sequenceRun.eval();
+        TaskEvaluation.Result studentEval = distilledRun.eval();
+        double sequenceSeconds = sequenceRun.seconds();
+        double distillSeconds = distilledRun.seconds();
 
         stage.put("name", "distill");
         stage.put("teacher", teacher);
@@ -169,12 +160,25 @@ final class DistillDemoStage {
                 ((Number) corpus.stats().get("samples")).longValue()));
     }
 
-    private static List<String> student(List<String> sftPreset, Path runDir, List<String> overrides) {
+    /** A student's training result, its held-out evaluation, and the seconds its training took. */
+    private record StudentRun(SftResult result, TaskEvaluation.Result eval, double seconds) {
+    }
+
+    /** Trains one student (the SFT preset, the student's shape, its run directory, data, overrides) and evaluates it. */
+    private static StudentRun train(SparkSession spark, String name, List<String> sftPreset, List<String> overrides,
+                                    Path runDir, List<String> data, List<TaskExample> heldout, EngineOptions engine,
+                                    int partitions) {
         List<String> settings = new ArrayList<>(sftPreset);
         settings.addAll(STUDENT);
         settings.add("run.dir=" + runDir);
+        settings.addAll(data);
         settings.addAll(overrides);
-        return settings;
+        long start = System.nanoTime();
+        SftResult result = new SftJob(spark, SftConfig.load(null, settings)).run();
+        double seconds = (System.nanoTime() - start) / 1e9;
+        TaskEvaluation.Result eval = evaluate(spark, result, heldout, engine, partitions);
+        LOG.info("Held-out accuracy of the {}: {}/{}", name, eval.correct(), eval.total());
+        return new StudentRun(result, eval, seconds);
     }
 
     private static TaskEvaluation.Result evaluate(SparkSession spark, SftResult result, List<TaskExample> heldout,
