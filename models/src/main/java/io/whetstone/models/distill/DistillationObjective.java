@@ -93,7 +93,9 @@ public final class DistillationObjective implements Objective {
         lastCrossEntropySum = crossEntropySum;
         lastTokens = batch.maskedTokens();
         double loss = ((1 - ceWeight) * divergenceSum + ceWeight * crossEntropySum) / normalizer;
-        return new ObjectiveResult(loss, dLogProbs, dLogits);
+        // sums, so the round's report can show the split between the two terms
+        return new ObjectiveResult(loss, dLogProbs, dLogits, java.util.Map.of("divergence_sum", divergenceSum,
+                "cross_entropy_sum", crossEntropySum, "distill_tokens", lastTokens));
     }
 
     /** The [N, V] matrix as one row-major double array. */

@@ -1,13 +1,26 @@
 package io.whetstone.models.objectives;
 
+import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * A loss and what the model's backward needs.
+ * A loss, what the model's backward needs, and the objective's own named numbers.
  *
  * @param loss the loss of this batch (already divided by the normaliser)
  * @param dLogProbs [B, T] d loss / d log-prob of each target
  * @param dLogits [N, V] d loss / d logits beyond the targets' log-probs, or null
+ * @param metrics named sums over this batch (e.g. {@code pairs}, {@code reward_margin_sum}); sums, not
+ *                means, so micro-batches, local steps and partitions add them up and a reader divides by
+ *                the count the objective reports beside them
  */
-public record ObjectiveResult(double loss, INDArray dLogProbs, INDArray dLogits) {
+public record ObjectiveResult(double loss, INDArray dLogProbs, INDArray dLogits, Map<String, Double> metrics) {
+
+    public ObjectiveResult {
+        metrics = Map.copyOf(metrics);
+    }
+
+    /** A result without metrics of its own. */
+    public ObjectiveResult(double loss, INDArray dLogProbs, INDArray dLogits) {
+        this(loss, dLogProbs, dLogits, Map.of());
+    }
 }

@@ -8,6 +8,8 @@ import io.whetstone.models.objectives.ObjectiveResult;
 import io.whetstone.models.optim.Optimizer;
 import io.whetstone.models.optim.LrSchedule;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * One optimiser step over one or more micro-batches on one worker: gradients of all micro-batches are
@@ -29,12 +31,22 @@ public final class Trainer {
 
     /** The outcome of a step. */
     public record StepStats(long step, double loss, long tokens, double maskedTokens, double gradNorm,
-                            double learningRate) {
+                            double learningRate, Map<String, Double> metrics) {
+    }
+
+    /** The summed loss of accumulated micro-batches and their objective's metric sums. */
+    public record Accumulated(double loss, Map<String, Double> metrics) {
     }
 
     /** Zeroes gradients and accumulates those of {@code microBatches}; returns the summed loss. */
     public double accumulate(List<TokenBatch> microBatches, double normalizer) {
+        return accumulateWithMetrics(microBatches, normalizer).loss();
+    }
+
+    /** As {@link #accumulate}, keeping the objective's metric sums over the micro-batches. */
+    public Accumulated accumulateWithMetrics(List<TokenBatch> microBatches, double normalizer) {
         model.trainableParameters().zeroGrads();
+        Map<String, Double> metrics = new TreeMap<>();
         double loss = 0;
         int micro = 0;
         for (TokenBatch batch : microBatches) {
@@ -44,9 +56,10 @@ public final class Trainer {
             ObjectiveResult result = objective.evaluate(pass, batch, normalizer);
             model.backward(result.dLogProbs(), result.dLogits());
             loss += result.loss();
+            result.metrics().forEach((name, value) -> metrics.merge(name, value, Double::sum));
         }
         model.setDropoutSeed(null);
-        return loss;
+        return new Accumulated(loss, metrics);
     }
 
     /**
@@ -70,9 +83,10 @@ public final class Trainer {
             normalizer += objective.defaultNormalizer(batch);
             tokens += batch.size();
         }
-        double loss = accumulate(microBatches, normalizer);
+        Accumulated accumulated = accumulateWithMetrics(microBatches, normalizer);
         Optimizer.Update update = optimizer.apply(schedule.rate(optimizer.step() + 1));
-        return new StepStats(update.step(), loss, tokens, normalizer, update.gradNorm(), update.learningRate());
+        return new StepStats(update.step(), accumulated.loss(), tokens, normalizer, update.gradNorm(),
+                update.learningRate(), accumulated.metrics());
     }
 
     public Transformer model() {
