@@ -43,6 +43,17 @@ public final class ChatTemplateSpec implements Serializable {
         return pieces;
     }
 
+    /**
+     * Pieces of a conversation whose {@code context} turns are never trained on (a preference record's
+     * prompt, which may hold earlier assistant turns) and whose {@code completion}'s assistant turns are.
+     */
+    public List<Piece> continuation(List<Message> context, List<Message> completion) {
+        List<Piece> pieces = new ArrayList<>(generationPrompt(context));
+        pieces.subList(pieces.size() - 2, pieces.size()).clear(); // the open assistant turn generationPrompt adds
+        pieces.addAll(conversation(completion).subList(1, 1 + 3 * completion.size()));
+        return pieces;
+    }
+
     /** Pieces of a generation prompt for a conversation: the turns so far, then the assistant marker. */
     public List<Piece> generationPrompt(List<Message> messages) {
         List<Piece> pieces = new ArrayList<>(conversation(messages));
