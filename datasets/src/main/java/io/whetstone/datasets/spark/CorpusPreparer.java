@@ -58,7 +58,6 @@ public final class CorpusPreparer {
 
     private static final Logger LOG = LoggerFactory.getLogger(CorpusPreparer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int SHOWN_ERRORS = 10;
     /** Bump when the layout of rows changes, so old caches are not reused. */
     private static final String CACHE_VERSION = "rows-v2";
 
@@ -138,17 +137,8 @@ public final class CorpusPreparer {
         }).persist(StorageLevel.MEMORY_AND_DISK());
         try {
             long records = outcomes.count();
-            JavaRDD<RecordError> errors = outcomes.filter(o -> o.error() != null).map(Outcome::error);
-            long rejected = errors.count();
-            if (rejected > 0) {
-                if (spec.validation() == CorpusSpec.Validation.STRICT) {
-                    List<RecordError> first = errors.takeOrdered(SHOWN_ERRORS, RecordError.BY_LOCATION);
-                    throw new DataValidationException(spec.path(), first, rejected);
-                }
-                writeRejects(errors, rejectsDir);
-                LOG.warn("{} of {} records of {} were invalid and skipped (validation: lenient); see {}",
-                        rejected, records, spec.path(), rejectsDir);
-            }
+            long rejected = Rejects.enforce(context, outcomes.filter(o -> o.error() != null).map(Outcome::error),
+                    records, spec.path(), spec.validation(), rejectsDir);
             JavaRDD<Outcome> valid = outcomes.filter(o -> o.example() != null);
             long truncated = valid.filter(Outcome::truncated).count();
             if (truncated > 0) {
@@ -219,9 +209,8 @@ public final class CorpusPreparer {
      * Rows of a Parquet table laid out like the corpus cache (partition, index, ids, mask, examples, and
      * possibly more columns), row r of shard p back in partition p at position r, each made by {@code convert}.
      */
-    public static JavaRDD<PackedSequence> loadShards(SparkSession spark, String path, int partitions,
-                                                     org.apache.spark.api.java.function.Function<Row, PackedSequence>
-                                                             convert) {
+    public static <T> JavaRDD<T> loadShards(SparkSession spark, String path, int partitions,
+                                            org.apache.spark.api.java.function.Function<Row, T> convert) {
         return spark.read().parquet(path).javaRDD()
                 .mapToPair(row -> new Tuple2<>(row.getInt(0), row))
                 .partitionBy(new ExactPartitioner(partitions))
@@ -229,7 +218,7 @@ public final class CorpusPreparer {
                     List<Row> rows = new ArrayList<>();
                     iterator.forEachRemaining(entry -> rows.add(entry._2()));
                     rows.sort(Comparator.comparingInt(row -> row.getInt(1)));
-                    List<PackedSequence> out = new ArrayList<>(rows.size());
+                    List<T> out = new ArrayList<>(rows.size());
                     for (Row row : rows) {
                         out.add(convert.call(row));
                     }
@@ -261,9 +250,13 @@ public final class CorpusPreparer {
 
     /** A stable hash of an example's origin (String.hashCode is the same on every JVM). */
     static int shardKey(TokenizedExample example, String root) {
-        String source = example.source();
+        return shardKey(example.source(), example.line(), root);
+    }
+
+    /** A stable hash of a record's file (below {@code root}) and line. */
+    static int shardKey(String source, long line, String root) {
         String relative = source.startsWith(root) ? source.substring(root.length()) : source;
-        return (relative + ":" + example.line()).hashCode();
+        return (relative + ":" + line).hashCode();
     }
 
     /** The directory (ending in /) that holds every file of {@code files} (path:length:mtime entries). */
@@ -281,18 +274,6 @@ public final class CorpusPreparer {
             }
         }
         return common == null ? "" : common;
-    }
-
-    private void writeRejects(JavaRDD<RecordError> errors, String rejectsDir) throws IOException {
-        Path target = new Path(rejectsDir);
-        FileSystem fs = target.getFileSystem(context.hadoopConfiguration());
-        fs.delete(target, true);
-        context.setJobDescription("whetstone: write rejected records to " + rejectsDir);
-        errors.sortBy(error -> error.source() + ":" + String.format("%012d", error.line()), true, 1)
-                .map(error -> JSON.writeValueAsString(java.util.Map.of("source", error.source(), "line",
-                        error.line(), "field", error.field(), "reason", error.reason(), "record",
-                        error.raw() == null ? "" : error.raw())))
-                .saveAsTextFile(rejectsDir);
     }
 
     /** Puts key k in partition k. */

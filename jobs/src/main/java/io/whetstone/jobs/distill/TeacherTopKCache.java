@@ -11,7 +11,6 @@ import io.whetstone.models.engine.ForwardPass;
 import io.whetstone.models.engine.Transformer;
 import io.whetstone.models.train.TrainingState;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -19,7 +18,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -94,16 +92,7 @@ public final class TeacherTopKCache {
             }, true);
             Path temporary = new Path(dir.getParent(), "." + dir.getName() + "._tmp-" + UUID.randomUUID());
             spark.createDataFrame(annotated, schema()).write().parquet(new Path(temporary, "rows").toString());
-            FileSystem fs = files.fs(dir);
-            if (fs.exists(dir)) {
-                fs.delete(dir, true);
-            }
-            if (!fs.rename(temporary, dir)) {
-                throw new IOException("cannot rename " + temporary + " to " + dir);
-            }
-            files.writeBytes(new Path(dir, "_SUCCESS"), new byte[0]);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the teacher's top-k cache " + dir, e);
+            files.publishDirectory(temporary, dir);
         } finally {
             weights.destroy();
         }

@@ -23,7 +23,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * round's token count and takes one optimiser step itself, which equals one worker training on the
  * union of the batches.
  */
-public final class DistributedTrainer implements AutoCloseable {
+public final class DistributedTrainer<R> implements AutoCloseable {
 
     /** How partitions are combined. */
     public enum Mode {
@@ -35,7 +35,8 @@ public final class DistributedTrainer implements AutoCloseable {
     }
 
     private final JavaSparkContext context;
-    private final JavaRDD<PackedSequence> shards;
+    private final JavaRDD<R> shards;
+    private final RowAdapter<R> adapter;
     private final WorkerSetup setup;
     private final Mode mode;
     private final String description;
@@ -45,28 +46,22 @@ public final class DistributedTrainer implements AutoCloseable {
     private Kernels driverKernels;
     private Optimizer driverOptimizer;
 
-    /** {@code shards} should be persisted: every round reads it. */
-    public DistributedTrainer(JavaSparkContext context, JavaRDD<PackedSequence> shards, WorkerSetup setup, Mode mode,
-                              String description) {
-        this(context, shards, setup, mode, description, null);
+    /** Packed SFT rows; {@code shards} should be persisted: every round reads it. */
+    public static DistributedTrainer<PackedSequence> sft(JavaSparkContext context, JavaRDD<PackedSequence> shards,
+                                                         WorkerSetup setup, Mode mode, String description) {
+        return new DistributedTrainer<>(context, shards, PackedRows.INSTANCE, setup, mode, description, null, null);
     }
 
     /**
-     * With LoRA ({@code setup.lora()} set), {@code base} holds the frozen base parameters, broadcast once
-     * for the whole run; rounds then move only the adapters and their optimiser state.
-     */
-    public DistributedTrainer(JavaSparkContext context, JavaRDD<PackedSequence> shards, WorkerSetup setup, Mode mode,
-                              String description, Broadcast<float[]> base) {
-        this(context, shards, setup, mode, description, base, null);
-    }
-
-    /**
+     * Rows of the kind {@code adapter} reads ({@code shards} should be persisted: every round reads it). With
+     * LoRA ({@code setup.lora()} set), {@code base} holds the frozen base parameters, broadcast once for the whole
+     * run; rounds then move only the adapters and their optimiser state.
      * With a teacher that runs on the executors ({@code setup.teacher()} without top-k), {@code teacher} holds its
      * parameters, broadcast once for the whole run; each executor builds the teacher once and the objective
      * distils from it. With top-k the rows carry the teacher's targets and nothing is broadcast.
      */
-    public DistributedTrainer(JavaSparkContext context, JavaRDD<PackedSequence> shards, WorkerSetup setup, Mode mode,
-                              String description, Broadcast<float[]> base, Broadcast<float[]> teacher) {
+    public DistributedTrainer(JavaSparkContext context, JavaRDD<R> shards, RowAdapter<R> adapter, WorkerSetup setup,
+                              Mode mode, String description, Broadcast<float[]> base, Broadcast<float[]> teacher) {
         if ((setup.teacher() == null || !setup.teacher().runsTeacher()) != (teacher == null)) {
             throw new IllegalArgumentException("a teacher is broadcast exactly when the setup runs one");
         }
@@ -79,6 +74,7 @@ public final class DistributedTrainer implements AutoCloseable {
         }
         this.context = context;
         this.shards = shards;
+        this.adapter = adapter;
         this.setup = setup;
         this.mode = mode;
         this.description = description;
@@ -94,6 +90,7 @@ public final class DistributedTrainer implements AutoCloseable {
         Broadcast<TrainingState> broadcast = context.broadcast(sent);
         long stateBytes = 4L * sent.params().length * (1 + sent.optimizerState().length);
         WorkerSetup taskSetup = setup;
+        RowAdapter<R> taskAdapter = adapter;
         Mode taskMode = mode;
         Broadcast<float[]> taskBase = base;
         Broadcast<float[]> taskTeacher = teacher;
@@ -102,16 +99,16 @@ public final class DistributedTrainer implements AutoCloseable {
                     + ", " + setup.localSteps() + " local step(s) of " + setup.batchSize() + " rows per partition)");
             JavaRDD<PartitionResult> results = shards.mapPartitionsWithIndex((partition, rows) ->
                     taskMode == Mode.AVERAGING
-                            ? PartitionWorker.averaging(taskSetup, broadcast.value(),
+                            ? PartitionWorker.averaging(taskSetup, taskAdapter, broadcast.value(),
                                     () -> taskBase == null ? null : taskBase.value(),
                                     () -> taskTeacher == null ? null : taskTeacher.value(), round, partition, rows)
-                            : PartitionWorker.gradient(taskSetup, broadcast.value(),
+                            : PartitionWorker.gradient(taskSetup, taskAdapter, broadcast.value(),
                                     () -> taskBase == null ? null : taskBase.value(),
                                     () -> taskTeacher == null ? null : taskTeacher.value(), round, partition, rows),
                     true);
             RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::add, RoundSum::merge, 2);
             if (sum.params == null || sum.tokens == 0) {
-                throw new IllegalStateException("round " + round + " trained on no tokens (empty shards or masks)");
+                throw new IllegalStateException("round " + round + " trained on nothing (empty shards or masks)");
             }
             TrainingState next = mode == Mode.AVERAGING ? average(sum, state) : step(sum, state);
             double wall = (System.nanoTime() - start) / 1e9;
@@ -123,7 +120,8 @@ public final class DistributedTrainer implements AutoCloseable {
             long returned = stateBytes * sum.partitions;
             return new RoundReport(round, next, sum.lossSum / sum.tokens, sum.tokens, sum.rows,
                     setup.schedule().rate(next.step()), wall, compute, Math.max(0, wall - compute), stateBytes,
-                    mode == Mode.AVERAGING ? returned : 4L * sent.params().length * sum.partitions);
+                    mode == Mode.AVERAGING ? returned : 4L * sent.params().length * sum.partitions, sum.trainedTokens,
+                    java.util.Map.copyOf(sum.metrics));
         } finally {
             broadcast.destroy();
         }

@@ -1,23 +1,28 @@
 package io.whetstone.jobs.engine;
 
 import java.io.Serializable;
+import java.util.Map;
 
 /**
  * What one partition returns from a round. In averaging mode: its parameters and optimiser state
- * after its local steps, weighted by the tokens it trained on. In gradient mode: the gradient of its
- * token-summed loss in {@code params} (weight 1, no optimiser state).
+ * after its local steps, weighted by the normaliser units it trained on. In gradient mode: the gradient of
+ * its unnormalised loss in {@code params} (weight 1, no optimiser state).
  *
  * @param partition index
  * @param params [P] parameters (averaging) or summed gradient (gradient mode)
  * @param optimizerState [P] vectors (averaging only)
- * @param weight averaging weight (tokens trained on) or 1
- * @param lossSum sum over counted tokens of their loss
- * @param tokens counted (masked-in) tokens
- * @param rows rows processed
+ * @param weight averaging weight (normaliser units trained on) or 1
+ * @param lossSum the loss summed over normaliser units
+ * @param tokens the objective's normaliser units: counted tokens for SFT and distillation, pairs (or
+ *               examples) for preference losses
+ * @param rows rows (or preference units) processed
  * @param computeNanos time spent computing in the task
+ * @param trainedTokens tokens the loss counted (equal to {@code tokens} for SFT)
+ * @param metrics the objective's named sums over the partition's steps
  */
 public record PartitionResult(int partition, float[] params, float[][] optimizerState, double weight, double lossSum,
-                              double tokens, long rows, long computeNanos) implements Serializable {
+                              double tokens, long rows, long computeNanos, double trainedTokens,
+                              Map<String, Double> metrics) implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 }

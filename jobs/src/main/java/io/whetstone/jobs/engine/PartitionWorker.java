@@ -1,6 +1,5 @@
 package io.whetstone.jobs.engine;
 
-import io.whetstone.datasets.pack.Batches;
 import io.whetstone.datasets.pack.PackedSequence;
 import io.whetstone.models.engine.TokenBatch;
 import io.whetstone.models.train.Trainer;
@@ -8,6 +7,8 @@ import io.whetstone.models.train.TrainingState;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /** The work of one partition in one round, run inside a Spark task. */
@@ -16,11 +17,21 @@ final class PartitionWorker {
     private PartitionWorker() {
     }
 
-    /** Averaging mode: local steps from the broadcast state; returns the new state weighted by tokens. */
+    /** Averaging mode on packed SFT rows. */
     static Iterator<PartitionResult> averaging(WorkerSetup setup, TrainingState state, Supplier<float[]> base,
                                                Supplier<float[]> teacher, int round, int partition,
                                                Iterator<PackedSequence> rows) {
-        List<PackedSequence> shard = collect(rows);
+        return averaging(setup, PackedRows.INSTANCE, state, base, teacher, round, partition, rows);
+    }
+
+    /**
+     * Averaging mode: local steps from the broadcast state; returns the new state weighted by the objective's
+     * normaliser units (tokens for SFT, pairs for preferences).
+     */
+    static <R> Iterator<PartitionResult> averaging(WorkerSetup setup, RowAdapter<R> adapter, TrainingState state,
+                                                   Supplier<float[]> base, Supplier<float[]> teacher, int round,
+                                                   int partition, Iterator<R> rows) {
+        List<R> shard = collect(rows);
         Nd4jThreads.apply(setup.engine().threads());
         WorkerModels.Bundle bundle = WorkerModels.acquire(setup, base, teacher);
         try {
@@ -28,74 +39,64 @@ final class PartitionWorker {
             state.restore(bundle.model(), bundle.optimizer());
             ShardSampler sampler = new ShardSampler(setup.seed(), partition, setup.batchSize(), setup.localSteps());
             double lossSum = 0;
-            double tokens = 0;
+            double units = 0;
+            double trained = 0;
             long rowCount = 0;
+            Map<String, Double> metrics = new TreeMap<>();
             for (int step = 0; step < setup.localSteps(); step++) {
-                List<PackedSequence> batch = sampler.batch(shard, round, step);
-                if (bundle.batchTeacher() != null) {
-                    bundle.batchTeacher().set(batch);
-                }
-                Trainer trainer = bundle.trainer();
-                if (onPolicy(setup, bundle, round, step, partition)) {
-                    batch = OnPolicyBatches.sample(bundle.model(), batch, setup.teacher().eosId(), setup.seed(), round,
-                            step, partition);
-                    trainer = bundle.onPolicyTrainer();
-                }
-                Trainer.StepStats stats = trainer.step(List.of(toTokenBatch(batch)));
+                List<R> batch = sampler.batch(shard, round, step);
+                RowAdapter.Step input = adapter.step(setup, bundle, batch, round, step, partition);
+                Trainer.StepStats stats = input.trainer().step(List.of(input.batch()));
                 lossSum += stats.loss() * stats.maskedTokens();
-                tokens += stats.maskedTokens();
+                units += stats.maskedTokens();
+                trained += input.trainedTokens();
                 rowCount += batch.size();
+                stats.metrics().forEach((name, value) -> metrics.merge(name, value, Double::sum));
             }
             TrainingState after = TrainingState.capture(bundle.model(), bundle.optimizer());
-            return List.of(new PartitionResult(partition, after.params(), after.optimizerState(), tokens, lossSum,
-                    tokens, rowCount, System.nanoTime() - start)).iterator();
+            return List.of(new PartitionResult(partition, after.params(), after.optimizerState(), units, lossSum,
+                    units, rowCount, System.nanoTime() - start, trained, metrics)).iterator();
         } finally {
             WorkerModels.release(bundle);
         }
     }
 
-    /** Gradient mode: the gradient of the token-summed loss of one batch at the broadcast parameters. */
+    /** Gradient mode on packed SFT rows. */
     static Iterator<PartitionResult> gradient(WorkerSetup setup, TrainingState state, Supplier<float[]> base,
                                               Supplier<float[]> teacher, int round, int partition,
                                               Iterator<PackedSequence> rows) {
-        List<PackedSequence> shard = collect(rows);
+        return gradient(setup, PackedRows.INSTANCE, state, base, teacher, round, partition, rows);
+    }
+
+    /** Gradient mode: the gradient of the unnormalised loss of one batch at the broadcast parameters. */
+    static <R> Iterator<PartitionResult> gradient(WorkerSetup setup, RowAdapter<R> adapter, TrainingState state,
+                                                  Supplier<float[]> base, Supplier<float[]> teacher, int round,
+                                                  int partition, Iterator<R> rows) {
+        List<R> shard = collect(rows);
         Nd4jThreads.apply(setup.engine().threads());
         WorkerModels.Bundle bundle = WorkerModels.acquire(setup, base, teacher);
         try {
             long start = System.nanoTime();
             TrainingState.copyInto(state.params(), bundle.model().trainableParameters().params());
             ShardSampler sampler = new ShardSampler(setup.seed(), partition, setup.batchSize(), 1);
-            List<PackedSequence> batch = sampler.batch(shard, round, 0);
-            if (bundle.batchTeacher() != null) {
-                bundle.batchTeacher().set(batch);
-            }
-            Trainer trainer = bundle.trainer();
-            if (onPolicy(setup, bundle, round, 0, partition)) {
-                batch = OnPolicyBatches.sample(bundle.model(), batch, setup.teacher().eosId(), setup.seed(), round, 0,
-                        partition);
-                trainer = bundle.onPolicyTrainer();
-            }
-            double[] lossAndTokens = trainer.accumulateSum(List.of(toTokenBatch(batch)));
+            List<R> batch = sampler.batch(shard, round, 0);
+            RowAdapter.Step input = adapter.step(setup, bundle, batch, round, 0, partition);
+            Trainer.Summed summed = input.trainer().accumulateSum(List.of(input.batch()));
             float[] gradient = TrainingState.toFloats(bundle.model().trainableParameters().grads());
-            return List.of(new PartitionResult(partition, gradient, new float[0][], 1.0, lossAndTokens[0],
-                    lossAndTokens[1], batch.size(), System.nanoTime() - start)).iterator();
+            return List.of(new PartitionResult(partition, gradient, new float[0][], 1.0, summed.loss(),
+                    summed.normalizer(), batch.size(), System.nanoTime() - start, input.trainedTokens(),
+                    summed.metrics())).iterator();
         } finally {
             WorkerModels.release(bundle);
         }
     }
 
-    private static boolean onPolicy(WorkerSetup setup, WorkerModels.Bundle bundle, int round, int step, int partition) {
-        return bundle.onPolicyTrainer() != null && OnPolicyBatches.onPolicy(setup.seed(), round, step, partition,
-                setup.teacher().onPolicyFraction());
-    }
-
     static TokenBatch toTokenBatch(List<PackedSequence> rows) {
-        Batches.Flat flat = Batches.flatten(rows);
-        return new TokenBatch(flat.tokens(), flat.targets(), flat.mask(), flat.batch(), flat.seqLen());
+        return PackedRows.toTokenBatch(rows);
     }
 
-    private static List<PackedSequence> collect(Iterator<PackedSequence> rows) {
-        List<PackedSequence> shard = new ArrayList<>();
+    private static <R> List<R> collect(Iterator<R> rows) {
+        List<R> shard = new ArrayList<>();
         rows.forEachRemaining(shard::add);
         return shard;
     }

@@ -7,8 +7,8 @@ import io.whetstone.models.train.TrainingState;
  *
  * @param round 1-based round
  * @param state parameters and optimiser state after the round
- * @param loss mean loss over the round's counted tokens (across partitions and local steps)
- * @param tokens counted tokens of the round
+ * @param loss mean loss over the round's normaliser units (across partitions and local steps)
+ * @param tokens the round's normaliser units: counted tokens for SFT, pairs or examples for preferences
  * @param rows rows processed
  * @param learningRate rate of the round's last step
  * @param wallSeconds round time on the driver (broadcast, tasks, aggregation)
@@ -18,8 +18,10 @@ import io.whetstone.models.train.TrainingState;
  *                         transfer and aggregation
  * @param bytesBroadcast bytes of state broadcast
  * @param bytesReturned bytes of results sent back by the partitions
+ * @param trainedTokens tokens the loss counted in the round
+ * @param metrics the objective's named sums over the round (divide by the count it reports beside them)
  */
 public record RoundReport(int round, TrainingState state, double loss, double tokens, long rows, double learningRate,
                           double wallSeconds, double maxComputeSeconds, double averagingSeconds, long bytesBroadcast,
-                          long bytesReturned) {
+                          long bytesReturned, double trainedTokens, java.util.Map<String, Double> metrics) {
 }

@@ -10,7 +10,7 @@ import java.io.Serializable;
  */
 final class RoundSum implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     double[] params;
     double[][] optimizerState;
@@ -18,6 +18,8 @@ final class RoundSum implements Serializable {
     double lossSum;
     double tokens;
     long rows;
+    double trainedTokens;
+    java.util.TreeMap<String, Double> metrics = new java.util.TreeMap<>();
     long maxComputeNanos;
     long totalComputeNanos;
     int partitions;
@@ -43,6 +45,8 @@ final class RoundSum implements Serializable {
         lossSum += result.lossSum();
         tokens += result.tokens();
         rows += result.rows();
+        trainedTokens += result.trainedTokens();
+        result.metrics().forEach((name, value) -> metrics.merge(name, value, Double::sum));
         maxComputeNanos = Math.max(maxComputeNanos, result.computeNanos());
         totalComputeNanos += result.computeNanos();
         partitions++;
@@ -68,6 +72,8 @@ final class RoundSum implements Serializable {
         lossSum += other.lossSum;
         tokens += other.tokens;
         rows += other.rows;
+        trainedTokens += other.trainedTokens;
+        other.metrics.forEach((name, value) -> metrics.merge(name, value, Double::sum));
         maxComputeNanos = Math.max(maxComputeNanos, other.maxComputeNanos);
         totalComputeNanos += other.totalComputeNanos;
         partitions += other.partitions;

@@ -1,12 +1,11 @@
 package io.whetstone.jobs.engine;
 
-import io.whetstone.datasets.pack.PackedSequence;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The data order of one partition, a pure function of (seed, partition, position): the shard is
+ * The data order of one partition (rows of any kind: packed rows, preference pairs), a pure function of (seed, partition, position): the shard is
  * walked in a fresh permutation each epoch, and local step s of round r takes the rows at positions
  * ((r-1)*localSteps + s)*batchSize onwards. Resuming at round r, or retrying a task, sees exactly the
  * rows the first attempt saw; the round number is the whole data cursor.
@@ -28,13 +27,13 @@ final class ShardSampler {
     }
 
     /** The rows of local step {@code step} (0-based) of {@code round} (1-based). */
-    List<PackedSequence> batch(List<PackedSequence> shard, int round, int step) {
+    <R> List<R> batch(List<R> shard, int round, int step) {
         if (shard.isEmpty()) {
             throw new IllegalStateException("partition " + partition + " has no rows: use fewer partitions than "
                     + "packed rows");
         }
         long start = ((long) (round - 1) * localSteps + step) * batchSize;
-        List<PackedSequence> rows = new ArrayList<>(batchSize);
+        List<R> rows = new ArrayList<>(batchSize);
         for (int i = 0; i < batchSize; i++) {
             long position = start + i;
             long epoch = position / shard.size();

@@ -11,6 +11,9 @@ import io.whetstone.models.objectives.MaskedCrossEntropy;
 import io.whetstone.models.optim.AdamW;
 import io.whetstone.models.optim.Optimizer;
 import io.whetstone.models.optim.Sgd;
+import io.whetstone.models.preference.KtoObjective;
+import io.whetstone.models.preference.PreferenceObjective;
+import io.whetstone.models.preference.ReferenceLogProbs;
 import io.whetstone.models.train.Trainer;
 import io.whetstone.models.train.TrainingState;
 import java.util.ArrayDeque;
@@ -36,7 +39,39 @@ public final class WorkerModels {
      * the current batch's precomputed top-k targets (or null).
      */
     public record Bundle(WorkerSetup setup, Transformer model, Optimizer optimizer, Trainer trainer, Transformer teacher,
-                         BatchTeacher batchTeacher, Trainer onPolicyTrainer) {
+                         BatchTeacher batchTeacher, Trainer onPolicyTrainer, BatchReference batchReference) {
+    }
+
+    /**
+     * What preference units carry for the objective: the reference model's summed log-probs of each row and
+     * the units' labels, set before each step from the step's units (in batch row order).
+     */
+    public static final class BatchReference implements ReferenceLogProbs {
+        private double[] logProbs;
+        private boolean[] labels;
+
+        /** The next step's per-row reference log-probs and labels. */
+        public void set(double[] rowLogProbs, boolean[] rowLabels) {
+            this.logProbs = rowLogProbs;
+            this.labels = rowLabels;
+        }
+
+        @Override
+        public double[] sequenceLogProbs(TokenBatch batch) {
+            if (logProbs == null || logProbs.length != batch.batch()) {
+                throw new IllegalStateException("no reference log-probs were set for this batch of " + batch.batch()
+                        + " rows");
+            }
+            return logProbs;
+        }
+
+        /** The labels of the batch's rows (KTO). */
+        public boolean[] labels(TokenBatch batch) {
+            if (labels == null || labels.length != batch.batch()) {
+                throw new IllegalStateException("no labels were set for this batch of " + batch.batch() + " rows");
+            }
+            return labels;
+        }
     }
 
     /** Teacher targets that travel with the rows: set before each step from the batch's rows. */
@@ -119,8 +154,16 @@ public final class WorkerModels {
             batchTeacher = new BatchTeacher();
             objective = new DistillationObjective(setup.teacher().loss(), setup.teacher().ceWeight(), batchTeacher);
         }
+        BatchReference batchReference = null;
+        if (setup.preference() != null) {
+            batchReference = new BatchReference();
+            BatchReference reference = batchReference;
+            objective = setup.preference().kto() != null
+                    ? new KtoObjective(setup.preference().kto(), reference, reference::labels)
+                    : new PreferenceObjective(setup.preference().pairwise(), reference);
+        }
         Trainer trainer = new Trainer(model, objective, optimizer, setup.schedule());
-        return new Bundle(setup, model, optimizer, trainer, teacher, batchTeacher, onPolicyTrainer);
+        return new Bundle(setup, model, optimizer, trainer, teacher, batchTeacher, onPolicyTrainer, batchReference);
     }
 
     /** Returns {@code bundle} to the pool. */

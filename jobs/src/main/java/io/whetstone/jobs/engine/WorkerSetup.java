@@ -8,6 +8,8 @@ import io.whetstone.models.lora.LoraConfig;
 import io.whetstone.models.lora.LoraLayout;
 import io.whetstone.models.optim.AdamWConfig;
 import io.whetstone.models.optim.LrSchedule;
+import io.whetstone.models.preference.KtoSettings;
+import io.whetstone.models.preference.PreferenceSettings;
 import java.io.Serializable;
 
 /**
@@ -25,18 +27,31 @@ import java.io.Serializable;
  * @param lora adapters to train on a frozen base, or null to train the whole model
  * @param baseId identifies the frozen base's broadcast (so pooled models never mix bases of two jobs); 0 without adapters
  * @param teacher logit distillation from a teacher model (its parameters broadcast once), or null for plain SFT
+ * @param preference a preference loss on preference units (pairs or labelled completions), or null
  */
 public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimizer, AdamWConfig adamw,
                           LrSchedule schedule, int batchSize, int localSteps, long seed, LoraConfig lora, long baseId,
-                          TeacherSetup teacher)
+                          TeacherSetup teacher, PreferenceSetup preference)
         implements Serializable {
 
-    private static final long serialVersionUID = 3L;
+    private static final long serialVersionUID = 4L;
+
+    public WorkerSetup {
+        if (teacher != null && preference != null) {
+            throw new IllegalArgumentException("a setup trains with a teacher or on preferences, not both");
+        }
+    }
+
+    /** With a teacher (or none), no preferences. */
+    public WorkerSetup(ModelConfig model, EngineOptions engine, String optimizer, AdamWConfig adamw, LrSchedule schedule,
+                       int batchSize, int localSteps, long seed, LoraConfig lora, long baseId, TeacherSetup teacher) {
+        this(model, engine, optimizer, adamw, schedule, batchSize, localSteps, seed, lora, baseId, teacher, null);
+    }
 
     /** Without a teacher. */
     public WorkerSetup(ModelConfig model, EngineOptions engine, String optimizer, AdamWConfig adamw, LrSchedule schedule,
                        int batchSize, int localSteps, long seed, LoraConfig lora, long baseId) {
-        this(model, engine, optimizer, adamw, schedule, batchSize, localSteps, seed, lora, baseId, null);
+        this(model, engine, optimizer, adamw, schedule, batchSize, localSteps, seed, lora, baseId, null, null);
     }
 
     /**
@@ -52,6 +67,25 @@ public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimi
         /** Whether the teacher's parameters are broadcast and the teacher runs on the executors. */
         public boolean runsTeacher() {
             return topK == 0;
+        }
+    }
+
+    /**
+     * A preference loss: pairwise ({@code pairwise} set) on paired units, or KTO ({@code kto} set) on labelled
+     * completions; the reference model's log-probs travel with the units.
+     */
+    public record PreferenceSetup(PreferenceSettings pairwise, KtoSettings kto) implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        public PreferenceSetup {
+            if ((pairwise == null) == (kto == null)) {
+                throw new IllegalArgumentException("a preference setup has a pairwise loss or KTO settings, not both");
+            }
+        }
+
+        /** Whether the loss reads the reference's log-probs. */
+        public boolean usesReference() {
+            return kto != null || pairwise.loss().usesReference();
         }
     }
 

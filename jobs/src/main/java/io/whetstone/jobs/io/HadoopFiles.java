@@ -95,4 +95,24 @@ public final class HadoopFiles {
         Path p = new Path(path);
         return fs(p).makeQualified(p).toString();
     }
+
+    /**
+     * Publishes a directory written in full at {@code temporary} as {@code target}: any older {@code target}
+     * goes, the temporary is renamed, and {@code _SUCCESS} is written last, so a reader that sees the marker
+     * sees a complete directory.
+     */
+    public void publishDirectory(Path temporary, Path target) {
+        FileSystem fs = fs(target);
+        try {
+            if (fs.exists(target)) {
+                fs.delete(target, true);
+            }
+            if (!fs.rename(temporary, target)) {
+                throw new IOException("cannot rename " + temporary + " to " + target);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot publish " + target, e);
+        }
+        writeBytes(new Path(target, "_SUCCESS"), new byte[0]);
+    }
 }

@@ -1,6 +1,5 @@
 package io.whetstone.jobs.sft;
 
-import io.whetstone.jobs.config.InjectedFailure;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.whetstone.datasets.records.Format;
 import io.whetstone.datasets.spark.CorpusPreparer;
@@ -11,6 +10,8 @@ import io.whetstone.jobs.config.ModelSpec;
 import io.whetstone.jobs.config.SftConfig;
 import io.whetstone.jobs.config.TrainSpec;
 import io.whetstone.jobs.engine.DistributedTrainer;
+import io.whetstone.jobs.engine.PackedRows;
+import io.whetstone.jobs.engine.RoundLoop;
 import io.whetstone.jobs.engine.RoundReport;
 import io.whetstone.jobs.engine.WorkerModels;
 import io.whetstone.jobs.distill.TeacherTopKCache;
@@ -33,8 +34,6 @@ import io.whetstone.models.optim.AdamWConfig;
 import io.whetstone.models.optim.LrSchedule;
 import io.whetstone.models.train.TrainingState;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -175,58 +174,19 @@ public final class SftJob {
                 corpus.stats().examples(), "rejected", corpus.stats().rejected(), "truncated", corpus.stats().truncated(),
                 "cache", corpus.stats().fromCache()));
 
-        String lastCheckpoint = resumed.map(CheckpointStore.Loaded::path).orElse(null);
-        double firstLoss = Double.NaN;
-        double lastLoss = Double.NaN;
-        double averaging = 0;
-        double wall = 0;
-        long bytes = 0;
-        double tokens = 0;
-        int run = 0;
-        try (DistributedTrainer trainer = new DistributedTrainer(context, shards, setup,
-                DistributedTrainer.Mode.parse(train.mode()), teacher == null ? "whetstone sft" : "whetstone distill", base,
-                teacherParams)) {
-            for (int round = startRound + 1; round <= train.rounds(); round++) {
-                RoundReport report = trainer.round(state, round);
-                state = report.state();
-                run++;
-                if (run == 1) {
-                    firstLoss = report.loss();
-                }
-                lastLoss = report.loss();
-                averaging += report.averagingSeconds();
-                wall += report.wallSeconds();
-                tokens += report.tokens();
-                bytes = report.bytesBroadcast() + report.bytesReturned();
-                double eta = wall / run * (train.rounds() - round);
-                LOG.info(String.format("round %d/%d  step %d  loss %.4f  lr %.2e  %.0f tok/s  round %.2fs "
-                                + "(averaging %.2fs, %.1f MB moved)  eta %s", round, train.rounds(), state.step(),
-                        report.loss(), report.learningRate(), report.tokens() / report.wallSeconds(),
-                        report.wallSeconds(), report.averagingSeconds(), bytes / 1e6, format(eta)));
-                Map<String, Object> line = new LinkedHashMap<>();
-                line.put("round", round);
-                line.put("step", state.step());
-                line.put("loss", report.loss());
-                line.put("lr", report.learningRate());
-                line.put("tokens", report.tokens());
-                line.put("rows", report.rows());
-                line.put("tokens_per_s", report.tokens() / report.wallSeconds());
-                line.put("round_s", report.wallSeconds());
-                line.put("compute_s", report.maxComputeSeconds());
-                line.put("averaging_s", report.averagingSeconds());
-                line.put("bytes_moved", bytes);
-                line.put("eta_s", eta);
-                metrics.append(line);
-                if (round % config.checkpoint().everyRounds() == 0 || round == train.rounds()) {
-                    lastCheckpoint = checkpoints.write(round, state, modelConfig, tokenizer, train.optimizer(),
-                            stateNames, resolved, train.seed(), loraContext, round == train.rounds());
-                    checkpoints.prune(config.checkpoint().keepLast());
-                    LOG.info("Checkpoint written: {}", lastCheckpoint);
-                }
-                if (config.debug().failAfterRound() > 0 && round == config.debug().failAfterRound()) {
-                    throw new InjectedFailure("debug.fail_after_round=" + round + ": stopping as a killed job would");
-                }
-            }
+        CheckpointStore.LoraContext checkpointLora = loraContext;
+        RoundLoop.Outcome outcome;
+        try (DistributedTrainer<io.whetstone.datasets.pack.PackedSequence> trainer = new DistributedTrainer<>(context,
+                shards, PackedRows.INSTANCE, setup, DistributedTrainer.Mode.parse(train.mode()),
+                teacher == null ? "whetstone sft" : "whetstone distill", base, teacherParams)) {
+            outcome = RoundLoop.run(trainer, state, startRound, resumed.map(CheckpointStore.Loaded::path).orElse(null),
+                    new RoundLoop.Settings("", train.rounds(), config.checkpoint().everyRounds(),
+                            config.debug().failAfterRound()), metrics, (round, roundState, last) -> {
+                        String written = checkpoints.write(round, roundState, modelConfig, tokenizer, train.optimizer(),
+                                stateNames, resolved, train.seed(), checkpointLora, last);
+                        checkpoints.prune(config.checkpoint().keepLast());
+                        return written;
+                    }, report -> RoundLoop.Extras.NONE);
         } finally {
             shards.unpersist(false);
             if (base != null) {
@@ -237,12 +197,15 @@ public final class SftJob {
             }
             WorkerModels.clear();
         }
+        state = outcome.state();
+        String lastCheckpoint = outcome.lastCheckpoint();
+        int run = outcome.roundsRun();
         metrics.append(Map.of("event", "end", "rounds_run", run, "checkpoint", String.valueOf(lastCheckpoint)));
         float[] modelParams = loraContext == null ? state.params()
                 : LoraWeights.merge(modelConfig, loraContext.base(), loraContext.layout(), state.params());
         return new SftResult(runDir, lastCheckpoint, modelConfig, state, modelParams, tokenizer, corpus.stats(), run,
-                firstLoss,
-                lastLoss, run == 0 ? 0 : averaging / run, run == 0 ? 0 : wall / run, bytes, (long) tokens);
+                outcome.firstLoss(), outcome.lastLoss(), outcome.meanAveragingSeconds(), outcome.meanRoundSeconds(),
+                outcome.bytesPerRound(), (long) outcome.tokens());
     }
 
 
@@ -329,11 +292,5 @@ public final class SftJob {
         return new CorpusSpec(config.data().path(), Format.parse(config.data().format()), config.data().container(),
                 CorpusSpec.Validation.parse(config.data().validation()), config.data().seqLen(), config.data().packing(),
                 CorpusSpec.Truncation.parse(config.data().truncation()), cache);
-    }
-
-    private static String format(double seconds) {
-        Duration duration = Duration.ofSeconds((long) seconds);
-        return duration.toHours() > 0 ? String.format("%dh%02dm", duration.toHours(), duration.toMinutesPart())
-                : String.format("%dm%02ds", duration.toMinutes(), duration.toSecondsPart());
     }
 }

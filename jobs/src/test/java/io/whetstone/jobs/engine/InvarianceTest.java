@@ -77,7 +77,7 @@ class InvarianceTest {
         JavaRDD<PackedSequence> shards = context.parallelize(rows, partitions).cache();
         List<RoundReport> reports = new ArrayList<>();
         TrainingState state = initial(setup.optimizer());
-        try (DistributedTrainer trainer = new DistributedTrainer(context, shards, setup, mode, "test")) {
+        try (DistributedTrainer<PackedSequence> trainer = DistributedTrainer.sft(context, shards, setup, mode, "test")) {
             for (int round = 1; round <= rounds; round++) {
                 RoundReport report = trainer.round(state, round);
                 reports.add(report);

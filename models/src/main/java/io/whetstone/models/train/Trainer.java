@@ -62,17 +62,22 @@ public final class Trainer {
         return new Accumulated(loss, metrics);
     }
 
+    /** What {@link #accumulateSum} leaves: the summed loss, the objective's normaliser units and its metric sums. */
+    public record Summed(double loss, double normalizer, Map<String, Double> metrics) {
+    }
+
     /**
-     * Zeroes gradients and accumulates the gradient of the token-summed loss (normaliser 1) of
-     * {@code microBatches}, for drivers that sum gradients across workers and normalise once.
-     * Returns the summed loss and the counted tokens.
+     * Zeroes gradients and accumulates the gradient of the unnormalised loss (normaliser 1: the token-summed
+     * loss for SFT, the pair-summed loss for preferences) of {@code microBatches}, for drivers that sum
+     * gradients across workers and normalise once. Returns the summed loss and the normaliser units counted.
      */
-    public double[] accumulateSum(List<TokenBatch> microBatches) {
-        double tokens = 0;
+    public Summed accumulateSum(List<TokenBatch> microBatches) {
+        double normalizer = 0;
         for (TokenBatch batch : microBatches) {
-            tokens += objective.defaultNormalizer(batch);
+            normalizer += objective.defaultNormalizer(batch);
         }
-        return new double[] {accumulate(microBatches, 1.0), tokens};
+        Accumulated accumulated = accumulateWithMetrics(microBatches, 1.0);
+        return new Summed(accumulated.loss(), normalizer, accumulated.metrics());
     }
 
     /** One full step: accumulate, then update with the scheduled rate. */
