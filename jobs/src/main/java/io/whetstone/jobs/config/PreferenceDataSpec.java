@@ -1,0 +1,22 @@
+package io.whetstone.jobs.config;
+
+import java.util.Set;
+
+/**
+ * A preference corpus: see {@link io.whetstone.datasets.spark.PreferenceSpec}. {@code format}: {@code paired}
+ * ({@code prompt}, {@code chosen}, {@code rejected}) or {@code unpaired} ({@code prompt}, {@code completion},
+ * {@code label}; KTO). {@code cacheDir} empty means {@code _cache} beside the run directory.
+ */
+public record PreferenceDataSpec(String path, String format, String container, String validation, int seqLen,
+                                 String truncation, String cacheDir) {
+
+    public PreferenceDataSpec {
+        Checks.require(path != null && !path.isBlank(), "data.path must be set (a file, directory or glob)");
+        format = Checks.oneOf("data.format", format, Set.of("paired", "unpaired"));
+        container = Checks.oneOf("data.container", container, Set.of("auto", "jsonl", "parquet"));
+        validation = Checks.oneOf("data.validation", validation, Set.of("strict", "lenient"));
+        truncation = Checks.oneOf("data.truncation", truncation, Set.of("error", "truncate"));
+        Checks.require(seqLen >= 2, "data.seq_len must be >= 2, got " + seqLen);
+        cacheDir = cacheDir == null ? "" : cacheDir;
+    }
+}

@@ -1,0 +1,51 @@
+package io.whetstone.jobs.config;
+
+import io.whetstone.models.preference.KtoSettings;
+import io.whetstone.models.preference.PreferenceLoss;
+import io.whetstone.models.preference.PreferenceSettings;
+import java.util.Set;
+
+/**
+ * The preference loss. {@code loss}: {@code sigmoid} (DPO; with {@code label_smoothing} > 0 conservative
+ * DPO), {@code ipo}, {@code simpo} (reference-free, target margin {@code simpo_gamma}), {@code orpo}
+ * (reference-free, with the chosen completion's NLL) or {@code kto} (unpaired data; {@code desirable_weight}
+ * and {@code undesirable_weight}). {@code beta} is each loss's inverse temperature; {@code sft_weight} adds
+ * the chosen completion's per-token NLL to a pairwise loss.
+ */
+public record PreferenceLossSpec(String loss, double beta, double labelSmoothing, double simpoGamma,
+                                 double sftWeight, double desirableWeight, double undesirableWeight) {
+
+    public PreferenceLossSpec {
+        loss = Checks.oneOf("preference.loss", loss, Set.of("sigmoid", "ipo", "simpo", "orpo", "kto"));
+        try {
+            if (loss.equals("kto")) {
+                Checks.require(labelSmoothing == 0 && simpoGamma == 0 && sftWeight == 0,
+                        "preference.label_smoothing, simpo_gamma and sft_weight do not apply to kto");
+                new KtoSettings(beta, desirableWeight, undesirableWeight);
+            } else {
+                new PreferenceSettings(PreferenceLoss.parse(loss), beta, labelSmoothing, simpoGamma, sftWeight);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
+    }
+
+    public boolean kto() {
+        return loss.equals("kto");
+    }
+
+    /** The pairwise loss's settings (not for kto). */
+    public PreferenceSettings pairwise() {
+        return new PreferenceSettings(PreferenceLoss.parse(loss), beta, labelSmoothing, simpoGamma, sftWeight);
+    }
+
+    /** KTO's settings. */
+    public KtoSettings ktoSettings() {
+        return new KtoSettings(beta, desirableWeight, undesirableWeight);
+    }
+
+    /** Whether the loss reads the frozen reference's log-probs. */
+    public boolean usesReference() {
+        return kto() || PreferenceLoss.parse(loss).usesReference();
+    }
+}

@@ -1,0 +1,196 @@
+package io.whetstone.jobs.preference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.whetstone.datasets.pack.PreferenceRow;
+import io.whetstone.datasets.records.PreferenceFormat;
+import io.whetstone.datasets.spark.CorpusSpec;
+import io.whetstone.datasets.spark.PreferencePreparer;
+import io.whetstone.datasets.spark.PreferenceSpec;
+import io.whetstone.datasets.tokenize.Tokenizer;
+import io.whetstone.jobs.config.ConfigLoader;
+import io.whetstone.jobs.config.DpoConfig;
+import io.whetstone.jobs.config.TrainSpec;
+import io.whetstone.jobs.engine.DistributedTrainer;
+import io.whetstone.jobs.engine.RoundLoop;
+import io.whetstone.jobs.engine.WorkerModels;
+import io.whetstone.jobs.engine.WorkerSetup;
+import io.whetstone.jobs.io.CheckpointStore;
+import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.io.MetricsLog;
+import io.whetstone.jobs.io.ModelSources;
+import io.whetstone.jobs.sft.Tokenizers;
+import io.whetstone.jobs.spark.SparkRuntime;
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.kernels.KernelChoice;
+import io.whetstone.models.optim.AdamWConfig;
+import io.whetstone.models.optim.LrSchedule;
+import io.whetstone.models.train.TrainingState;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Preference optimisation on Spark (DPO, IPO, SimPO, ORPO, KTO): load the policy (or resume its newest
+ * checkpoint), validate and tokenize the preference corpus as whole units, attach the frozen reference's
+ * log-probs (computed once per corpus and reference, cached), then train in rounds on the shared distributed
+ * update, logging the loss's own numbers (implicit rewards, margin, preference accuracy, log-prob drift).
+ */
+public final class DpoJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DpoJob.class);
+
+    private final SparkSession spark;
+    private final DpoConfig config;
+
+    public DpoJob(SparkSession spark, DpoConfig config) {
+        this.spark = spark;
+        this.config = config;
+    }
+
+    public DpoResult run() {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
+        String runDir = files.qualify(config.run().dir());
+        files.mkdirs(new Path(runDir));
+        files.writeBytes(new Path(runDir, "config.resolved.yaml"),
+                ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
+        LOG.info("Preference optimisation ({}) run directory: {}", config.preference().loss(), runDir);
+
+        CheckpointStore checkpoints = new CheckpointStore(files, runDir);
+        Optional<CheckpointStore.Loaded> resumed = resume(checkpoints);
+        CheckpointStore.ModelAndTokenizer policy = resumed.isPresent() ? null
+                : ModelSources.load(files, config.model().init());
+        Tokenizer tokenizer = resumed.map(CheckpointStore.Loaded::tokenizer).orElseGet(() -> policy.tokenizer());
+        ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> policy.config());
+        checkTokenizerAndLength(files, tokenizer, modelConfig);
+        CheckpointStore.ModelAndTokenizer reference = config.preference().usesReference()
+                ? reference(files, tokenizer, modelConfig) : null;
+
+        int partitions = config.spark().partitions();
+        PreferencePreparer.Prepared corpus = new PreferencePreparer(spark).prepare(corpusSpec(runDir), tokenizer,
+                partitions, new Path(runDir, "rejects").toString());
+        JavaRDD<PreferenceRow> units = corpus.rows().persist(StorageLevel.MEMORY_AND_DISK());
+        int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
+        EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads);
+        boolean referenceCached = false;
+        if (reference != null) {
+            ReferenceLogProbCache.Annotated annotated = ReferenceLogProbCache.annotate(spark, units, partitions,
+                    corpus.cachePath(), reference, engine);
+            units.unpersist(false);
+            units = annotated.units().persist(StorageLevel.MEMORY_AND_DISK());
+            referenceCached = annotated.fromCache();
+        }
+
+        TrainSpec train = config.train();
+        WorkerSetup setup = new WorkerSetup(modelConfig, engine, train.optimizer(), new AdamWConfig(train.beta1(),
+                train.beta2(), train.eps(), train.weightDecay(), train.maxGradNorm()), new LrSchedule(train.lr(),
+                train.warmupSteps(), Math.max(train.warmupSteps() + 1, train.totalSteps()), train.minLrRatio()),
+                train.batchSizePerWorker(), train.averagingFrequency(), train.seed(), null, 0, null,
+                config.preference().kto() ? new WorkerSetup.PreferenceSetup(null, config.preference().ktoSettings())
+                        : new WorkerSetup.PreferenceSetup(config.preference().pairwise(), null));
+        TrainingState state = resumed.map(CheckpointStore.Loaded::state).orElseGet(() -> fresh(policy.params()));
+        int startRound = resumed.map(CheckpointStore.Loaded::round).orElse(0);
+        resumed.ifPresent(loaded -> LOG.info("Resuming from {} (round {}, step {})", loaded.path(), loaded.round(),
+                loaded.state().step()));
+        MetricsLog metrics = new MetricsLog(files, runDir);
+        metrics.append(Map.of("event", resumed.isPresent() ? "resume" : "start", "round", startRound, "params",
+                state.params().length, "units", corpus.stats().units(), "rejected", corpus.stats().rejected(),
+                "truncated", corpus.stats().truncated(), "cache", corpus.stats().fromCache(), "reference_cache",
+                referenceCached));
+
+        JsonNode resolved = ConfigLoader.resolvedTree(config);
+        List<String> stateNames = train.optimizer().equals("sgd") ? List.of() : List.of("adamw.m", "adamw.v");
+        Map<String, Object> lastRound = new LinkedHashMap<>();
+        RoundLoop.Outcome outcome;
+        try (DistributedTrainer<PreferenceRow> trainer = new DistributedTrainer<>(context, units,
+                PreferenceRows.INSTANCE, setup, DistributedTrainer.Mode.parse(train.mode()), "whetstone "
+                + config.preference().loss(), null, null)) {
+            outcome = RoundLoop.run(trainer, state, startRound, resumed.map(CheckpointStore.Loaded::path).orElse(null),
+                    new RoundLoop.Settings(config.preference().loss() + " ", train.rounds(),
+                            config.checkpoint().everyRounds(), config.debug().failAfterRound()), metrics,
+                    (round, roundState, last) -> {
+                        String written = checkpoints.write(round, roundState, modelConfig, tokenizer, train.optimizer(),
+                                stateNames, resolved, train.seed());
+                        checkpoints.prune(config.checkpoint().keepLast());
+                        return written;
+                    }, report -> {
+                        RoundLoop.Extras extras = PreferenceMetrics.of(report.metrics());
+                        lastRound.clear();
+                        lastRound.putAll(extras.fields());
+                        return extras;
+                    });
+        } finally {
+            units.unpersist(false);
+            WorkerModels.clear();
+        }
+        metrics.append(Map.of("event", "end", "rounds_run", outcome.roundsRun(), "checkpoint",
+                String.valueOf(outcome.lastCheckpoint())));
+        return new DpoResult(runDir, outcome.lastCheckpoint(), modelConfig, outcome.state().params(), tokenizer,
+                corpus.stats(), referenceCached, outcome.roundsRun(), outcome.firstLoss(), outcome.lastLoss(),
+                Map.copyOf(lastRound));
+    }
+
+    private Optional<CheckpointStore.Loaded> resume(CheckpointStore checkpoints) {
+        String resume = config.checkpoint().resume();
+        if (resume.equals("none")) {
+            return Optional.empty();
+        }
+        if (resume.equals("auto")) {
+            return checkpoints.latest().map(checkpoints::load);
+        }
+        return Optional.of(checkpoints.load(resume));
+    }
+
+    private void checkTokenizerAndLength(HadoopFiles files, Tokenizer tokenizer, ModelConfig model) {
+        Tokenizer configured = Tokenizers.configured(config.tokenizer(), files);
+        if (configured != null && !configured.id().equals(tokenizer.id())) {
+            throw new IllegalArgumentException("tokenizer.type " + config.tokenizer().type() + " gives tokenizer "
+                    + configured.id() + " but " + config.model().init() + " was trained with " + tokenizer.id()
+                    + " (use tokenizer.type=auto to take the model's)");
+        }
+        if (config.data().seqLen() > model.maxSeqLen()) {
+            throw new IllegalArgumentException("data.seq_len " + config.data().seqLen() + " exceeds the model's "
+                    + "max_seq_len " + model.maxSeqLen());
+        }
+    }
+
+    /** The frozen reference, checked to share the policy's tokenizer and shape of vocabulary. */
+    private CheckpointStore.ModelAndTokenizer reference(HadoopFiles files, Tokenizer tokenizer, ModelConfig policy) {
+        String path = config.referencePath();
+        CheckpointStore.ModelAndTokenizer reference = ModelSources.load(files, path);
+        if (!reference.tokenizer().id().equals(tokenizer.id()) || reference.config().vocabSize() != policy.vocabSize()) {
+            throw new IllegalArgumentException("reference " + path + " uses tokenizer " + reference.tokenizer().id()
+                    + " (vocabulary " + reference.config().vocabSize() + ") but the policy uses " + tokenizer.id()
+                    + " (vocabulary " + policy.vocabSize() + "): the reference must score the policy's tokens");
+        }
+        if (reference.config().maxSeqLen() < config.data().seqLen()) {
+            throw new IllegalArgumentException("reference " + path + " has max_seq_len "
+                    + reference.config().maxSeqLen() + ", below data.seq_len " + config.data().seqLen());
+        }
+        return reference;
+    }
+
+    private TrainingState fresh(float[] params) {
+        int vectors = config.train().optimizer().equals("sgd") ? 0 : 2;
+        return new TrainingState(params, new float[vectors][params.length], 0);
+    }
+
+    private PreferenceSpec corpusSpec(String runDir) {
+        String cache = config.data().cacheDir().isEmpty()
+                ? new Path(new Path(runDir).getParent(), "_cache").toString() : config.data().cacheDir();
+        return new PreferenceSpec(config.data().path(), PreferenceFormat.parse(config.data().format()),
+                config.data().container(), CorpusSpec.Validation.parse(config.data().validation()),
+                config.data().seqLen(), CorpusSpec.Truncation.parse(config.data().truncation()), cache);
+    }
+}
