@@ -56,6 +56,12 @@ public record DistillDataConfig(RunSpec run, Teacher teacher, Data data, Samplin
             Checks.require(decodeBatch >= 1, "sampling.decode_batch must be >= 1, got " + decodeBatch);
             Checks.require(chunkPrompts >= 1, "sampling.chunk_prompts must be >= 1, got " + chunkPrompts);
         }
+
+        /** The sampler's settings. */
+        public io.whetstone.jobs.rollout.SamplingSpec spec() {
+            return new io.whetstone.jobs.rollout.SamplingSpec(samplesPerPrompt, maxNewTokens, temperature, topK, topP,
+                    decodeBatch, seed);
+        }
     }
 
     /**

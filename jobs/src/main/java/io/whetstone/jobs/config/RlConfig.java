@@ -116,6 +116,12 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
             Checks.require(decodeBatch >= 1, "rollout.decode_batch must be >= 1, got " + decodeBatch);
             Checks.require(microBatch >= 1, "rollout.micro_batch must be >= 1, got " + microBatch);
         }
+
+        /** The sampler's settings: group_size samples per prompt. */
+        public io.whetstone.jobs.rollout.SamplingSpec sampling() {
+            return new io.whetstone.jobs.rollout.SamplingSpec(groupSize, maxNewTokens, temperature, topK, topP,
+                    decodeBatch, seed);
+        }
     }
 
     /**

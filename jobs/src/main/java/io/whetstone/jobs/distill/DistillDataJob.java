@@ -8,22 +8,20 @@ import io.whetstone.datasets.rewards.RewardScorer;
 import io.whetstone.datasets.spark.CorpusPreparer;
 import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.DistillDataConfig;
-import io.whetstone.jobs.config.RlConfig;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.MetricsLog;
 import io.whetstone.jobs.io.ModelSources;
-import io.whetstone.jobs.rl.PromptReader;
-import io.whetstone.jobs.rl.PromptRecord;
-import io.whetstone.jobs.rl.RewardFactory;
-import io.whetstone.jobs.rl.RlWorkerSetup;
-import io.whetstone.jobs.rl.Rollout;
-import io.whetstone.jobs.rl.RolloutPartition;
-import io.whetstone.jobs.rl.RolloutWorker;
+import io.whetstone.jobs.rollout.PromptReader;
+import io.whetstone.jobs.rollout.PromptRecord;
+import io.whetstone.jobs.rollout.Sample;
+import io.whetstone.jobs.rollout.SamplerSetup;
+import io.whetstone.jobs.rollout.SamplingTask;
+import io.whetstone.jobs.engine.FrozenModels;
+import io.whetstone.jobs.rollout.RewardFactory;
 import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.kernels.KernelChoice;
-import io.whetstone.models.optim.AdamWConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -145,8 +143,8 @@ public final class DistillDataJob {
                 sampling.samplesPerPrompt(), config.teacher().path(), chunks, work);
 
         Broadcast<float[]> weights = context.broadcast(teacher.params());
-        RlWorkerSetup setup = workerSetup(teacher, engine, verifier, weights.id());
-        boolean greedy = sampling.temperature() == 0;
+        SamplerSetup setup = new SamplerSetup(teacher.config(), engine, teacher.tokenizer(), sampling.spec(), verifier,
+                config.filter().timeoutMs(), weights.id());
         int group = sampling.samplesPerPrompt();
         int sampled = 0;
         long samplesThisRun = 0;
@@ -162,14 +160,13 @@ public final class DistillDataJob {
                 long start = System.nanoTime();
                 context.setJobDescription("whetstone distill-data: chunk " + (chunk + 1) + "/" + chunks
                         + " (prompts " + from + "-" + (to - 1) + " x " + group + " samples)");
-                List<RolloutPartition> parts = prompts.filter(p -> p.index() >= from && p.index() < to)
-                        .mapPartitions(rows -> RolloutWorker.run(setup, weights.value(), () -> null, rows, 0, 0, group,
-                                greedy, false)).collect();
+                List<SamplingTask.Result> parts = prompts.filter(p -> p.index() >= from && p.index() < to)
+                        .mapPartitions(rows -> SamplingTask.run(setup, weights::value, rows, 0)).collect();
                 StringBuilder lines = new StringBuilder();
                 long samples = 0;
                 long verified = 0;
-                for (RolloutPartition part : parts) {
-                    for (Rollout r : part.rollouts()) {
+                for (SamplingTask.Result part : parts) {
+                    for (Sample r : part.samples()) {
                         SampleRecord record = new SampleRecord(r.promptIndex(), r.promptId(), r.sample(), r.prompt(),
                                 r.completion(), r.reward(), r.failure(), r.completionIds().length, r.finish());
                         lines.append(record.toJson()).append('\n');
@@ -205,7 +202,7 @@ public final class DistillDataJob {
         } finally {
             weights.destroy();
             prompts.unpersist(false);
-            RolloutWorker.clearPools();
+            FrozenModels.clear();
         }
 
         List<SampleRecord> all = new ArrayList<>();
@@ -226,18 +223,6 @@ public final class DistillDataJob {
                 stats.get("verified"), stats.get("samples"), String.format("%.3f", (double) stats.get("teacher_accuracy")),
                 result.accepted().size(), output);
         return new Result(output.toString(), jsonlPath(output), parquetPath(output), stats, false, sampled);
-    }
-
-    private RlWorkerSetup workerSetup(CheckpointStore.ModelAndTokenizer teacher, EngineOptions engine,
-                                      List<RewardScorer.Component> verifier, long poolId) {
-        DistillDataConfig.Sampling sampling = config.sampling();
-        // The rollout worker samples and scores; only its sampling settings matter here (no update follows).
-        RlConfig.Rollout rollout = new RlConfig.Rollout(1, sampling.samplesPerPrompt(), sampling.maxNewTokens(),
-                sampling.temperature() == 0 ? 1.0 : sampling.temperature(), sampling.topK(), sampling.topP(),
-                sampling.decodeBatch(), 1, sampling.seed());
-        RlConfig.Algorithm algorithm = RlConfig.load(null, List.of("data.path=unused", "model.init=unused")).algorithm();
-        return new RlWorkerSetup(teacher.config(), engine, algorithm, rollout, teacher.tokenizer(), verifier,
-                config.filter().timeoutMs(), 0, "adamw", new AdamWConfig(0.9, 0.999, 1e-8, 0, 0), poolId);
     }
 
     /** Everything that changes the corpus: input files, teacher weights and tokenizer, sampling and filter settings. */

@@ -1,5 +1,8 @@
 package io.whetstone.jobs.rl;
 
+import io.whetstone.jobs.rollout.RewardFactory;
+import io.whetstone.jobs.rollout.PromptRecord;
+import io.whetstone.jobs.rollout.PromptReader;
 import io.whetstone.jobs.config.InjectedFailure;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,13 +1,13 @@
 package io.whetstone.jobs.rl;
 
-import io.whetstone.datasets.rewards.RewardInput;
+import io.whetstone.jobs.rollout.PromptRecord;
+import io.whetstone.jobs.rollout.SampleGenerator;
+import io.whetstone.jobs.rollout.SamplingSpec;
 import io.whetstone.datasets.rewards.RewardScorer;
 import io.whetstone.jobs.engine.Nd4jThreads;
 import io.whetstone.models.engine.ForwardPass;
 import io.whetstone.models.engine.Transformer;
 import io.whetstone.models.generate.Completion;
-import io.whetstone.models.generate.KvCacheDecoder;
-import io.whetstone.models.generate.SamplingConfig;
 import io.whetstone.models.rl.TokenEntropy;
 import io.whetstone.models.rl.ValueHead;
 import java.util.ArrayList;
@@ -37,11 +37,7 @@ public final class RolloutWorker {
 
     /** The seed of sample {@code sample} of prompt {@code promptIndex} in {@code iteration}. */
     static long seed(long seed, long promptIndex, int sample, long iteration) {
-        long h = seed * 0x9E3779B97F4A7C15L + promptIndex * 0xC2B2AE3D27D4EB4FL + sample * 0x165667B19E3779F9L
-                + iteration * 0x27D4EB2F165667C5L;
-        h ^= h >>> 31;
-        h *= 0xBF58476D1CE4E5B9L;
-        return h ^ (h >>> 29);
+        return SamplingSpec.seed(seed, promptIndex, sample, iteration);
     }
 
     /**
@@ -89,14 +85,8 @@ public final class RolloutWorker {
             RewardScorer.Scored[] scores = new RewardScorer.Scored[rows];
             long failures = 0;
             for (int i = 0; i < rows; i++) {
-                Completion completion = completions.get(i);
-                int[] ids = completion.tokens();
-                boolean endsWithEos = completion.finish() == Completion.Finish.STOP && ids.length > 0
-                        && ids[ids.length - 1] == setup.tokenizer().eosId();
-                texts[i] = setup.tokenizer().decode(endsWithEos ? Arrays.copyOf(ids, ids.length - 1) : ids);
-                PromptRecord prompt = rowPrompts.get(i);
-                scores[i] = scorer.score(new RewardInput(prompt.text(), texts[i], prompt.reference(), ids.length,
-                        completion.finish() != Completion.Finish.STOP));
+                texts[i] = SampleGenerator.text(completions.get(i), setup.tokenizer());
+                scores[i] = SampleGenerator.score(scorer, rowPrompts.get(i), completions.get(i), texts[i]);
                 if (scores[i].failed()) {
                     failures++;
                 }
@@ -133,24 +123,9 @@ public final class RolloutWorker {
 
     private static List<Completion> generate(RlWorkerSetup setup, Transformer policy, List<PromptRecord> prompts,
                                              List<Integer> samples, long iteration, boolean greedy) {
-        int eos = setup.tokenizer().eosId();
-        SamplingConfig sampling = greedy ? SamplingConfig.greedy(setup.rollout().maxNewTokens(), eos)
-                : new SamplingConfig(setup.rollout().maxNewTokens(), setup.rollout().temperature(),
-                setup.rollout().topK(), setup.rollout().topP(), setup.rollout().seed(), new int[] {eos});
-        KvCacheDecoder decoder = new KvCacheDecoder(policy);
-        List<Completion> completions = new ArrayList<>(prompts.size());
-        int batch = setup.rollout().decodeBatch();
-        for (int from = 0; from < prompts.size(); from += batch) {
-            int to = Math.min(prompts.size(), from + batch);
-            List<int[]> ids = new ArrayList<>(to - from);
-            long[] seeds = new long[to - from];
-            for (int i = from; i < to; i++) {
-                ids.add(prompts.get(i).ids());
-                seeds[i - from] = seed(setup.rollout().seed(), prompts.get(i).index(), samples.get(i), iteration);
-            }
-            completions.addAll(decoder.generate(ids, sampling, seeds, null));
-        }
-        return completions;
+        SamplingSpec sampling = setup.rollout().sampling();
+        return SampleGenerator.generate(policy, prompts, samples, greedy ? sampling.asGreedy() : sampling,
+                setup.tokenizer().eosId(), iteration);
     }
 
     /** The trainer-side forward passes over prompt + completion rows, in micro-batches. */

@@ -1,5 +1,7 @@
 package io.whetstone.jobs.rl;
 
+import io.whetstone.jobs.rollout.ModelReward;
+import io.whetstone.jobs.rollout.PromptRecord;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

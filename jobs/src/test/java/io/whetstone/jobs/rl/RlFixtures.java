@@ -1,5 +1,6 @@
 package io.whetstone.jobs.rl;
 
+import io.whetstone.jobs.rollout.PromptRecord;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.whetstone.datasets.rewards.FormatReward;

@@ -1,4 +1,4 @@
-package io.whetstone.jobs.rl;
+package io.whetstone.jobs.rollout;
 
 import io.whetstone.datasets.rewards.FormatReward;
 import io.whetstone.datasets.rewards.Gsm8kAnswerReward;

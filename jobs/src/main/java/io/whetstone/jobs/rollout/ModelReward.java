@@ -1,4 +1,4 @@
-package io.whetstone.jobs.rl;
+package io.whetstone.jobs.rollout;
 
 import io.whetstone.datasets.rewards.Reward;
 import io.whetstone.datasets.rewards.RewardInput;
@@ -80,7 +80,7 @@ public final class ModelReward implements Reward {
     }
 
     /** A reward model from parameters already in memory (tests), shipped without a broadcast. */
-    static ModelReward of(JavaSparkContext context, ModelConfig config, float[] params, float[] head,
+    public static ModelReward of(JavaSparkContext context, ModelConfig config, float[] params, float[] head,
                           Tokenizer tokenizer, EngineOptions engine) {
         return new ModelReward(config, context.broadcast(params), head, tokenizer, engine);
     }

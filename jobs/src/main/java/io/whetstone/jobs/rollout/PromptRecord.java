@@ -1,4 +1,4 @@
-package io.whetstone.jobs.rl;
+package io.whetstone.jobs.rollout;
 
 import java.io.Serializable;
 

@@ -1,4 +1,4 @@
-package io.whetstone.jobs.rl;
+package io.whetstone.jobs.rollout;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
