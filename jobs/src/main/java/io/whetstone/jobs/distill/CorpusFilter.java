@@ -1,5 +1,6 @@
 package io.whetstone.jobs.distill;
 
+import io.whetstone.jobs.rollout.SampleRecord;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;

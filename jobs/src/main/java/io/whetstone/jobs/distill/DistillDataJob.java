@@ -1,6 +1,6 @@
 package io.whetstone.jobs.distill;
 
-import io.whetstone.jobs.config.InjectedFailure;
+import io.whetstone.jobs.rollout.SampleRecord;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -8,15 +8,15 @@ import io.whetstone.datasets.rewards.RewardScorer;
 import io.whetstone.datasets.spark.CorpusPreparer;
 import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.DistillDataConfig;
+import io.whetstone.jobs.config.SamplingSection;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.MetricsLog;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.rollout.PromptReader;
 import io.whetstone.jobs.rollout.PromptRecord;
-import io.whetstone.jobs.rollout.Sample;
 import io.whetstone.jobs.rollout.SamplerSetup;
-import io.whetstone.jobs.rollout.SamplingTask;
+import io.whetstone.jobs.rollout.ChunkedSampling;
 import io.whetstone.jobs.engine.FrozenModels;
 import io.whetstone.jobs.rollout.RewardFactory;
 import io.whetstone.jobs.spark.SparkRuntime;
@@ -98,7 +98,7 @@ public final class DistillDataJob {
                 ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
 
         CheckpointStore.ModelAndTokenizer teacher = ModelSources.load(files, config.teacher().path());
-        DistillDataConfig.Sampling sampling = config.sampling();
+        SamplingSection sampling = config.sampling();
         int maxPrompt = teacher.config().maxSeqLen() - sampling.maxNewTokens();
         if (maxPrompt < 1) {
             throw new IllegalArgumentException("sampling.max_new_tokens " + sampling.maxNewTokens() + " leaves no room "
@@ -135,7 +135,7 @@ public final class DistillDataJob {
 
         Path work = new Path(output, "_work-" + key.substring(0, 16));
         int chunkSize = sampling.chunkPrompts();
-        int chunks = (int) ((maxIndex + chunkSize) / chunkSize);
+        int chunks = ChunkedSampling.chunks(maxIndex, chunkSize);
         MetricsLog metrics = new MetricsLog(files, runDir);
         metrics.append(Map.of("event", "start", "prompts", promptCount, "chunks", chunks, "key", key,
                 "output", output.toString()));
@@ -145,72 +145,19 @@ public final class DistillDataJob {
         Broadcast<float[]> weights = context.broadcast(teacher.params());
         SamplerSetup setup = new SamplerSetup(teacher.config(), engine, teacher.tokenizer(), sampling.spec(), verifier,
                 config.filter().timeoutMs(), weights.id());
-        int group = sampling.samplesPerPrompt();
-        int sampled = 0;
-        long samplesThisRun = 0;
-        double seconds = 0;
+        ChunkedSampling.Outcome sampled;
         try {
-            for (int chunk = 0; chunk < chunks; chunk++) {
-                Path chunkDir = new Path(work, String.format("chunk-%06d", chunk));
-                if (files.exists(new Path(chunkDir, "_SUCCESS"))) {
-                    continue;
-                }
-                long from = (long) chunk * chunkSize;
-                long to = from + chunkSize;
-                long start = System.nanoTime();
-                context.setJobDescription("whetstone distill-data: chunk " + (chunk + 1) + "/" + chunks
-                        + " (prompts " + from + "-" + (to - 1) + " x " + group + " samples)");
-                List<SamplingTask.Result> parts = prompts.filter(p -> p.index() >= from && p.index() < to)
-                        .mapPartitions(rows -> SamplingTask.run(setup, weights::value, rows, 0)).collect();
-                StringBuilder lines = new StringBuilder();
-                long samples = 0;
-                long verified = 0;
-                for (SamplingTask.Result part : parts) {
-                    for (Sample r : part.samples()) {
-                        SampleRecord record = new SampleRecord(r.promptIndex(), r.promptId(), r.sample(), r.prompt(),
-                                r.completion(), r.reward(), r.failure(), r.completionIds().length, r.finish());
-                        lines.append(record.toJson()).append('\n');
-                        samples++;
-                        if (!r.failed() && r.reward() >= config.filter().minReward()) {
-                            verified++;
-                        }
-                    }
-                }
-                files.writeBytes(new Path(chunkDir, "samples.jsonl"), lines.toString().getBytes(StandardCharsets.UTF_8));
-                files.writeBytes(new Path(chunkDir, "_SUCCESS"), new byte[0]);
-                double took = (System.nanoTime() - start) / 1e9;
-                sampled++;
-                samplesThisRun += samples;
-                seconds += took;
-                double eta = seconds / sampled * (chunks - chunk - 1);
-                LOG.info(String.format("chunk %d/%d  %d samples  verified %.1f%%  %.1f samples/s  %.1fs  eta %.0fs",
-                        chunk + 1, chunks, samples, samples == 0 ? 0 : 100.0 * verified / samples, samples / took,
-                        took, eta));
-                Map<String, Object> line = new LinkedHashMap<>();
-                line.put("chunk", chunk + 1);
-                line.put("samples", samples);
-                line.put("verified", verified);
-                line.put("samples_per_s", samples / took);
-                line.put("chunk_s", took);
-                line.put("eta_s", eta);
-                metrics.append(line);
-                if (config.debug().failAfterRound() > 0 && chunk + 1 == config.debug().failAfterRound()) {
-                    throw new InjectedFailure("debug.fail_after_round=" + (chunk + 1)
-                            + ": stopping after this chunk as a killed job would");
-                }
-            }
+            sampled = ChunkedSampling.run(context, files, prompts, maxIndex, setup, weights, work,
+                    new ChunkedSampling.Settings("distill-data", chunkSize, config.filter().minReward(),
+                            config.debug().failAfterRound()), metrics);
         } finally {
             weights.destroy();
             prompts.unpersist(false);
             FrozenModels.clear();
         }
-
-        List<SampleRecord> all = new ArrayList<>();
-        for (int chunk = 0; chunk < chunks; chunk++) {
-            Path samples = new Path(new Path(work, String.format("chunk-%06d", chunk)), "samples.jsonl");
-            String text = new String(files.readBytes(samples), StandardCharsets.UTF_8);
-            text.lines().filter(l -> !l.isBlank()).forEach(l -> all.add(SampleRecord.fromJson(l)));
-        }
+        List<SampleRecord> all = sampled.samples();
+        double seconds = sampled.seconds();
+        long samplesThisRun = sampled.samplesThisRun();
         CorpusFilter.Result result = new CorpusFilter(config.filter().minReward(), config.filter().maxPerPrompt(),
                 config.filter().dedupe()).apply(all);
         Map<String, Object> stats = new LinkedHashMap<>(result.stats());
@@ -222,7 +169,8 @@ public final class DistillDataJob {
         LOG.info("distill-data: {} of {} samples verified (teacher accuracy {}), {} kept in the corpus at {}",
                 stats.get("verified"), stats.get("samples"), String.format("%.3f", (double) stats.get("teacher_accuracy")),
                 result.accepted().size(), output);
-        return new Result(output.toString(), jsonlPath(output), parquetPath(output), stats, false, sampled);
+        return new Result(output.toString(), jsonlPath(output), parquetPath(output), stats, false,
+                sampled.chunksSampled());
     }
 
     /** Everything that changes the corpus: input files, teacher weights and tokenizer, sampling and filter settings. */

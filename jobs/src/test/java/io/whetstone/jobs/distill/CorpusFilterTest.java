@@ -1,5 +1,6 @@
 package io.whetstone.jobs.distill;
 
+import io.whetstone.jobs.rollout.SampleRecord;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.List;

@@ -1,29 +1,40 @@
-package io.whetstone.jobs.distill;
+package io.whetstone.jobs.rollout;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * One teacher sample as a chunk of the work area stores it: enough to rebuild the corpus and its
- * statistics without sampling again.
+ * One scored sample as a chunk of a sampling job's work area stores it: enough to rebuild the job's output
+ * and its statistics without sampling again.
  *
  * @param index the prompt's position in the input
  * @param id the prompt's id
  * @param sample which of the prompt's samples
  * @param prompt the prompt text (as templated for the model)
- * @param completion the rationale text (without the end-of-sequence token)
- * @param reward the verifier's score (NaN when it failed)
- * @param failure why the verifier failed, or null
- * @param tokens the rationale's length in tokens
+ * @param completion the completion text (without the end-of-sequence token)
+ * @param reward the score (NaN when scoring failed)
+ * @param failure why scoring failed, or null
+ * @param tokens the completion's length in tokens
  * @param finish stop, length or context
  */
-record SampleRecord(long index, String id, int sample, String prompt, String completion, double reward,
+public record SampleRecord(long index, String id, int sample, String prompt, String completion, double reward,
                     String failure, int tokens, String finish) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    String toJson() {
+    /** The record of a sample. */
+    public static SampleRecord of(Sample sample) {
+        return new SampleRecord(sample.promptIndex(), sample.promptId(), sample.sample(), sample.prompt(),
+                sample.completion(), sample.reward(), sample.failure(), sample.completionIds().length, sample.finish());
+    }
+
+    /** Whether generation stopped at the end-of-sequence token (not at the length limit). */
+    public boolean stopped() {
+        return finish.equals("stop");
+    }
+
+    public String toJson() {
         ObjectNode node = JSON.createObjectNode();
         node.put("index", index);
         node.put("id", id);
@@ -41,7 +52,7 @@ record SampleRecord(long index, String id, int sample, String prompt, String com
         return node.toString();
     }
 
-    static SampleRecord fromJson(String line) {
+    public static SampleRecord fromJson(String line) {
         try {
             JsonNode node = JSON.readTree(line);
             return new SampleRecord(node.get("index").asLong(), node.get("id").asText(), node.get("sample").asInt(),
