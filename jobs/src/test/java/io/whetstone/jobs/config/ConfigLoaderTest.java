@@ -95,4 +95,22 @@ class ConfigLoaderTest {
         assertEquals("gsm8k", data.filter().verifier().get("type"));
         assertEquals(4, data.sampling().samplesPerPrompt());
     }
+
+    @Test
+    void shippedPreferenceConfigsAreValid() {
+        Path conf = Path.of(System.getProperty("user.dir")).resolve("../conf").normalize();
+        DpoConfig dpo = DpoConfig.load(conf.resolve("dpo.yaml"), List.of());
+        assertEquals("sigmoid", dpo.preference().loss());
+        assertEquals(0.1, dpo.preference().beta());
+        assertEquals(dpo.model().init(), dpo.referencePath());
+        DpoConfig kto = DpoConfig.load(conf.resolve("dpo.yaml"), List.of("preference.loss=kto", "data.format=unpaired"));
+        assertEquals(true, kto.preference().usesReference());
+        PreferenceDataConfig data = PreferenceDataConfig.load(conf.resolve("preference-data.yaml"), List.of());
+        assertEquals("best_worst", data.pairs().mode());
+        assertEquals("gsm8k", data.scoring().components().get(0).get("type"));
+        ConfigException unknown = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> DpoConfig.load(conf.resolve("dpo.yaml"), List.of("preference.betta=0.2")));
+        org.junit.jupiter.api.Assertions.assertTrue(unknown.getMessage().contains("preference.betta"),
+                unknown.getMessage());
+    }
 }
