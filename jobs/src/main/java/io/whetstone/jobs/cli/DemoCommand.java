@@ -43,15 +43,17 @@ import picocli.CommandLine.Parameters;
  * and writes {@code summary.json}. The run directory is the last line of output.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"End-to-end demo on the built-in arithmetic task: SFT from scratch on Spark, then GRPO",
-                "from the SFT model with the task's verifier as reward, then distillation of that model into a",
+        description = {"End-to-end demo on the built-in arithmetic task: SFT from scratch on Spark; then DPO",
+                "from the SFT model on pairs of its own right and wrong answers (scored by the task's verifier);",
+                "GRPO from the SFT model with the task's verifier as reward; then distillation of that model into a",
                 "student a quarter of its size (trained on the teacher's verified chain-of-thought corpus, and",
                 "with logit distillation as well), against the same student trained with SFT alone; held-out",
                 "accuracy around each stage (1,000 problems by default).",
                 "Writes <run-dir>/summary.json and prints the run directory on the last line.",
                 "Extra key=value arguments override the SFT stage's config (keys of conf/sft.yaml), e.g.",
                 "train.rounds=50; --grpo key=value overrides the GRPO stage (keys of conf/grpo.yaml);",
-                "--distill key=value overrides the students' SFT settings."})
+                "--pairs and --dpo key=value override the preference stage (keys of conf/preference-data.yaml,",
+                "conf/dpo.yaml); --distill key=value overrides the students' SFT settings."})
 public final class DemoCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(DemoCommand.class);
@@ -102,6 +104,17 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "7", description = "seed of the task generator (default: ${DEFAULT-VALUE})")
     long seed;
+
+    @Option(names = "--pairs", paramLabel = "key=value",
+            description = "override of the DPO stage's pair sampling (repeatable; keys of conf/preference-data.yaml)")
+    List<String> pairOverrides = new ArrayList<>();
+
+    @Option(names = "--dpo", paramLabel = "key=value",
+            description = "override of the DPO stage (repeatable; keys of conf/dpo.yaml), e.g. --dpo preference.beta=0.2")
+    List<String> dpoOverrides = new ArrayList<>();
+
+    @Option(names = "--skip-dpo", description = "skip the preference stage (pairs from the SFT model's samples, DPO)")
+    boolean skipDpo;
 
     @Option(names = "--grpo", paramLabel = "key=value",
             description = "override of the GRPO stage (repeatable; keys of conf/grpo.yaml), e.g. --grpo train.iterations=60")
@@ -185,6 +198,12 @@ public final class DemoCommand implements Callable<Integer> {
         writeSummary(files, root, summary, started);
         System.out.println(String.format("sft: held-out accuracy %.1f%% -> %.1f%% (%d problems), final loss %.4f",
                 100 * before.accuracy(), 100 * after.accuracy(), after.total(), result.lastLoss()));
+
+        if (!skipDpo) {
+            DpoDemoStage.run(spark, files, root, train, heldout, result.checkpoint(), after, engine,
+                    sft.spark().partitions(), pairOverrides, dpoOverrides, stages.addObject());
+            writeSummary(files, root, summary, started);
+        }
 
         String teacher = result.checkpoint();
         double teacherAccuracy = after.accuracy();

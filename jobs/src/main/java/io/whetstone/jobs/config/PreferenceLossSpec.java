@@ -16,7 +16,7 @@ public record PreferenceLossSpec(String loss, double beta, double labelSmoothing
                                  double sftWeight, double desirableWeight, double undesirableWeight) {
 
     public PreferenceLossSpec {
-        loss = Checks.oneOf("preference.loss", loss, Set.of("sigmoid", "ipo", "simpo", "orpo", "kto"));
+        loss = Checks.oneOf("preference.loss", loss, names());
         try {
             if (loss.equals("kto")) {
                 Checks.require(labelSmoothing == 0 && simpoGamma == 0 && sftWeight == 0,
@@ -28,6 +28,16 @@ public record PreferenceLossSpec(String loss, double beta, double labelSmoothing
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }
+    }
+
+    /** Every pairwise loss's name, and kto. */
+    private static Set<String> names() {
+        Set<String> names = new java.util.TreeSet<>();
+        for (PreferenceLoss pairwise : PreferenceLoss.values()) {
+            names.add(pairwise.id());
+        }
+        names.add("kto");
+        return names;
     }
 
     public boolean kto() {

@@ -1,0 +1,125 @@
+package io.whetstone.jobs.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.whetstone.datasets.tasks.ArithmeticTask;
+import io.whetstone.datasets.tasks.TaskExample;
+import io.whetstone.jobs.config.DpoConfig;
+import io.whetstone.jobs.config.PreferenceDataConfig;
+import io.whetstone.jobs.eval.Interval;
+import io.whetstone.jobs.eval.TaskEvaluation;
+import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.preference.DpoJob;
+import io.whetstone.jobs.preference.DpoResult;
+import io.whetstone.jobs.preference.PreferenceDataJob;
+import io.whetstone.models.engine.EngineOptions;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The demo's preference stage: the SFT model samples completions for part of the training problems, the
+ * task's verifier scores them, and each problem with a right and a wrong completion gives a pair (right
+ * chosen, wrong rejected); DPO then trains the SFT model on those pairs with the SFT model as the frozen
+ * reference. Held-out accuracy before and after, with Wilson intervals, goes to the summary.
+ */
+final class DpoDemoStage {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DpoDemoStage.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Training problems the SFT model samples for pairs. */
+    static final int PROMPTS = 4000;
+
+    /** The pair job's settings: K samples per problem at the evaluation's temperature, best against worst. */
+    static final List<String> PAIRS = List.of("sampling.samples_per_prompt=4", "sampling.max_new_tokens=110",
+            "sampling.temperature=1.0", "sampling.decode_batch=64", "sampling.chunk_prompts=2000",
+            "scoring.components=[{name: correct, type: task}]", "pairs.mode=best_worst", "pairs.min_gap=0.5",
+            "spark.partitions=2");
+
+    /** DPO's settings; user overrides come after these. */
+    static final List<String> DPO = List.of("data.seq_len=160", "preference.loss=sigmoid", "preference.beta=0.1",
+            "train.mode=averaging", "train.rounds=30", "train.averaging_frequency=4", "train.batch_size_per_worker=8",
+            "train.lr=1e-4", "train.warmup_steps=4", "train.min_lr_ratio=0.1", "train.weight_decay=0.0",
+            "spark.partitions=2", "checkpoint.every_rounds=10", "checkpoint.keep_last=1");
+
+    private DpoDemoStage() {
+    }
+
+    /** Runs the stage from {@code sftCheckpoint} (held-out accuracy {@code before}) and fills {@code stage}. */
+    static DpoResult run(SparkSession spark, HadoopFiles files, String root, List<TaskExample> train,
+                         List<TaskExample> heldout, String sftCheckpoint, TaskEvaluation.Result before,
+                         EngineOptions engine, int partitions, List<String> pairOverrides, List<String> dpoOverrides,
+                         ObjectNode stage) {
+        long start = System.nanoTime();
+        String prompts = new Path(root, "data/preference_prompts.jsonl").toString();
+        writeProblems(files, prompts, train.subList(0, Math.min(PROMPTS, train.size())));
+        List<String> pairSettings = new ArrayList<>(PAIRS);
+        pairSettings.addAll(List.of("policy.path=" + sftCheckpoint, "data.path=" + prompts,
+                "output.path=" + new Path(root, "preference-data"), "run.dir=" + new Path(root, "preference-data-run")));
+        pairSettings.addAll(pairOverrides);
+        PreferenceDataJob.Result pairs = new PreferenceDataJob(spark, PreferenceDataConfig.load(null, pairSettings))
+                .run();
+        double pairSeconds = (System.nanoTime() - start) / 1e9;
+
+        List<String> dpoSettings = new ArrayList<>(DPO);
+        dpoSettings.addAll(List.of("model.init=" + sftCheckpoint, "data.path=" + pairs.data(),
+                "run.dir=" + new Path(root, "dpo")));
+        dpoSettings.addAll(dpoOverrides);
+        long dpoStart = System.nanoTime();
+        DpoResult result = new DpoJob(spark, DpoConfig.load(null, dpoSettings)).run();
+        double dpoSeconds = (System.nanoTime() - dpoStart) / 1e9;
+
+        TaskEvaluation.Result after = TaskEvaluation.evaluate(spark, result.config(), result.params(),
+                result.tokenizer(), heldout, ArithmeticTask.verifier(), DemoCommand.MAX_NEW_TOKENS, partitions, engine,
+                100);
+        Interval beforeInterval = Interval.wilson(before.correct(), before.total());
+        Interval afterInterval = Interval.wilson(after.correct(), after.total());
+        LOG.info("Held-out accuracy after DPO: {}/{}", after.correct(), after.total());
+        stage.put("name", "dpo");
+        stage.put("heldout_accuracy_before", before.accuracy());
+        stage.put("heldout_accuracy_after", after.accuracy());
+        stage.putArray("heldout_ci95_before").add(beforeInterval.low()).add(beforeInterval.high());
+        stage.putArray("heldout_ci95_after").add(afterInterval.low()).add(afterInterval.high());
+        stage.put("intervals_disjoint", beforeInterval.disjointFrom(afterInterval));
+        stage.put("checkpoint", result.checkpoint());
+        stage.put("heldout_examples", after.total());
+        stage.put("loss", "sigmoid");
+        stage.put("pairs", result.corpus().units());
+        ObjectNode pairStats = stage.putObject("pair_stats");
+        for (Map.Entry<String, Object> entry : pairs.stats().entrySet()) {
+            pairStats.set(entry.getKey(), JSON.valueToTree(entry.getValue()));
+        }
+        stage.put("rounds", result.roundsRun());
+        stage.put("first_loss", result.firstLoss());
+        stage.put("final_loss", result.lastLoss());
+        ObjectNode last = stage.putObject("last_round");
+        result.lastRound().forEach((key, value) -> last.set(key, JSON.valueToTree(value)));
+        stage.put("pair_seconds", pairSeconds);
+        stage.put("dpo_seconds", dpoSeconds);
+        stage.put("seconds", (System.nanoTime() - start) / 1e9);
+        System.out.println(String.format("dpo: held-out accuracy %.1f%% -> %.1f%% (%d problems; 95%% intervals "
+                        + "[%.1f, %.1f] and [%.1f, %.1f]), %d pairs, %.1f min", 100 * before.accuracy(),
+                100 * after.accuracy(), after.total(), 100 * beforeInterval.low(), 100 * beforeInterval.high(),
+                100 * afterInterval.low(), 100 * afterInterval.high(), result.corpus().units(),
+                (System.nanoTime() - start) / 60e9));
+        return result;
+    }
+
+    /** The problems as {question, answer} records. */
+    static void writeProblems(HadoopFiles files, String path, List<TaskExample> examples) {
+        StringBuilder text = new StringBuilder();
+        for (TaskExample example : examples) {
+            ObjectNode line = JSON.createObjectNode();
+            line.put("question", example.question());
+            line.put("answer", example.solution());
+            text.append(line).append('\n');
+        }
+        files.writeBytes(new Path(path), text.toString().getBytes(StandardCharsets.UTF_8));
+    }
+}
