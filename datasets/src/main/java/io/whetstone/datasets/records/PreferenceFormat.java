@@ -10,7 +10,14 @@ public enum PreferenceFormat {
      */
     PAIRED,
     /** {@code {"prompt", "completion", "label": true|false}} (optional {@code "id"}): KTO's unpaired labels. */
-    UNPAIRED;
+    UNPAIRED,
+    /**
+     * {@code {"chosen", "rejected"}} (optional {@code "id"}, {@code "margin"}): whole texts that share their
+     * prompt, as in Anthropic's HH-RLHF; the prompt is the shared beginning, cut back to the end of its last
+     * {@code "Assistant:"} marker when there is one (so a reply's common first words stay in the completions),
+     * else to a word boundary.
+     */
+    IMPLICIT_PROMPT;
 
     public static PreferenceFormat parse(String name) {
         String key = name.trim().toUpperCase(Locale.ROOT).replace('-', '_');
@@ -19,7 +26,7 @@ public enum PreferenceFormat {
                 return format;
             }
         }
-        throw new IllegalArgumentException("unknown preference format '" + name + "' (expected paired or unpaired)");
+        throw new IllegalArgumentException("unknown preference format '" + name + "' (expected paired, unpaired or implicit_prompt)");
     }
 
     public String id() {

@@ -3,6 +3,7 @@ package io.whetstone.datasets.records;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -50,8 +51,11 @@ public final class PreferenceParser implements Serializable {
     public ParsedPreference parse(String source, long line, JsonNode node, String raw) {
         Record record = new Record(source, line, raw);
         try {
-            return new ParsedPreference(format == PreferenceFormat.PAIRED ? paired(record, node)
-                    : unpaired(record, node), null);
+            return new ParsedPreference(switch (format) {
+                case PAIRED -> paired(record, node);
+                case UNPAIRED -> unpaired(record, node);
+                case IMPLICIT_PROMPT -> implicitPrompt(record, node);
+            }, null);
         } catch (Invalid invalid) {
             return new ParsedPreference(null, invalid.error);
         }
@@ -91,6 +95,52 @@ public final class PreferenceParser implements Serializable {
         return new PreferenceExample.Paired(record.source, record.line,
                 new Example(record.source, record.line, template.continuation(context, chosenTurns)),
                 new Example(record.source, record.line, template.continuation(context, rejectedTurns)), margin);
+    }
+
+    private PreferenceExample implicitPrompt(Record record, JsonNode node) throws Invalid {
+        record.onlyFields(node, Set.of("chosen", "rejected"), Set.of("id", "margin"));
+        String chosen = record.nonBlankText(record.text(node, "chosen"), "chosen");
+        String rejected = record.nonBlankText(record.text(node, "rejected"), "rejected");
+        if (chosen.equals(rejected)) {
+            throw record.invalid("rejected", "is identical to chosen: a pair needs two different completions");
+        }
+        int split = sharedPrompt(chosen, rejected);
+        if (split == 0) {
+            throw record.invalid("rejected", "shares no prompt with chosen (the texts differ from the first "
+                    + "character; give an explicit prompt with data.format=paired)");
+        }
+        if (split >= chosen.length() || split >= rejected.length()) {
+            throw record.invalid(split >= chosen.length() ? "chosen" : "rejected", "is all prompt: nothing follows "
+                    + "the text both share");
+        }
+        ObjectNode explicit = node.deepCopy();
+        ((ObjectNode) explicit).put("prompt", chosen.substring(0, split));
+        ((ObjectNode) explicit).put("chosen", chosen.substring(split));
+        ((ObjectNode) explicit).put("rejected", rejected.substring(split));
+        return paired(record, explicit);
+    }
+
+    /**
+     * Where the shared prompt of two texts ends: after the last {@code "Assistant:"} marker (and the space after
+     * it) in their common beginning, else at the last whitespace of it.
+     */
+    public static int sharedPrompt(String a, String b) {
+        int common = 0;
+        int limit = Math.min(a.length(), b.length());
+        while (common < limit && a.charAt(common) == b.charAt(common)) {
+            common++;
+        }
+        String prefix = a.substring(0, common);
+        int marker = prefix.lastIndexOf("Assistant:");
+        if (marker >= 0) {
+            int end = marker + "Assistant:".length();
+            return end < common && prefix.charAt(end) == ' ' ? end + 1 : end;
+        }
+        if (common == limit) {
+            return common;
+        }
+        int space = prefix.lastIndexOf(' ');
+        return space < 0 ? common : space + 1;
     }
 
     private PreferenceExample unpaired(Record record, JsonNode node) throws Invalid {
@@ -161,6 +211,17 @@ public final class PreferenceParser implements Serializable {
                 throw invalid(field, node.get("prompt").isTextual()
                         ? "expected a string like the prompt, got a list of messages"
                         : "expected a list of messages like the prompt, got a string");
+            }
+            return value;
+        }
+
+        JsonNode text(JsonNode node, String field) throws Invalid {
+            JsonNode value = node.get(field);
+            if (value == null || value.isNull()) {
+                throw invalid(field, value == null ? "missing" : "is null");
+            }
+            if (!value.isTextual()) {
+                throw invalid(field, "expected a string, got " + kind(value));
             }
             return value;
         }

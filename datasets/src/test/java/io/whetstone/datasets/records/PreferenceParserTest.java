@@ -115,4 +115,30 @@ class PreferenceParserTest {
         assertFalse(((PreferenceExample.Unpaired) bad.example()).desirable());
         assertEquals(new Piece.Text("c", true), ((PreferenceExample.Unpaired) good.example()).completion().pieces().get(2));
     }
+
+    @Test
+    void anImplicitPromptIsTheSharedDialogueUpToTheLastAssistantMarker() {
+        String chosen = "\n\nHuman: How do I bake bread?\n\nAssistant: I can help. Start with flour.";
+        String rejected = "\n\nHuman: How do I bake bread?\n\nAssistant: I can't help with that.";
+        ParsedPreference parsed = parse(PreferenceFormat.IMPLICIT_PROMPT, JSON_PAIR.formatted(
+                escape(chosen), escape(rejected)));
+        assertTrue(parsed.ok(), () -> parsed.error().describe());
+        PreferenceExample.Paired pair = (PreferenceExample.Paired) parsed.example();
+        assertEquals(new Piece.Text("\n\nHuman: How do I bake bread?\n\nAssistant: ", false), pair.chosen().pieces().get(1));
+        assertEquals(new Piece.Text("I can help. Start with flour.", true), pair.chosen().pieces().get(2));
+        assertEquals(new Piece.Text("I can't help with that.", true), pair.rejected().pieces().get(2));
+        // without a marker: the last word boundary of the shared text
+        assertEquals(6, PreferenceParser.sharedPrompt("Hello world", "Hello word"));
+        RecordError none = parse(PreferenceFormat.IMPLICIT_PROMPT, JSON_PAIR.formatted("abc", "xyz")).error();
+        assertTrue(none.reason().contains("shares no prompt"), none.describe());
+        RecordError prompt = parse(PreferenceFormat.IMPLICIT_PROMPT,
+                "{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\"}").error();
+        assertEquals("prompt", prompt.field(), prompt.describe());
+    }
+
+    private static final String JSON_PAIR = "{\"chosen\": \"%s\", \"rejected\": \"%s\"}";
+
+    private static String escape(String text) {
+        return text.replace("\n", "\\n");
+    }
 }

@@ -5,14 +5,15 @@ import java.util.Set;
 /**
  * A preference corpus: see {@link io.whetstone.datasets.spark.PreferenceSpec}. {@code format}: {@code paired}
  * ({@code prompt}, {@code chosen}, {@code rejected}) or {@code unpaired} ({@code prompt}, {@code completion},
- * {@code label}; KTO). {@code cacheDir} empty means {@code _cache} beside the run directory.
+ * {@code label}; KTO) or {@code implicit_prompt} ({@code chosen}, {@code rejected} as whole texts sharing their
+ * prompt, as HH-RLHF). {@code cacheDir} empty means {@code _cache} beside the run directory.
  */
 public record PreferenceDataSpec(String path, String format, String container, String validation, int seqLen,
                                  String truncation, String cacheDir) {
 
     public PreferenceDataSpec {
         Checks.require(path != null && !path.isBlank(), "data.path must be set (a file, directory or glob)");
-        format = Checks.oneOf("data.format", format, Set.of("paired", "unpaired"));
+        format = Checks.oneOf("data.format", format, Set.of("paired", "unpaired", "implicit_prompt"));
         container = Checks.oneOf("data.container", container, Set.of("auto", "jsonl", "parquet"));
         validation = Checks.oneOf("data.validation", validation, Set.of("strict", "lenient"));
         truncation = Checks.oneOf("data.truncation", truncation, Set.of("error", "truncate"));

@@ -24,7 +24,8 @@ public final class FrozenModels {
     }
 
     /** What makes two pooled models interchangeable. */
-    public record Key(ModelConfig config, EngineOptions engine, long weightsId) {
+    public record Key(ModelConfig config, EngineOptions engine, long weightsId) implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
     }
 
     /** A model for {@code key}, its weights read from {@code weights} when it is first built. */
