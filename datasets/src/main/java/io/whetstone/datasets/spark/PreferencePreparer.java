@@ -102,6 +102,12 @@ public final class PreferencePreparer {
      */
     static Outcome tokenize(ParsedPreference parsed, String source, long line, String raw, Tokenizer tokenizer,
                             int seqLen, CorpusSpec.Truncation truncation) {
+        return tokenize(parsed, source, line, raw, tokenizer, seqLen, truncation, 0);
+    }
+
+    /** As above; pairs keep their loss masks only up to {@code window} tokens past their first difference. */
+    static Outcome tokenize(ParsedPreference parsed, String source, long line, String raw, Tokenizer tokenizer,
+                            int seqLen, CorpusSpec.Truncation truncation, int window) {
         if (!parsed.ok()) {
             return new Outcome(null, parsed.error());
         }
@@ -110,8 +116,14 @@ public final class PreferencePreparer {
             if (parsed.example() instanceof PreferenceExample.Paired pair) {
                 Fitted chosen = fit(pair.chosen(), "chosen", tokenizer, seqLen, truncation, source, line, raw);
                 Fitted rejected = fit(pair.rejected(), "rejected", tokenizer, seqLen, truncation, source, line, raw);
-                return new Outcome(new Unit(source, line, PreferenceRow.pair(packer.pack(List.of(chosen.example))
-                        .get(0), packer.pack(List.of(rejected.example)).get(0), pair.margin()),
+                PackedSequence chosenRow = packer.pack(List.of(chosen.example)).get(0);
+                PackedSequence rejectedRow = packer.pack(List.of(rejected.example)).get(0);
+                if (window > 0) {
+                    int end = firstDifference(chosenRow, rejectedRow) + window;
+                    chosenRow = maskFrom(chosenRow, end);
+                    rejectedRow = maskFrom(rejectedRow, end);
+                }
+                return new Outcome(new Unit(source, line, PreferenceRow.pair(chosenRow, rejectedRow, pair.margin()),
                         chosen.truncated || rejected.truncated), null);
             }
             PreferenceExample.Unpaired unpaired = (PreferenceExample.Unpaired) parsed.example();
@@ -124,6 +136,24 @@ public final class PreferencePreparer {
         } catch (IllegalArgumentException e) { // a special token the tokenizer lacks, and the like
             return new Outcome(null, new RecordError(source, line, "-", e.getMessage(), raw));
         }
+    }
+
+    /** The first position where two rows' ids differ (their common length if one is a prefix of the other). */
+    static int firstDifference(PackedSequence a, PackedSequence b) {
+        int i = 0;
+        while (i < a.ids().length && a.ids()[i] == b.ids()[i]) {
+            i++;
+        }
+        return i;
+    }
+
+    /** {@code row} with its loss mask cleared from position {@code end} on. */
+    static PackedSequence maskFrom(PackedSequence row, int end) {
+        boolean[] mask = row.targetMask().clone();
+        for (int i = Math.max(0, end); i < mask.length; i++) {
+            mask[i] = false;
+        }
+        return new PackedSequence(row.ids(), mask, row.examples());
     }
 
     private record Fitted(TokenizedExample example, boolean truncated) {
@@ -172,8 +202,9 @@ public final class PreferencePreparer {
         PreferenceParser parser = new PreferenceParser(spec.format(), new ChatTemplateSpec());
         int seqLen = spec.seqLen();
         CorpusSpec.Truncation truncation = spec.truncation();
+        int window = spec.divergenceWindow();
         JavaRDD<Outcome> outcomes = raw.map(record -> tokenize(parser.parseJson(record.source(), record.line(),
-                record.json()), record.source(), record.line(), record.json(), tokenizer, seqLen, truncation))
+                record.json()), record.source(), record.line(), record.json(), tokenizer, seqLen, truncation, window))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             long records = outcomes.count();
@@ -273,7 +304,8 @@ public final class PreferencePreparer {
             text.append(CACHE_VERSION).append('|').append(spec.format()).append('|')
                     .append(CorpusReader.isParquet(spec.path(), spec.container())).append('|').append(tokenizer.id())
                     .append('|').append(spec.seqLen()).append('|').append(spec.truncation()).append('|')
-                    .append(spec.validation()).append('|').append(partitions);
+                    .append(spec.validation()).append('|').append(partitions).append("|window=")
+                    .append(spec.divergenceWindow());
             for (String file : CorpusPreparer.inputFiles(context.hadoopConfiguration(), spec.path())) {
                 text.append('|').append(file);
             }
@@ -294,6 +326,7 @@ public final class PreferencePreparer {
         manifest.put("format", spec.format().id());
         manifest.put("tokenizer", tokenizer.id());
         manifest.put("seq_len", spec.seqLen());
+        manifest.put("divergence_window", spec.divergenceWindow());
         manifest.put("partitions", partitions);
         manifest.set("stats", JSON.valueToTree(stats));
         try (OutputStream out = fs.create(path, true)) {

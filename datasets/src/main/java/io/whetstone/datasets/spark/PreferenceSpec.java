@@ -14,9 +14,13 @@ import java.io.Serializable;
  * @param truncation what to do with a prompt and completion longer than T+1 tokens: fail, or cut the
  *                   completion's end (a prompt that leaves no completion token is an error either way)
  * @param cacheDir where tokenized corpora are cached (a Hadoop path)
+ * @param divergenceWindow pairs: the loss counts a pair's tokens up to this many past the first token where the
+ *                         two completions differ (the shared beginning cancels in pairwise losses); 0: every
+ *                         completion token
  */
 public record PreferenceSpec(String path, PreferenceFormat format, String container, CorpusSpec.Validation validation,
-                             int seqLen, CorpusSpec.Truncation truncation, String cacheDir) implements Serializable {
+                             int seqLen, CorpusSpec.Truncation truncation, String cacheDir, int divergenceWindow)
+        implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
@@ -24,5 +28,15 @@ public record PreferenceSpec(String path, PreferenceFormat format, String contai
         if (seqLen < 2) {
             throw new IllegalArgumentException("data.seq_len must be >= 2, got " + seqLen);
         }
+        if (divergenceWindow < 0) {
+            throw new IllegalArgumentException("data.divergence_window must be >= 0 (0: whole completions), got "
+                    + divergenceWindow);
+        }
+    }
+
+    /** Whole completions. */
+    public PreferenceSpec(String path, PreferenceFormat format, String container, CorpusSpec.Validation validation,
+                          int seqLen, CorpusSpec.Truncation truncation, String cacheDir) {
+        this(path, format, container, validation, seqLen, truncation, cacheDir, 0);
     }
 }

@@ -191,6 +191,7 @@ public final class DpoJob {
                 ? new Path(new Path(runDir).getParent(), "_cache").toString() : config.data().cacheDir();
         return new PreferenceSpec(config.data().path(), PreferenceFormat.parse(config.data().format()),
                 config.data().container(), CorpusSpec.Validation.parse(config.data().validation()),
-                config.data().seqLen(), CorpusSpec.Truncation.parse(config.data().truncation()), cache);
+                config.data().seqLen(), CorpusSpec.Truncation.parse(config.data().truncation()), cache,
+                config.data().divergenceWindow());
     }
 }
