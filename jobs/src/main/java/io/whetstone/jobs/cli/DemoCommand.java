@@ -273,7 +273,8 @@ public final class DemoCommand implements Callable<Integer> {
         files.writeBytes(new Path(root, "summary.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
     }
 
-    private static void writeJsonl(HadoopFiles files, String path, List<TaskExample> examples) {
+    /** The problems as {question, answer} records. */
+    static void writeJsonl(HadoopFiles files, String path, List<TaskExample> examples) {
         StringBuilder text = new StringBuilder();
         for (TaskExample example : examples) {
             ObjectNode line = JSON.createObjectNode();

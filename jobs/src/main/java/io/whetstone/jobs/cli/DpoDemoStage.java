@@ -13,7 +13,6 @@ import io.whetstone.jobs.preference.DpoJob;
 import io.whetstone.jobs.preference.DpoResult;
 import io.whetstone.jobs.preference.PreferenceDataJob;
 import io.whetstone.models.engine.EngineOptions;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -68,7 +67,7 @@ final class DpoDemoStage {
                          ObjectNode stage) {
         long start = System.nanoTime();
         String prompts = new Path(root, "data/preference_prompts.jsonl").toString();
-        writeProblems(files, prompts, train.subList(0, Math.min(PROMPTS, train.size())));
+        DemoCommand.writeJsonl(files, prompts, train.subList(0, Math.min(PROMPTS, train.size())));
         List<String> pairSettings = new ArrayList<>(PAIRS);
         pairSettings.addAll(List.of("policy.path=" + sftCheckpoint, "data.path=" + prompts,
                 "output.path=" + new Path(root, "preference-data"), "run.dir=" + new Path(root, "preference-data-run")));
@@ -130,17 +129,5 @@ final class DpoDemoStage {
             }
         }
         return value;
-    }
-
-    /** The problems as {question, answer} records. */
-    static void writeProblems(HadoopFiles files, String path, List<TaskExample> examples) {
-        StringBuilder text = new StringBuilder();
-        for (TaskExample example : examples) {
-            ObjectNode line = JSON.createObjectNode();
-            line.put("question", example.question());
-            line.put("answer", example.solution());
-            text.append(line).append('\n');
-        }
-        files.writeBytes(new Path(path), text.toString().getBytes(StandardCharsets.UTF_8));
     }
 }

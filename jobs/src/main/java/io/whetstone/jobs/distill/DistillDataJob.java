@@ -1,16 +1,15 @@
 package io.whetstone.jobs.distill;
 
 import io.whetstone.jobs.rollout.SampleRecord;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.whetstone.datasets.rewards.RewardScorer;
-import io.whetstone.datasets.spark.CorpusPreparer;
 import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.DistillDataConfig;
 import io.whetstone.jobs.config.SamplingSection;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.io.KeyedOutput;
+import io.whetstone.jobs.io.TableOutput;
 import io.whetstone.jobs.io.MetricsLog;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.rollout.PromptReader;
@@ -23,24 +22,16 @@ import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.kernels.KernelChoice;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import org.apache.hadoop.fs.FileSystem;
+import java.util.Optional;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -113,17 +104,10 @@ public final class DistillDataJob {
                 context, files, engine);
         String key = key(files, teacher, verifierSpec);
 
-        if (files.exists(new Path(output, "_SUCCESS"))) {
-            JsonNode manifest = readJson(files, new Path(output, "manifest.json"));
-            if (!manifest.path("key").asText().equals(key)) {
-                throw new IllegalArgumentException("output.path " + output + " holds a finished corpus made from other "
-                        + "inputs or settings (key " + manifest.path("key").asText() + ", now " + key
-                        + "); choose another output.path or delete it");
-            }
+        Optional<Map<String, Object>> finished = KeyedOutput.finished(files, output, key, "a finished corpus");
+        if (finished.isPresent()) {
             LOG.info("The corpus at {} is complete for these inputs and settings; nothing to do", output);
-            @SuppressWarnings("unchecked")
-            Map<String, Object> stats = JSON.convertValue(readJson(files, new Path(output, "stats.json")), Map.class);
-            return new Result(output.toString(), jsonlPath(output), parquetPath(output), stats, true, 0);
+            return new Result(output.toString(), jsonlPath(output), parquetPath(output), finished.get(), true, 0);
         }
 
         PromptReader.Partitioned read = PromptReader.readPartitioned(spark, config.data().path(),
@@ -175,78 +159,27 @@ public final class DistillDataJob {
 
     /** Everything that changes the corpus: input files, teacher weights and tokenizer, sampling and filter settings. */
     private String key(HadoopFiles files, CheckpointStore.ModelAndTokenizer teacher, Map<String, Object> verifier) {
-        try {
-            StringBuilder text = new StringBuilder("v").append(KEY_VERSION);
-            for (String file : CorpusPreparer.inputFiles(files.conf(), config.data().path())) {
-                text.append('|').append(file);
-            }
-            text.append('|').append(CheckpointStore.sha256(teacher.params())).append('|').append(teacher.tokenizer().id());
-            text.append('|').append(JSON.writeValueAsString(config.sampling()));
-            text.append('|').append(JSON.writeValueAsString(config.filter())).append('|').append(JSON.writeValueAsString(verifier));
-            text.append('|').append(config.data().validation());
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            return HexFormat.of().formatHex(digest.digest(text.toString().getBytes(StandardCharsets.UTF_8)));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return KeyedOutput.key(files, "v" + KEY_VERSION, config.data().path(), CheckpointStore.sha256(teacher.params()),
+                teacher.tokenizer().id(), config.sampling(), config.filter(), verifier, config.data().validation());
     }
 
     private void writeOutput(HadoopFiles files, Path output, CorpusFilter.Result result, Map<String, Object> stats,
                              String key) {
-        List<SampleRecord> accepted = result.accepted();
-        if (config.output().jsonl()) {
-            StringBuilder text = new StringBuilder();
-            for (SampleRecord s : accepted) {
-                ObjectNode line = JSON.createObjectNode();
-                line.put("id", s.id() + "#" + s.sample());
-                line.put("prompt", s.prompt());
-                line.put("completion", s.completion());
-                text.append(line).append('\n');
-            }
-            files.writeBytes(new Path(output, "corpus.jsonl"), text.toString().getBytes(StandardCharsets.UTF_8));
+        StructType schema = new StructType().add("id", DataTypes.StringType, false)
+                .add("prompt", DataTypes.StringType, false).add("completion", DataTypes.StringType, false);
+        List<Object[]> rows = new ArrayList<>();
+        for (SampleRecord s : result.accepted()) {
+            rows.add(new Object[] {s.id() + "#" + s.sample(), s.prompt(), s.completion()});
         }
-        if (config.output().parquet()) {
-            List<Row> rows = new ArrayList<>();
-            for (SampleRecord s : accepted) {
-                rows.add(RowFactory.create(s.id() + "#" + s.sample(), s.prompt(), s.completion()));
-            }
-            StructType schema = new StructType().add("id", DataTypes.StringType, false)
-                    .add("prompt", DataTypes.StringType, false).add("completion", DataTypes.StringType, false);
-            Path target = new Path(output, "corpus.parquet");
-            Path temporary = new Path(output, ".corpus.parquet._tmp-" + UUID.randomUUID());
-            FileSystem fs = files.fs(target);
-            try {
-                spark.createDataFrame(rows, schema).coalesce(1).write().parquet(temporary.toString());
-                if (fs.exists(target)) {
-                    fs.delete(target, true);
-                }
-                if (!fs.rename(temporary, target)) {
-                    throw new IOException("cannot rename " + temporary + " to " + target);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot write " + target, e);
-            }
-        }
+        TableOutput.write(spark, files, output, "corpus", schema, rows, config.output().jsonl(),
+                config.output().parquet());
         StringBuilder perPrompt = new StringBuilder();
         for (Map<String, Object> line : result.perPrompt()) {
             perPrompt.append(JSON.valueToTree(line).toString()).append('\n');
         }
         files.writeBytes(new Path(output, "prompts.jsonl"), perPrompt.toString().getBytes(StandardCharsets.UTF_8));
-        try {
-            files.writeBytes(new Path(output, "stats.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(stats));
-            Map<String, Object> manifest = new HashMap<>();
-            manifest.put("key", key);
-            manifest.put("teacher", config.teacher().path());
-            manifest.put("data", config.data().path());
-            manifest.put("format", "prompt_completion");
-            files.writeBytes(new Path(output, "manifest.json"), JSON.writerWithDefaultPrettyPrinter()
-                    .writeValueAsBytes(manifest));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        files.writeBytes(new Path(output, "_SUCCESS"), new byte[0]);
+        KeyedOutput.finish(files, output, key, Map.of("teacher", config.teacher().path(), "data",
+                config.data().path(), "format", "prompt_completion"), stats);
     }
 
     private String jsonlPath(Path output) {
@@ -255,14 +188,6 @@ public final class DistillDataJob {
 
     private String parquetPath(Path output) {
         return config.output().parquet() ? new Path(output, "corpus.parquet").toString() : null;
-    }
-
-    private static JsonNode readJson(HadoopFiles files, Path path) {
-        try {
-            return JSON.readTree(files.readBytes(path));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + path, e);
-        }
     }
 
     private static void deleteQuietly(HadoopFiles files, Path path) {

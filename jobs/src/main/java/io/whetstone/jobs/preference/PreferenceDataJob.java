@@ -1,15 +1,13 @@
 package io.whetstone.jobs.preference;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.whetstone.datasets.rewards.RewardScorer;
-import io.whetstone.datasets.spark.CorpusPreparer;
 import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.PreferenceDataConfig;
 import io.whetstone.jobs.config.SamplingSection;
 import io.whetstone.jobs.engine.FrozenModels;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.io.KeyedOutput;
 import io.whetstone.jobs.io.MetricsLog;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.io.TableOutput;
@@ -22,15 +20,12 @@ import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.kernels.KernelChoice;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -55,7 +50,6 @@ import org.slf4j.LoggerFactory;
 public final class PreferenceDataJob {
 
     private static final Logger LOG = LoggerFactory.getLogger(PreferenceDataJob.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final int KEY_VERSION = 1;
 
     private final SparkSession spark;
@@ -103,17 +97,10 @@ public final class PreferenceDataJob {
         String key = key(files, policy);
         String format = config.pairs().mode().equals("unpaired") ? "unpaired" : "paired";
 
-        if (files.exists(new Path(output, "_SUCCESS"))) {
-            JsonNode manifest = readJson(files, new Path(output, "manifest.json"));
-            if (!manifest.path("key").asText().equals(key)) {
-                throw new IllegalArgumentException("output.path " + output + " holds finished preference data made from "
-                        + "other inputs or settings (key " + manifest.path("key").asText() + ", now " + key
-                        + "); choose another output.path or delete it");
-            }
+        Optional<Map<String, Object>> finished = KeyedOutput.finished(files, output, key, "finished preference data");
+        if (finished.isPresent()) {
             LOG.info("The preference data at {} is complete for these inputs and settings; nothing to do", output);
-            @SuppressWarnings("unchecked")
-            Map<String, Object> stats = JSON.convertValue(readJson(files, new Path(output, "stats.json")), Map.class);
-            return new Result(output.toString(), dataPath(output), format, stats, true, 0);
+            return new Result(output.toString(), dataPath(output), format, finished.get(), true, 0);
         }
 
         PromptReader.Partitioned read = PromptReader.readPartitioned(spark, config.data().path(),
@@ -183,52 +170,17 @@ public final class PreferenceDataJob {
         }
         TableOutput.write(spark, files, output, "pairs", schema, rows, config.output().jsonl(),
                 config.output().parquet());
-        try {
-            files.writeBytes(new Path(output, "stats.json"), JSON.writerWithDefaultPrettyPrinter()
-                    .writeValueAsBytes(stats));
-            Map<String, Object> manifest = new LinkedHashMap<>();
-            manifest.put("key", key);
-            manifest.put("policy", config.policy().path());
-            manifest.put("data", config.data().path());
-            manifest.put("format", format);
-            files.writeBytes(new Path(output, "manifest.json"), JSON.writerWithDefaultPrettyPrinter()
-                    .writeValueAsBytes(manifest));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        files.writeBytes(new Path(output, "_SUCCESS"), new byte[0]);
+        KeyedOutput.finish(files, output, key, Map.of("policy", config.policy().path(), "data", config.data().path(),
+                "format", format), stats);
     }
 
     /** Everything that changes the data: input files, policy weights and tokenizer, sampling, scoring and pairing. */
     private String key(HadoopFiles files, CheckpointStore.ModelAndTokenizer policy) {
-        try {
-            StringBuilder text = new StringBuilder("v").append(KEY_VERSION);
-            for (String file : CorpusPreparer.inputFiles(files.conf(), config.data().path())) {
-                text.append('|').append(file);
-            }
-            text.append('|').append(CheckpointStore.sha256(policy.params())).append('|').append(policy.tokenizer().id());
-            text.append('|').append(JSON.writeValueAsString(config.sampling()));
-            text.append('|').append(JSON.writeValueAsString(config.scoring()));
-            text.append('|').append(JSON.writeValueAsString(config.pairs()));
-            text.append('|').append(config.data().validation());
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(text.toString().getBytes(StandardCharsets.UTF_8)));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return KeyedOutput.key(files, "v" + KEY_VERSION, config.data().path(), CheckpointStore.sha256(policy.params()),
+                policy.tokenizer().id(), config.sampling(), config.scoring(), config.pairs(), config.data().validation());
     }
 
     private String dataPath(Path output) {
         return new Path(output, config.output().jsonl() ? "pairs.jsonl" : "pairs.parquet").toString();
-    }
-
-    private static JsonNode readJson(HadoopFiles files, Path path) {
-        try {
-            return JSON.readTree(files.readBytes(path));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + path, e);
-        }
     }
 }
