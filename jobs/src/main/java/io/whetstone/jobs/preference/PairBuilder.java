@@ -14,7 +14,7 @@ import java.util.TreeMap;
 /**
  * Preference data from scored samples, per prompt: of the samples that scored without failure and finished
  * (stopped at the end token: one cut at the length limit would be trained as if it ended there, so it is
- * dropped unless {@code keepUnfinished}), after dropping repeats of a
+ * dropped unless {@code keepUnfinished}) with some text (an empty completion has nothing to train on), after dropping repeats of a
  * completion, {@code best_worst} pairs the highest- with the lowest-scored, {@code all_pairs} every
  * higher with every lower one (largest gaps first), both only where the gap is at least {@code minGap};
  * {@code unpaired} labels each completion desirable when it scores at least {@code desirableReward} (KTO).
@@ -70,12 +70,15 @@ public final class PairBuilder {
         Map<Long, List<SampleRecord>> byPrompt = new TreeMap<>();
         long failed = 0;
         long unfinished = 0;
+        long empty = 0;
         long repeats = 0;
         for (SampleRecord sample : samples) {
             if (sample.failure() != null || Double.isNaN(sample.reward())) {
                 failed++;
             } else if (!sample.stopped() && !keepUnfinished) {
                 unfinished++;
+            } else if (sample.completion().isBlank()) {
+                empty++; // nothing to train on (the dpo job refuses an empty completion)
             } else {
                 byPrompt.computeIfAbsent(sample.index(), k -> new ArrayList<>()).add(sample);
             }
@@ -112,6 +115,7 @@ public final class PairBuilder {
         stats.put("samples", samples.size());
         stats.put("failed_samples", failed);
         stats.put("unfinished_samples", unfinished);
+        stats.put("empty_samples", empty);
         stats.put("repeated_samples", repeats);
         stats.put("prompts_with_data", promptsWithData);
         stats.put(mode == Mode.UNPAIRED ? "completions" : "pairs", pairs.size());

@@ -69,13 +69,26 @@ class CliTest {
                 "--grpo", "train.iterations=2", "--grpo", "rollout.prompts_per_iteration=4",
                 "--grpo", "rollout.group_size=2", "--grpo", "rollout.max_new_tokens=8", "--grpo", "eval.every_iterations=0",
                 "--distill", "model.width=16", "--distill", "model.layers=1", "--distill", "model.heads=2",
-                "--distill", "model.kv_heads=1", "--distill", "model.ffn_hidden=32", "--distill", "train.rounds=2");
+                "--distill", "model.kv_heads=1", "--distill", "model.ffn_hidden=32", "--distill", "train.rounds=2",
+                // a 2-round model answers nothing right: pairs by a length penalty instead of the verifier
+                "--pairs", "sampling.max_new_tokens=8", "--pairs", "pairs.keep_unfinished=true",
+                "--pairs", "scoring.components=[{name: short, type: length, max_tokens: 8, buffer: 6}]",
+                "--dpo", "train.rounds=2", "--dpo", "train.batch_size_per_worker=2", "--dpo", "data.seq_len=64");
         assertEquals(0, run.code(), run.err());
         JsonNode summary = new ObjectMapper().readTree(Files.readString(runDir.resolve("summary.json")));
         JsonNode stages = summary.get("stages");
-        assertEquals(3, stages.size(), summary.toString());
+        assertEquals(4, stages.size(), summary.toString());
         assertEquals("sft", stages.get(0).get("name").asText());
-        JsonNode grpo = stages.get(1);
+        JsonNode dpo = stages.get(1);
+        assertEquals("dpo", dpo.get("name").asText());
+        assertEquals(stages.get(0).get("heldout_accuracy_after").asDouble(), dpo.get("heldout_accuracy_before").asDouble());
+        for (String field : new String[] {"heldout_accuracy_after", "heldout_ci95_before", "heldout_ci95_after",
+                "checkpoint", "pairs", "pair_stats", "last_round"}) {
+            assertTrue(dpo.has(field), field + " missing in " + dpo);
+        }
+        assertEquals(dpo.get("pairs").asInt(), dpo.get("pair_stats").get("pairs").asInt());
+        assertEquals(2, dpo.get("rounds").asInt());
+        JsonNode grpo = stages.get(2);
         assertEquals("grpo", grpo.get("name").asText());
         assertEquals(stages.get(0).get("heldout_accuracy_after").asDouble(), grpo.get("heldout_accuracy_before").asDouble());
         for (String field : new String[] {"heldout_accuracy_after", "checkpoint", "completions_per_second",
@@ -85,7 +98,7 @@ class CliTest {
         assertEquals(2, grpo.get("iterations").asInt());
         assertTrue(grpo.get("mean_seconds_per_iteration").has("generation"), grpo.toString());
         assertTrue(Files.exists(runDir.resolve("eval/grpo_heldout.jsonl")));
-        JsonNode distill = stages.get(2);
+        JsonNode distill = stages.get(3);
         assertEquals("distill", distill.get("name").asText());
         assertEquals(grpo.get("heldout_accuracy_after").asDouble(), distill.get("teacher_heldout_accuracy").asDouble());
         for (String field : new String[] {"teacher_params", "student_params", "student_heldout_accuracy",

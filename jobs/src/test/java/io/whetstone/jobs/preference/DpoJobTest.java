@@ -121,6 +121,23 @@ class DpoJobTest {
         JsonNode last = lastMetricsLine(result.runDir());
         assertTrue(last.has("preference_accuracy") && last.has("chosen_logp_drift") && last.has("pairs"),
                 last.toString());
+
+        // eval-preferences scores the same pairs from the command line: every implicit reward margin grew
+        java.io.PrintStream out = System.out;
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+        int code;
+        try {
+            code = io.whetstone.jobs.cli.Whetstone.execute("eval-preferences", "--data", pairs.toUri().toString(),
+                    "--seq-len", "48", "--reference", policy.checkpoint(), "--beta", "0.5", "--work-dir",
+                    shared.resolve("eval-preferences").toUri().toString(), result.checkpoint());
+        } finally {
+            System.setOut(out);
+        }
+        String text = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, code, text);
+        assertTrue(text.contains("40 pairs (0 rejected"), text);
+        assertTrue(text.contains("implicit-reward accuracy 1.000"), text);
     }
 
     @Test

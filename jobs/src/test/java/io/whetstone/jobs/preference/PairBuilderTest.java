@@ -23,7 +23,8 @@ class PairBuilderTest {
             new SampleRecord(0, "p0", 5, "prompt 0", "cut off", 2.0, null, 7, "length"), // unfinished
             new SampleRecord(0, "p0", 6, "prompt 0", "broken", Double.NaN, "verifier: timeout", 6, "stop"),
             sample(1, 0, "x", 0.5), sample(1, 1, "y", 0.7), // gap 0.2 < min_gap
-            sample(2, 0, "u", 1.0), sample(2, 1, "v", 1.0)); // no gap at all
+            sample(2, 0, "u", 1.0), sample(2, 1, "v", 1.0), // no gap at all
+            sample(3, 0, " ", 1.0), sample(3, 1, "w", 0.0)); // a blank completion is never paired
 
     @Test
     void bestAgainstWorstTakesTheExtremesWithTheLowestSampleIndexOnTies() {
@@ -33,8 +34,9 @@ class PairBuilderTest {
         assertEquals("b", pair.chosen().completion());
         assertEquals("a", pair.rejected().completion());
         assertEquals(1.0, pair.gap());
-        assertEquals(3, result.stats().get("prompts"));
-        assertEquals(11, result.stats().get("samples"));
+        assertEquals(4, result.stats().get("prompts"));
+        assertEquals(13, result.stats().get("samples"));
+        assertEquals(1L, result.stats().get("empty_samples"));
         assertEquals(1L, result.stats().get("failed_samples"));
         assertEquals(1L, result.stats().get("unfinished_samples"));
         assertEquals(1L, result.stats().get("repeated_samples"));
@@ -60,7 +62,7 @@ class PairBuilderTest {
     @Test
     void unpairedLabelsEachDistinctFinishedCompletion() {
         PairBuilder.Result result = new PairBuilder(PairBuilder.Mode.UNPAIRED, 0.5, 0, 1.0).build(SAMPLES);
-        assertEquals(8, result.pairs().size()); // a b c d | x y | u v
+        assertEquals(9, result.pairs().size()); // a b c d | x y | u v | w
         assertEquals(4L, result.stats().get("desirable"));
         for (PairBuilder.Pair pair : result.pairs()) {
             assertNull(pair.rejected());
