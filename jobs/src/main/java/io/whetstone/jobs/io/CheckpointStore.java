@@ -264,6 +264,21 @@ public final class CheckpointStore {
     }
 
     /** Loads a checkpoint directory written by {@link #write} (trainer state included). */
+    /**
+     * The checkpoint a run continues from, as {@code checkpoint.resume} says: {@code none} (a fresh start),
+     * {@code auto} (the newest complete checkpoint of the run directory, if any) or a checkpoint directory.
+     * {@code lora} (may be null) reads the adapters of a LoRA run.
+     */
+    public Optional<Loaded> resume(String resume, LoraConfig lora) {
+        if (resume.equals("none")) {
+            return Optional.empty();
+        }
+        if (resume.equals("auto")) {
+            return latest().map(path -> load(path, lora));
+        }
+        return Optional.of(load(resume, lora));
+    }
+
     public Loaded load(String dir) {
         return load(dir, null);
     }

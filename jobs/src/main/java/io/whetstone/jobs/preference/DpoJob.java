@@ -68,7 +68,7 @@ public final class DpoJob {
         LOG.info("Preference optimisation ({}) run directory: {}", config.preference().loss(), runDir);
 
         CheckpointStore checkpoints = new CheckpointStore(files, runDir);
-        Optional<CheckpointStore.Loaded> resumed = resume(checkpoints);
+        Optional<CheckpointStore.Loaded> resumed = checkpoints.resume(config.checkpoint().resume(), null);
         CheckpointStore.ModelAndTokenizer policy = resumed.isPresent() ? null
                 : ModelSources.load(files, config.model().init());
         Tokenizer tokenizer = resumed.map(CheckpointStore.Loaded::tokenizer).orElseGet(() -> policy.tokenizer());
@@ -139,17 +139,6 @@ public final class DpoJob {
         return new DpoResult(runDir, outcome.lastCheckpoint(), modelConfig, outcome.state().params(), tokenizer,
                 corpus.stats(), referenceCached, outcome.roundsRun(), outcome.firstLoss(), outcome.lastLoss(),
                 Map.copyOf(lastRound));
-    }
-
-    private Optional<CheckpointStore.Loaded> resume(CheckpointStore checkpoints) {
-        String resume = config.checkpoint().resume();
-        if (resume.equals("none")) {
-            return Optional.empty();
-        }
-        if (resume.equals("auto")) {
-            return checkpoints.latest().map(checkpoints::load);
-        }
-        return Optional.of(checkpoints.load(resume));
     }
 
     private void checkTokenizerAndLength(HadoopFiles files, Tokenizer tokenizer, ModelConfig model) {

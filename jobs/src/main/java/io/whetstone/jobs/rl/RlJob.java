@@ -85,7 +85,7 @@ public final class RlJob {
 
         // The policy: the newest checkpoint of this run, or model.init.
         CheckpointStore checkpoints = new CheckpointStore(files, runDir);
-        Optional<CheckpointStore.Loaded> resumed = resume(checkpoints);
+        Optional<CheckpointStore.Loaded> resumed = checkpoints.resume(config.checkpoint().resume(), null);
         CheckpointStore.ModelAndTokenizer initial = ModelSources.load(files, config.model().init());
         ModelConfig modelConfig = initial.config();
         Tokenizer tokenizer = initial.tokenizer();
@@ -509,17 +509,6 @@ public final class RlJob {
         line.put("iteration", iteration);
         line.put("eval", eval);
         return line;
-    }
-
-    private Optional<CheckpointStore.Loaded> resume(CheckpointStore checkpoints) {
-        String resume = config.checkpoint().resume();
-        if (resume.equals("none")) {
-            return Optional.empty();
-        }
-        if (resume.equals("auto")) {
-            return checkpoints.latest().map(checkpoints::load);
-        }
-        return Optional.of(checkpoints.load(resume));
     }
 
     /** The checkpoint's policy state with the value head (and its moments) appended from its extras. */

@@ -78,7 +78,7 @@ public final class SftJob {
         CheckpointStore checkpoints = new CheckpointStore(files, runDir);
         LoraConfig requestedLora = config.lora().enabled() ? new LoraConfig(config.lora().rank(), config.lora().alpha(),
                 config.lora().dropout(), config.lora().targets(), config.train().seed()) : null;
-        Optional<CheckpointStore.Loaded> resumed = resume(checkpoints, requestedLora);
+        Optional<CheckpointStore.Loaded> resumed = checkpoints.resume(config.checkpoint().resume(), requestedLora);
         CheckpointStore.ModelAndTokenizer initial = resumed.isPresent() ? null
                 : initialModel(files, configured != null ? configured : new io.whetstone.datasets.tokenize.ByteTokenizer());
         Tokenizer tokenizer = resumed.isPresent() ? resumed.get().tokenizer() : initial.tokenizer();
@@ -208,17 +208,6 @@ public final class SftJob {
                 outcome.bytesPerRound(), (long) outcome.tokens());
     }
 
-
-    private Optional<CheckpointStore.Loaded> resume(CheckpointStore checkpoints, LoraConfig lora) {
-        String resume = config.checkpoint().resume();
-        if (resume.equals("none")) {
-            return Optional.empty();
-        }
-        if (resume.equals("auto")) {
-            return checkpoints.latest().map(path -> checkpoints.load(path, lora));
-        }
-        return Optional.of(checkpoints.load(resume, lora));
-    }
 
     /** The teacher of logit distillation: loaded, and checked to share the student's tokenizer and vocabulary. */
     private CheckpointStore.ModelAndTokenizer teacher(HadoopFiles files, Tokenizer studentTokenizer, ModelConfig student) {
