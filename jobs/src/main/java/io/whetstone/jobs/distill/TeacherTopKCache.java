@@ -2,26 +2,16 @@ package io.whetstone.jobs.distill;
 
 import io.whetstone.datasets.pack.PackedSequence;
 import io.whetstone.datasets.spark.CorpusPreparer;
-import io.whetstone.jobs.engine.Nd4jThreads;
+import io.whetstone.jobs.engine.CachedAnnotation;
 import io.whetstone.jobs.io.CheckpointStore;
-import io.whetstone.jobs.io.HadoopFiles;
-import io.whetstone.models.ModelConfig;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.engine.ForwardPass;
 import io.whetstone.models.engine.Transformer;
-import io.whetstone.models.train.TrainingState;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.UUID;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -39,7 +29,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class TeacherTopKCache {
 
-    private static final Logger LOG = LoggerFactory.getLogger(TeacherTopKCache.class);
     private static final int VERSION = 1;
     private static final int MICRO_BATCH = 8;
 
@@ -57,48 +46,22 @@ public final class TeacherTopKCache {
     public static Annotated annotate(SparkSession spark, JavaRDD<PackedSequence> shards, int partitions,
                                      String corpusCache, CheckpointStore.ModelAndTokenizer teacher, int k,
                                      double temperature, EngineOptions engine) {
-        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
-        String key = key(corpusCache, teacher, k, temperature);
+        String key = CachedAnnotation.key("v" + VERSION, corpusCache, CheckpointStore.sha256(teacher.params()),
+                teacher.config(), k, temperature);
         Path dir = new Path(new Path(corpusCache).getParent(), "teacher-top" + k + "-" + key.substring(0, 24));
-        Path rows = new Path(dir, "rows");
-        if (files.exists(new Path(dir, "_SUCCESS"))) {
-            LOG.info("Teacher top-{} log-probs read from the cache at {}", k, dir);
-            return new Annotated(load(spark, rows.toString(), partitions, k), dir.toString(), true);
-        }
-        Broadcast<float[]> weights = context.broadcast(teacher.params());
-        ModelConfig config = teacher.config();
-        long start = System.nanoTime();
-        try {
-            context.setJobDescription("whetstone distill: teacher top-" + k + " log-probs of the corpus");
-            JavaRDD<Row> annotated = shards.mapPartitionsWithIndex((partition, iterator) -> {
-                List<PackedSequence> list = new ArrayList<>();
-                iterator.forEachRemaining(list::add);
-                List<Row> out = new ArrayList<>(list.size());
-                Nd4jThreads.apply(engine.threads());
-                try (Transformer model = new Transformer(config, engine)) {
-                    TrainingState.copyInto(weights.value(), model.parameters().params());
-                    for (int from = 0; from < list.size(); from += MICRO_BATCH) {
-                        List<PackedSequence> batch = list.subList(from, Math.min(list.size(), from + MICRO_BATCH));
-                        List<PackedSequence.TeacherTopK> topK = topK(model, batch, k, temperature);
-                        for (int i = 0; i < batch.size(); i++) {
-                            PackedSequence row = batch.get(i);
-                            out.add(RowFactory.create(partition, from + i, row.ids(), row.targetMask(), row.examples(),
-                                    topK.get(i).ids(), topK.get(i).logProbs()));
-                        }
+        CachedAnnotation.Result<PackedSequence> result = CachedAnnotation.annotate(spark, shards, partitions, dir,
+                "teacher top-" + k + " log-probs", teacher, engine, MICRO_BATCH, schema(),
+                (model, partition, first, batch) -> {
+                    List<PackedSequence.TeacherTopK> topK = topK(model, batch, k, temperature);
+                    List<Row> out = new ArrayList<>(batch.size());
+                    for (int i = 0; i < batch.size(); i++) {
+                        PackedSequence row = batch.get(i);
+                        out.add(RowFactory.create(partition, first + i, row.ids(), row.targetMask(), row.examples(),
+                                topK.get(i).ids(), topK.get(i).logProbs()));
                     }
-                }
-                return out.iterator();
-            }, true);
-            Path temporary = new Path(dir.getParent(), "." + dir.getName() + "._tmp-" + UUID.randomUUID());
-            spark.createDataFrame(annotated, schema()).write().parquet(new Path(temporary, "rows").toString());
-            files.publishDirectory(temporary, dir);
-        } finally {
-            weights.destroy();
-        }
-        LOG.info(String.format("Teacher top-%d log-probs of the corpus computed in %.1fs; cached at %s", k,
-                (System.nanoTime() - start) / 1e9, dir));
-        return new Annotated(load(spark, rows.toString(), partitions, k), dir.toString(), false);
+                    return out;
+                }, row -> packedWithTopK(row, k));
+        return new Annotated(result.rows(), result.path(), result.fromCache());
     }
 
     /** Top-k of log softmax(teacher logits / temperature) at each trained position of each row. */
@@ -154,18 +117,17 @@ public final class TeacherTopKCache {
         }
     }
 
-    private static JavaRDD<PackedSequence> load(SparkSession spark, String path, int partitions, int k) {
-        return CorpusPreparer.loadShards(spark, path, partitions, row -> {
-            List<Integer> topIds = row.getList(5);
-            List<Float> topLogProbs = row.getList(6);
-            int[] top = new int[topIds.size()];
-            float[] logProbs = new float[topIds.size()];
-            for (int i = 0; i < top.length; i++) {
-                top[i] = topIds.get(i);
-                logProbs[i] = topLogProbs.get(i);
-            }
-            return CorpusPreparer.packed(row).withTeacher(new PackedSequence.TeacherTopK(k, top, logProbs));
-        });
+    /** A cached row: the packed row in columns 2-4 and its top-k in 5-6. */
+    private static PackedSequence packedWithTopK(Row row, int k) {
+        List<Integer> topIds = row.getList(5);
+        List<Float> topLogProbs = row.getList(6);
+        int[] top = new int[topIds.size()];
+        float[] logProbs = new float[topIds.size()];
+        for (int i = 0; i < top.length; i++) {
+            top[i] = topIds.get(i);
+            logProbs[i] = topLogProbs.get(i);
+        }
+        return CorpusPreparer.packed(row).withTeacher(new PackedSequence.TeacherTopK(k, top, logProbs));
     }
 
     private static StructType schema() {
@@ -177,16 +139,5 @@ public final class TeacherTopKCache {
                 .add("examples", DataTypes.IntegerType, false)
                 .add("teacher_ids", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
                 .add("teacher_logprobs", DataTypes.createArrayType(DataTypes.FloatType, false), false);
-    }
-
-    private static String key(String corpusCache, CheckpointStore.ModelAndTokenizer teacher, int k, double temperature) {
-        String text = "v" + VERSION + "|" + corpusCache + "|" + CheckpointStore.sha256(teacher.params()) + "|"
-                + teacher.config() + "|" + k + "|" + temperature;
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
