@@ -24,7 +24,9 @@ final class PreferenceMetrics {
             fields.put("reward_margin", sums.get("reward_margin_sum") / pairs);
             fields.put("reward_chosen", sums.get("reward_chosen_sum") / pairs);
             fields.put("reward_rejected", sums.get("reward_rejected_sum") / pairs);
-            fields.put("chosen_nll", sums.get("chosen_nll_sum") / pairs);
+            if (sums.containsKey("chosen_nll_sum")) {
+                fields.put("chosen_nll", sums.get("chosen_nll_sum") / pairs);
+            }
             if (sums.containsKey("chosen_logp_drift_sum")) {
                 fields.put("chosen_logp_drift", sums.get("chosen_logp_drift_sum") / pairs);
                 fields.put("rejected_logp_drift", sums.get("rejected_logp_drift_sum") / pairs);
