@@ -10,15 +10,22 @@ import java.util.Set;
  * DPO), {@code ipo}, {@code simpo} (reference-free, target margin {@code simpo_gamma}), {@code orpo}
  * (reference-free, with the chosen completion's NLL) or {@code kto} (unpaired data; {@code desirable_weight}
  * and {@code undesirable_weight}). {@code beta} is each loss's inverse temperature; {@code sft_weight} adds
- * the chosen completion's per-token NLL to a pairwise loss.
+ * the chosen completion's per-token NLL to a pairwise loss. {@code bradley_terry} trains a reward model instead
+ * (the {@code reward-model} command): -log sigmoid(r_c - r_r - margin) on a scalar score head, the LM head's
+ * row of {@code score_token} (-1: the tokenizer's pad token, else its end token).
  */
 public record PreferenceLossSpec(String loss, double beta, double labelSmoothing, double simpoGamma,
-                                 double sftWeight, double desirableWeight, double undesirableWeight) {
+                                 double sftWeight, double desirableWeight, double undesirableWeight, int scoreToken) {
 
     public PreferenceLossSpec {
         loss = Checks.oneOf("preference.loss", loss, names());
+        Checks.require(scoreToken >= -1, "preference.score_token must be a token id, or -1 for the tokenizer's pad "
+                + "token, got " + scoreToken);
         try {
-            if (loss.equals("kto")) {
+            if (loss.equals("bradley_terry")) {
+                Checks.require(labelSmoothing == 0 && simpoGamma == 0 && sftWeight == 0,
+                        "preference.label_smoothing, simpo_gamma and sft_weight do not apply to bradley_terry");
+            } else if (loss.equals("kto")) {
                 Checks.require(labelSmoothing == 0 && simpoGamma == 0 && sftWeight == 0,
                         "preference.label_smoothing, simpo_gamma and sft_weight do not apply to kto");
                 new KtoSettings(beta, desirableWeight, undesirableWeight);
@@ -37,6 +44,7 @@ public record PreferenceLossSpec(String loss, double beta, double labelSmoothing
             names.add(pairwise.id());
         }
         names.add("kto");
+        names.add("bradley_terry");
         return names;
     }
 
@@ -54,8 +62,13 @@ public record PreferenceLossSpec(String loss, double beta, double labelSmoothing
         return new KtoSettings(beta, desirableWeight, undesirableWeight);
     }
 
+    /** Whether this trains a reward model (Bradley-Terry on a score head) rather than a policy. */
+    public boolean rewardModel() {
+        return loss.equals("bradley_terry");
+    }
+
     /** Whether the loss reads the frozen reference's log-probs. */
     public boolean usesReference() {
-        return kto() || PreferenceLoss.parse(loss).usesReference();
+        return kto() || (!rewardModel() && PreferenceLoss.parse(loss).usesReference());
     }
 }

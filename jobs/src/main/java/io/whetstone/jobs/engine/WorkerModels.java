@@ -14,6 +14,7 @@ import io.whetstone.models.optim.Sgd;
 import io.whetstone.models.preference.KtoObjective;
 import io.whetstone.models.preference.PreferenceObjective;
 import io.whetstone.models.preference.ReferenceLogProbs;
+import io.whetstone.models.preference.RewardObjective;
 import io.whetstone.models.train.Trainer;
 import io.whetstone.models.train.TrainingState;
 import java.util.ArrayDeque;
@@ -49,11 +50,21 @@ public final class WorkerModels {
     public static final class BatchReference implements ReferenceLogProbs {
         private double[] logProbs;
         private boolean[] labels;
+        private double[] margins;
 
-        /** The next step's per-row reference log-probs and labels. */
-        public void set(double[] rowLogProbs, boolean[] rowLabels) {
+        /** The next step's per-row reference log-probs and labels, and its per-pair margins. */
+        public void set(double[] rowLogProbs, boolean[] rowLabels, double[] pairMargins) {
             this.logProbs = rowLogProbs;
             this.labels = rowLabels;
+            this.margins = pairMargins;
+        }
+
+        /** The margins of the batch's pairs (reward models). */
+        public double[] margins(TokenBatch batch) {
+            if (margins == null || 2 * margins.length != batch.batch()) {
+                throw new IllegalStateException("no margins were set for this batch of " + batch.batch() + " rows");
+            }
+            return margins;
         }
 
         @Override
@@ -158,9 +169,10 @@ public final class WorkerModels {
         if (setup.preference() != null) {
             batchReference = new BatchReference();
             BatchReference reference = batchReference;
-            objective = setup.preference().kto() != null
-                    ? new KtoObjective(setup.preference().kto(), reference, reference::labels)
-                    : new PreferenceObjective(setup.preference().pairwise(), reference);
+            WorkerSetup.PreferenceSetup preference = setup.preference();
+            objective = preference.kto() != null ? new KtoObjective(preference.kto(), reference, reference::labels)
+                    : preference.rewardToken() >= 0 ? new RewardObjective(preference.rewardToken(), reference::margins)
+                    : new PreferenceObjective(preference.pairwise(), reference);
         }
         Trainer trainer = new Trainer(model, objective, optimizer, setup.schedule());
         return new Bundle(setup, model, optimizer, trainer, teacher, batchTeacher, onPolicyTrainer, batchReference);

@@ -71,21 +71,43 @@ public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimi
     }
 
     /**
-     * A preference loss: pairwise ({@code pairwise} set) on paired units, or KTO ({@code kto} set) on labelled
-     * completions; the reference model's log-probs travel with the units.
+     * A preference loss: pairwise ({@code pairwise} set) on paired units, KTO ({@code kto} set) on labelled
+     * completions, or a reward model's Bradley-Terry loss ({@code rewardToken} >= 0: the score head's token) on
+     * paired units; the reference model's log-probs and the pairs' margins travel with the units.
      */
-    public record PreferenceSetup(PreferenceSettings pairwise, KtoSettings kto) implements Serializable {
-        private static final long serialVersionUID = 1L;
+    public record PreferenceSetup(PreferenceSettings pairwise, KtoSettings kto, int rewardToken)
+            implements Serializable {
+        private static final long serialVersionUID = 2L;
 
         public PreferenceSetup {
-            if ((pairwise == null) == (kto == null)) {
-                throw new IllegalArgumentException("a preference setup has a pairwise loss or KTO settings, not both");
+            int set = (pairwise == null ? 0 : 1) + (kto == null ? 0 : 1) + (rewardToken < 0 ? 0 : 1);
+            if (set != 1) {
+                throw new IllegalArgumentException("a preference setup has one of a pairwise loss, KTO settings or a "
+                        + "reward model's score token");
             }
+        }
+
+        public static PreferenceSetup pairwise(PreferenceSettings settings) {
+            return new PreferenceSetup(settings, null, -1);
+        }
+
+        public static PreferenceSetup kto(KtoSettings settings) {
+            return new PreferenceSetup(null, settings, -1);
+        }
+
+        /** A reward model whose score head is the LM head's row of {@code scoreToken}. */
+        public static PreferenceSetup rewardModel(int scoreToken) {
+            return new PreferenceSetup(null, null, scoreToken);
+        }
+
+        /** Whether the units are pairs (every loss but KTO). */
+        public boolean paired() {
+            return kto == null;
         }
 
         /** Whether the loss reads the reference's log-probs. */
         public boolean usesReference() {
-            return kto != null || pairwise.loss().usesReference();
+            return kto != null || (pairwise != null && pairwise.loss().usesReference());
         }
     }
 

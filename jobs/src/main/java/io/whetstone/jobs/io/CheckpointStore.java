@@ -208,6 +208,39 @@ public final class CheckpointStore {
         }
     }
 
+    /**
+     * Writes a reward model in Hugging Face's sequence-classification layout ({@code LlamaForSequenceClassification}
+     * or {@code GPT2ForSequenceClassification}, one label): the base model's tensors, without the language-model
+     * head, and {@code score.weight} [1, C], the head's row of {@code scoreToken} (the reward is that row times the
+     * final normed hidden state after the last token); then {@code _SUCCESS}.
+     */
+    public void writeRewardModel(Path dir, float[] params, ModelConfig config, Tokenizer tokenizer, int scoreToken)
+            throws IOException {
+        ParameterStore store = new ParameterStore(ParameterLayout.of(config), DataType.FLOAT);
+        TrainingState.copyInto(params, store.params());
+        String head = config.tiedEmbeddings() ? (config.family() == io.whetstone.models.Family.GPT2 ? "wte.weight"
+                : "embed") : "lm_head";
+        float[] score = TrainingState.toFloats(store.tensor(head).getRow(scoreToken).dup());
+        Map<String, Tensor> tensors = new java.util.LinkedHashMap<>(HfFormat.export(store, config));
+        tensors.remove("lm_head.weight");
+        tensors.put("score.weight", new Tensor(new long[] {1, config.width()}, score));
+        files.writeAtomically(new Path(dir, "model.safetensors"),
+                out -> Safetensors.write(out, tensors, Map.of("format", "pt")));
+        ObjectNode hfConfig = HfFormat.configJson(config, tokenizer.bosId(), tokenizer.eosId());
+        hfConfig.putArray("architectures").add(config.family() == io.whetstone.models.Family.GPT2
+                ? "GPT2ForSequenceClassification" : "LlamaForSequenceClassification");
+        hfConfig.put("num_labels", 1);
+        hfConfig.putObject("id2label").put("0", "LABEL_0");
+        hfConfig.putObject("label2id").put("LABEL_0", 0);
+        hfConfig.put("pad_token_id", tokenizer.padId());
+        hfConfig.put("whetstone_score_token", scoreToken);
+        files.writeBytes(new Path(dir, "config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(hfConfig));
+        for (Map.Entry<String, byte[]> file : tokenizer.files().entrySet()) {
+            files.writeBytes(new Path(dir, file.getKey()), file.getValue());
+        }
+        files.writeBytes(new Path(dir, "_SUCCESS"), new byte[0]);
+    }
+
     /** The newest complete checkpoint of the run, if any. */
     public Optional<String> latest() {
         List<Path> complete = complete();

@@ -9,6 +9,7 @@ import io.whetstone.datasets.spark.PreferenceSpec;
 import io.whetstone.datasets.tokenize.Tokenizer;
 import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.DpoConfig;
+import io.whetstone.jobs.config.PreferenceLossSpec;
 import io.whetstone.jobs.config.TrainSpec;
 import io.whetstone.jobs.engine.DistributedTrainer;
 import io.whetstone.jobs.engine.RoundLoop;
@@ -97,8 +98,7 @@ public final class DpoJob {
                 train.beta2(), train.eps(), train.weightDecay(), train.maxGradNorm()), new LrSchedule(train.lr(),
                 train.warmupSteps(), Math.max(train.warmupSteps() + 1, train.totalSteps()), train.minLrRatio()),
                 train.batchSizePerWorker(), train.averagingFrequency(), train.seed(), null, 0, null,
-                config.preference().kto() ? new WorkerSetup.PreferenceSetup(null, config.preference().ktoSettings())
-                        : new WorkerSetup.PreferenceSetup(config.preference().pairwise(), null));
+                preferenceSetup(tokenizer, modelConfig));
         TrainingState state = resumed.map(CheckpointStore.Loaded::state).orElseGet(() -> fresh(policy.params()));
         int startRound = resumed.map(CheckpointStore.Loaded::round).orElse(0);
         resumed.ifPresent(loaded -> LOG.info("Resuming from {} (round {}, step {})", loaded.path(), loaded.round(),
@@ -134,11 +134,52 @@ public final class DpoJob {
             units.unpersist(false);
             WorkerModels.clear();
         }
+        String rewardModel = null;
+        if (config.preference().rewardModel()) {
+            Path export = new Path(runDir, "reward_model");
+            try {
+                checkpoints.writeRewardModel(export, outcome.state().params(), modelConfig, tokenizer,
+                        scoreToken(tokenizer, modelConfig));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot write the reward model to " + export, e);
+            }
+            rewardModel = export.toString();
+            LOG.info("Reward model written in Hugging Face's sequence-classification layout: {}", rewardModel);
+        }
         metrics.append(Map.of("event", "end", "rounds_run", outcome.roundsRun(), "checkpoint",
                 String.valueOf(outcome.lastCheckpoint())));
         return new DpoResult(runDir, outcome.lastCheckpoint(), modelConfig, outcome.state().params(), tokenizer,
                 corpus.stats(), referenceCached, outcome.roundsRun(), outcome.firstLoss(), outcome.lastLoss(),
-                Map.copyOf(lastRound));
+                Map.copyOf(lastRound), rewardModel);
+    }
+
+    /** The objective's settings on the executors. */
+    private WorkerSetup.PreferenceSetup preferenceSetup(Tokenizer tokenizer, ModelConfig model) {
+        PreferenceLossSpec loss = config.preference();
+        if (loss.kto()) {
+            return WorkerSetup.PreferenceSetup.kto(loss.ktoSettings());
+        }
+        if (loss.rewardModel()) {
+            return WorkerSetup.PreferenceSetup.rewardModel(scoreToken(tokenizer, model));
+        }
+        return WorkerSetup.PreferenceSetup.pairwise(loss.pairwise());
+    }
+
+    /** The reward head's token: preference.score_token, else the tokenizer's pad token, else its end token. */
+    int scoreToken(Tokenizer tokenizer, ModelConfig model) {
+        int token = config.preference().scoreToken();
+        if (token < 0) {
+            try {
+                token = tokenizer.padId();
+            } catch (IllegalArgumentException noPad) {
+                token = tokenizer.eosId();
+            }
+        }
+        if (token >= model.vocabSize()) {
+            throw new IllegalArgumentException("preference.score_token " + token + " is outside the model's vocabulary of "
+                    + model.vocabSize());
+        }
+        return token;
     }
 
     private void checkTokenizerAndLength(HadoopFiles files, Tokenizer tokenizer, ModelConfig model) {

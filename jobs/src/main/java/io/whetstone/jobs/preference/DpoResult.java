@@ -19,8 +19,9 @@ import java.util.Map;
  * @param firstLoss loss of the first round run here
  * @param lastLoss loss of the last round
  * @param lastRound the last round's derived numbers (preference accuracy, reward margin, ...), empty if none ran
+ * @param rewardModel a reward model's export (sequence-classification layout), or null for a policy
  */
 public record DpoResult(String runDir, String checkpoint, ModelConfig config, float[] params, Tokenizer tokenizer,
                         PreferenceStats corpus, boolean referenceFromCache, int roundsRun, double firstLoss,
-                        double lastLoss, Map<String, Object> lastRound) {
+                        double lastLoss, Map<String, Object> lastRound, String rewardModel) {
 }

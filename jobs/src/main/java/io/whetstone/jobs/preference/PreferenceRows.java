@@ -34,12 +34,14 @@ public final class PreferenceRows implements RowAdapter<PreferenceRow> {
         List<PackedSequence> rows = new ArrayList<>(2 * units.size());
         double[] logProbs = new double[2 * units.size()];
         boolean[] labels = new boolean[2 * units.size()];
+        double[] margins = new double[units.size()];
+        int pair = 0;
         for (PreferenceRow unit : units) {
             if (reference && !unit.hasReference()) {
                 throw new IllegalStateException("a preference unit without the reference's log-probs reached a loss "
                         + "that needs them");
             }
-            boolean paired = setup.preference().pairwise() != null;
+            boolean paired = setup.preference().paired();
             if (paired != unit.paired()) {
                 throw new IllegalArgumentException(paired ? "a pairwise loss needs paired data, got an unpaired record"
                         : "KTO needs unpaired data (prompt, completion, label), got a pair");
@@ -48,13 +50,14 @@ public final class PreferenceRows implements RowAdapter<PreferenceRow> {
             labels[rows.size()] = unit.desirable();
             rows.add(unit.chosen());
             if (paired) {
+                margins[pair++] = unit.margin();
                 logProbs[rows.size()] = unit.refRejected();
                 labels[rows.size()] = false;
                 rows.add(unit.rejected());
             }
         }
         bundle.batchReference().set(java.util.Arrays.copyOf(logProbs, rows.size()),
-                java.util.Arrays.copyOf(labels, rows.size()));
+                java.util.Arrays.copyOf(labels, rows.size()), java.util.Arrays.copyOf(margins, pair));
         TokenBatch batch = PackedRows.toTokenBatch(rows);
         return new Step(bundle.trainer(), batch, batch.maskedTokens());
     }

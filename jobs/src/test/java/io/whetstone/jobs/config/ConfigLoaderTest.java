@@ -105,6 +105,9 @@ class ConfigLoaderTest {
         assertEquals(dpo.model().init(), dpo.referencePath());
         DpoConfig kto = DpoConfig.load(conf.resolve("dpo.yaml"), List.of("preference.loss=kto", "data.format=unpaired"));
         assertEquals(true, kto.preference().usesReference());
+        DpoConfig reward = DpoConfig.load(conf.resolve("reward-model.yaml"), List.of());
+        assertEquals(true, reward.preference().rewardModel());
+        assertEquals(false, reward.preference().usesReference());
         PreferenceDataConfig data = PreferenceDataConfig.load(conf.resolve("preference-data.yaml"), List.of());
         assertEquals("best_worst", data.pairs().mode());
         assertEquals("gsm8k", data.scoring().components().get(0).get("type"));
