@@ -113,8 +113,16 @@ public final class DemoCommand implements Callable<Integer> {
             description = "override of the DPO stage (repeatable; keys of conf/dpo.yaml), e.g. --dpo preference.beta=0.2")
     List<String> dpoOverrides = new ArrayList<>();
 
-    @Option(names = "--skip-dpo", description = "skip the preference stage (pairs from the SFT model's samples, DPO)")
+    @Option(names = "--skip-dpo", description = "skip the preference stages (pairs from the SFT model's samples, DPO, "
+            + "reward model)")
     boolean skipDpo;
+
+    @Option(names = "--rm", paramLabel = "key=value",
+            description = "override of the reward-model stage (repeatable; keys of conf/reward-model.yaml)")
+    List<String> rmOverrides = new ArrayList<>();
+
+    @Option(names = "--skip-rm", description = "skip the reward-model stage")
+    boolean skipRewardModel;
 
     @Option(names = "--grpo", paramLabel = "key=value",
             description = "override of the GRPO stage (repeatable; keys of conf/grpo.yaml), e.g. --grpo train.iterations=60")
@@ -200,9 +208,16 @@ public final class DemoCommand implements Callable<Integer> {
                 100 * before.accuracy(), 100 * after.accuracy(), after.total(), result.lastLoss()));
 
         if (!skipDpo) {
+            ObjectNode dpo = stages.addObject();
             DpoDemoStage.run(spark, files, root, train, heldout, result.checkpoint(), after, engine,
-                    sft.spark().partitions(), pairOverrides, dpoOverrides, stages.addObject());
+                    sft.spark().partitions(), pairOverrides, dpoOverrides, dpo);
             writeSummary(files, root, summary, started);
+            if (!skipRewardModel) {
+                DpoDemoStage.rewardModel(spark, files, root, result.checkpoint(),
+                        new Path(root, "preference-data/pairs.jsonl").toString(), pairOverrides, rmOverrides,
+                        sft.spark().partitions(), engine, stages.addObject());
+                writeSummary(files, root, summary, started);
+            }
         }
 
         String teacher = result.checkpoint();

@@ -12,6 +12,9 @@ import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.preference.DpoJob;
 import io.whetstone.jobs.preference.DpoResult;
 import io.whetstone.jobs.preference.PreferenceDataJob;
+import io.whetstone.jobs.preference.RewardModelEvaluation;
+import io.whetstone.jobs.rollout.ModelReward;
+import org.apache.spark.api.java.JavaSparkContext;
 import io.whetstone.models.engine.EngineOptions;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * The demo's preference stage: the SFT model samples completions for part of the training problems, the
  * task's verifier scores them, and each problem with a right and a wrong completion gives a pair (right
  * chosen, wrong rejected); DPO then trains the SFT model on those pairs with the SFT model as the frozen
- * reference. Held-out accuracy before and after, with Wilson intervals, goes to the summary.
+ * reference. Held-out accuracy before and after, with Wilson intervals, goes to the summary. A reward model
+ * trained on the same pairs is scored on pairs from the held-out problems ({@link #rewardModel}).
  */
 final class DpoDemoStage {
 
@@ -57,7 +61,70 @@ final class DpoDemoStage {
             "train.batch_size_per_worker=32", "train.lr=1e-4", "train.warmup_steps=4", "train.min_lr_ratio=0.1",
             "train.weight_decay=0.0", "spark.partitions=2", "checkpoint.every_rounds=40", "checkpoint.keep_last=1");
 
+    /**
+     * The reward model's settings: Bradley-Terry from the SFT model on the same pairs, 80 synchronous steps of
+     * 64 pairs; scored on pairs sampled the same way from the held-out problems.
+     */
+    static final List<String> REWARD_MODEL = List.of("preference.loss=bradley_terry", "data.seq_len=160",
+            "train.mode=gradient", "train.rounds=80", "train.averaging_frequency=1", "train.batch_size_per_worker=32",
+            "train.lr=1e-4", "train.warmup_steps=4", "train.min_lr_ratio=0.1", "train.weight_decay=0.0",
+            "spark.partitions=2", "checkpoint.every_rounds=40", "checkpoint.keep_last=1");
+
     private DpoDemoStage() {
+    }
+
+    /**
+     * A reward model trained on the DPO stage's pairs ({@code trainPairs}) from the SFT model, and its pairwise
+     * accuracy on pairs from the held-out problems (sampled and scored as the training pairs were).
+     */
+    static void rewardModel(SparkSession spark, HadoopFiles files, String root, String sftCheckpoint,
+                            String trainPairs, List<String> pairOverrides, List<String> rmOverrides, int partitions,
+                            EngineOptions engine, ObjectNode stage) {
+        long start = System.nanoTime();
+        List<String> heldoutSettings = new ArrayList<>(PAIRS);
+        heldoutSettings.addAll(List.of("policy.path=" + sftCheckpoint, "data.path=" + new Path(root,
+                "data/heldout.jsonl"), "output.path=" + new Path(root, "preference-data-heldout"),
+                "run.dir=" + new Path(root, "preference-data-heldout-run")));
+        heldoutSettings.addAll(pairOverrides);
+        PreferenceDataJob.Result heldout = new PreferenceDataJob(spark, PreferenceDataConfig.load(null,
+                heldoutSettings)).run();
+        List<String> settings = new ArrayList<>(REWARD_MODEL);
+        settings.addAll(List.of("model.init=" + sftCheckpoint, "data.path=" + trainPairs,
+                "run.dir=" + new Path(root, "reward-model")));
+        settings.addAll(rmOverrides);
+        long trainStart = System.nanoTime();
+        DpoResult result = new DpoJob(spark, DpoConfig.load(null, settings)).run();
+        double trainSeconds = (System.nanoTime() - trainStart) / 1e9;
+        ModelReward reward = ModelReward.load(JavaSparkContext.fromSparkContext(spark.sparkContext()), files,
+                result.rewardModel(), engine);
+        RewardModelEvaluation evaluation = RewardModelEvaluation.evaluate(spark, heldout.data(), false, reward,
+                partitions);
+        StringBuilder rewards = new StringBuilder();
+        for (RewardModelEvaluation.Scored pair : evaluation.scored()) {
+            rewards.append(JSON.createObjectNode().put("id", pair.id()).put("chosen", pair.chosen())
+                    .put("rejected", pair.rejected())).append('\n');
+        }
+        files.writeBytes(new Path(root, "eval/reward_model_heldout.jsonl"),
+                rewards.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Interval interval = Interval.wilson(Math.round(evaluation.accuracy() * evaluation.pairs()), evaluation.pairs());
+        stage.put("name", "reward_model");
+        stage.put("heldout_pair_accuracy", evaluation.accuracy());
+        stage.putArray("heldout_pair_ci95").add(interval.low()).add(interval.high());
+        stage.put("heldout_pairs", evaluation.pairs());
+        stage.put("heldout_mean_reward_gap", evaluation.meanGap());
+        stage.put("train_pairs", result.corpus().units());
+        stage.put("train_pair_accuracy_last_round", (double) result.lastRound().getOrDefault("preference_accuracy",
+                Double.NaN));
+        stage.put("reward_model", result.rewardModel());
+        stage.put("rounds", result.roundsRun());
+        stage.put("first_loss", result.firstLoss());
+        stage.put("final_loss", result.lastLoss());
+        stage.put("train_seconds", trainSeconds);
+        stage.put("seconds", (System.nanoTime() - start) / 1e9);
+        System.out.println(String.format("reward_model: held-out pair accuracy %.1f%% (%d pairs from held-out "
+                        + "problems; 95%% interval [%.1f, %.1f]), trained on %d pairs, %.1f min",
+                100 * evaluation.accuracy(), evaluation.pairs(), 100 * interval.low(), 100 * interval.high(),
+                result.corpus().units(), (System.nanoTime() - start) / 60e9));
     }
 
     /** Runs the stage from {@code sftCheckpoint} (held-out accuracy {@code before}) and fills {@code stage}. */

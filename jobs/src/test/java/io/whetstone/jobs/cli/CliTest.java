@@ -63,7 +63,7 @@ class CliTest {
     @Test
     void demoWritesBothStagesToTheSummary(@TempDir Path dir) throws Exception {
         Path runDir = dir.resolve("demo");
-        Run run = run("demo", "--run-dir", runDir.toString(), "--train-examples", "64", "--heldout-examples", "4",
+        Run run = run("demo", "--run-dir", runDir.toString(), "--train-examples", "64", "--heldout-examples", "16",
                 "train.rounds=2", "train.averaging_frequency=2", "train.batch_size_per_worker=2", "model.width=32",
                 "model.layers=1", "model.heads=2", "model.kv_heads=1", "model.ffn_hidden=64",
                 "--grpo", "train.iterations=2", "--grpo", "rollout.prompts_per_iteration=4",
@@ -73,11 +73,12 @@ class CliTest {
                 // a 2-round model answers nothing right: pairs by a length penalty instead of the verifier
                 "--pairs", "sampling.max_new_tokens=8", "--pairs", "pairs.keep_unfinished=true",
                 "--pairs", "scoring.components=[{name: short, type: length, max_tokens: 8, buffer: 6}]",
-                "--dpo", "train.rounds=2", "--dpo", "train.batch_size_per_worker=2", "--dpo", "data.seq_len=64");
+                "--dpo", "train.rounds=2", "--dpo", "train.batch_size_per_worker=2", "--dpo", "data.seq_len=64",
+                "--rm", "train.rounds=2", "--rm", "train.batch_size_per_worker=2", "--rm", "data.seq_len=64");
         assertEquals(0, run.code(), run.err());
         JsonNode summary = new ObjectMapper().readTree(Files.readString(runDir.resolve("summary.json")));
         JsonNode stages = summary.get("stages");
-        assertEquals(4, stages.size(), summary.toString());
+        assertEquals(5, stages.size(), summary.toString());
         assertEquals("sft", stages.get(0).get("name").asText());
         JsonNode dpo = stages.get(1);
         assertEquals("dpo", dpo.get("name").asText());
@@ -88,7 +89,15 @@ class CliTest {
         }
         assertEquals(dpo.get("pairs").asInt(), dpo.get("pair_stats").get("pairs").asInt());
         assertEquals(2, dpo.get("rounds").asInt());
-        JsonNode grpo = stages.get(2);
+        JsonNode rm = stages.get(2);
+        assertEquals("reward_model", rm.get("name").asText());
+        for (String field : new String[] {"heldout_pair_accuracy", "heldout_pair_ci95", "heldout_pairs", "train_pairs",
+                "reward_model"}) {
+            assertTrue(rm.has(field), field + " missing in " + rm);
+        }
+        assertEquals(dpo.get("pairs").asInt(), rm.get("train_pairs").asInt());
+        assertTrue(Files.exists(runDir.resolve("eval/reward_model_heldout.jsonl")));
+        JsonNode grpo = stages.get(3);
         assertEquals("grpo", grpo.get("name").asText());
         assertEquals(stages.get(0).get("heldout_accuracy_after").asDouble(), grpo.get("heldout_accuracy_before").asDouble());
         for (String field : new String[] {"heldout_accuracy_after", "checkpoint", "completions_per_second",
@@ -98,7 +107,7 @@ class CliTest {
         assertEquals(2, grpo.get("iterations").asInt());
         assertTrue(grpo.get("mean_seconds_per_iteration").has("generation"), grpo.toString());
         assertTrue(Files.exists(runDir.resolve("eval/grpo_heldout.jsonl")));
-        JsonNode distill = stages.get(3);
+        JsonNode distill = stages.get(4);
         assertEquals("distill", distill.get("name").asText());
         assertEquals(grpo.get("heldout_accuracy_after").asDouble(), distill.get("teacher_heldout_accuracy").asDouble());
         for (String field : new String[] {"teacher_params", "student_params", "student_heldout_accuracy",
