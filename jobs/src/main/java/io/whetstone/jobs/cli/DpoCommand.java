@@ -15,11 +15,11 @@ import picocli.CommandLine.Parameters;
 
 /** {@code whetstone dpo}: preference optimisation on Spark. */
 @Command(name = "dpo", mixinStandardHelpOptions = true,
-        description = {"Preference optimisation on Spark: DPO (sigmoid, with optional label smoothing), IPO,",
-                "SimPO, ORPO or KTO from a trained model, on paired (prompt, chosen, rejected) or unpaired",
-                "(prompt, completion, label) data on any Hadoop path. The reference model's log-probs are",
-                "computed once per corpus and cached. Settings: conf/dpo.yaml documents every key.",
-                "Prints the final checkpoint directory on the last line."})
+        description = {"Preference optimisation: DPO, IPO, SimPO, ORPO or KTO from a trained model.",
+                "%nReads paired (prompt, chosen, rejected) or unpaired (prompt, completion, label) data on any "
+                        + "Hadoop path. The reference model's log-probs are computed once per corpus and cached. "
+                        + "Settings: conf/dpo.yaml documents every key. Prints the final checkpoint directory on the "
+                        + "last line."})
 public final class DpoCommand implements Callable<Integer> {
 
     @Option(names = "--config", description = "YAML config (see conf/dpo.yaml)")

@@ -27,11 +27,11 @@ import picocli.CommandLine.Parameters;
 
 /** {@code whetstone eval-preferences}: how models rank held-out preference pairs. */
 @Command(name = "eval-preferences", mixinStandardHelpOptions = true,
-        description = {"How models rank held-out preference pairs, scored on Spark: the share of pairs whose chosen",
-                "completion has the higher log-prob (summed, and per-token mean), and with --reference the",
-                "implicit-reward accuracy of DPO (the chosen completion gained more log-prob since the",
-                "reference than the rejected one) and the mean implicit-reward margin at --beta.",
-                "One line per model."})
+        description = {"How models rank held-out preference pairs (log-prob and implicit-reward accuracy).",
+                "%nScored on Spark: the share of pairs whose chosen completion has the higher log-prob (summed, "
+                        + "and per-token mean), and with --reference DPO's implicit-reward accuracy (the chosen "
+                        + "completion gained more log-prob since the reference than the rejected one) and the mean "
+                        + "implicit-reward margin at --beta. One line per model."})
 public final class EvalPreferencesCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "model", arity = "1..*", description = "checkpoints, model directories or .gguf files")

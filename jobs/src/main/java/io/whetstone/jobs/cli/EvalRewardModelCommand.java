@@ -17,10 +17,11 @@ import picocli.CommandLine.Option;
 
 /** {@code whetstone eval-rm}: a reward model's pairwise accuracy on held-out pairs. */
 @Command(name = "eval-rm", mixinStandardHelpOptions = true,
-        description = {"A reward model's pairwise accuracy on held-out preference pairs (JSONL strings: prompt,",
-                "chosen, rejected; or --implicit-prompt for whole texts sharing their prompt), scored on Spark as",
-                "RL scores with it. Prints pairs, accuracy and mean reward gap; --out writes every pair's two",
-                "rewards as JSON lines (the data of a reward-distribution plot)."})
+        description = {"A reward model's pairwise accuracy on held-out preference pairs.",
+                "%nReads JSONL string pairs (prompt, chosen, rejected; or --implicit-prompt for whole texts "
+                        + "sharing their prompt), scored on Spark as RL scores with the model. Prints pairs, "
+                        + "accuracy and mean reward gap; --out writes every pair's two rewards as JSON lines (the "
+                        + "data of a reward-distribution plot)."})
 public final class EvalRewardModelCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "the reward model's directory (reward-model's output)")

@@ -14,11 +14,12 @@ import picocli.CommandLine.Parameters;
 
 /** {@code whetstone preference-data}: preference pairs from a policy's own scored samples. */
 @Command(name = "preference-data", mixinStandardHelpOptions = true,
-        description = {"Preference data from a policy's own samples: K completions per prompt sampled on the",
-                "executors, scored by a verifier and/or a reward model, paired best against worst (or every",
-                "higher against every lower), or labelled for KTO. Resumable by chunk; a rerun with the same",
-                "inputs keeps the finished output. Settings: conf/preference-data.yaml.",
-                "Prints the data file the dpo job reads on the last line."})
+        description = {"Preference pairs (or KTO labels) from a policy's own scored samples.",
+                "%nK completions per prompt are sampled on the executors, scored by a verifier and/or a reward "
+                        + "model, and paired best against worst (or every higher against every lower), or labelled "
+                        + "for KTO. Resumable by chunk; a rerun with the same inputs keeps the finished output. "
+                        + "Settings: conf/preference-data.yaml. Prints the data file the dpo job reads on the last "
+                        + "line."})
 public final class PreferenceDataCommand implements Callable<Integer> {
 
     @Option(names = "--config", description = "YAML config (see conf/preference-data.yaml)")

@@ -15,11 +15,12 @@ import picocli.CommandLine.Parameters;
 
 /** {@code whetstone reward-model}: a Bradley-Terry reward model on preference pairs. */
 @Command(name = "reward-model", mixinStandardHelpOptions = true,
-        description = {"A reward model from a causal LM on preference pairs, on Spark: Bradley-Terry loss",
-                "(optional per-pair margin) on a scalar score head read after each completion's last token.",
-                "Writes <run.dir>/reward_model in Hugging Face's sequence-classification layout (score.weight),",
-                "which RL and preference-data use as a reward (type: model). Settings: conf/reward-model.yaml",
-                "(the dpo job's keys with preference.loss=bradley_terry). Prints the reward model's directory."})
+        description = {"A Bradley-Terry reward model from a causal LM on preference pairs.",
+                "%nThe loss (optional per-pair margin) is on a scalar score head read after each completion's "
+                        + "last token. Writes <run.dir>/reward_model in Hugging Face's sequence-classification "
+                        + "layout (score.weight), which RL and preference-data use as a reward (type: model). "
+                        + "Settings: conf/reward-model.yaml (the dpo job's keys with preference.loss=bradley_terry). "
+                        + "Prints the reward model's directory on the last line."})
 public final class RewardModelCommand implements Callable<Integer> {
 
     @Option(names = "--config", description = "YAML config (see conf/reward-model.yaml)")
