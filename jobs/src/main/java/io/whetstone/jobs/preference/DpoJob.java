@@ -6,6 +6,7 @@ import io.whetstone.datasets.records.PreferenceFormat;
 import io.whetstone.datasets.spark.CorpusSpec;
 import io.whetstone.datasets.spark.PreferencePreparer;
 import io.whetstone.datasets.spark.PreferenceSpec;
+import io.whetstone.datasets.spark.PreferenceStats;
 import io.whetstone.datasets.tokenize.Tokenizer;
 import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.DpoConfig;
@@ -78,20 +79,9 @@ public final class DpoJob {
         CheckpointStore.ModelAndTokenizer reference = config.preference().usesReference()
                 ? reference(files, tokenizer, modelConfig) : null;
 
-        int partitions = config.spark().partitions();
-        PreferencePreparer.Prepared corpus = new PreferencePreparer(spark).prepare(corpusSpec(runDir), tokenizer,
-                partitions, new Path(runDir, "rejects").toString());
-        JavaRDD<PreferenceRow> units = corpus.rows().persist(StorageLevel.MEMORY_AND_DISK());
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
         EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads);
-        boolean referenceCached = false;
-        if (reference != null) {
-            ReferenceLogProbCache.Annotated annotated = ReferenceLogProbCache.annotate(spark, units, partitions,
-                    corpus.cachePath(), reference, engine);
-            units.unpersist(false);
-            units = annotated.units().persist(StorageLevel.MEMORY_AND_DISK());
-            referenceCached = annotated.fromCache();
-        }
+        Units units = units(runDir, tokenizer, reference, engine);
 
         TrainSpec train = config.train();
         WorkerSetup setup = new WorkerSetup(modelConfig, engine, train.optimizer(), new AdamWConfig(train.beta1(),
@@ -105,15 +95,15 @@ public final class DpoJob {
                 loaded.state().step()));
         MetricsLog metrics = new MetricsLog(files, runDir);
         metrics.append(Map.of("event", resumed.isPresent() ? "resume" : "start", "round", startRound, "params",
-                state.params().length, "units", corpus.stats().units(), "rejected", corpus.stats().rejected(),
-                "truncated", corpus.stats().truncated(), "cache", corpus.stats().fromCache(), "reference_cache",
-                referenceCached));
+                state.params().length, "units", units.stats().units(), "rejected", units.stats().rejected(),
+                "truncated", units.stats().truncated(), "cache", units.stats().fromCache(), "reference_cache",
+                units.referenceCached()));
 
         JsonNode resolved = ConfigLoader.resolvedTree(config);
         List<String> stateNames = train.optimizer().equals("sgd") ? List.of() : List.of("adamw.m", "adamw.v");
         Map<String, Object> lastRound = new LinkedHashMap<>();
         RoundLoop.Outcome outcome;
-        try (DistributedTrainer<PreferenceRow> trainer = new DistributedTrainer<>(context, units,
+        try (DistributedTrainer<PreferenceRow> trainer = new DistributedTrainer<>(context, units.rows(),
                 PreferenceRows.INSTANCE, setup, DistributedTrainer.Mode.parse(train.mode()), "whetstone "
                 + config.preference().loss(), null, null)) {
             outcome = RoundLoop.run(trainer, state, startRound, resumed.map(CheckpointStore.Loaded::path).orElse(null),
@@ -131,26 +121,50 @@ public final class DpoJob {
                         return extras;
                     });
         } finally {
-            units.unpersist(false);
+            units.rows().unpersist(false);
             WorkerModels.clear();
         }
-        String rewardModel = null;
-        if (config.preference().rewardModel()) {
-            Path export = new Path(runDir, "reward_model");
-            try {
-                checkpoints.writeRewardModel(export, outcome.state().params(), modelConfig, tokenizer,
-                        scoreToken(tokenizer, modelConfig));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("cannot write the reward model to " + export, e);
-            }
-            rewardModel = export.toString();
-            LOG.info("Reward model written in Hugging Face's sequence-classification layout: {}", rewardModel);
-        }
+        String rewardModel = config.preference().rewardModel()
+                ? exportRewardModel(checkpoints, runDir, outcome.state().params(), modelConfig, tokenizer) : null;
         metrics.append(Map.of("event", "end", "rounds_run", outcome.roundsRun(), "checkpoint",
                 String.valueOf(outcome.lastCheckpoint())));
         return new DpoResult(runDir, outcome.lastCheckpoint(), modelConfig, outcome.state().params(), tokenizer,
-                corpus.stats(), referenceCached, outcome.roundsRun(), outcome.firstLoss(), outcome.lastLoss(),
+                units.stats(), units.referenceCached(), outcome.roundsRun(), outcome.firstLoss(), outcome.lastLoss(),
                 Map.copyOf(lastRound), rewardModel);
+    }
+
+    /** The tokenized units, persisted, with the reference's log-probs when the loss reads them. */
+    private record Units(JavaRDD<PreferenceRow> rows, PreferenceStats stats, boolean referenceCached) {
+    }
+
+    /** Validates and tokenizes the corpus (cached), then attaches the reference's log-probs (cached) if needed. */
+    private Units units(String runDir, Tokenizer tokenizer, CheckpointStore.ModelAndTokenizer reference,
+                        EngineOptions engine) {
+        int partitions = config.spark().partitions();
+        PreferencePreparer.Prepared corpus = new PreferencePreparer(spark).prepare(corpusSpec(runDir), tokenizer,
+                partitions, new Path(runDir, "rejects").toString());
+        JavaRDD<PreferenceRow> rows = corpus.rows().persist(StorageLevel.MEMORY_AND_DISK());
+        if (reference == null) {
+            return new Units(rows, corpus.stats(), false);
+        }
+        ReferenceLogProbCache.Annotated annotated = ReferenceLogProbCache.annotate(spark, rows, partitions,
+                corpus.cachePath(), reference, engine);
+        rows.unpersist(false);
+        return new Units(annotated.units().persist(StorageLevel.MEMORY_AND_DISK()), corpus.stats(),
+                annotated.fromCache());
+    }
+
+    /** Writes the trained reward model in the sequence-classification layout; returns its directory. */
+    private String exportRewardModel(CheckpointStore checkpoints, String runDir, float[] params, ModelConfig model,
+                                     Tokenizer tokenizer) {
+        Path export = new Path(runDir, "reward_model");
+        try {
+            checkpoints.writeRewardModel(export, params, model, tokenizer, scoreToken(tokenizer, model));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write the reward model to " + export, e);
+        }
+        LOG.info("Reward model written in Hugging Face's sequence-classification layout: {}", export);
+        return export.toString();
     }
 
     /** The objective's settings on the executors. */
