@@ -1,7 +1,6 @@
 package io.whetstone.jobs.preference;
 
 import io.whetstone.datasets.pack.PreferenceRow;
-import io.whetstone.jobs.engine.FrozenModels;
 import io.whetstone.jobs.engine.Nd4jThreads;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.models.engine.EngineOptions;
@@ -36,7 +35,7 @@ public record PreferenceEvaluation(long pairs, double logProbAccuracy, double me
                                                 CheckpointStore.ModelAndTokenizer model, EngineOptions engine,
                                                 double beta) {
         Broadcast<float[]> weights = context.broadcast(model.params());
-        FrozenModels.Key key = new FrozenModels.Key(model.config(), engine, weights.id());
+        io.whetstone.models.ModelConfig config = model.config();
         try {
             context.setJobDescription("whetstone: score held-out preference pairs");
             List<double[]> scored = units.filter(PreferenceRow::paired).mapPartitions(iterator -> {
@@ -47,8 +46,9 @@ public record PreferenceEvaluation(long pairs, double logProbAccuracy, double me
                     return out.iterator();
                 }
                 Nd4jThreads.apply(engine.threads());
-                Transformer transformer = FrozenModels.acquire(key, weights::value);
-                try {
+                // built per task and closed after it: an evaluation's weights are not reused, so nothing is pooled
+                try (Transformer transformer = new Transformer(config, engine)) {
+                    io.whetstone.models.train.TrainingState.copyInto(weights.value(), transformer.parameters().params());
                     for (int from = 0; from < list.size(); from += 8) {
                         List<PreferenceRow> chunk = list.subList(from, Math.min(list.size(), from + 8));
                         List<PreferenceRow> policy = ReferenceLogProbCache.score(transformer, chunk);
@@ -59,8 +59,6 @@ public record PreferenceEvaluation(long pairs, double logProbAccuracy, double me
                                     unit.rejected().trainableTokens()});
                         }
                     }
-                } finally {
-                    FrozenModels.release(key, transformer);
                 }
                 return out.iterator();
             }).collect();
