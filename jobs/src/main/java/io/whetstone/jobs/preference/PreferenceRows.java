@@ -8,6 +8,7 @@ import io.whetstone.jobs.engine.WorkerModels;
 import io.whetstone.jobs.engine.WorkerSetup;
 import io.whetstone.models.engine.TokenBatch;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -42,9 +43,9 @@ public final class PreferenceRows implements RowAdapter<PreferenceRow> {
                         + "that needs them");
             }
             boolean paired = setup.preference().paired();
-            if (paired != unit.paired()) {
-                throw new IllegalArgumentException(paired ? "a pairwise loss needs paired data, got an unpaired record"
-                        : "KTO needs unpaired data (prompt, completion, label), got a pair");
+            if (paired != unit.paired()) { // the config checks data.format against the loss before any work
+                throw new IllegalStateException(paired ? "a pairwise loss reached unpaired units"
+                        : "KTO reached paired units");
             }
             logProbs[rows.size()] = unit.refChosen();
             labels[rows.size()] = unit.desirable();
@@ -56,8 +57,8 @@ public final class PreferenceRows implements RowAdapter<PreferenceRow> {
                 rows.add(unit.rejected());
             }
         }
-        bundle.batchReference().set(java.util.Arrays.copyOf(logProbs, rows.size()),
-                java.util.Arrays.copyOf(labels, rows.size()), java.util.Arrays.copyOf(margins, pair));
+        bundle.batchReference().set(Arrays.copyOf(logProbs, rows.size()),
+                Arrays.copyOf(labels, rows.size()), Arrays.copyOf(margins, pair));
         TokenBatch batch = PackedRows.toTokenBatch(rows);
         return new Step(bundle.trainer(), batch, batch.maskedTokens());
     }
