@@ -12,11 +12,7 @@ import io.whetstone.jobs.io.KeyedOutput;
 import io.whetstone.jobs.io.TableOutput;
 import io.whetstone.jobs.io.MetricsLog;
 import io.whetstone.jobs.io.ModelSources;
-import io.whetstone.jobs.rollout.PromptReader;
-import io.whetstone.jobs.rollout.PromptRecord;
-import io.whetstone.jobs.rollout.SamplerSetup;
 import io.whetstone.jobs.rollout.ChunkedSampling;
-import io.whetstone.jobs.engine.FrozenModels;
 import io.whetstone.jobs.rollout.RewardFactory;
 import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.engine.EngineOptions;
@@ -29,9 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -90,11 +84,6 @@ public final class DistillDataJob {
 
         CheckpointStore.ModelAndTokenizer teacher = ModelSources.load(files, config.teacher().path());
         SamplingSection sampling = config.sampling();
-        int maxPrompt = teacher.config().maxSeqLen() - sampling.maxNewTokens();
-        if (maxPrompt < 1) {
-            throw new IllegalArgumentException("sampling.max_new_tokens " + sampling.maxNewTokens() + " leaves no room "
-                    + "for a prompt within the teacher's max_seq_len " + teacher.config().maxSeqLen());
-        }
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
         EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.teacher().kernels()), threads);
         Map<String, Object> verifierSpec = new LinkedHashMap<>(config.filter().verifier());
@@ -110,35 +99,13 @@ public final class DistillDataJob {
             return new Result(output.toString(), jsonlPath(output), parquetPath(output), finished.get(), true, 0);
         }
 
-        PromptReader.Partitioned read = PromptReader.readPartitioned(spark, config.data().path(),
-                config.data().container(), config.data().validation().equals("strict"), teacher.tokenizer(), maxPrompt,
-                config.spark().partitions());
-        JavaRDD<PromptRecord> prompts = read.prompts();
-        long promptCount = read.count();
-        long maxIndex = prompts.map(PromptRecord::index).reduce(Math::max);
-
         Path work = new Path(output, "_work-" + key.substring(0, 16));
-        int chunkSize = sampling.chunkPrompts();
-        int chunks = ChunkedSampling.chunks(maxIndex, chunkSize);
         MetricsLog metrics = new MetricsLog(files, runDir);
-        metrics.append(Map.of("event", "start", "prompts", promptCount, "chunks", chunks, "key", key,
-                "output", output.toString()));
-        LOG.info("distill-data: {} prompts x {} samples from {} in {} chunk(s); work area {}", promptCount,
-                sampling.samplesPerPrompt(), config.teacher().path(), chunks, work);
-
-        Broadcast<float[]> weights = context.broadcast(teacher.params());
-        SamplerSetup setup = new SamplerSetup(teacher.config(), engine, teacher.tokenizer(), sampling.spec(), verifier,
-                config.filter().timeoutMs(), weights.id());
-        ChunkedSampling.Outcome sampled;
-        try {
-            sampled = ChunkedSampling.run(context, files, prompts, maxIndex, setup, weights, work,
-                    new ChunkedSampling.Settings("distill-data", chunkSize, config.filter().minReward(),
-                            config.debug().failAfterRound()), metrics);
-        } finally {
-            weights.destroy();
-            prompts.unpersist(false);
-            FrozenModels.clear();
-        }
+        ChunkedSampling.Outcome sampled = ChunkedSampling.sample(spark, files, config.data().path(),
+                config.data().container(), config.data().validation().equals("strict"), teacher, engine,
+                sampling.spec(), sampling.chunkPrompts(), verifier, config.filter().timeoutMs(),
+                config.spark().partitions(), work, key, metrics, new ChunkedSampling.Settings("distill-data",
+                        sampling.chunkPrompts(), config.filter().minReward(), config.debug().failAfterRound()));
         List<SampleRecord> all = sampled.samples();
         double seconds = sampled.seconds();
         long samplesThisRun = sampled.samplesThisRun();

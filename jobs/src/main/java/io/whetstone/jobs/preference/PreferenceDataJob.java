@@ -4,7 +4,6 @@ import io.whetstone.datasets.rewards.RewardScorer;
 import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.PreferenceDataConfig;
 import io.whetstone.jobs.config.SamplingSection;
-import io.whetstone.jobs.engine.FrozenModels;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.KeyedOutput;
@@ -12,10 +11,7 @@ import io.whetstone.jobs.io.MetricsLog;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.io.TableOutput;
 import io.whetstone.jobs.rollout.ChunkedSampling;
-import io.whetstone.jobs.rollout.PromptReader;
-import io.whetstone.jobs.rollout.PromptRecord;
 import io.whetstone.jobs.rollout.RewardFactory;
-import io.whetstone.jobs.rollout.SamplerSetup;
 import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.kernels.KernelChoice;
@@ -27,9 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -85,11 +79,6 @@ public final class PreferenceDataJob {
 
         CheckpointStore.ModelAndTokenizer policy = ModelSources.load(files, config.policy().path());
         SamplingSection sampling = config.sampling();
-        int maxPrompt = policy.config().maxSeqLen() - sampling.maxNewTokens();
-        if (maxPrompt < 1) {
-            throw new IllegalArgumentException("sampling.max_new_tokens " + sampling.maxNewTokens() + " leaves no room "
-                    + "for a prompt within the policy's max_seq_len " + policy.config().maxSeqLen());
-        }
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
         EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.policy().kernels()), threads);
         List<RewardScorer.Component> scorers = RewardFactory.build(config.scoring().components(),
@@ -103,31 +92,13 @@ public final class PreferenceDataJob {
             return new Result(output.toString(), dataPath(output), format, finished.get(), true, 0);
         }
 
-        PromptReader.Partitioned read = PromptReader.readPartitioned(spark, config.data().path(),
-                config.data().container(), config.data().validation().equals("strict"), policy.tokenizer(), maxPrompt,
-                config.spark().partitions());
-        JavaRDD<PromptRecord> prompts = read.prompts();
-        long maxIndex = prompts.map(PromptRecord::index).reduce(Math::max);
         Path work = new Path(output, "_work-" + key.substring(0, 16));
-        MetricsLog metrics = new MetricsLog(files, runDir);
-        metrics.append(Map.of("event", "start", "prompts", read.count(), "chunks",
-                ChunkedSampling.chunks(maxIndex, sampling.chunkPrompts()), "key", key, "output", output.toString()));
-        LOG.info("preference-data: {} prompts x {} samples from {}; work area {}", read.count(),
-                sampling.samplesPerPrompt(), config.policy().path(), work);
-
-        Broadcast<float[]> weights = context.broadcast(policy.params());
-        SamplerSetup setup = new SamplerSetup(policy.config(), engine, policy.tokenizer(), sampling.spec(), scorers,
-                config.scoring().timeoutMs(), weights.id());
-        ChunkedSampling.Outcome sampled;
-        try {
-            sampled = ChunkedSampling.run(context, files, prompts, maxIndex, setup, weights, work,
-                    new ChunkedSampling.Settings("preference-data", sampling.chunkPrompts(),
-                            config.pairs().desirableReward(), config.debug().failAfterRound()), metrics);
-        } finally {
-            weights.destroy();
-            prompts.unpersist(false);
-            FrozenModels.clear();
-        }
+        ChunkedSampling.Outcome sampled = ChunkedSampling.sample(spark, files, config.data().path(),
+                config.data().container(), config.data().validation().equals("strict"), policy, engine,
+                sampling.spec(), sampling.chunkPrompts(), scorers, config.scoring().timeoutMs(),
+                config.spark().partitions(), work, key, new MetricsLog(files, runDir),
+                new ChunkedSampling.Settings("preference-data", sampling.chunkPrompts(),
+                        config.pairs().desirableReward(), config.debug().failAfterRound()));
         PairBuilder.Result pairs = new PairBuilder(PairBuilder.Mode.parse(config.pairs().mode()),
                 config.pairs().minGap(), config.pairs().maxPerPrompt(), config.pairs().desirableReward(),
                 config.pairs().keepUnfinished())
@@ -146,9 +117,9 @@ public final class PreferenceDataJob {
         } catch (IOException e) {
             LOG.warn("could not delete the work area {}: {}", work, e.toString());
         }
-        metrics.append(Map.of("event", "end", "units", pairs.pairs().size(), "output", output.toString()));
-        LOG.info("preference-data: {} from {} samples of {} prompts at {}", pairs.stats(), sampled.samples().size(),
-                read.count(), output);
+        new MetricsLog(files, runDir).append(Map.of("event", "end", "units", pairs.pairs().size(), "output",
+                output.toString()));
+        LOG.info("preference-data: {} from {} samples at {}", pairs.stats(), sampled.samples().size(), output);
         return new Result(output.toString(), dataPath(output), format, stats, false, sampled.chunksSampled());
     }
 

@@ -1,6 +1,11 @@
 package io.whetstone.jobs.rollout;
 
+import io.whetstone.datasets.rewards.RewardScorer;
 import io.whetstone.jobs.config.InjectedFailure;
+import io.whetstone.jobs.engine.FrozenModels;
+import io.whetstone.jobs.io.CheckpointStore;
+import io.whetstone.models.engine.EngineOptions;
+import org.apache.spark.sql.SparkSession;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.MetricsLog;
 import java.nio.charset.StandardCharsets;
@@ -110,6 +115,44 @@ public final class ChunkedSampling {
             text.lines().filter(l -> !l.isBlank()).forEach(l -> all.add(SampleRecord.fromJson(l)));
         }
         return new Outcome(all, sampled, samplesThisRun, seconds);
+    }
+
+    /**
+     * The whole sampling step of a data-making job: reads and validates the prompts at {@code dataPath} (prompts
+     * longer than the model's context leaves beside {@code maxNewTokens} are errors), broadcasts the model,
+     * samples every chunk not yet complete in {@code work}, and frees the broadcast and the pooled models.
+     * Appends a start line (prompts, chunks, key) to {@code metrics}.
+     */
+    public static Outcome sample(SparkSession spark, HadoopFiles files, String dataPath, String container,
+                                 boolean strict, CheckpointStore.ModelAndTokenizer model, EngineOptions engine,
+                                 SamplingSpec sampling, int chunkPrompts, List<RewardScorer.Component> scorers,
+                                 long timeoutMs, int partitions, Path work, String key, MetricsLog metrics,
+                                 Settings settings) {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        int maxPrompt = model.config().maxSeqLen() - sampling.maxNewTokens();
+        if (maxPrompt < 1) {
+            throw new IllegalArgumentException("sampling.max_new_tokens " + sampling.maxNewTokens() + " leaves no room "
+                    + "for a prompt within the model's max_seq_len " + model.config().maxSeqLen());
+        }
+        PromptReader.Partitioned read = PromptReader.readPartitioned(spark, dataPath, container, strict,
+                model.tokenizer(), maxPrompt, partitions);
+        JavaRDD<PromptRecord> prompts = read.prompts();
+        long maxIndex = prompts.map(PromptRecord::index).reduce(Math::max);
+        int chunks = chunks(maxIndex, chunkPrompts);
+        metrics.append(Map.of("event", "start", "prompts", read.count(), "chunks", chunks, "key", key, "output",
+                work.getParent().toString()));
+        LOG.info("{}: {} prompts x {} samples in {} chunk(s); work area {}", settings.label(), read.count(),
+                sampling.samplesPerPrompt(), chunks, work);
+        Broadcast<float[]> weights = context.broadcast(model.params());
+        SamplerSetup setup = new SamplerSetup(model.config(), engine, model.tokenizer(), sampling, scorers, timeoutMs,
+                weights.id());
+        try {
+            return run(context, files, prompts, maxIndex, setup, weights, work, settings, metrics);
+        } finally {
+            weights.destroy();
+            prompts.unpersist(false);
+            FrozenModels.clear();
+        }
     }
 
     /** The number of chunks of {@code maxIndex + 1} prompts. */
