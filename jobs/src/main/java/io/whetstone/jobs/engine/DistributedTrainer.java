@@ -1,11 +1,10 @@
 package io.whetstone.jobs.engine;
 
+import io.whetstone.models.optim.OptimizerKind;
 import io.whetstone.datasets.pack.PackedSequence;
 import io.whetstone.models.engine.ParameterStore;
 import io.whetstone.models.kernels.Kernels;
-import io.whetstone.models.optim.AdamW;
 import io.whetstone.models.optim.Optimizer;
-import io.whetstone.models.optim.Sgd;
 import io.whetstone.models.train.TrainingState;
 import java.util.Locale;
 import org.apache.spark.api.java.JavaRDD;
@@ -146,9 +145,7 @@ public final class DistributedTrainer<R> implements AutoCloseable {
         if (driverStore == null) {
             driverStore = new ParameterStore(setup.trainableLayout(), DataType.FLOAT);
             driverKernels = setup.engine().kernels().create(DataType.FLOAT, setup.engine().threads());
-            driverOptimizer = setup.optimizer().equals("sgd")
-                    ? new Sgd(driverStore, driverKernels, setup.adamw().weightDecay(), setup.adamw().maxGradNorm())
-                    : new AdamW(driverStore, driverKernels, setup.adamw());
+            driverOptimizer = OptimizerKind.parse(setup.optimizer()).create(driverStore, driverKernels, setup.adamw());
         }
         before.restore(driverStore.params(), driverOptimizer);
         TrainingState.copyInto(RoundSum.mean(sum.params, sum.tokens), driverStore.grads());

@@ -1,5 +1,6 @@
 package io.whetstone.jobs.engine;
 
+import io.whetstone.models.optim.OptimizerKind;
 import io.whetstone.models.distill.DistillationObjective;
 import io.whetstone.models.distill.ModelTeacher;
 import io.whetstone.models.distill.Teacher;
@@ -8,9 +9,7 @@ import io.whetstone.models.engine.TokenBatch;
 import io.whetstone.models.objectives.Objective;
 import io.whetstone.models.engine.Transformer;
 import io.whetstone.models.objectives.MaskedCrossEntropy;
-import io.whetstone.models.optim.AdamW;
 import io.whetstone.models.optim.Optimizer;
-import io.whetstone.models.optim.Sgd;
 import io.whetstone.models.preference.KtoObjective;
 import io.whetstone.models.preference.PreferenceObjective;
 import io.whetstone.models.preference.ReferenceLogProbs;
@@ -143,10 +142,8 @@ public final class WorkerModels {
         if (setup.lora() != null) {
             TrainingState.copyInto(base.get(), model.parameters().params());
         }
-        Optimizer optimizer = setup.optimizer().equals("sgd")
-                ? new Sgd(model.trainableParameters(), model.kernels(), setup.adamw().weightDecay(),
-                        setup.adamw().maxGradNorm())
-                : new AdamW(model.trainableParameters(), model.kernels(), setup.adamw());
+        Optimizer optimizer = OptimizerKind.parse(setup.optimizer()).create(model.trainableParameters(),
+                model.kernels(), setup.adamw());
         Transformer teacher = null;
         BatchTeacher batchTeacher = null;
         Trainer onPolicyTrainer = null;

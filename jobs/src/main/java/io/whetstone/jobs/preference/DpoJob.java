@@ -1,6 +1,7 @@
 package io.whetstone.jobs.preference;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.whetstone.models.optim.OptimizerKind;
 import io.whetstone.datasets.pack.PreferenceRow;
 import io.whetstone.datasets.records.PreferenceFormat;
 import io.whetstone.datasets.spark.CorpusSpec;
@@ -100,7 +101,7 @@ public final class DpoJob {
                 units.referenceCached()));
 
         JsonNode resolved = ConfigLoader.resolvedTree(config);
-        List<String> stateNames = train.optimizer().equals("sgd") ? List.of() : List.of("adamw.m", "adamw.v");
+        List<String> stateNames = OptimizerKind.parse(train.optimizer()).stateNames();
         Map<String, Object> lastRound = new LinkedHashMap<>();
         RoundLoop.Outcome outcome;
         try (DistributedTrainer<PreferenceRow> trainer = new DistributedTrainer<>(context, units.rows(),
@@ -226,7 +227,7 @@ public final class DpoJob {
     }
 
     private TrainingState fresh(float[] params) {
-        int vectors = config.train().optimizer().equals("sgd") ? 0 : 2;
+        int vectors = OptimizerKind.parse(config.train().optimizer()).stateNames().size();
         return new TrainingState(params, new float[vectors][params.length], 0);
     }
 

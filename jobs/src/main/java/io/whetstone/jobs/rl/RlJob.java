@@ -1,5 +1,6 @@
 package io.whetstone.jobs.rl;
 
+import io.whetstone.models.optim.OptimizerKind;
 import io.whetstone.jobs.rollout.RewardFactory;
 import io.whetstone.jobs.rollout.PromptRecord;
 import io.whetstone.jobs.rollout.PromptReader;
@@ -157,7 +158,7 @@ public final class RlJob {
             LOG.info("Resuming from {} (iteration {}, step {})", loaded.path(), startIteration, state.step());
         } else {
             float[] params = Arrays.copyOf(initial.params(), initial.params().length + headLength);
-            int vectors = train.optimizer().equals("sgd") ? 0 : 2;
+            int vectors = OptimizerKind.parse(train.optimizer()).stateNames().size();
             state = new TrainingState(params, new float[vectors][params.length], 0);
         }
         AdaptiveKlController kl = new AdaptiveKlController(klCoef, Math.max(config.algorithm().klTarget(), 1e-9),
@@ -554,7 +555,7 @@ public final class RlJob {
         info.put("lr_scale", lrScale);
         info.put("rollbacks", rollbacks);
         TrainingState policy = new TrainingState(Arrays.copyOf(state.params(), policyLength), moments, state.step());
-        List<String> names = config.train().optimizer().equals("sgd") ? List.of() : List.of("adamw.m", "adamw.v");
+        List<String> names = OptimizerKind.parse(config.train().optimizer()).stateNames();
         return checkpoints.write(iteration, policy, modelConfig, tokenizer, config.train().optimizer(), names, resolved,
                 config.rollout().seed(), null, iteration == config.train().iterations(),
                 new CheckpointStore.Extras(extraTensors, info));

@@ -1,11 +1,10 @@
 package io.whetstone.jobs.rl;
 
+import io.whetstone.models.optim.OptimizerKind;
 import io.whetstone.models.engine.ParameterStore;
 import io.whetstone.models.kernels.Kernels;
-import io.whetstone.models.optim.AdamW;
 import io.whetstone.models.optim.LrSchedule;
 import io.whetstone.models.optim.Optimizer;
-import io.whetstone.models.optim.Sgd;
 import io.whetstone.models.train.TrainingState;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -114,9 +113,7 @@ final class UpdateStage implements AutoCloseable {
         if (store == null) {
             store = new ParameterStore(PolicyParameters.layout(setup.model(), setup.valueHead()), DataType.FLOAT);
             kernels = setup.engine().kernels().create(DataType.FLOAT, setup.engine().threads());
-            optimizer = setup.optimizer().equals("sgd")
-                    ? new Sgd(store, kernels, setup.adamw().weightDecay(), setup.adamw().maxGradNorm())
-                    : new AdamW(store, kernels, setup.adamw());
+            optimizer = OptimizerKind.parse(setup.optimizer()).create(store, kernels, setup.adamw());
         }
         state.restore(store.params(), optimizer);
         RlWorkerSetup taskSetup = setup;

@@ -1,14 +1,13 @@
 package io.whetstone.jobs.rl;
 
+import io.whetstone.models.optim.OptimizerKind;
 import io.whetstone.datasets.pack.Batches;
 import io.whetstone.datasets.pack.PackedSequence;
 import io.whetstone.jobs.engine.Nd4jThreads;
 import io.whetstone.models.engine.ParameterStore;
 import io.whetstone.models.engine.TokenBatch;
-import io.whetstone.models.optim.AdamW;
 import io.whetstone.models.optim.LrSchedule;
 import io.whetstone.models.optim.Optimizer;
-import io.whetstone.models.optim.Sgd;
 import io.whetstone.models.rl.ClippedPolicyLoss;
 import io.whetstone.models.rl.PolicyBatch;
 import io.whetstone.models.rl.PolicyUpdate;
@@ -107,9 +106,8 @@ final class UpdateWorker {
             long start = System.nanoTime();
             ParameterStore flat = new ParameterStore(PolicyParameters.layout(setup.model(), setup.valueHead()),
                     DataType.FLOAT);
-            Optimizer optimizer = setup.optimizer().equals("sgd")
-                    ? new Sgd(flat, bundle.policy.kernels(), setup.adamw().weightDecay(), setup.adamw().maxGradNorm())
-                    : new AdamW(flat, bundle.policy.kernels(), setup.adamw());
+            Optimizer optimizer = OptimizerKind.parse(setup.optimizer()).create(flat, bundle.policy.kernels(),
+                    setup.adamw());
             state.restore(flat.params(), optimizer);
             PolicyUpdate.Stats stats = PolicyUpdate.Stats.ZERO;
             double replayLoss = 0;

@@ -1,6 +1,7 @@
 package io.whetstone.jobs.sft;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.whetstone.models.optim.OptimizerKind;
 import io.whetstone.datasets.records.Format;
 import io.whetstone.datasets.spark.CorpusPreparer;
 import io.whetstone.datasets.spark.CorpusSpec;
@@ -167,7 +168,7 @@ public final class SftJob {
         if (resumed.isPresent()) {
             LOG.info("Resuming from {} (round {}, step {})", resumed.get().path(), startRound, state.step());
         }
-        List<String> stateNames = train.optimizer().equals("sgd") ? List.of() : List.of("adamw.m", "adamw.v");
+        List<String> stateNames = OptimizerKind.parse(train.optimizer()).stateNames();
         MetricsLog metrics = new MetricsLog(files, runDir);
         metrics.append(Map.of("event", resumed.isPresent() ? "resume" : "start", "round", startRound,
                 "params", state.params().length, "corpus_rows", corpus.stats().rows(), "corpus_examples",
@@ -270,7 +271,7 @@ public final class SftJob {
     }
 
     private static TrainingState freshState(float[] params, String optimizer) {
-        int vectors = optimizer.equals("sgd") ? 0 : 2;
+        int vectors = OptimizerKind.parse(optimizer).stateNames().size();
         float[][] state = new float[vectors][params.length];
         return new TrainingState(params, state, 0);
     }
