@@ -1,6 +1,8 @@
 /**
- * Training objectives: each maps per-token log-probabilities (and optionally logits) to a loss and its
- * gradient, with a plain double reference and a gradient check in the tests. Depends on the engine's
- * {@code ForwardPass} and {@code TokenBatch} only.
+ * The objective contract and the plain objectives: an {@code Objective} maps a batch's forward outputs
+ * (per-token log-probabilities, logits) to a loss, its gradients and a map of named metric sums that reach a
+ * run's metrics without new record types; each has a plain double reference and a gradient check in the
+ * tests. The distillation, preference and reward-model objectives live in their own packages. Depends on the
+ * engine's {@code ForwardPass} and {@code TokenBatch} only.
  */
 package io.whetstone.models.objectives;
