@@ -11,6 +11,7 @@ Definitions, as TRL writes them (DPOTrainer.dpo_loss, CPOTrainer for SimPO, ORPO
 KTOTrainer.kto_loss), with sequence log-probs = masked sums of per-token log-probs:
 - sigmoid (DPO; label smoothing e gives conservative DPO): h = (pc - pr) - (rc - rr);
   loss = -(1 - e) logsigmoid(beta h) - e logsigmoid(-beta h).
+- dpop (DPO-Positive, Pal et al. 2024; not in TRL): -logsigmoid(beta (h - lambda max(0, rc - c))) over sums.
 - ipo: the same h over per-token mean log-probs (TRL divides by the completion length for ipo);
   loss = (h - 1 / (2 beta))^2.
 - simpo: over per-token means, z = beta (c - r) - gamma; loss as sigmoid's with z.
@@ -61,7 +62,11 @@ def pair_loss(case, lp):
         refs = refs / lengths
     c, r = sums[0::2], sums[1::2]
     rc, rr = refs[0::2], refs[1::2]
-    if loss_type == "sigmoid":
+    if loss_type == "dpop":
+        h = (c - r) - (rc - rr) - case["dpop_lambda"] * torch.clamp(rc - c, min=0)
+        losses = -F.logsigmoid(beta * h)
+        chosen_rewards, rejected_rewards = beta * (c - rc), beta * (r - rr)
+    elif loss_type == "sigmoid":
         h = (c - r) - (rc - rr)
         losses = -F.logsigmoid(beta * h) * (1 - eps) - F.logsigmoid(-beta * h) * eps
         chosen_rewards, rejected_rewards = beta * (c - rc), beta * (r - rr)
@@ -86,7 +91,7 @@ def pair_loss(case, lp):
         "preference_correct": (chosen_rewards > rejected_rewards).double().sum().item(),
         "chosen_nll_sum": chosen_nll.sum().item(),
     }
-    if loss_type in ("sigmoid", "ipo"):
+    if loss_type in ("sigmoid", "ipo", "dpop"):
         raw = (lp * mask).sum(dim=1) - (ref * mask).sum(dim=1)
         per_token = raw / lengths
         metrics["chosen_logp_drift_sum"] = per_token[0::2].sum().item()
@@ -111,6 +116,7 @@ cases = [
     {"loss": "sigmoid", "beta": 0.1},
     {"loss": "sigmoid", "beta": 0.5, "label_smoothing": 0.1},
     {"loss": "sigmoid", "beta": 0.1, "sft_weight": 0.5},
+    {"loss": "dpop", "beta": 0.1, "dpop_lambda": 5.0},
     {"loss": "ipo", "beta": 0.1},
     {"loss": "simpo", "beta": 2.0, "simpo_gamma": 0.5},
     {"loss": "simpo", "beta": 2.5, "simpo_gamma": 1.0, "label_smoothing": 0.1},

@@ -7,7 +7,7 @@ import java.util.Set;
 
 /**
  * The preference loss. {@code loss}: {@code sigmoid} (DPO; with {@code label_smoothing} > 0 conservative
- * DPO), {@code ipo}, {@code simpo} (reference-free, target margin {@code simpo_gamma}), {@code orpo}
+ * DPO), {@code dpop} (DPO-Positive, {@code dpop_lambda}), {@code ipo}, {@code simpo} (reference-free, target margin {@code simpo_gamma}), {@code orpo}
  * (reference-free, with the chosen completion's NLL) or {@code kto} (unpaired data; {@code desirable_weight}
  * and {@code undesirable_weight}). {@code beta} is each loss's inverse temperature; {@code sft_weight} adds
  * the chosen completion's per-token NLL to a pairwise loss. {@code bradley_terry} trains a reward model instead
@@ -15,7 +15,8 @@ import java.util.Set;
  * row of {@code score_token} (-1: the tokenizer's pad token, else its end token).
  */
 public record PreferenceLossSpec(String loss, double beta, double labelSmoothing, double simpoGamma,
-                                 double sftWeight, double desirableWeight, double undesirableWeight, int scoreToken) {
+                                 double sftWeight, double desirableWeight, double undesirableWeight, int scoreToken,
+                                 double dpopLambda) {
 
     public PreferenceLossSpec {
         loss = Checks.oneOf("preference.loss", loss, names());
@@ -23,14 +24,16 @@ public record PreferenceLossSpec(String loss, double beta, double labelSmoothing
                 + "token, got " + scoreToken);
         try {
             if (loss.equals("bradley_terry")) {
-                Checks.require(labelSmoothing == 0 && simpoGamma == 0 && sftWeight == 0,
-                        "preference.label_smoothing, simpo_gamma and sft_weight do not apply to bradley_terry");
+                Checks.require(labelSmoothing == 0 && simpoGamma == 0 && sftWeight == 0 && dpopLambda == 0,
+                        "preference.label_smoothing, simpo_gamma, sft_weight and dpop_lambda do not apply to "
+                                + "bradley_terry");
             } else if (loss.equals("kto")) {
-                Checks.require(labelSmoothing == 0 && simpoGamma == 0 && sftWeight == 0,
-                        "preference.label_smoothing, simpo_gamma and sft_weight do not apply to kto");
+                Checks.require(labelSmoothing == 0 && simpoGamma == 0 && sftWeight == 0 && dpopLambda == 0,
+                        "preference.label_smoothing, simpo_gamma, sft_weight and dpop_lambda do not apply to kto");
                 new KtoSettings(beta, desirableWeight, undesirableWeight);
             } else {
-                new PreferenceSettings(PreferenceLoss.parse(loss), beta, labelSmoothing, simpoGamma, sftWeight);
+                new PreferenceSettings(PreferenceLoss.parse(loss), beta, labelSmoothing, simpoGamma, sftWeight,
+                        dpopLambda);
             }
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
@@ -54,7 +57,8 @@ public record PreferenceLossSpec(String loss, double beta, double labelSmoothing
 
     /** The pairwise loss's settings (not for kto). */
     public PreferenceSettings pairwise() {
-        return new PreferenceSettings(PreferenceLoss.parse(loss), beta, labelSmoothing, simpoGamma, sftWeight);
+        return new PreferenceSettings(PreferenceLoss.parse(loss), beta, labelSmoothing, simpoGamma, sftWeight,
+                dpopLambda);
     }
 
     /** KTO's settings. */

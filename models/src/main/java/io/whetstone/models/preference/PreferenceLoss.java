@@ -24,6 +24,24 @@ public enum PreferenceLoss {
                     s.beta() * (rejected - refRejected));
         }
     },
+    /**
+     * DPO-Positive (Pal et al., 2024, "Smaug"): -log sigmoid(beta (h - lambda max(0, ref_c - pi_c))) over summed
+     * log-probs: DPO that also penalises the chosen completion's log-prob falling below the reference's, for
+     * pairs that differ in a few tokens, where plain DPO lowers both.
+     */
+    DPOP(true, false) {
+        @Override
+        Term term(PreferenceSettings s, double chosen, double rejected, double refChosen, double refRejected) {
+            double drop = refChosen - chosen;
+            double penalty = drop > 0 ? s.dpopLambda() * drop : 0;
+            double z = s.beta() * ((chosen - rejected) - (refChosen - refRejected) - penalty);
+            double dz = Logistic.sigmoid(z) - 1; // d(-log sigmoid z) / dz
+            // dz/dchosen = beta (1 + lambda) while the chosen log-prob is below the reference's, beta above
+            double dChosen = s.beta() * dz * (1 + (drop > 0 ? s.dpopLambda() : 0));
+            return new Term(-Logistic.logSigmoid(z), dChosen, -s.beta() * dz, s.beta() * (chosen - refChosen),
+                    s.beta() * (rejected - refRejected));
+        }
+    },
     /** IPO: (h - 1 / (2 beta))^2 with h as DPO's but over per-token mean log-probs (as TRL computes it). */
     IPO(true, true) {
         @Override
@@ -105,7 +123,7 @@ public enum PreferenceLoss {
             }
         }
         throw new IllegalArgumentException("unknown preference loss '" + name
-                + "' (expected sigmoid, ipo, simpo or orpo; kto reads unpaired data and has its own job settings)");
+                + "' (expected sigmoid, dpop, ipo, simpo or orpo; kto reads unpaired data and has its own job settings)");
     }
 
     public String id() {

@@ -13,9 +13,11 @@ import java.io.Serializable;
  * @param simpoGamma SimPO's target reward margin (0 elsewhere)
  * @param sftWeight weight of an extra negative log-likelihood term on the chosen completion (per-token
  *                  mean per pair; RPO's alpha), 0 for none
+ * @param dpopLambda DPO-Positive's weight of the penalty on the chosen log-prob falling below the reference's
+ *                   (dpop only)
  */
 public record PreferenceSettings(PreferenceLoss loss, double beta, double labelSmoothing, double simpoGamma,
-                                 double sftWeight) implements Serializable {
+                                 double sftWeight, double dpopLambda) implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
@@ -43,6 +45,22 @@ public record PreferenceSettings(PreferenceLoss loss, double beta, double labelS
         if (!(sftWeight >= 0) || Double.isInfinite(sftWeight)) {
             throw new IllegalArgumentException("preference.sft_weight must be >= 0, got " + sftWeight);
         }
+        if (!(dpopLambda >= 0) || Double.isInfinite(dpopLambda)) {
+            throw new IllegalArgumentException("preference.dpop_lambda must be >= 0, got " + dpopLambda);
+        }
+        if (dpopLambda > 0 && loss != PreferenceLoss.DPOP) {
+            throw new IllegalArgumentException("preference.dpop_lambda applies to dpop only, not " + loss.id()
+                    + " (got " + dpopLambda + ")");
+        }
+        if (labelSmoothing > 0 && loss == PreferenceLoss.DPOP) {
+            throw new IllegalArgumentException("preference.label_smoothing applies to sigmoid and simpo only, not dpop");
+        }
+    }
+
+    /** Without DPO-Positive's penalty. */
+    public PreferenceSettings(PreferenceLoss loss, double beta, double labelSmoothing, double simpoGamma,
+                              double sftWeight) {
+        this(loss, beta, labelSmoothing, simpoGamma, sftWeight, 0);
     }
 
     /** Plain DPO with {@code beta}. */

@@ -17,7 +17,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * DPO (with label smoothing and an SFT term), IPO, SimPO, ORPO and KTO against PyTorch (float64),
+ * DPO (with label smoothing and an SFT term), DPO-Positive, IPO, SimPO, ORPO and KTO against PyTorch (float64),
  * computed by {@code src/test/resources/golden/make_preference_golden.py} from TRL's formulas on fixed
  * per-token log-probs stored in the JSON: the loss, its gradient with respect to every per-token log-prob,
  * and the reported sums. The reference's sequence log-probs are summed here in a plain loop.
@@ -58,7 +58,8 @@ class PreferenceGoldenValuesTest {
                             c.path("undesirable_weight").asDouble()), ignored -> refSums, ignored -> labels)
                     : new PreferenceObjective(new PreferenceSettings(PreferenceLoss.parse(name),
                             c.path("beta").asDouble(), c.path("label_smoothing").asDouble(0),
-                            c.path("simpo_gamma").asDouble(0), c.path("sft_weight").asDouble(0)), ignored -> refSums);
+                            c.path("simpo_gamma").asDouble(0), c.path("sft_weight").asDouble(0),
+                            c.path("dpop_lambda").asDouble(0)), ignored -> refSums);
             ObjectiveResult result = objective.evaluate(pass, batch, objective.defaultNormalizer(batch));
             assertEquals(c.path("value").asDouble(), result.loss(), TOLERANCE, "loss of " + c);
             double[] grad = doubles(c.path("grad"));
@@ -75,7 +76,7 @@ class PreferenceGoldenValuesTest {
             }
             checked++;
         }
-        assertEquals(10, checked);
+        assertEquals(11, checked);
     }
 
     /** Rows with every position a target (the mask picks the counted ones). */

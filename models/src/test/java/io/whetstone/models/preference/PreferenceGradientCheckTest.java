@@ -32,13 +32,14 @@ class PreferenceGradientCheckTest {
 
     private static final double H = 1e-6;
 
-    @ParameterizedTest(name = "{0} beta {1} smoothing {2} gamma {3} sft {4}")
-    @CsvSource({"SIGMOID,0.1,0,0,0", "SIGMOID,0.7,0.2,0,0.4", "IPO,0.3,0,0,0", "SIMPO,2.0,0,0.8,0",
-            "SIMPO,2.0,0.15,0.3,0.2", "ORPO,0.2,0,0,0", "ORPO,0.5,0,0,1.0"})
+    @ParameterizedTest(name = "{0} beta {1} smoothing {2} gamma {3} sft {4} lambda {5}")
+    @CsvSource({"SIGMOID,0.1,0,0,0,0", "SIGMOID,0.7,0.2,0,0.4,0", "DPOP,0.3,0,0,0,4.0", "DPOP,0.5,0,0,0.3,50",
+            "IPO,0.3,0,0,0,0", "SIMPO,2.0,0,0.8,0,0", "SIMPO,2.0,0.15,0.3,0.2,0", "ORPO,0.2,0,0,0,0",
+            "ORPO,0.5,0,0,1.0,0"})
     void pairwiseGradientsMatchFiniteDifferences(PreferenceLoss kind, double beta, double smoothing, double gamma,
-                                                 double sft) {
+                                                 double sft, double lambda) {
         Random random = new Random(11);
-        PairwiseLoss loss = new PairwiseLoss(new PreferenceSettings(kind, beta, smoothing, gamma, sft));
+        PairwiseLoss loss = new PairwiseLoss(new PreferenceSettings(kind, beta, smoothing, gamma, sft, lambda));
         int n = 5;
         double[] chosen = new double[n];
         double[] rejected = new double[n];
@@ -98,9 +99,10 @@ class PreferenceGradientCheckTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"SIGMOID,0.5,0.1,0,0.3", "IPO,0.5,0,0,0", "SIMPO,2.0,0,0.5,0", "ORPO,0.3,0,0,0", "KTO,0.5,0,0,0"})
+    @CsvSource({"SIGMOID,0.5,0.1,0,0.3,0", "DPOP,0.5,0,0,0,3.0", "IPO,0.5,0,0,0,0", "SIMPO,2.0,0,0.5,0,0",
+            "ORPO,0.3,0,0,0,0", "KTO,0.5,0,0,0,0"})
     void objectivesThroughThePolicyMatchFiniteDifferences(String kind, double beta, double smoothing, double gamma,
-                                                          double sft) {
+                                                          double sft, double lambda) {
         ModelConfig config = TinyModels.llama();
         EngineOptions options = new EngineOptions(DataType.DOUBLE, KernelChoice.REFERENCE, 1);
         try (Transformer policy = new Transformer(config, options);
@@ -115,7 +117,7 @@ class PreferenceGradientCheckTest {
                     ? new KtoObjective(new KtoSettings(beta, 1.0, 1.3), reference,
                             b -> new boolean[] {true, false, false, true})
                     : new PreferenceObjective(new PreferenceSettings(PreferenceLoss.parse(kind), beta, smoothing, gamma,
-                            sft), reference);
+                            sft, lambda), reference);
             double normalizer = objective.defaultNormalizer(batch);
             DoubleSupplier value = () -> {
                 policy.parameters().zeroGrads();
