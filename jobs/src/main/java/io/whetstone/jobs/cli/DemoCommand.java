@@ -43,8 +43,9 @@ import picocli.CommandLine.Parameters;
  * and writes {@code summary.json}. The run directory is the last line of output.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"End-to-end demo on the built-in arithmetic task: SFT from scratch on Spark; then DPO",
-                "from the SFT model on pairs of its own right and wrong answers (scored by the task's verifier);",
+        description = {"End-to-end demo on the built-in arithmetic task: SFT from scratch on Spark; then DPO-Positive",
+                "from the SFT model on pairs of its own right and wrong answers (scored by the task's verifier) and a",
+                "reward model on those pairs;",
                 "GRPO from the SFT model with the task's verifier as reward; then distillation of that model into a",
                 "student a quarter of its size (trained on the teacher's verified chain-of-thought corpus, and",
                 "with logit distillation as well), against the same student trained with SFT alone; held-out",
