@@ -1,8 +1,6 @@
 package io.whetstone.datasets.records;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -19,9 +17,6 @@ import java.util.Set;
 public final class PreferenceParser implements Serializable {
 
     private static final long serialVersionUID = 1L;
-    // trailing text after the object (two glued records) is an error, not silently dropped
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
     private final PreferenceFormat format;
@@ -34,17 +29,11 @@ public final class PreferenceParser implements Serializable {
 
     /** Parses a JSONL line (1-based {@code line}) from {@code source}. */
     public ParsedPreference parseJson(String source, long line, String text) {
-        JsonNode node;
-        try {
-            node = JSON.readTree(text);
-        } catch (JsonProcessingException e) {
-            return reject(source, line, "-", "not valid JSON: " + e.getOriginalMessage(), text);
+        JsonLine read = JsonLine.read(source, line, text);
+        if (read.error() != null) {
+            return new ParsedPreference(null, read.error());
         }
-        if (node == null || !node.isObject()) {
-            return reject(source, line, "-", "expected a JSON object, got " + (node == null ? "an empty line"
-                    : kind(node)), text);
-        }
-        return parse(source, line, node, text);
+        return parse(source, line, read.node(), text);
     }
 
     /** Parses an already-decoded record (e.g. a Parquet row converted to JSON). */

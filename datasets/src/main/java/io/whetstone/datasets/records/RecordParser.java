@@ -1,8 +1,6 @@
 package io.whetstone.datasets.records;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -18,7 +16,6 @@ import java.util.Set;
 public final class RecordParser implements Serializable {
 
     private static final long serialVersionUID = 1L;
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
     private final Format format;
@@ -31,17 +28,11 @@ public final class RecordParser implements Serializable {
 
     /** Parses a JSONL line (1-based {@code line}) from {@code source}. */
     public Parsed parseJson(String source, long line, String text) {
-        JsonNode node;
-        try {
-            node = JSON.readTree(text);
-        } catch (JsonProcessingException e) {
-            return reject(source, line, "-", "not valid JSON: " + e.getOriginalMessage(), text);
+        JsonLine read = JsonLine.read(source, line, text);
+        if (read.error() != null) {
+            return Parsed.rejected(read.error());
         }
-        if (node == null || !node.isObject()) {
-            return reject(source, line, "-", "expected a JSON object, got " + (node == null ? "an empty line"
-                    : node.getNodeType().toString().toLowerCase()), text);
-        }
-        return parse(source, line, node, text);
+        return parse(source, line, read.node(), text);
     }
 
     /** Parses an already-decoded record (e.g. a Parquet row converted to JSON). */

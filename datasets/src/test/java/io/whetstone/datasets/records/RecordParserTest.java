@@ -23,6 +23,8 @@ class RecordParserTest {
     @CsvSource(delimiter = '|', value = {
         "PROMPT_COMPLETION | {\"prompt\": \"a\"                          | -          | not valid JSON",
         "PROMPT_COMPLETION | [1, 2]                                     | -          | expected a JSON object",
+        "PROMPT_COMPLETION | {\"prompt\": \"a\", \"completion\": \"b\"}{\"prompt\": \"c\"} | - | not valid JSON",
+        "PROMPT_COMPLETION | {\"prompt\": \"a\", \"completion\": \"b\"} trailing | -       | not valid JSON",
         "PROMPT_COMPLETION | {\"prompt\": \"a\"}                        | completion | missing",
         "PROMPT_COMPLETION | {\"prompt\": 3, \"completion\": \"b\"}     | prompt     | expected a string, got number",
         "PROMPT_COMPLETION | {\"prompt\": \"a\", \"completion\": \"  \"} | completion | is empty",

@@ -1,8 +1,6 @@
 package io.whetstone.jobs.rollout;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.whetstone.datasets.records.ChatTemplateSpec;
 import io.whetstone.datasets.records.Example;
 import io.whetstone.datasets.records.Piece;
@@ -31,7 +29,6 @@ public final class PromptReader implements Serializable {
 
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(PromptReader.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> FIELDS = Set.of("id", "question", "answer", "prompt", "reference");
     private static final int SHOWN_ERRORS = 10;
 
@@ -93,15 +90,11 @@ public final class PromptReader implements Serializable {
         String source = record.source();
         long line = record.line();
         String raw = record.json();
-        JsonNode node;
-        try {
-            node = JSON.readTree(raw);
-        } catch (JsonProcessingException e) {
-            return error(source, line, "-", "not valid JSON: " + e.getOriginalMessage(), raw);
+        io.whetstone.datasets.records.JsonLine read = io.whetstone.datasets.records.JsonLine.read(source, line, raw);
+        if (read.error() != null) {
+            return new Parsed(null, read.error());
         }
-        if (node == null || !node.isObject()) {
-            return error(source, line, "-", "expected a JSON object", raw);
-        }
+        JsonNode node = read.node();
         var names = node.fieldNames();
         while (names.hasNext()) {
             String name = names.next();
