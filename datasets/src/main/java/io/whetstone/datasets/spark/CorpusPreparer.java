@@ -1,6 +1,5 @@
 package io.whetstone.datasets.spark;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.whetstone.datasets.pack.PackedSequence;
 import io.whetstone.datasets.pack.Packer;
 import io.whetstone.datasets.records.ChatTemplateSpec;
@@ -10,18 +9,14 @@ import io.whetstone.datasets.records.RecordParser;
 import io.whetstone.datasets.tokenize.TokenizedExample;
 import io.whetstone.datasets.tokenize.Tokenizer;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.UUID;
+import java.util.Map;
+import java.util.Optional;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
@@ -29,7 +24,6 @@ import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.Partitioner;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
@@ -57,7 +51,6 @@ import scala.Tuple2;
 public final class CorpusPreparer {
 
     private static final Logger LOG = LoggerFactory.getLogger(CorpusPreparer.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** Bump when the layout of rows changes, so old caches are not reused. */
     private static final String CACHE_VERSION = "rows-v2";
 
@@ -86,12 +79,15 @@ public final class CorpusPreparer {
         if (partitions < 1) {
             throw new IllegalArgumentException("partitions must be >= 1: " + partitions);
         }
-        String key = cacheKey(spec, tokenizer, partitions);
+        String key = TokenizedCache.key(context.hadoopConfiguration(), spec.path(), CACHE_VERSION, spec.format(),
+                CorpusReader.isParquet(spec.path(), spec.container()), tokenizer.id(), spec.seqLen(), spec.packing(),
+                spec.truncation(), spec.validation(), partitions);
         Path cache = new Path(spec.cacheDir(), "tokenized-" + key);
         try {
             FileSystem fs = cache.getFileSystem(context.hadoopConfiguration());
-            if (fs.exists(new Path(cache, "_SUCCESS")) && fs.exists(new Path(cache, "manifest.json"))) {
-                CorpusStats stats = readManifest(fs, new Path(cache, "manifest.json")).withFromCache(true);
+            Optional<CorpusStats> cached = TokenizedCache.stats(fs, cache, CorpusStats.class);
+            if (cached.isPresent()) {
+                CorpusStats stats = cached.get().withFromCache(true);
                 LOG.info("Using the tokenized corpus cached at {} ({} rows, {} examples)", cache, stats.rows(),
                         stats.examples());
                 return new Prepared(load(new Path(cache, "rows").toString(), partitions), stats, cache.toString());
@@ -148,7 +144,7 @@ public final class CorpusPreparer {
             context.setJobDescription("whetstone: tokenize, shard and pack " + spec.path());
             int padId = tokenizer.padId();
             Packer packer = new Packer(spec.seqLen(), padId, spec.packing());
-            String root = commonRoot(inputFiles(spec.path()));
+            String root = commonRoot(inputFiles(context.hadoopConfiguration(), spec.path()));
             JavaRDD<Row> rows = valid.mapToPair(o -> new Tuple2<>(shardKey(o.example(), root), o.example()))
                     .partitionBy(new HashPartitioner(partitions))
                     .mapPartitionsWithIndex((shard, iterator) -> {
@@ -165,7 +161,7 @@ public final class CorpusPreparer {
                         return out.iterator();
                     }, true);
             Dataset<Row> frame = spark.createDataFrame(rows, rowSchema());
-            Path temporary = new Path(cache.getParent(), cache.getName() + "._tmp-" + UUID.randomUUID());
+            Path temporary = TokenizedCache.temporary(cache);
             Path rowsDir = new Path(temporary, "rows");
             frame.write().parquet(rowsDir.toString());
             Dataset<Row> written = spark.read().parquet(rowsDir.toString());
@@ -186,12 +182,7 @@ public final class CorpusPreparer {
                         + " records read, " + rejected + " rejected)");
             }
             CorpusStats stats = new CorpusStats(records, examples, rejected, truncated, rowCount, trainable, false);
-            writeManifest(cacheFs, new Path(temporary, "manifest.json"), spec, tokenizer, partitions, stats);
-            cacheFs.delete(cache, true);
-            if (!cacheFs.rename(temporary, cache)) {
-                throw new IOException("cannot rename " + temporary + " to " + cache);
-            }
-            cacheFs.create(new Path(cache, "_SUCCESS"), true).close();
+            TokenizedCache.publish(cacheFs, temporary, cache, manifest(spec, tokenizer, partitions), stats);
             LOG.info("Tokenized {} examples into {} rows of {} tokens in {} shards; cached at {}", examples, rowCount,
                     spec.seqLen(), partitions, cache);
             return stats;
@@ -296,30 +287,6 @@ public final class CorpusPreparer {
         }
     }
 
-    private String cacheKey(CorpusSpec spec, Tokenizer tokenizer, int partitions) {
-        try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            StringBuilder text = new StringBuilder();
-            text.append(CACHE_VERSION).append('|').append(spec.format()).append('|')
-                    .append(CorpusReader.isParquet(spec.path(), spec.container())).append('|').append(tokenizer.id())
-                    .append('|').append(spec.seqLen()).append('|').append(spec.packing()).append('|')
-                    .append(spec.truncation()).append('|').append(spec.validation()).append('|').append(partitions);
-            for (String file : inputFiles(spec.path())) {
-                text.append('|').append(file);
-            }
-            return HexFormat.of().formatHex(digest.digest(text.toString().getBytes(StandardCharsets.UTF_8)))
-                    .substring(0, 24);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot list input " + spec.path(), e);
-        }
-    }
-
-    private List<String> inputFiles(String pattern) throws IOException {
-        return inputFiles(context.hadoopConfiguration(), pattern);
-    }
-
     /**
      * path:length:mtime of every data file under a path, directory or glob (names starting with _ or .
      * skipped), sorted: what a cache key of the input is made of. Fails clearly when the path matches nothing.
@@ -350,25 +317,15 @@ public final class CorpusPreparer {
         return files;
     }
 
-    private static void writeManifest(FileSystem fs, Path path, CorpusSpec spec, Tokenizer tokenizer, int partitions,
-                                      CorpusStats stats) throws IOException {
-        var manifest = JSON.createObjectNode();
-        manifest.put("version", CACHE_VERSION);
-        manifest.put("path", spec.path());
-        manifest.put("format", spec.format().id());
-        manifest.put("tokenizer", tokenizer.id());
-        manifest.put("seq_len", spec.seqLen());
-        manifest.put("packing", spec.packing());
-        manifest.put("partitions", partitions);
-        manifest.set("stats", JSON.valueToTree(stats));
-        try (OutputStream out = fs.create(path, true)) {
-            out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
-        }
-    }
-
-    private static CorpusStats readManifest(FileSystem fs, Path path) throws IOException {
-        try (InputStream in = fs.open(path)) {
-            return JSON.treeToValue(JSON.readTree(in).get("stats"), CorpusStats.class);
-        }
+    private static Map<String, Object> manifest(CorpusSpec spec, Tokenizer tokenizer, int partitions) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("version", CACHE_VERSION);
+        fields.put("path", spec.path());
+        fields.put("format", spec.format().id());
+        fields.put("tokenizer", tokenizer.id());
+        fields.put("seq_len", spec.seqLen());
+        fields.put("packing", spec.packing());
+        fields.put("partitions", partitions);
+        return fields;
     }
 }

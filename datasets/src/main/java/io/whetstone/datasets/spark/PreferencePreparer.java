@@ -1,6 +1,5 @@
 package io.whetstone.datasets.spark;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.whetstone.datasets.pack.PackedSequence;
 import io.whetstone.datasets.pack.Packer;
 import io.whetstone.datasets.pack.PreferenceRow;
@@ -13,18 +12,14 @@ import io.whetstone.datasets.records.RecordError;
 import io.whetstone.datasets.tokenize.TokenizedExample;
 import io.whetstone.datasets.tokenize.Tokenizer;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.UUID;
+import java.util.Map;
+import java.util.Optional;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.HashPartitioner;
@@ -50,7 +45,6 @@ import scala.Tuple2;
 public final class PreferencePreparer {
 
     private static final Logger LOG = LoggerFactory.getLogger(PreferencePreparer.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** Bump when the layout of rows changes, so old caches are not reused. */
     private static final String CACHE_VERSION = "preference-rows-v1";
 
@@ -80,11 +74,15 @@ public final class PreferencePreparer {
         if (partitions < 1) {
             throw new IllegalArgumentException("partitions must be >= 1: " + partitions);
         }
-        Path cache = new Path(spec.cacheDir(), "preference-" + cacheKey(spec, tokenizer, partitions));
+        String key = TokenizedCache.key(context.hadoopConfiguration(), spec.path(), CACHE_VERSION, spec.format(),
+                CorpusReader.isParquet(spec.path(), spec.container()), tokenizer.id(), spec.seqLen(),
+                spec.truncation(), spec.validation(), partitions + "|window=" + spec.divergenceWindow());
+        Path cache = new Path(spec.cacheDir(), "preference-" + key);
         try {
             FileSystem fs = cache.getFileSystem(context.hadoopConfiguration());
-            if (fs.exists(new Path(cache, "_SUCCESS")) && fs.exists(new Path(cache, "manifest.json"))) {
-                PreferenceStats stats = readManifest(fs, new Path(cache, "manifest.json")).withFromCache(true);
+            Optional<PreferenceStats> cached = TokenizedCache.stats(fs, cache, PreferenceStats.class);
+            if (cached.isPresent()) {
+                PreferenceStats stats = cached.get().withFromCache(true);
                 LOG.info("Using the tokenized preference corpus cached at {} ({} units)", cache, stats.units());
                 return new Prepared(load(new Path(cache, "rows").toString(), partitions), stats, cache.toString());
             }
@@ -245,16 +243,19 @@ public final class PreferencePreparer {
                         return out.iterator();
                     }, true);
             context.setJobDescription("whetstone: shard and cache preferences " + spec.path());
-            Path temporary = new Path(cache.getParent(), cache.getName() + "._tmp-" + UUID.randomUUID());
+            Path temporary = TokenizedCache.temporary(cache);
             spark.createDataFrame(rows, schema()).write().parquet(new Path(temporary, "rows").toString());
             PreferenceStats stats = new PreferenceStats(records, kept, rejected, truncated, desirable, chosenTokens,
                     rejectedTokens, false);
-            writeManifest(cacheFs, new Path(temporary, "manifest.json"), spec, tokenizer, partitions, stats);
-            cacheFs.delete(cache, true);
-            if (!cacheFs.rename(temporary, cache)) {
-                throw new IOException("cannot rename " + temporary + " to " + cache);
-            }
-            cacheFs.create(new Path(cache, "_SUCCESS"), true).close();
+            Map<String, Object> manifest = new LinkedHashMap<>();
+            manifest.put("version", CACHE_VERSION);
+            manifest.put("path", spec.path());
+            manifest.put("format", spec.format().id());
+            manifest.put("tokenizer", tokenizer.id());
+            manifest.put("seq_len", spec.seqLen());
+            manifest.put("divergence_window", spec.divergenceWindow());
+            manifest.put("partitions", partitions);
+            TokenizedCache.publish(cacheFs, temporary, cache, manifest, stats);
             LOG.info("Tokenized {} preference units ({} chosen and {} rejected trained tokens) into {} shards; cached at {}",
                     kept, chosenTokens, rejectedTokens, partitions, cache);
             return stats;
@@ -296,47 +297,5 @@ public final class PreferencePreparer {
                 .add("rejected_mask", DataTypes.createArrayType(DataTypes.BooleanType, false), true)
                 .add("desirable", DataTypes.BooleanType, false)
                 .add("margin", DataTypes.DoubleType, false);
-    }
-
-    private String cacheKey(PreferenceSpec spec, Tokenizer tokenizer, int partitions) {
-        try {
-            StringBuilder text = new StringBuilder();
-            text.append(CACHE_VERSION).append('|').append(spec.format()).append('|')
-                    .append(CorpusReader.isParquet(spec.path(), spec.container())).append('|').append(tokenizer.id())
-                    .append('|').append(spec.seqLen()).append('|').append(spec.truncation()).append('|')
-                    .append(spec.validation()).append('|').append(partitions).append("|window=")
-                    .append(spec.divergenceWindow());
-            for (String file : CorpusPreparer.inputFiles(context.hadoopConfiguration(), spec.path())) {
-                text.append('|').append(file);
-            }
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(text.toString().getBytes(StandardCharsets.UTF_8))).substring(0, 24);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot list input " + spec.path(), e);
-        }
-    }
-
-    private static void writeManifest(FileSystem fs, Path path, PreferenceSpec spec, Tokenizer tokenizer,
-                                      int partitions, PreferenceStats stats) throws IOException {
-        var manifest = JSON.createObjectNode();
-        manifest.put("version", CACHE_VERSION);
-        manifest.put("path", spec.path());
-        manifest.put("format", spec.format().id());
-        manifest.put("tokenizer", tokenizer.id());
-        manifest.put("seq_len", spec.seqLen());
-        manifest.put("divergence_window", spec.divergenceWindow());
-        manifest.put("partitions", partitions);
-        manifest.set("stats", JSON.valueToTree(stats));
-        try (OutputStream out = fs.create(path, true)) {
-            out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
-        }
-    }
-
-    private static PreferenceStats readManifest(FileSystem fs, Path path) throws IOException {
-        try (InputStream in = fs.open(path)) {
-            return JSON.treeToValue(JSON.readTree(in).get("stats"), PreferenceStats.class);
-        }
     }
 }
