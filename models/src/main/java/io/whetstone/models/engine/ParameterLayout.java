@@ -51,6 +51,17 @@ public final class ParameterLayout {
         return new ParameterLayout(specs);
     }
 
+    /**
+     * The tensors of {@code first}, then those of {@code second}, decayed tensors of both first as always; where
+     * {@code second} has no decayed tensors (a value head), the flat vector is {@code first}'s followed by
+     * {@code second}'s.
+     */
+    public static ParameterLayout concat(ParameterLayout first, ParameterLayout second) {
+        List<TensorSpec> specs = new ArrayList<>(first.tensors());
+        specs.addAll(second.tensors());
+        return new ParameterLayout(specs);
+    }
+
     /** The layout of {@code config}'s family. */
     public static ParameterLayout of(ModelConfig config) {
         return new ParameterLayout(config.family() == Family.GPT2 ? gpt2(config) : llama(config));

@@ -70,11 +70,26 @@ public final class Transformer implements AutoCloseable {
      * for none) train: adapters start as the config says (B = 0, so the model starts as the base).
      */
     public Transformer(ModelConfig config, EngineOptions options, LoraConfig loraConfig) {
+        this(config, options, loraConfig, null);
+    }
+
+    /**
+     * As {@link #Transformer(ModelConfig, EngineOptions, LoraConfig)}, with the tensors of heads on the final
+     * hidden states ({@code heads}, e.g. PPO's value head; null for none) appended to the parameter store, so
+     * that they train, average and checkpoint with the model as one flat vector (the model's tensors first).
+     * Heads train with the whole model; adapters with heads are not supported.
+     */
+    public Transformer(ModelConfig config, EngineOptions options, LoraConfig loraConfig, ParameterLayout heads) {
+        if (heads != null && loraConfig != null) {
+            throw new IllegalArgumentException("heads train with the whole model: LoRA adapters with a head on the "
+                    + "hidden states are not supported");
+        }
         this.config = config;
         this.options = options;
         DataType dataType = options.dataType();
         this.kernels = options.kernels().create(dataType, options.threads());
-        this.store = new ParameterStore(ParameterLayout.of(config), dataType);
+        this.store = new ParameterStore(heads == null ? ParameterLayout.of(config)
+                : ParameterLayout.concat(ParameterLayout.of(config), heads), dataType);
         this.lora = loraConfig == null ? null : new LoraLayout(config, loraConfig);
         this.adapters = lora == null ? null : new ParameterStore(lora.layout(), dataType);
         if (adapters != null) {
@@ -245,7 +260,7 @@ public final class Transformer implements AutoCloseable {
         Nd4j.gemm(normedFinal, head, logits, false, true, 1.0 / temperature, 0.0); // [N, V] = h W^T / temperature
         kernels.targetLogProbs(logits, this.targets, logProbs, logSumExp);
         backwardReady = true;
-        return new ForwardPass(logProbs.reshape(batch, seqLen), logits, this.targets, batch, seqLen);
+        return new ForwardPass(logProbs.reshape(batch, seqLen), logits, this.targets, batch, seqLen, normedFinal);
     }
 
     private void validate(int[] tokens, int[] targets, int batch, int seqLen) {

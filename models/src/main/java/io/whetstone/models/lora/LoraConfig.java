@@ -15,7 +15,8 @@ import java.util.Set;
  * @param dropout probability of dropping an input of the adapter path in training, in [0, 1)
  * @param targets Hugging Face / PEFT module names: Llama {@code q_proj, k_proj, v_proj, o_proj,
  *                gate_proj, up_proj, down_proj}; GPT-2 {@code c_attn, c_proj, c_fc} ({@code c_proj}
- *                names both the attention and the MLP output projection, as in PEFT)
+ *                names both the attention and the MLP output projection, as in PEFT); empty: the family's
+ *                defaults ({@link #forFamily})
  * @param seed seeds the initialisation of A and the dropout masks
  */
 public record LoraConfig(int rank, double alpha, double dropout, List<String> targets, long seed) implements Serializable {
@@ -35,10 +36,16 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
         if (!(dropout >= 0 && dropout < 1)) {
             throw new IllegalArgumentException("lora.dropout must be in [0, 1): " + dropout);
         }
-        if (targets == null || targets.isEmpty()) {
-            throw new IllegalArgumentException("lora.targets must name at least one module");
+        targets = targets == null ? List.of() : List.copyOf(targets);
+    }
+
+    /** These settings with empty targets replaced by {@code family}'s defaults: q_proj and v_proj, or c_attn. */
+    public LoraConfig forFamily(Family family) {
+        if (!targets.isEmpty()) {
+            return this;
         }
-        targets = List.copyOf(targets);
+        return new LoraConfig(rank, alpha, dropout, family == Family.GPT2 ? List.of("c_attn")
+                : List.of("q_proj", "v_proj"), seed);
     }
 
     /** alpha / rank. */

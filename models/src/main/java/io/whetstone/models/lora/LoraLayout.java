@@ -14,7 +14,9 @@ public final class LoraLayout {
     private final List<LoraSite> sites;
     private final ParameterLayout layout;
 
+    /** The adapters {@code lora} puts on {@code config} (empty targets: the family's defaults). */
     public LoraLayout(ModelConfig config, LoraConfig lora) {
+        lora = lora.forFamily(config.family());
         lora.validateFor(config.family());
         this.lora = lora;
         this.sites = sites(config, lora);

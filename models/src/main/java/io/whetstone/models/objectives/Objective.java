@@ -4,8 +4,9 @@ import io.whetstone.models.engine.ForwardPass;
 import io.whetstone.models.engine.TokenBatch;
 
 /**
- * A training objective: maps the model's per-token log-probabilities (and, where needed, logits) to a
- * loss and its gradient. The loss is divided by {@code normalizer}, so micro-batches and Spark
+ * A training objective: maps a forward pass's outputs (per-token log-probabilities and, where needed,
+ * logits and final hidden states) to a loss, its gradients (d log-prob, d logits, d hidden for a head on
+ * the hidden states) and named metric sums. The loss is divided by {@code normalizer}, so micro-batches and Spark
  * partitions can agree on one global normaliser (e.g. the masked tokens of the whole step).
  */
 public interface Objective {

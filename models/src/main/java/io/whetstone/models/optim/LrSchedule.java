@@ -30,6 +30,11 @@ public record LrSchedule(double peak, long warmupSteps, long totalSteps, double 
         return new LrSchedule(rate, 0, 1, 1.0);
     }
 
+    /** The same schedule with every rate multiplied by {@code factor} (> 0; an RL rollback's damping). */
+    public LrSchedule scaled(double factor) {
+        return factor == 1.0 ? this : new LrSchedule(peak * factor, warmupSteps, totalSteps, minRatio);
+    }
+
     /** The rate of step {@code step} (counted from 1). */
     public double rate(long step) {
         if (step <= warmupSteps) {

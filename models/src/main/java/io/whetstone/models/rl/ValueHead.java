@@ -20,15 +20,24 @@ public final class ValueHead {
     private final INDArray bias; // [1]
 
     public ValueHead(int width, DataType dataType) {
-        this.store = new ParameterStore(layout(width), dataType);
+        this(new ParameterStore(layout(width), dataType));
+    }
+
+    /** The head whose tensors live in {@code store} (a model's store with the head appended). */
+    public ValueHead(ParameterStore store) {
+        this.store = store;
         this.weight = store.tensor("value_head.weight");
         this.bias = store.tensor("value_head.bias");
     }
 
-    /** The head's tensors: weight [C] (decayed) and bias [1], both starting at zero. */
+    /**
+     * The head's tensors: weight [C] and bias [1], both starting at zero and neither decayed, so that appended to
+     * a model's layout they keep the flat order model then head that RL checkpoints use (decayed tensors come
+     * first in a layout).
+     */
     public static ParameterLayout layout(int width) {
         return ParameterLayout.of(List.of(
-                new TensorSpec("value_head.weight", new long[] {width}, true, TensorSpec.Init.ZEROS, 0),
+                new TensorSpec("value_head.weight", new long[] {width}, false, TensorSpec.Init.ZEROS, 0),
                 new TensorSpec("value_head.bias", new long[] {1}, false, TensorSpec.Init.ZEROS, 0)));
     }
 

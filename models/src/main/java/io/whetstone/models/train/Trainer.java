@@ -54,7 +54,7 @@ public final class Trainer {
             model.setDropoutSeed((optimizer.step() + 1) * 4099L + micro++);
             ForwardPass pass = model.forward(batch.tokens(), batch.targets(), batch.batch(), batch.seqLen());
             ObjectiveResult result = objective.evaluate(pass, batch, normalizer);
-            model.backward(result.dLogProbs(), result.dLogits());
+            model.backward(result.dLogProbs(), result.dLogits(), result.dHidden());
             loss += result.loss();
             result.metrics().forEach((name, value) -> metrics.merge(name, value, Double::sum));
         }

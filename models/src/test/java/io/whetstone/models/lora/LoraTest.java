@@ -137,6 +137,15 @@ class LoraTest {
         assertTrue(error.getMessage().contains("gpt2 has no module 'q_proj'"), error.getMessage());
     }
 
+    @Test
+    void emptyTargetsMeanTheFamilysDefaults() {
+        LoraConfig none = new LoraConfig(2, 4, 0, List.of(), 1);
+        assertEquals(java.util.Set.of("c_attn"), new LoraLayout(TinyModels.gpt2(), none).sites().stream()
+                .map(LoraSite::module).collect(java.util.stream.Collectors.toSet()));
+        assertEquals(java.util.Set.of("q_proj", "v_proj"), new LoraLayout(TinyModels.llama(), none).sites().stream()
+                .map(LoraSite::module).collect(java.util.stream.Collectors.toSet()));
+    }
+
     private static INDArray array(Tensor tensor) {
         return Nd4j.createFromArray(tensor.values()).reshape(tensor.shape());
     }
