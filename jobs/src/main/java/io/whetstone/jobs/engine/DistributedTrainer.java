@@ -109,7 +109,16 @@ public final class DistributedTrainer<R> implements AutoCloseable {
             if (sum.params == null || sum.tokens == 0) {
                 throw new IllegalStateException("round " + round + " trained on nothing (empty shards or masks)");
             }
-            TrainingState next = mode == Mode.AVERAGING ? average(sum, state) : step(sum, state);
+            TrainingState next;
+            double gradNorm;
+            if (mode == Mode.AVERAGING) {
+                next = average(sum, state);
+                gradNorm = sum.gradNormSum / Math.max(1, sum.steps * (double) sum.partitions);
+            } else {
+                Optimizer.Update update = step(sum, state);
+                next = TrainingState.capture(driverStore.params(), driverOptimizer);
+                gradNorm = update.gradNorm();
+            }
             double wall = (System.nanoTime() - start) / 1e9;
             // Tasks that cannot all run at once (fewer task slots than partitions) run in waves; the
             // compute on the critical path is the total compute spread over the slots, at least the
@@ -120,7 +129,7 @@ public final class DistributedTrainer<R> implements AutoCloseable {
             return new RoundReport(round, next, sum.lossSum / sum.tokens, sum.tokens, sum.rows,
                     setup.schedule().rate(next.step()), wall, compute, Math.max(0, wall - compute), stateBytes,
                     mode == Mode.AVERAGING ? returned : 4L * sent.params().length * sum.partitions, sum.trainedTokens,
-                    java.util.Map.copyOf(sum.metrics));
+                    java.util.Map.copyOf(sum.metrics), mode == Mode.AVERAGING ? sum.steps : 1, gradNorm);
         } finally {
             broadcast.destroy();
         }
@@ -138,10 +147,12 @@ public final class DistributedTrainer<R> implements AutoCloseable {
         for (int k = 0; k < moments.length; k++) {
             moments[k] = RoundSum.mean(sum.optimizerState[k], sum.weight);
         }
-        return new TrainingState(RoundSum.mean(sum.params, sum.weight), moments, before.step() + setup.localSteps());
+        // partitions that skipped empty steps took fewer; the optimiser's count moves by the most any took
+        return new TrainingState(RoundSum.mean(sum.params, sum.weight), moments, before.step() + sum.steps);
     }
 
-    private TrainingState step(RoundSum sum, TrainingState before) {
+    /** The driver's optimiser step on the summed gradient, divided by the summed normaliser units. */
+    private Optimizer.Update step(RoundSum sum, TrainingState before) {
         if (driverStore == null) {
             driverStore = new ParameterStore(setup.trainableLayout(), DataType.FLOAT);
             driverKernels = setup.engine().kernels().create(DataType.FLOAT, setup.engine().threads());
@@ -149,8 +160,7 @@ public final class DistributedTrainer<R> implements AutoCloseable {
         }
         before.restore(driverStore.params(), driverOptimizer);
         TrainingState.copyInto(RoundSum.mean(sum.params, sum.tokens), driverStore.grads());
-        driverOptimizer.apply(setup.schedule().rate(driverOptimizer.step() + 1));
-        return TrainingState.capture(driverStore.params(), driverOptimizer);
+        return driverOptimizer.apply(setup.schedule().rate(driverOptimizer.step() + 1));
     }
 
     @Override

@@ -19,10 +19,18 @@ import java.util.Map;
  * @param computeNanos time spent computing in the task
  * @param trainedTokens tokens the loss counted (equal to {@code tokens} for SFT)
  * @param metrics the objective's named sums over the partition's steps
+ * @param steps optimiser steps taken (averaging) or 1 (gradient mode); 0 when the partition had no rows for
+ *              the round, and then {@code params} is null
+ * @param gradNorm the sum of the partition's local steps' gradient norms (averaging), or 0
  */
 public record PartitionResult(int partition, float[] params, float[][] optimizerState, double weight, double lossSum,
                               double tokens, long rows, long computeNanos, double trainedTokens,
-                              Map<String, Double> metrics) implements Serializable {
+                              Map<String, Double> metrics, long steps, double gradNorm) implements Serializable {
 
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
+
+    /** A partition that had no rows for the round. */
+    static PartitionResult empty(int partition) {
+        return new PartitionResult(partition, null, new float[0][], 0, 0, 0, 0, 0, 0, Map.of(), 0, 0);
+    }
 }

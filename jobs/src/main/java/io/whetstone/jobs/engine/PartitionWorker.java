@@ -26,7 +26,8 @@ final class PartitionWorker {
 
     /**
      * Averaging mode: local steps from the broadcast state; returns the new state weighted by the objective's
-     * normaliser units (tokens for SFT, pairs for preferences).
+     * normaliser units (tokens for SFT, pairs for preferences). A step the adapter selects no rows for is
+     * skipped; a partition with no rows in any step returns an empty result.
      */
     static <R> Iterator<PartitionResult> averaging(WorkerSetup setup, RowAdapter<R> adapter, TrainingState state,
                                                    Supplier<float[]> base, Supplier<float[]> teacher, int round,
@@ -37,25 +38,34 @@ final class PartitionWorker {
         try {
             long start = System.nanoTime();
             state.restore(bundle.model(), bundle.optimizer());
-            ShardSampler sampler = new ShardSampler(setup.seed(), partition, setup.batchSize(), setup.localSteps());
             double lossSum = 0;
             double units = 0;
             double trained = 0;
+            double gradNorms = 0;
             long rowCount = 0;
+            long steps = 0;
             Map<String, Double> metrics = new TreeMap<>();
             for (int step = 0; step < setup.localSteps(); step++) {
-                List<R> batch = sampler.batch(shard, round, step);
+                List<R> batch = adapter.select(setup, shard, round, step, partition);
+                if (batch.isEmpty()) {
+                    continue;
+                }
                 RowAdapter.Step input = adapter.step(setup, bundle, batch, round, step, partition);
-                Trainer.StepStats stats = input.trainer().step(List.of(input.batch()));
+                Trainer.StepStats stats = input.trainer().step(input.batches());
                 lossSum += stats.loss() * stats.maskedTokens();
                 units += stats.maskedTokens();
                 trained += input.trainedTokens();
+                gradNorms += stats.gradNorm();
                 rowCount += batch.size();
+                steps++;
                 stats.metrics().forEach((name, value) -> metrics.merge(name, value, Double::sum));
+            }
+            if (steps == 0) {
+                return List.of(PartitionResult.empty(partition)).iterator();
             }
             TrainingState after = TrainingState.capture(bundle.model(), bundle.optimizer());
             return List.of(new PartitionResult(partition, after.params(), after.optimizerState(), units, lossSum,
-                    units, rowCount, System.nanoTime() - start, trained, metrics)).iterator();
+                    units, rowCount, System.nanoTime() - start, trained, metrics, steps, gradNorms)).iterator();
         } finally {
             WorkerModels.release(bundle);
         }
@@ -68,24 +78,29 @@ final class PartitionWorker {
         return gradient(setup, PackedRows.INSTANCE, state, base, teacher, round, partition, rows);
     }
 
-    /** Gradient mode: the gradient of the unnormalised loss of one batch at the broadcast parameters. */
+    /**
+     * Gradient mode: the gradient of the unnormalised loss of one batch at the broadcast parameters (an empty
+     * result when the adapter selects no rows of this partition for the round).
+     */
     static <R> Iterator<PartitionResult> gradient(WorkerSetup setup, RowAdapter<R> adapter, TrainingState state,
                                                   Supplier<float[]> base, Supplier<float[]> teacher, int round,
                                                   int partition, Iterator<R> rows) {
         List<R> shard = collect(rows);
+        List<R> batch = adapter.select(setup, shard, round, 0, partition);
+        if (batch.isEmpty()) {
+            return List.of(PartitionResult.empty(partition)).iterator();
+        }
         Nd4jThreads.apply(setup.engine().threads());
         WorkerModels.Bundle bundle = WorkerModels.acquire(setup, base, teacher);
         try {
             long start = System.nanoTime();
             TrainingState.copyInto(state.params(), bundle.model().trainableParameters().params());
-            ShardSampler sampler = new ShardSampler(setup.seed(), partition, setup.batchSize(), 1);
-            List<R> batch = sampler.batch(shard, round, 0);
             RowAdapter.Step input = adapter.step(setup, bundle, batch, round, 0, partition);
-            Trainer.Summed summed = input.trainer().accumulateSum(List.of(input.batch()));
+            Trainer.Summed summed = input.trainer().accumulateSum(input.batches());
             float[] gradient = TrainingState.toFloats(bundle.model().trainableParameters().grads());
             return List.of(new PartitionResult(partition, gradient, new float[0][], 1.0, summed.loss(),
                     summed.normalizer(), batch.size(), System.nanoTime() - start, input.trainedTokens(),
-                    summed.metrics())).iterator();
+                    summed.metrics(), 1, 0)).iterator();
         } finally {
             WorkerModels.release(bundle);
         }

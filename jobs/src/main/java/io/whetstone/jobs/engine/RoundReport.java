@@ -20,8 +20,12 @@ import io.whetstone.models.train.TrainingState;
  * @param bytesReturned bytes of results sent back by the partitions
  * @param trainedTokens tokens the loss counted in the round
  * @param metrics the objective's named sums over the round (divide by the count it reports beside them)
+ * @param steps optimiser steps the round took (1 in gradient mode; the most any partition took in averaging)
+ * @param gradNorm the gradient norm before clipping: of the driver's step (gradient mode), or the mean over
+ *                 the partitions' local steps (averaging)
  */
 public record RoundReport(int round, TrainingState state, double loss, double tokens, long rows, double learningRate,
                           double wallSeconds, double maxComputeSeconds, double averagingSeconds, long bytesBroadcast,
-                          long bytesReturned, double trainedTokens, java.util.Map<String, Double> metrics) {
+                          long bytesReturned, double trainedTokens, java.util.Map<String, Double> metrics,
+                          long steps, double gradNorm) {
 }

@@ -10,7 +10,7 @@ import java.io.Serializable;
  */
 final class RoundSum implements Serializable {
 
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
 
     double[] params;
     double[][] optimizerState;
@@ -23,8 +23,13 @@ final class RoundSum implements Serializable {
     long maxComputeNanos;
     long totalComputeNanos;
     int partitions;
+    long steps;
+    double gradNormSum;
 
     RoundSum add(PartitionResult result) {
+        if (result.params() == null) {
+            return this; // no rows for this round
+        }
         if (params == null) {
             params = new double[result.params().length];
             optimizerState = new double[result.optimizerState().length][result.params().length];
@@ -50,6 +55,8 @@ final class RoundSum implements Serializable {
         maxComputeNanos = Math.max(maxComputeNanos, result.computeNanos());
         totalComputeNanos += result.computeNanos();
         partitions++;
+        steps = Math.max(steps, result.steps());
+        gradNormSum += result.gradNorm();
         return this;
     }
 
@@ -77,6 +84,8 @@ final class RoundSum implements Serializable {
         maxComputeNanos = Math.max(maxComputeNanos, other.maxComputeNanos);
         totalComputeNanos += other.totalComputeNanos;
         partitions += other.partitions;
+        steps = Math.max(steps, other.steps);
+        gradNormSum += other.gradNormSum;
         return this;
     }
 

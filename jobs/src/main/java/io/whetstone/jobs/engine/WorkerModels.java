@@ -14,22 +14,21 @@ import io.whetstone.models.preference.KtoObjective;
 import io.whetstone.models.preference.PreferenceObjective;
 import io.whetstone.models.preference.ReferenceLogProbs;
 import io.whetstone.models.preference.RewardObjective;
+import io.whetstone.models.rl.ClippedPolicyLoss;
+import io.whetstone.models.rl.PolicyObjective;
+import io.whetstone.models.rl.ValueHead;
+import io.whetstone.models.rl.ValueLoss;
 import io.whetstone.models.train.Trainer;
 import io.whetstone.models.train.TrainingState;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Models kept alive in an executor JVM between tasks of the same setup, so that a round does not
- * reallocate the model and its buffers. A task takes a model, overwrites its whole state from the
- * broadcast, and gives it back; concurrent tasks get different models. This is a cache of memory,
- * not of configuration: everything a task computes comes from its inputs.
+ * The trainer's bundles (model, optimiser, objective, and what the objective reads: a teacher, a reference's
+ * log-probs, rollout targets), kept in the executor's {@link ModelPool} under their setup (the policy's role).
+ * A task takes a bundle, overwrites its whole state from the broadcast, and gives it back; concurrent tasks
+ * get different bundles.
  */
 public final class WorkerModels {
-
-    private static final Map<WorkerSetup, Deque<Bundle>> POOL = new ConcurrentHashMap<>();
 
     private WorkerModels() {
     }
@@ -39,7 +38,50 @@ public final class WorkerModels {
      * the current batch's precomputed top-k targets (or null).
      */
     public record Bundle(WorkerSetup setup, Transformer model, Optimizer optimizer, Trainer trainer, Transformer teacher,
-                         BatchTeacher batchTeacher, Trainer onPolicyTrainer, BatchReference batchReference) {
+                         BatchTeacher batchTeacher, Trainer onPolicyTrainer, BatchReference batchReference,
+                         BatchRollouts batchRollouts) implements AutoCloseable {
+
+        @Override
+        public void close() {
+            model.close();
+            if (teacher != null) {
+                teacher.close();
+            }
+        }
+    }
+
+    /**
+     * What RL update rows carry for the policy objective: each of the step's batches' targets (keyed by the
+     * batch itself) and the minibatch's normalisers, set before each step from the step's rows.
+     */
+    public static final class BatchRollouts implements PolicyObjective.Source {
+        private final Map<TokenBatch, PolicyObjective.Targets> targets = new java.util.IdentityHashMap<>();
+        private PolicyObjective.Normalizers normalizers;
+
+        /** The next step's batches with their targets, and the normalisers of its minibatch. */
+        public void set(Map<TokenBatch, PolicyObjective.Targets> batches, PolicyObjective.Normalizers norms) {
+            targets.clear();
+            targets.putAll(batches);
+            normalizers = norms;
+        }
+
+        @Override
+        public PolicyObjective.Targets targets(TokenBatch batch) {
+            PolicyObjective.Targets found = targets.get(batch);
+            if (found == null) {
+                throw new IllegalStateException("no rollout targets were set for this batch of " + batch.batch()
+                        + " rows");
+            }
+            return found;
+        }
+
+        @Override
+        public PolicyObjective.Normalizers normalizers() {
+            if (normalizers == null) {
+                throw new IllegalStateException("no minibatch normalisers were set");
+            }
+            return normalizers;
+        }
     }
 
     /**
@@ -132,13 +174,12 @@ public final class WorkerModels {
      */
     public static Bundle acquire(WorkerSetup setup, java.util.function.Supplier<float[]> base,
                                  java.util.function.Supplier<float[]> teacherParams) {
-        Deque<Bundle> free = POOL.computeIfAbsent(setup, key -> new ArrayDeque<>());
-        synchronized (free) {
-            if (!free.isEmpty()) {
-                return free.pop();
-            }
-        }
-        Transformer model = new Transformer(setup.model(), setup.engine(), setup.lora());
+        return ModelPool.take(setup, () -> build(setup, base, teacherParams));
+    }
+
+    private static Bundle build(WorkerSetup setup, java.util.function.Supplier<float[]> base,
+                                java.util.function.Supplier<float[]> teacherParams) {
+        Transformer model = new Transformer(setup.model(), setup.engine(), setup.lora(), setup.heads());
         if (setup.lora() != null) {
             TrainingState.copyInto(base.get(), model.parameters().params());
         }
@@ -171,31 +212,25 @@ public final class WorkerModels {
                     : preference.rewardToken() >= 0 ? new RewardObjective(preference.rewardToken(), reference::margins)
                     : new PreferenceObjective(preference.pairwise(), reference);
         }
+        BatchRollouts batchRollouts = null;
+        if (setup.policy() != null) {
+            WorkerSetup.PolicySetup policy = setup.policy();
+            batchRollouts = new BatchRollouts();
+            // PPO's value head lives in the model's store, after the model's tensors
+            ValueHead head = policy.valueHead() ? new ValueHead(model.parameters()) : null;
+            objective = new PolicyObjective(new ClippedPolicyLoss(policy.clipLow(), policy.clipHigh(), policy.klCoef(),
+                    policy.normalization()), head, head == null ? null : new ValueLoss(policy.valueClip()),
+                    policy.valueCoef(), policy.replayCoef(), batchRollouts);
+            // the trainer scores tokens under the distribution they were sampled from
+            model.setTemperature(policy.temperature());
+        }
         Trainer trainer = new Trainer(model, objective, optimizer, setup.schedule());
-        return new Bundle(setup, model, optimizer, trainer, teacher, batchTeacher, onPolicyTrainer, batchReference);
+        return new Bundle(setup, model, optimizer, trainer, teacher, batchTeacher, onPolicyTrainer, batchReference,
+                batchRollouts);
     }
 
     /** Returns {@code bundle} to the pool. */
     public static void release(Bundle bundle) {
-        Deque<Bundle> free = POOL.computeIfAbsent(bundle.setup(), key -> new ArrayDeque<>());
-        synchronized (free) {
-            free.push(bundle);
-        }
-    }
-
-    /** Frees every pooled model (end of a job, tests). */
-    public static void clear() {
-        for (Deque<Bundle> free : POOL.values()) {
-            synchronized (free) {
-                free.forEach(bundle -> {
-                    bundle.model().close();
-                    if (bundle.teacher() != null) {
-                        bundle.teacher().close();
-                    }
-                });
-                free.clear();
-            }
-        }
-        POOL.clear();
+        ModelPool.give(bundle.setup(), bundle);
     }
 }

@@ -10,6 +10,8 @@ import io.whetstone.models.optim.AdamWConfig;
 import io.whetstone.models.optim.LrSchedule;
 import io.whetstone.models.preference.KtoSettings;
 import io.whetstone.models.preference.PreferenceSettings;
+import io.whetstone.models.rl.ClippedPolicyLoss;
+import io.whetstone.models.rl.ValueHead;
 import java.io.Serializable;
 
 /**
@@ -28,30 +30,44 @@ import java.io.Serializable;
  * @param baseId identifies the frozen base's broadcast (so pooled models never mix bases of two jobs); 0 without adapters
  * @param teacher logit distillation from a teacher model (its parameters broadcast once), or null for plain SFT
  * @param preference a preference loss on preference units (pairs or labelled completions), or null
+ * @param policy the RL policy update on rollout rows (GRPO, PPO with its value head), or null
  */
 public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimizer, AdamWConfig adamw,
                           LrSchedule schedule, int batchSize, int localSteps, long seed, LoraConfig lora, long baseId,
-                          TeacherSetup teacher, PreferenceSetup preference)
+                          TeacherSetup teacher, PreferenceSetup preference, PolicySetup policy)
         implements Serializable {
 
-    private static final long serialVersionUID = 4L;
+    private static final long serialVersionUID = 5L;
 
     public WorkerSetup {
-        if (teacher != null && preference != null) {
-            throw new IllegalArgumentException("a setup trains with a teacher or on preferences, not both");
+        int objectives = (teacher == null ? 0 : 1) + (preference == null ? 0 : 1) + (policy == null ? 0 : 1);
+        if (objectives > 1) {
+            throw new IllegalArgumentException("a setup trains with a teacher, on preferences or on rollouts: one of "
+                    + "them at most");
         }
+        if (policy != null && policy.valueHead() && lora != null) {
+            throw new IllegalArgumentException("PPO's value head trains with the whole model, not with LoRA adapters");
+        }
+    }
+
+    /** With a teacher or preferences (or neither), no RL policy update. */
+    public WorkerSetup(ModelConfig model, EngineOptions engine, String optimizer, AdamWConfig adamw, LrSchedule schedule,
+                       int batchSize, int localSteps, long seed, LoraConfig lora, long baseId, TeacherSetup teacher,
+                       PreferenceSetup preference) {
+        this(model, engine, optimizer, adamw, schedule, batchSize, localSteps, seed, lora, baseId, teacher, preference,
+                null);
     }
 
     /** With a teacher (or none), no preferences. */
     public WorkerSetup(ModelConfig model, EngineOptions engine, String optimizer, AdamWConfig adamw, LrSchedule schedule,
                        int batchSize, int localSteps, long seed, LoraConfig lora, long baseId, TeacherSetup teacher) {
-        this(model, engine, optimizer, adamw, schedule, batchSize, localSteps, seed, lora, baseId, teacher, null);
+        this(model, engine, optimizer, adamw, schedule, batchSize, localSteps, seed, lora, baseId, teacher, null, null);
     }
 
     /** Without a teacher. */
     public WorkerSetup(ModelConfig model, EngineOptions engine, String optimizer, AdamWConfig adamw, LrSchedule schedule,
                        int batchSize, int localSteps, long seed, LoraConfig lora, long baseId) {
-        this(model, engine, optimizer, adamw, schedule, batchSize, localSteps, seed, lora, baseId, null, null);
+        this(model, engine, optimizer, adamw, schedule, batchSize, localSteps, seed, lora, baseId, null, null, null);
     }
 
     /**
@@ -111,8 +127,26 @@ public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimi
         }
     }
 
-    /** The layout of what trains: the adapters with LoRA, the whole model otherwise. */
+    /**
+     * The RL policy update: the clipped policy loss (clip range, KL coefficient in the loss, normalisation), PPO's
+     * value head and loss, the replayed SFT rows' weight, and the sampling temperature the log-probs are scored at.
+     */
+    public record PolicySetup(double clipLow, double clipHigh, double klCoef,
+                              ClippedPolicyLoss.Normalization normalization, boolean valueHead, double valueClip,
+                              double valueCoef, double replayCoef, double temperature) implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /** The heads on the final hidden states that train with the model (PPO's value head), or null. */
+    public ParameterLayout heads() {
+        return policy != null && policy.valueHead() ? ValueHead.layout(model.width()) : null;
+    }
+
+    /** The layout of what trains: the adapters with LoRA, the whole model (and its heads) otherwise. */
     public ParameterLayout trainableLayout() {
-        return lora == null ? ParameterLayout.of(model) : new LoraLayout(model, lora).layout();
+        if (lora != null) {
+            return new LoraLayout(model, lora).layout();
+        }
+        return heads() == null ? ParameterLayout.of(model) : ParameterLayout.concat(ParameterLayout.of(model), heads());
     }
 }

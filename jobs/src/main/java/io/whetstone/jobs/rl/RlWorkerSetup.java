@@ -3,6 +3,7 @@ package io.whetstone.jobs.rl;
 import io.whetstone.datasets.rewards.RewardScorer;
 import io.whetstone.datasets.tokenize.Tokenizer;
 import io.whetstone.jobs.config.RlConfig;
+import io.whetstone.jobs.engine.ModelPool;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.optim.AdamWConfig;
@@ -22,7 +23,7 @@ import java.util.List;
  * @param klCoef the KL coefficient in force (PPO's adapts); the reference pass always runs, for the KL metric
  * @param optimizer {@code adamw} or {@code sgd} (local steps of averaging mode)
  * @param adamw optimiser settings
- * @param poolId identifies this job's reference model in executor pools
+ * @param poolId the id of the reference's broadcast: keys this job's models in executor pools
  */
 public record RlWorkerSetup(ModelConfig model, EngineOptions engine, RlConfig.Algorithm algorithm,
                             RlConfig.Rollout rollout, Tokenizer tokenizer, List<RewardScorer.Component> rewards,
@@ -36,8 +37,13 @@ public record RlWorkerSetup(ModelConfig model, EngineOptions engine, RlConfig.Al
         return algorithm.ppo();
     }
 
-    /** The key of pooled models (everything that shapes them). */
-    RlWorkerPool.Key poolKey() {
-        return new RlWorkerPool.Key(model, engine, valueHead(), poolId);
+    /** The pool key of the rollouts' copy of the policy (with PPO's value head), whose parameters each task loads. */
+    ModelPool.Key policyKey() {
+        return new ModelPool.Key(ModelPool.Role.POLICY, model, engine, valueHead(), poolId);
+    }
+
+    /** The pool key of the frozen reference, its weights broadcast {@code poolId}. */
+    ModelPool.Key referenceKey() {
+        return ModelPool.Key.frozen(ModelPool.Role.REFERENCE, model, engine, poolId);
     }
 }

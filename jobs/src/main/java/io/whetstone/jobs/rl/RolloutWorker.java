@@ -4,7 +4,9 @@ import io.whetstone.jobs.rollout.PromptRecord;
 import io.whetstone.jobs.rollout.SampleGenerator;
 import io.whetstone.jobs.rollout.SamplingSpec;
 import io.whetstone.datasets.rewards.RewardScorer;
+import io.whetstone.jobs.engine.ModelPool;
 import io.whetstone.jobs.engine.Nd4jThreads;
+import io.whetstone.models.train.TrainingState;
 import io.whetstone.models.engine.ForwardPass;
 import io.whetstone.models.engine.Transformer;
 import io.whetstone.models.generate.Completion;
@@ -32,7 +34,7 @@ public final class RolloutWorker {
 
     /** Frees the models pooled in this JVM (end of a job). */
     public static void clearPools() {
-        RlWorkerPool.clear();
+        ModelPool.clear();
     }
 
     /** The seed of sample {@code sample} of prompt {@code promptIndex} in {@code iteration}. */
@@ -65,9 +67,10 @@ public final class RolloutWorker {
             return List.of(new RolloutPartition(List.of(), 0, 0, 0, 0)).iterator();
         }
         Nd4jThreads.apply(setup.engine().threads());
-        RlWorkerPool.Bundle bundle = RlWorkerPool.acquire(setup.poolKey());
+        Transformer policy = ModelPool.acquire(setup.policyKey(), null);
         try (RewardScorer scorer = new RewardScorer(setup.rewards(), setup.rewardTimeoutMs())) {
-            PolicyParameters.load(policyParams, bundle.policy, bundle.head);
+            // the policy's parameters, then (PPO) its value head's: the flat order of the trained vector
+            TrainingState.copyInto(policyParams, policy.parameters().params());
             List<PromptRecord> rowPrompts = new ArrayList<>();
             List<Integer> rowSamples = new ArrayList<>();
             for (PromptRecord prompt : list) {
@@ -78,7 +81,7 @@ public final class RolloutWorker {
             }
             int rows = rowPrompts.size();
             long start = System.nanoTime();
-            List<Completion> completions = generate(setup, bundle.policy, rowPrompts, rowSamples, iteration, greedy);
+            List<Completion> completions = generate(setup, policy, rowPrompts, rowSamples, iteration, greedy);
             long generated = System.nanoTime();
 
             String[] texts = new String[rows];
@@ -98,7 +101,7 @@ public final class RolloutWorker {
             float[][] values = new float[rows][];
             double[] entropy = new double[rows];
             if (logProbPasses) {
-                LogProbPasses.run(setup, bundle, reference, rowPrompts, completions, old, ref, values, entropy);
+                LogProbPasses.run(setup, policy, reference, rowPrompts, completions, old, ref, values, entropy);
             }
             long passes = System.nanoTime();
 
@@ -117,7 +120,7 @@ public final class RolloutWorker {
             return List.of(new RolloutPartition(out, generated - start, scored - generated, passes - scored, failures))
                     .iterator();
         } finally {
-            RlWorkerPool.release(bundle);
+            ModelPool.release(setup.policyKey(), policy);
         }
     }
 
@@ -134,13 +137,24 @@ public final class RolloutWorker {
         private LogProbPasses() {
         }
 
-        static void run(RlWorkerSetup setup, RlWorkerPool.Bundle bundle, Supplier<float[]> reference,
+        static void run(RlWorkerSetup setup, Transformer policy, Supplier<float[]> reference,
                         List<PromptRecord> prompts, List<Completion> completions, float[][] old, float[][] ref,
                         float[][] values, double[] entropy) {
+            Transformer referenceModel = ModelPool.acquire(setup.referenceKey(), reference);
+            try {
+                run(setup, policy, referenceModel, prompts, completions, old, ref, values, entropy);
+            } finally {
+                ModelPool.release(setup.referenceKey(), referenceModel);
+            }
+        }
+
+        private static void run(RlWorkerSetup setup, Transformer policy, Transformer referenceModel,
+                                List<PromptRecord> prompts, List<Completion> completions, float[][] old,
+                                float[][] ref, float[][] values, double[] entropy) {
             int micro = setup.rollout().microBatch();
-            Transformer referenceModel = bundle.reference(reference);
+            ValueHead head = setup.valueHead() ? new ValueHead(policy.parameters()) : null;
             // the trainer scores tokens under the distribution they were sampled from
-            bundle.policy.setTemperature(setup.rollout().temperature());
+            policy.setTemperature(setup.rollout().temperature());
             referenceModel.setTemperature(setup.rollout().temperature());
             for (int from = 0; from < prompts.size(); from += micro) {
                 int to = Math.min(prompts.size(), from + micro);
@@ -151,9 +165,9 @@ public final class RolloutWorker {
                     completionIds.add(completions.get(i).tokens());
                 }
                 Rows rows = Rows.of(promptIds, completionIds);
-                ForwardPass pass = bundle.policy.forward(rows.tokens, rows.targets, rows.batch, rows.seqLen);
+                ForwardPass pass = policy.forward(rows.tokens, rows.targets, rows.batch, rows.seqLen);
                 INDArray logProbs = pass.logProbs();
-                double[] rowValues = bundle.head == null ? null : bundle.head.forward(bundle.policy.finalHidden());
+                double[] rowValues = head == null ? null : head.forward(pass.hidden());
                 for (int b = 0; b < rows.batch; b++) {
                     int n = completionIds.get(b).length;
                     int first = rows.firstTarget[b];

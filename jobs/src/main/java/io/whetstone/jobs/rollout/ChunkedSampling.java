@@ -2,7 +2,7 @@ package io.whetstone.jobs.rollout;
 
 import io.whetstone.datasets.rewards.RewardScorer;
 import io.whetstone.jobs.config.InjectedFailure;
-import io.whetstone.jobs.engine.FrozenModels;
+import io.whetstone.jobs.engine.ModelPool;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.models.engine.EngineOptions;
 import org.apache.spark.sql.SparkSession;
@@ -151,7 +151,7 @@ public final class ChunkedSampling {
         } finally {
             weights.destroy();
             prompts.unpersist(false);
-            FrozenModels.clear();
+            ModelPool.clear();
         }
     }
 

@@ -11,7 +11,7 @@ import io.whetstone.models.checkpoint.HfFormat;
 import io.whetstone.models.checkpoint.Tensor;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.engine.Transformer;
-import io.whetstone.models.train.TrainingState;
+import io.whetstone.jobs.engine.ModelPool;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
@@ -27,7 +27,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code *ForSequenceClassification} with one label: the base model's tensors plus {@code score.weight}
  * [1, C] (an untied Llama's {@code lm_head} may be absent). The reward of a completion is the head applied
  * to the final normed hidden state of the last token of BOS + prompt + completion. The weights are
- * broadcast once; each executor builds the model on first use.
+ * broadcast once; each executor builds the model on first use and keeps it in its {@link ModelPool}.
  */
 public final class ModelReward implements Reward {
 
@@ -38,7 +38,6 @@ public final class ModelReward implements Reward {
     private final float[] head; // [C]
     private final Tokenizer tokenizer;
     private final EngineOptions engine;
-    private transient Transformer model;
 
     ModelReward(ModelConfig config, Broadcast<float[]> weights, float[] head, Tokenizer tokenizer,
                 EngineOptions engine) {
@@ -87,10 +86,16 @@ public final class ModelReward implements Reward {
 
     @Override
     public double score(RewardInput input) {
-        if (model == null) {
-            model = new Transformer(config, engine);
-            TrainingState.copyInto(weights.value(), model.parameters().params());
+        ModelPool.Key key = ModelPool.Key.frozen(ModelPool.Role.REWARD_MODEL, config, engine, weights.id());
+        Transformer model = ModelPool.acquire(key, weights::value);
+        try {
+            return score(model, input);
+        } finally {
+            ModelPool.release(key, model);
         }
+    }
+
+    private double score(Transformer model, RewardInput input) {
         int[] text = tokenizer.encode(input.prompt() + input.completion());
         int length = Math.min(config.maxSeqLen(), text.length + 1);
         int[] ids = new int[length];

@@ -2,7 +2,7 @@ package io.whetstone.jobs.rollout;
 
 import io.whetstone.datasets.rewards.RewardScorer;
 import io.whetstone.datasets.tokenize.Tokenizer;
-import io.whetstone.jobs.engine.FrozenModels;
+import io.whetstone.jobs.engine.ModelPool;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.engine.EngineOptions;
 import java.io.Serializable;
@@ -25,7 +25,7 @@ public record SamplerSetup(ModelConfig model, EngineOptions engine, Tokenizer to
 
     private static final long serialVersionUID = 1L;
 
-    FrozenModels.Key poolKey() {
-        return new FrozenModels.Key(model, engine, weightsId);
+    ModelPool.Key poolKey() {
+        return ModelPool.Key.frozen(ModelPool.Role.SAMPLER, model, engine, weightsId);
     }
 }

@@ -1,7 +1,7 @@
 package io.whetstone.jobs.rollout;
 
 import io.whetstone.datasets.rewards.RewardScorer;
-import io.whetstone.jobs.engine.FrozenModels;
+import io.whetstone.jobs.engine.ModelPool;
 import io.whetstone.jobs.engine.Nd4jThreads;
 import io.whetstone.models.engine.Transformer;
 import io.whetstone.models.generate.Completion;
@@ -45,7 +45,7 @@ public final class SamplingTask {
             return List.of(new Result(List.of(), 0, 0, 0)).iterator();
         }
         Nd4jThreads.apply(setup.engine().threads());
-        Transformer policy = FrozenModels.acquire(setup.poolKey(), weights);
+        Transformer policy = ModelPool.acquire(setup.poolKey(), weights);
         try (RewardScorer scorer = new RewardScorer(setup.rewards(), setup.rewardTimeoutMs())) {
             List<PromptRecord> rowPrompts = new ArrayList<>();
             List<Integer> rowSamples = new ArrayList<>();
@@ -70,7 +70,7 @@ public final class SamplingTask {
             }
             return List.of(new Result(out, generated - start, System.nanoTime() - generated, failures)).iterator();
         } finally {
-            FrozenModels.release(setup.poolKey(), policy);
+            ModelPool.release(setup.poolKey(), policy);
         }
     }
 }

@@ -39,7 +39,7 @@ class InvarianceTest {
 
     @AfterEach
     void clearPool() {
-        WorkerModels.clear();
+        ModelPool.clear();
     }
 
     private static List<PackedSequence> rows(int count, long seed) {

@@ -32,7 +32,7 @@ class RetryDeterminismTest {
 
     @AfterEach
     void clearPool() {
-        WorkerModels.clear();
+        ModelPool.clear();
     }
 
     @Test

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.whetstone.datasets.rewards.RewardInput;
 import io.whetstone.datasets.tokenize.ByteTokenizer;
 import io.whetstone.jobs.SparkTestSession;
+import io.whetstone.jobs.engine.ModelPool;
 import io.whetstone.models.engine.ForwardPass;
 import io.whetstone.models.engine.Transformer;
 import io.whetstone.models.optim.LrSchedule;
@@ -26,7 +27,7 @@ class RlEngineTest {
 
     @AfterEach
     void freePools() {
-        RlWorkerPool.clear();
+        ModelPool.clear();
     }
 
     private static List<Rollout> rollouts(RlWorkerSetup setup, float[] params, List<PromptRecord> prompts,
@@ -85,14 +86,18 @@ class RlEngineTest {
 
     /** The same rollouts of the same policy, updated for 2 epochs of 3 minibatches. */
     private static TrainingState twoEpochsOfThreeMinibatches(boolean averaging, int partitions) {
+        return twoEpochsOfThreeMinibatches(averaging, partitions, "adamw");
+    }
+
+    private static TrainingState twoEpochsOfThreeMinibatches(boolean averaging, int partitions, String optimizer) {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
-        RlWorkerSetup setup = RlFixtures.setup(false, "adamw");
+        RlWorkerSetup setup = RlFixtures.setup(false, optimizer);
         float[] params = RlFixtures.randomPolicy(3);
         List<UpdateRow> rows = rows(setup, params);
-        TrainingState start = new TrainingState(params, new float[2][params.length], 0);
-        try (UpdateStage stage = new UpdateStage(context, averaging, partitions, LrSchedule.constant(1e-3), "test")) {
-            return stage.run(setup, rows, start, 2, 3, 1.0, 1.0, 1).state();
-        }
+        int moments = optimizer.equals("adamw") ? 2 : 0;
+        TrainingState start = new TrainingState(params, new float[moments][params.length], 0);
+        UpdateStage stage = new UpdateStage(context, averaging, partitions, LrSchedule.constant(1e-3), "test");
+        return stage.run(setup, rows, start, 2, 3, 1.0, 1.0, 1).state();
     }
 
     @Test
@@ -119,9 +124,8 @@ class RlEngineTest {
         List<UpdateRow> rows = UpdateStage.assignMinibatches(rows(setup, params), 1, 1, 1, 1);
         TrainingState start = new TrainingState(params, new float[0][], 0);
         TrainingState after;
-        try (UpdateStage stage = new UpdateStage(context, false, 2, LrSchedule.constant(0.05), "test")) {
-            after = stage.run(setup, rows, start, 1, 1, 1.0, 1.0, 1).state();
-        }
+        UpdateStage stage = new UpdateStage(context, false, 2, LrSchedule.constant(0.05), "test");
+        after = stage.run(setup, rows, start, 1, 1, 1.0, 1.0, 1).state();
         assertTrue(advantageWeightedLogLikelihood(after.params(), rows) > advantageWeightedLogLikelihood(params, rows),
                 "sum of A * log p over the batch should rise");
     }
@@ -144,10 +148,14 @@ class RlEngineTest {
 
     @Test
     void averagingWithOnePartitionEqualsTheSynchronousPath() {
-        TrainingState synchronous = twoEpochsOfThreeMinibatches(false, 1);
-        TrainingState averaged = twoEpochsOfThreeMinibatches(true, 1);
+        // SGD: the update is linear in the gradient, so the paths' different float rounding stays at rounding size
+        // (the gradient path scales each loss term by its normaliser's share of the counted tokens and the driver
+        // divides by their sum; AdamW's per-element normalisation would lift that to ~1e-6 where gradients are ~0)
+        TrainingState synchronous = twoEpochsOfThreeMinibatches(false, 1, "sgd");
+        TrainingState averaged = twoEpochsOfThreeMinibatches(true, 1, "sgd");
+        assertEquals(6, synchronous.step());
         assertEquals(synchronous.step(), averaged.step());
-        assertArrayEquals(synchronous.params(), averaged.params(), 1e-6f);
+        assertArrayEquals(synchronous.params(), averaged.params(), 1e-7f);
     }
 
     @Test
@@ -167,9 +175,8 @@ class RlEngineTest {
         List<UpdateRow> rows = UpdateStage.assignMinibatches(built.rows(), 1, 1, 1, 1);
         TrainingState start = new TrainingState(params, new float[2][params.length], 0);
         UpdateStage.Report report;
-        try (UpdateStage stage = new UpdateStage(context, false, 2, LrSchedule.constant(1e-2), "test")) {
-            report = stage.run(setup, rows, start, 1, 1, 1.0, 1.0, 1);
-        }
+        UpdateStage stage = new UpdateStage(context, false, 2, LrSchedule.constant(1e-2), "test");
+        report = stage.run(setup, rows, start, 1, 1, 1.0, 1.0, 1);
         assertTrue(report.valueLoss() > 0, "returns are non-zero, values zero: the value loss is positive");
         float headWeight = 0;
         for (int i = policy.length; i < params.length; i++) {
