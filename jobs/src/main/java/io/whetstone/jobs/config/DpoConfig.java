@@ -6,16 +6,18 @@ import java.util.List;
 /**
  * The preference-optimisation job's configuration (DPO, IPO, SimPO, ORPO, KTO); see {@code conf/dpo.yaml} for
  * every key. The policy starts from {@code model.init} (a trained model); the frozen reference is
- * {@code reference} or, when empty, the same model.
+ * {@code reference} or, when empty, the same model. With {@code lora.enabled} the policy (or reward model) is
+ * the frozen starting model plus trained low-rank adapters, merged into a full model at the end.
  */
 public record DpoConfig(RunSpec run, PreferenceDataSpec data, TokenizerSpec tokenizer, ModelSpec model,
-                        String reference, PreferenceLossSpec preference, TrainSpec train, SparkSpec spark,
-                        CheckpointSpec checkpoint, DebugSpec debug) {
+                        LoraSpec lora, String reference, PreferenceLossSpec preference, TrainSpec train,
+                        SparkSpec spark, CheckpointSpec checkpoint, DebugSpec debug) {
 
     public static final String DEFAULTS = "/io/whetstone/jobs/config/dpo-defaults.yaml";
 
     public DpoConfig {
-        Checks.require(run != null && data != null && tokenizer != null && model != null && preference != null
+        Checks.require(run != null && data != null && tokenizer != null && model != null && lora != null
+                && preference != null
                 && train != null && spark != null && checkpoint != null && debug != null,
                 "every section of the dpo config must be set");
         Checks.require(!model.fromScratch(), "model.init must name the trained model to optimise (a checkpoint, "

@@ -9,17 +9,19 @@ import io.whetstone.datasets.spark.PreferencePreparer;
 import io.whetstone.datasets.spark.PreferenceSpec;
 import io.whetstone.datasets.spark.PreferenceStats;
 import io.whetstone.datasets.tokenize.Tokenizer;
-import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.DpoConfig;
 import io.whetstone.jobs.config.PreferenceLossSpec;
 import io.whetstone.jobs.config.TrainSpec;
 import io.whetstone.jobs.engine.DistributedTrainer;
 import io.whetstone.jobs.engine.RoundLoop;
-import io.whetstone.jobs.engine.WorkerModels;
+import io.whetstone.jobs.engine.LoraTraining;
+import io.whetstone.jobs.engine.ModelPool;
+import io.whetstone.models.lora.LoraConfig;
 import io.whetstone.jobs.engine.WorkerSetup;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.MetricsLog;
+import io.whetstone.jobs.io.RunDirectory;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.sft.Tokenizers;
 import io.whetstone.jobs.spark.SparkRuntime;
@@ -29,7 +31,6 @@ import io.whetstone.models.kernels.KernelChoice;
 import io.whetstone.models.optim.AdamWConfig;
 import io.whetstone.models.optim.LrSchedule;
 import io.whetstone.models.train.TrainingState;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,15 +65,15 @@ public final class DpoJob {
     public DpoResult run() {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
         HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
-        String runDir = files.qualify(config.run().dir());
-        files.mkdirs(new Path(runDir));
-        files.writeBytes(new Path(runDir, "config.resolved.yaml"),
-                ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
+        RunDirectory directory = RunDirectory.open(files, config.run().dir(), config);
+        String runDir = directory.path();
         LOG.info("Preference optimisation ({}) run directory: {}", config.preference().loss(), runDir);
 
-        CheckpointStore checkpoints = new CheckpointStore(files, runDir);
-        Optional<CheckpointStore.Loaded> resumed = checkpoints.resume(config.checkpoint().resume(), null);
-        CheckpointStore.ModelAndTokenizer policy = resumed.isPresent() ? null
+        CheckpointStore checkpoints = directory.checkpoints();
+        LoraConfig requestedLora = LoraTraining.requested(config.lora(), config.train().seed());
+        Optional<CheckpointStore.Loaded> resumed = checkpoints.resume(config.checkpoint().resume(), requestedLora);
+        // with adapters the starting model is their frozen base, needed on resume too
+        CheckpointStore.ModelAndTokenizer policy = resumed.isPresent() && requestedLora == null ? null
                 : ModelSources.load(files, config.model().init());
         Tokenizer tokenizer = resumed.map(CheckpointStore.Loaded::tokenizer).orElseGet(() -> policy.tokenizer());
         ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> policy.config());
@@ -84,35 +85,42 @@ public final class DpoJob {
         EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads);
         Units units = units(runDir, tokenizer, reference, engine);
 
+        LoraTraining lora = requestedLora == null ? null : LoraTraining.start(context, requestedLora, modelConfig,
+                policy.params(), config.model().init(), resumed);
+        if (lora != null) {
+            LOG.info(lora.summary());
+        }
         TrainSpec train = config.train();
         WorkerSetup setup = new WorkerSetup(modelConfig, engine, train.optimizer(), new AdamWConfig(train.beta1(),
                 train.beta2(), train.eps(), train.weightDecay(), train.maxGradNorm()), new LrSchedule(train.lr(),
                 train.warmupSteps(), Math.max(train.warmupSteps() + 1, train.totalSteps()), train.minLrRatio()),
-                train.batchSizePerWorker(), train.averagingFrequency(), train.seed(), null, 0, null,
+                train.batchSizePerWorker(), train.averagingFrequency(), train.seed(),
+                lora == null ? null : lora.config(), lora == null ? 0 : lora.base().id(), null,
                 preferenceSetup(tokenizer, modelConfig));
-        TrainingState state = resumed.map(CheckpointStore.Loaded::state).orElseGet(() -> fresh(policy.params()));
+        TrainingState state = resumed.map(CheckpointStore.Loaded::state)
+                .orElseGet(() -> fresh(lora == null ? policy.params() : lora.initialAdapters()));
         int startRound = resumed.map(CheckpointStore.Loaded::round).orElse(0);
         resumed.ifPresent(loaded -> LOG.info("Resuming from {} (round {}, step {})", loaded.path(), loaded.round(),
                 loaded.state().step()));
-        MetricsLog metrics = new MetricsLog(files, runDir);
+        MetricsLog metrics = directory.metrics();
         metrics.append(Map.of("event", resumed.isPresent() ? "resume" : "start", "round", startRound, "params",
                 state.params().length, "units", units.stats().units(), "rejected", units.stats().rejected(),
                 "truncated", units.stats().truncated(), "cache", units.stats().fromCache(), "reference_cache",
                 units.referenceCached()));
 
-        JsonNode resolved = ConfigLoader.resolvedTree(config);
+        JsonNode resolved = directory.resolved();
         List<String> stateNames = OptimizerKind.parse(train.optimizer()).stateNames();
         Map<String, Object> lastRound = new LinkedHashMap<>();
         RoundLoop.Outcome outcome;
         try (DistributedTrainer<PreferenceRow> trainer = new DistributedTrainer<>(context, units.rows(),
                 PreferenceRows.INSTANCE, setup, DistributedTrainer.Mode.parse(train.mode()), "whetstone "
-                + config.preference().loss(), null, null)) {
+                + config.preference().loss(), lora == null ? null : lora.base(), null)) {
             outcome = RoundLoop.run(trainer, state, startRound, resumed.map(CheckpointStore.Loaded::path).orElse(null),
                     new RoundLoop.Settings(config.preference().loss() + " ", train.rounds(),
                             config.checkpoint().everyRounds(), config.debug().failAfterRound()), metrics,
                     (round, roundState, last) -> {
                         String written = checkpoints.write(round, roundState, modelConfig, tokenizer, train.optimizer(),
-                                stateNames, resolved, train.seed());
+                                stateNames, resolved, train.seed(), lora == null ? null : lora.checkpoint(), last);
                         checkpoints.prune(config.checkpoint().keepLast());
                         return written;
                     }, report -> {
@@ -123,13 +131,17 @@ public final class DpoJob {
                     });
         } finally {
             units.rows().unpersist(false);
-            WorkerModels.clear();
+            if (lora != null) {
+                lora.close();
+            }
+            ModelPool.clear();
         }
+        float[] modelParams = lora == null ? outcome.state().params() : lora.merge(outcome.state().params());
         String rewardModel = config.preference().rewardModel()
-                ? exportRewardModel(checkpoints, runDir, outcome.state().params(), modelConfig, tokenizer) : null;
+                ? exportRewardModel(checkpoints, runDir, modelParams, modelConfig, tokenizer) : null;
         metrics.append(Map.of("event", "end", "rounds_run", outcome.roundsRun(), "checkpoint",
                 String.valueOf(outcome.lastCheckpoint())));
-        return new DpoResult(runDir, outcome.lastCheckpoint(), modelConfig, outcome.state().params(), tokenizer,
+        return new DpoResult(runDir, outcome.lastCheckpoint(), modelConfig, modelParams, tokenizer,
                 units.stats(), units.referenceCached(), outcome.roundsRun(), outcome.firstLoss(), outcome.lastLoss(),
                 Map.copyOf(lastRound), rewardModel);
     }

@@ -6,20 +6,20 @@ import io.whetstone.datasets.records.Format;
 import io.whetstone.datasets.spark.CorpusPreparer;
 import io.whetstone.datasets.spark.CorpusSpec;
 import io.whetstone.datasets.tokenize.Tokenizer;
-import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.ModelSpec;
 import io.whetstone.jobs.config.SftConfig;
 import io.whetstone.jobs.config.TrainSpec;
 import io.whetstone.jobs.engine.DistributedTrainer;
 import io.whetstone.jobs.engine.PackedRows;
 import io.whetstone.jobs.engine.RoundLoop;
-import io.whetstone.jobs.engine.RoundReport;
-import io.whetstone.jobs.engine.WorkerModels;
+import io.whetstone.jobs.engine.LoraTraining;
+import io.whetstone.jobs.engine.ModelPool;
 import io.whetstone.jobs.distill.TeacherTopKCache;
 import io.whetstone.jobs.engine.WorkerSetup;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.MetricsLog;
+import io.whetstone.jobs.io.RunDirectory;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.Family;
@@ -29,12 +29,9 @@ import io.whetstone.models.engine.ParameterLayout;
 import io.whetstone.models.engine.ParameterStore;
 import io.whetstone.models.kernels.KernelChoice;
 import io.whetstone.models.lora.LoraConfig;
-import io.whetstone.models.lora.LoraLayout;
-import io.whetstone.models.lora.LoraWeights;
 import io.whetstone.models.optim.AdamWConfig;
 import io.whetstone.models.optim.LrSchedule;
 import io.whetstone.models.train.TrainingState;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -68,17 +65,14 @@ public final class SftJob {
     public SftResult run() {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
         HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
-        String runDir = files.qualify(config.run().dir());
-        files.mkdirs(new Path(runDir));
-        JsonNode resolved = ConfigLoader.resolvedTree(config);
-        files.writeBytes(new Path(runDir, "config.resolved.yaml"),
-                ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
+        RunDirectory directory = RunDirectory.open(files, config.run().dir(), config);
+        String runDir = directory.path();
+        JsonNode resolved = directory.resolved();
         LOG.info("SFT run directory: {}", runDir);
 
         Tokenizer configured = Tokenizers.configured(config.tokenizer(), files);
-        CheckpointStore checkpoints = new CheckpointStore(files, runDir);
-        LoraConfig requestedLora = config.lora().enabled() ? new LoraConfig(config.lora().rank(), config.lora().alpha(),
-                config.lora().dropout(), config.lora().targets(), config.train().seed()) : null;
+        CheckpointStore checkpoints = directory.checkpoints();
+        LoraConfig requestedLora = LoraTraining.requested(config.lora(), config.train().seed());
         Optional<CheckpointStore.Loaded> resumed = checkpoints.resume(config.checkpoint().resume(), requestedLora);
         CheckpointStore.ModelAndTokenizer initial = resumed.isPresent() ? null
                 : initialModel(files, configured != null ? configured : new io.whetstone.datasets.tokenize.ByteTokenizer());
@@ -107,20 +101,17 @@ public final class SftJob {
                 new Path(runDir, "rejects").toString());
         JavaRDD<io.whetstone.datasets.pack.PackedSequence> shards = corpus.rows().persist(StorageLevel.MEMORY_AND_DISK());
 
-        LoraConfig lora = requestedLora == null ? null : withDefaultTargets(requestedLora, modelConfig);
-        CheckpointStore.LoraContext loraContext = null;
-        Broadcast<float[]> base = null;
-        if (lora != null) {
+        LoraTraining loraTraining = null;
+        if (requestedLora != null) {
             // The frozen base: the starting model (reloaded on resume and checked against the checkpoint).
             float[] baseParams = (initial != null ? initial : initialModel(files, tokenizer)).params();
-            resumed.ifPresent(loaded -> requireSameBase(loaded, baseParams));
-            loraContext = new CheckpointStore.LoraContext(new LoraLayout(modelConfig, lora), baseParams,
-                    config.model().init());
-            base = context.broadcast(baseParams);
-            LOG.info("LoRA: {} adapters of rank {} on {}; {} trainable of {} parameters; the base is broadcast once "
-                            + "({} MB)", loraContext.layout().sites().size(), lora.rank(), lora.targets(),
-                    loraContext.layout().layout().length(), baseParams.length, 4L * baseParams.length / 1_000_000);
+            loraTraining = LoraTraining.start(context, requestedLora, modelConfig, baseParams, config.model().init(),
+                    resumed);
+            LOG.info(loraTraining.summary());
         }
+        LoraConfig lora = loraTraining == null ? null : loraTraining.config();
+        CheckpointStore.LoraContext loraContext = loraTraining == null ? null : loraTraining.checkpoint();
+        Broadcast<float[]> base = loraTraining == null ? null : loraTraining.base();
 
         Broadcast<float[]> teacherParams = null;
         WorkerSetup.TeacherSetup teacher = null;
@@ -161,15 +152,16 @@ public final class SftJob {
                 train.batchSizePerWorker(), train.averagingFrequency(), train.seed(), lora, base == null ? 0 : base.id(),
                 teacher);
         CheckpointStore.LoraContext adapters = loraContext;
+        LoraTraining initialLora = loraTraining;
         TrainingState state = resumed.map(CheckpointStore.Loaded::state)
-                .orElseGet(() -> freshState(adapters == null ? initial.params() : initialAdapters(adapters.layout()),
+                .orElseGet(() -> freshState(adapters == null ? initial.params() : initialLora.initialAdapters(),
                         train.optimizer()));
         int startRound = resumed.map(CheckpointStore.Loaded::round).orElse(0);
         if (resumed.isPresent()) {
             LOG.info("Resuming from {} (round {}, step {})", resumed.get().path(), startRound, state.step());
         }
         List<String> stateNames = OptimizerKind.parse(train.optimizer()).stateNames();
-        MetricsLog metrics = new MetricsLog(files, runDir);
+        MetricsLog metrics = directory.metrics();
         metrics.append(Map.of("event", resumed.isPresent() ? "resume" : "start", "round", startRound,
                 "params", state.params().length, "corpus_rows", corpus.stats().rows(), "corpus_examples",
                 corpus.stats().examples(), "rejected", corpus.stats().rejected(), "truncated", corpus.stats().truncated(),
@@ -190,20 +182,19 @@ public final class SftJob {
                     }, report -> RoundLoop.Extras.NONE);
         } finally {
             shards.unpersist(false);
-            if (base != null) {
-                base.destroy();
+            if (loraTraining != null) {
+                loraTraining.close();
             }
             if (teacherParams != null) {
                 teacherParams.destroy();
             }
-            WorkerModels.clear();
+            ModelPool.clear();
         }
         state = outcome.state();
         String lastCheckpoint = outcome.lastCheckpoint();
         int run = outcome.roundsRun();
         metrics.append(Map.of("event", "end", "rounds_run", run, "checkpoint", String.valueOf(lastCheckpoint)));
-        float[] modelParams = loraContext == null ? state.params()
-                : LoraWeights.merge(modelConfig, loraContext.base(), loraContext.layout(), state.params());
+        float[] modelParams = loraTraining == null ? state.params() : loraTraining.merge(state.params());
         return new SftResult(runDir, lastCheckpoint, modelConfig, state, modelParams, tokenizer, corpus.stats(), run,
                 outcome.firstLoss(), outcome.lastLoss(), outcome.meanAveragingSeconds(), outcome.meanRoundSeconds(),
                 outcome.bytesPerRound(), (long) outcome.tokens());
@@ -224,30 +215,6 @@ public final class SftJob {
                     + teacher.config().maxSeqLen() + ", below data.seq_len " + config.data().seqLen());
         }
         return teacher;
-    }
-
-    /** Fills in the family's default targets (q_proj and v_proj for Llama, c_attn for GPT-2). */
-    private static LoraConfig withDefaultTargets(LoraConfig lora, ModelConfig model) {
-        if (!lora.targets().isEmpty()) {
-            return lora;
-        }
-        List<String> targets = model.family() == Family.LLAMA ? List.of("q_proj", "v_proj") : List.of("c_attn");
-        return new LoraConfig(lora.rank(), lora.alpha(), lora.dropout(), targets, lora.seed());
-    }
-
-    private static float[] initialAdapters(LoraLayout layout) {
-        ParameterStore store = new ParameterStore(layout.layout(), DataType.FLOAT);
-        store.initialize(layout.config().seed());
-        return TrainingState.toFloats(store.params());
-    }
-
-    private static void requireSameBase(CheckpointStore.Loaded loaded, float[] base) {
-        String expected = loaded.trainerState().path("lora").path("base_sha256").asText("");
-        String actual = CheckpointStore.sha256(base);
-        if (!expected.equals(actual)) {
-            throw new IllegalArgumentException("the adapters of " + loaded.path() + " were trained on a base with hash "
-                    + expected + ", but model.init now gives " + actual);
-        }
     }
 
     /**

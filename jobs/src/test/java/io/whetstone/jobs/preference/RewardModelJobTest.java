@@ -114,6 +114,29 @@ class RewardModelJobTest {
         assertEquals(40, Files.readAllLines(shared.resolve("rewards.jsonl")).size());
     }
 
+    /** A reward model as low-rank adapters on the frozen SFT model: only they train; the export is the merged model. */
+    @Test
+    void aLoraRewardModelTrainsItsAdaptersAndExportsTheMergedModel() throws IOException {
+        DpoResult lora = new DpoJob(SparkTestSession.get(), DpoConfig.load(null, List.of("preference.loss=bradley_terry",
+                "run.dir=" + shared.resolve("rm-lora").toUri(), "data.path=" + pairs.toUri(), "data.seq_len=48",
+                "model.init=" + policy.checkpoint(), "lora.enabled=true", "lora.rank=4", "train.rounds=12",
+                "train.mode=gradient", "train.averaging_frequency=1", "train.batch_size_per_worker=8", "train.lr=0.02",
+                "train.warmup_steps=0", "spark.partitions=2", "spark.threads_per_task=1",
+                "checkpoint.every_rounds=6"))).run();
+        assertTrue(lora.lastLoss() < 0.5 * lora.firstLoss(), lora.firstLoss() + " -> " + lora.lastLoss());
+        JsonNode start = JSON.readTree(Files.readAllLines(Path.of(URI.create(lora.runDir())).resolve("metrics.jsonl"))
+                .get(0));
+        long trainable = start.get("params").asLong();
+        assertTrue(trainable > 0 && trainable < lora.params().length / 10, "only the adapters train: " + trainable
+                + " of " + lora.params().length);
+        ModelReward merged = ModelReward.load(JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext()),
+                new HadoopFiles(SparkTestSession.get().sparkContext().hadoopConfiguration()), lora.rewardModel(),
+                new EngineOptions(DataType.FLOAT, KernelChoice.AUTO, 1));
+        RewardModelEvaluation evaluation = RewardModelEvaluation.evaluate(SparkTestSession.get(),
+                pairs.toUri().toString(), false, merged, 2);
+        assertTrue(evaluation.accuracy() >= 0.9, "pairwise accuracy " + evaluation.accuracy());
+    }
+
     @Test
     void theRewardModelScoresPreferenceDataAndRewardsGrpo(@TempDir Path dir) throws IOException {
         List<String> prompts = new ArrayList<>();
