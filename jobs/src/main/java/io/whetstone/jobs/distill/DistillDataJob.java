@@ -3,7 +3,6 @@ package io.whetstone.jobs.distill;
 import io.whetstone.jobs.rollout.SampleRecord;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.whetstone.datasets.rewards.RewardScorer;
-import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.DistillDataConfig;
 import io.whetstone.jobs.config.SamplingSection;
 import io.whetstone.jobs.io.CheckpointStore;
@@ -11,6 +10,7 @@ import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.KeyedOutput;
 import io.whetstone.jobs.io.TableOutput;
 import io.whetstone.jobs.io.MetricsLog;
+import io.whetstone.jobs.io.RunDirectory;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.rollout.ChunkedSampling;
 import io.whetstone.jobs.rollout.RewardFactory;
@@ -76,11 +76,9 @@ public final class DistillDataJob {
     public Result run() {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
         HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
-        String runDir = files.qualify(config.run().dir());
+        RunDirectory directory = RunDirectory.open(files, config.run().dir(), config);
+        String runDir = directory.path();
         Path output = new Path(files.qualify(config.output().path()));
-        files.mkdirs(new Path(runDir));
-        files.writeBytes(new Path(runDir, "config.resolved.yaml"),
-                ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
 
         CheckpointStore.ModelAndTokenizer teacher = ModelSources.load(files, config.teacher().path());
         SamplingSection sampling = config.sampling();
@@ -100,7 +98,7 @@ public final class DistillDataJob {
         }
 
         Path work = new Path(output, "_work-" + key.substring(0, 16));
-        MetricsLog metrics = new MetricsLog(files, runDir);
+        MetricsLog metrics = directory.metrics();
         ChunkedSampling.Outcome sampled = ChunkedSampling.sample(spark, files, config.data().path(),
                 config.data().container(), config.data().validation().equals("strict"), teacher, engine,
                 sampling.spec(), sampling.chunkPrompts(), verifier, config.filter().timeoutMs(),

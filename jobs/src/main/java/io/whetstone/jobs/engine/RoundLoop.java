@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * The rounds of a training job, whatever its objective: run each round, log progress (step, loss, learning
  * rate, tokens/s, round time, averaging share, ETA), append one metrics line, checkpoint on the configured
  * cadence and after the last round, and stop where a test injects a failure. SFT, distillation and the
- * preference jobs share it; what differs (the objective's own numbers) comes in through {@code extras}.
+ * preference jobs share it; what differs (the objective's own numbers) comes in through {@code extras}. The RL
+ * jobs' iteration loop uses its {@link Settings} for the same cadence, ETA and injected failure.
  */
 public final class RoundLoop {
 
@@ -27,6 +28,23 @@ public final class RoundLoop {
      * @param failAfterRound stop as a killed job would after this round (0: never)
      */
     public record Settings(String label, int rounds, int checkpointEvery, int failAfterRound) {
+
+        /** Whether round {@code round} writes a checkpoint: every {@code checkpointEvery} rounds and the last. */
+        public boolean checkpointDue(int round) {
+            return round % checkpointEvery == 0 || round == rounds;
+        }
+
+        /** Stops as a killed job would after round {@code failAfterRound} (tests of resume). */
+        public void failIfInjected(int round) {
+            if (failAfterRound > 0 && round == failAfterRound) {
+                throw new InjectedFailure("debug.fail_after_round=" + round + ": stopping as a killed job would");
+            }
+        }
+
+        /** The time left after {@code round}, from the mean wall time of the {@code run} rounds run so far. */
+        public double eta(double wallSeconds, int run, int round) {
+            return wallSeconds / run * (rounds - round);
+        }
     }
 
     /** Writes the checkpoint of a round and returns its directory. */
@@ -87,7 +105,7 @@ public final class RoundLoop {
             wall += report.wallSeconds();
             tokens += report.trainedTokens();
             bytes = report.bytesBroadcast() + report.bytesReturned();
-            double eta = wall / run * (settings.rounds() - round);
+            double eta = settings.eta(wall, run, round);
             Extras extra = extras.apply(report);
             LOG.info(String.format("%sround %d/%d  step %d  loss %.4f  lr %.2e  %.0f tok/s  round %.2fs "
                             + "(averaging %.2fs, %.1f MB moved)%s  eta %s", settings.label(), round, settings.rounds(),
@@ -109,13 +127,11 @@ public final class RoundLoop {
             report.metrics().forEach(line::put); // the objective's own sums (e.g. distillation's divergence_sum)
             line.putAll(extra.fields());
             metrics.append(line);
-            if (round % settings.checkpointEvery() == 0 || round == settings.rounds()) {
+            if (settings.checkpointDue(round)) {
                 lastCheckpoint = checkpointer.write(round, state, round == settings.rounds());
                 LOG.info("Checkpoint written: {}", lastCheckpoint);
             }
-            if (settings.failAfterRound() > 0 && round == settings.failAfterRound()) {
-                throw new InjectedFailure("debug.fail_after_round=" + round + ": stopping as a killed job would");
-            }
+            settings.failIfInjected(round);
         }
         return new Outcome(state, lastCheckpoint, run, firstLoss, lastLoss, run == 0 ? 0 : averaging / run,
                 run == 0 ? 0 : wall / run, bytes, tokens, report);

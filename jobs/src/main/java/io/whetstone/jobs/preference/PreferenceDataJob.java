@@ -1,13 +1,12 @@
 package io.whetstone.jobs.preference;
 
 import io.whetstone.datasets.rewards.RewardScorer;
-import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.PreferenceDataConfig;
 import io.whetstone.jobs.config.SamplingSection;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.KeyedOutput;
-import io.whetstone.jobs.io.MetricsLog;
+import io.whetstone.jobs.io.RunDirectory;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.io.TableOutput;
 import io.whetstone.jobs.rollout.ChunkedSampling;
@@ -16,7 +15,6 @@ import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.kernels.KernelChoice;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -71,11 +69,9 @@ public final class PreferenceDataJob {
     public Result run() {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
         HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
-        String runDir = files.qualify(config.run().dir());
+        RunDirectory directory = RunDirectory.open(files, config.run().dir(), config);
+        String runDir = directory.path();
         Path output = new Path(files.qualify(config.output().path()));
-        files.mkdirs(new Path(runDir));
-        files.writeBytes(new Path(runDir, "config.resolved.yaml"),
-                ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
 
         CheckpointStore.ModelAndTokenizer policy = ModelSources.load(files, config.policy().path());
         SamplingSection sampling = config.sampling();
@@ -96,7 +92,7 @@ public final class PreferenceDataJob {
         ChunkedSampling.Outcome sampled = ChunkedSampling.sample(spark, files, config.data().path(),
                 config.data().container(), config.data().validation().equals("strict"), policy, engine,
                 sampling.spec(), sampling.chunkPrompts(), scorers, config.scoring().timeoutMs(),
-                config.spark().partitions(), work, key, new MetricsLog(files, runDir),
+                config.spark().partitions(), work, key, directory.metrics(),
                 new ChunkedSampling.Settings("preference-data", sampling.chunkPrompts(),
                         config.pairs().desirableReward(), config.debug().failAfterRound()));
         PairBuilder.Result pairs = new PairBuilder(PairBuilder.Mode.parse(config.pairs().mode()),
@@ -117,7 +113,7 @@ public final class PreferenceDataJob {
         } catch (IOException e) {
             LOG.warn("could not delete the work area {}: {}", work, e.toString());
         }
-        new MetricsLog(files, runDir).append(Map.of("event", "end", "units", pairs.pairs().size(), "output",
+        directory.metrics().append(Map.of("event", "end", "units", pairs.pairs().size(), "output",
                 output.toString()));
         LOG.info("preference-data: {} from {} samples at {}", pairs.stats(), sampled.samples().size(), output);
         return new Result(output.toString(), dataPath(output), format, stats, false, sampled.chunksSampled());

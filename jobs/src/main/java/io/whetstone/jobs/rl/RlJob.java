@@ -4,7 +4,6 @@ import io.whetstone.models.optim.OptimizerKind;
 import io.whetstone.jobs.rollout.RewardFactory;
 import io.whetstone.jobs.rollout.PromptRecord;
 import io.whetstone.jobs.rollout.PromptReader;
-import io.whetstone.jobs.config.InjectedFailure;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -238,6 +237,8 @@ public final class RlJob {
         private final UpdateStage updates;
         private final int perIteration;
         private final Map<String, Double> timeSums = new LinkedHashMap<>();
+        private final RoundLoop.Settings cadence = new RoundLoop.Settings(config.algorithm().name() + " ",
+                config.train().iterations(), config.checkpoint().everyRounds(), config.debug().failAfterRound());
         private String lastCheckpoint;
         private String stopReason;
         private double firstReward = Double.NaN;
@@ -357,7 +358,7 @@ public final class RlJob {
             line.put("iteration_s", iterationSeconds);
             run++;
             wall += iterationSeconds;
-            double eta = wall / run * (config.train().iterations() - iteration);
+            double eta = cadence.eta(wall, run, iteration);
             line.put("eta_s", eta);
             line.put("rollouts", table);
 
@@ -524,7 +525,7 @@ public final class RlJob {
 
         /** The checkpoint cadence (every checkpoint.every_rounds iterations and the last), then the injected failure. */
         private void checkpoint(int iteration) {
-            if (iteration % config.checkpoint().everyRounds() == 0 || iteration == config.train().iterations()) {
+            if (cadence.checkpointDue(iteration)) {
                 lastCheckpoint = writeCheckpoint(directory.checkpoints(), iteration, position.state, inputs.model(),
                         inputs.tokenizer(), directory.resolved(), headLength(inputs.model()),
                         ppo ? kl.coef() : position.klCoef, position.lrScale, position.rollbacks);
@@ -532,9 +533,7 @@ public final class RlJob {
                 position.lastGood = position.state;
                 LOG.info("Checkpoint written: {}", lastCheckpoint);
             }
-            if (config.debug().failAfterRound() > 0 && iteration == config.debug().failAfterRound()) {
-                throw new InjectedFailure("debug.fail_after_round=" + iteration + ": stopping as a killed job would");
-            }
+            cadence.failIfInjected(iteration);
         }
     }
 
