@@ -172,7 +172,8 @@ def attend(q, keys, values, position):
     return torch.softmax(scores, dim=-1) @ values
 
 
-def generation(model, family, v, c, l, h, prompts, prompt_tokens, new_tokens, runs):
+def generation(model, family, v, c, l, h, prompts, prompt_tokens, new_tokens, runs, samples=1):
+    """prompts x samples rows: each prompt prefilled once, its cache copied to its samples' rows."""
     step = gpt2_step if family == "gpt2" else llama_step
     generator = torch.Generator().manual_seed(7)
     batch = torch.randint(0, v, (prompts, prompt_tokens), generator=generator)
@@ -183,6 +184,9 @@ def generation(model, family, v, c, l, h, prompts, prompt_tokens, new_tokens, ru
         cache = [(torch.zeros(prompts, h, total, d), torch.zeros(prompts, h, total, d)) for _ in range(l)]
         with torch.no_grad():
             logits = step(model, batch, 0, cache)
+            if samples > 1:
+                cache = [(k.repeat_interleave(samples, 0), v_.repeat_interleave(samples, 0)) for k, v_ in cache]
+                logits = logits.repeat_interleave(samples, 0)
             out = []
             for i in range(new_tokens):
                 token = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)
@@ -198,10 +202,10 @@ def generation(model, family, v, c, l, h, prompts, prompt_tokens, new_tokens, ru
         start = time.perf_counter()
         tokens = run()
         times.append(time.perf_counter() - start)
-        assert tokens.shape == (prompts, new_tokens)
+        assert tokens.shape == (prompts * samples, new_tokens)
     median = statistics.median(times)
-    return {"prompts": prompts, "prompt_tokens": prompt_tokens, "new_tokens": new_tokens,
-            "seconds": round(median, 4), "tokens_per_s": round(prompts * new_tokens / median, 1)}
+    return {"prompts": prompts, "samples": samples, "prompt_tokens": prompt_tokens, "new_tokens": new_tokens,
+            "seconds": round(median, 4), "tokens_per_s": round(prompts * samples * new_tokens / median, 1)}
 
 
 def gemm_peak():
@@ -223,13 +227,15 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--generate", action="store_true",
                         help="time KV-cache sampling instead: 8 prompts of 32 tokens, 64 new tokens each")
+    parser.add_argument("--samples", type=int, default=1,
+                        help="with --generate: samples per prompt (each prompt prefilled once, its cache copied)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     v, c, l, h, t, b = SHAPES[args.config]
     model = (Gpt2 if args.family == "gpt2" else Llama)(v, c, l, h, max(t, 96) if args.generate else t)
     if args.generate:
-        result = generation(model.eval(), args.family, v, c, l, h, 8, 32, 64, 7)
+        result = generation(model.eval(), args.family, v, c, l, h, 8, 32, 64, 7, args.samples)
         print(json.dumps(dict(config=args.config, family=args.family, engine="pytorch-" + torch.__version__,
                               kind="generation", **result,
                               peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))))

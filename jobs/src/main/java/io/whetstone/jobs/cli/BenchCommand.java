@@ -49,6 +49,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--generate", description = "time KV-cache sampling instead: 8 prompts of 32 tokens, 64 new tokens each")
     boolean generate;
 
+    @Option(names = "--samples", defaultValue = "1", description = "with --generate: samples per prompt, sharing the "
+            + "prompt's prefilled cache (default: ${DEFAULT-VALUE})")
+    int samples;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
         List<Family> families = family.equalsIgnoreCase("both") ? List.of(Family.GPT2, Family.LLAMA)
@@ -80,7 +84,7 @@ public final class BenchCommand implements Callable<Integer> {
                 "-cp", System.getProperty("java.class.path"),
                 BenchMain.class.getName(), shape.name(), f.id(), Integer.toString(threadCount)));
         if (generate) {
-            command.add("generate");
+            command.addAll(List.of("generate", Integer.toString(samples)));
         } else {
             command.addAll(List.of(kernels, Integer.toString(warmup), Integer.toString(steps)));
         }

@@ -45,7 +45,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"End-to-end demo on the built-in arithmetic task: SFT from scratch on Spark; then DPO-Positive",
                 "from the SFT model on pairs of its own right and wrong answers (scored by the task's verifier) and a",
-                "reward model on those pairs;",
+                "reward model on those pairs; test-time scaling of the SFT model (greedy, self-consistency,",
+                "compute-optimal self-consistency, reward-model vote and best-of-N, the verifier's oracle bound at",
+                "1-16 samples per problem, with an accuracy-versus-tokens plot);",
                 "GRPO from the SFT model with the task's verifier as reward; then distillation of that model into a",
                 "student a quarter of its size (trained on the teacher's verified chain-of-thought corpus, and",
                 "with logit distillation as well), against the same student trained with SFT alone; held-out",
@@ -54,7 +56,8 @@ import picocli.CommandLine.Parameters;
                 "Extra key=value arguments override the SFT stage's config (keys of conf/sft.yaml), e.g.",
                 "train.rounds=50; --grpo key=value overrides the GRPO stage (keys of conf/grpo.yaml);",
                 "--pairs and --dpo key=value override the preference stage (keys of conf/preference-data.yaml,",
-                "conf/dpo.yaml); --distill key=value overrides the students' SFT settings."})
+                "conf/dpo.yaml); --tts key=value the test-time scaling stage (keys of conf/tts.yaml);",
+                "--distill key=value overrides the students' SFT settings."})
 public final class DemoCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(DemoCommand.class);
@@ -124,6 +127,14 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--skip-rm", description = "skip the reward-model stage")
     boolean skipRewardModel;
+
+    @Option(names = "--tts", paramLabel = "key=value",
+            description = "override of the test-time scaling stage (repeatable; keys of conf/tts.yaml), e.g. "
+                    + "--tts budget.values=[1,4]")
+    List<String> ttsOverrides = new ArrayList<>();
+
+    @Option(names = "--skip-tts", description = "skip the test-time scaling stage")
+    boolean skipTts;
 
     @Option(names = "--grpo", paramLabel = "key=value",
             description = "override of the GRPO stage (repeatable; keys of conf/grpo.yaml), e.g. --grpo train.iterations=60")
@@ -219,6 +230,14 @@ public final class DemoCommand implements Callable<Integer> {
                         sft.spark().partitions(), engine, stages.addObject());
                 writeSummary(files, root, summary, started);
             }
+        }
+
+        if (!skipTts) {
+            String rewardModel = !skipDpo && !skipRewardModel ? new Path(root, "reward-model/reward_model").toString()
+                    : null;
+            TtsDemoStage.run(spark, root, result.checkpoint(), rewardModel, sft.spark().partitions(), ttsOverrides,
+                    stages.addObject());
+            writeSummary(files, root, summary, started);
         }
 
         String teacher = result.checkpoint();

@@ -74,11 +74,13 @@ class CliTest {
                 "--pairs", "sampling.max_new_tokens=8", "--pairs", "pairs.keep_unfinished=true",
                 "--pairs", "scoring.components=[{name: short, type: length, max_tokens: 8, buffer: 6}]",
                 "--dpo", "train.rounds=2", "--dpo", "train.batch_size_per_worker=2", "--dpo", "data.seq_len=64",
-                "--rm", "train.rounds=2", "--rm", "train.batch_size_per_worker=2", "--rm", "data.seq_len=64");
+                "--rm", "train.rounds=2", "--rm", "train.batch_size_per_worker=2", "--rm", "data.seq_len=64",
+                "--tts", "sampling.samples_per_prompt=4", "--tts", "sampling.max_new_tokens=8",
+                "--tts", "budget.values=[1, 4]");
         assertEquals(0, run.code(), run.err());
         JsonNode summary = new ObjectMapper().readTree(Files.readString(runDir.resolve("summary.json")));
         JsonNode stages = summary.get("stages");
-        assertEquals(5, stages.size(), summary.toString());
+        assertEquals(6, stages.size(), summary.toString());
         assertEquals("sft", stages.get(0).get("name").asText());
         JsonNode dpo = stages.get(1);
         assertEquals("dpo", dpo.get("name").asText());
@@ -97,7 +99,16 @@ class CliTest {
         }
         assertEquals(dpo.get("pairs").asInt(), rm.get("train_pairs").asInt());
         assertTrue(Files.exists(runDir.resolve("eval/reward_model_heldout.jsonl")));
-        JsonNode grpo = stages.get(3);
+        JsonNode tts = stages.get(3);
+        assertEquals("tts", tts.get("name").asText());
+        assertTrue(tts.has("greedy_accuracy"), tts.toString());
+        // greedy once; self-consistency, adaptive, the reward model's vote and best-of-N, the oracle at 1 and 4
+        assertEquals(11, tts.get("strategies").size(), tts.toString());
+        for (String field : new String[] {"name", "budget_tokens_per_question", "accuracy", "ci95"}) {
+            assertTrue(tts.get("strategies").get(1).has(field), field + " missing in " + tts);
+        }
+        assertTrue(Files.exists(runDir.resolve("tts/accuracy_vs_tokens.svg")));
+        JsonNode grpo = stages.get(4);
         assertEquals("grpo", grpo.get("name").asText());
         assertEquals(stages.get(0).get("heldout_accuracy_after").asDouble(), grpo.get("heldout_accuracy_before").asDouble());
         for (String field : new String[] {"heldout_accuracy_after", "checkpoint", "completions_per_second",
@@ -107,7 +118,7 @@ class CliTest {
         assertEquals(2, grpo.get("iterations").asInt());
         assertTrue(grpo.get("mean_seconds_per_iteration").has("generation"), grpo.toString());
         assertTrue(Files.exists(runDir.resolve("eval/grpo_heldout.jsonl")));
-        JsonNode distill = stages.get(4);
+        JsonNode distill = stages.get(5);
         assertEquals("distill", distill.get("name").asText());
         assertEquals(grpo.get("heldout_accuracy_after").asDouble(), distill.get("teacher_heldout_accuracy").asDouble());
         for (String field : new String[] {"teacher_params", "student_params", "student_heldout_accuracy",

@@ -108,6 +108,11 @@ class ConfigLoaderTest {
         DpoConfig reward = DpoConfig.load(conf.resolve("reward-model.yaml"), List.of());
         assertEquals(true, reward.preference().rewardModel());
         assertEquals(false, reward.preference().usesReference());
+        io.whetstone.jobs.config.TtsConfig tts = io.whetstone.jobs.config.TtsConfig.load(conf.resolve("tts.yaml"),
+                List.of());
+        assertEquals(List.of(1, 2, 4, 8, 16), tts.budget().values());
+        assertThrows(ConfigException.class, () -> io.whetstone.jobs.config.TtsConfig.load(conf.resolve("tts.yaml"),
+                List.of("strategies=[best_of_n_rm]")), "best_of_n_rm needs a reward model");
         PreferenceDataConfig data = PreferenceDataConfig.load(conf.resolve("preference-data.yaml"), List.of());
         assertEquals("best_worst", data.pairs().mode());
         assertEquals("gsm8k", data.scoring().components().get(0).get("type"));

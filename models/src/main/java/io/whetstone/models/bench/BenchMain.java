@@ -8,7 +8,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 /**
  * Runs one benchmark in this JVM and prints one JSON line. The CLI's {@code bench} starts one JVM per
  * config so that peak RSS is per config. Arguments: {@code CONFIG FAMILY THREADS KERNELS WARMUP STEPS}, or
- * {@code CONFIG FAMILY THREADS generate} for the KV-cache sampling benchmark.
+ * {@code CONFIG FAMILY THREADS generate [SAMPLES]} for the KV-cache sampling benchmark (SAMPLES per prompt,
+ * default 1).
  */
 public final class BenchMain {
 
@@ -16,15 +17,17 @@ public final class BenchMain {
     }
 
     public static void main(String[] args) {
-        if (args.length == 4 && args[3].equals("generate")) {
+        if ((args.length == 4 || args.length == 5) && args[3].equals("generate")) {
             BenchShape shape = BenchShape.parse(args[0]);
             EngineOptions options = new EngineOptions(DataType.FLOAT, KernelChoice.AUTO, Integer.parseInt(args[2]));
-            System.out.println(new GenerationBenchmark(shape, Family.parse(args[1]), options, 8, 32, 64, 7).run());
+            int samples = args.length == 5 ? Integer.parseInt(args[4]) : 1;
+            System.out.println(new GenerationBenchmark(shape, Family.parse(args[1]), options, 8, 32, 64, 7, samples)
+                    .run());
             return;
         }
         if (args.length != 6) {
             throw new IllegalArgumentException("usage: BenchMain CONFIG FAMILY THREADS KERNELS WARMUP STEPS"
-                    + " | BenchMain CONFIG FAMILY THREADS generate");
+                    + " | BenchMain CONFIG FAMILY THREADS generate [SAMPLES]");
         }
         BenchShape shape = BenchShape.parse(args[0]);
         Family family = Family.parse(args[1]);

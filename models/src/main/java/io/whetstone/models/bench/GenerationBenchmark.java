@@ -14,9 +14,10 @@ import java.util.Locale;
 import java.util.Random;
 
 /**
- * Times KV-cache sampling: {@code prompts} random prompts of {@code promptLength} tokens, each extended by
- * exactly {@code newTokens} sampled tokens (temperature 1, no stop token), median of several runs after
- * warm-up. Reports generated tokens per second.
+ * Times KV-cache sampling: {@code prompts} random prompts of {@code promptLength} tokens, each sampled
+ * {@code samples} times (rows of one prompt share its prefilled cache), each sample extended by exactly
+ * {@code newTokens} tokens (temperature 1, no stop token); median of several runs after warm-up. Reports
+ * generated tokens per second (all samples' tokens; the prefill's time is included).
  */
 public final class GenerationBenchmark {
 
@@ -27,9 +28,16 @@ public final class GenerationBenchmark {
     private final int promptLength;
     private final int newTokens;
     private final int runs;
+    private final int samples;
 
     public GenerationBenchmark(BenchShape shape, Family family, EngineOptions options, int prompts, int promptLength,
                                int newTokens, int runs) {
+        this(shape, family, options, prompts, promptLength, newTokens, runs, 1);
+    }
+
+    public GenerationBenchmark(BenchShape shape, Family family, EngineOptions options, int prompts, int promptLength,
+                               int newTokens, int runs, int samples) {
+        this.samples = samples;
         this.shape = shape;
         this.family = family;
         this.options = options;
@@ -52,7 +60,9 @@ public final class GenerationBenchmark {
             for (int i = 0; i < promptLength; i++) {
                 prompt[i] = random.nextInt(config.vocabSize());
             }
-            batch.add(prompt);
+            for (int n = 0; n < samples; n++) {
+                batch.add(prompt);
+            }
         }
         SamplingConfig sampling = new SamplingConfig(newTokens, 1.0, 0, 1.0, 3, new int[0]);
         double[] seconds = new double[runs];
@@ -77,9 +87,10 @@ public final class GenerationBenchmark {
         Arrays.sort(seconds);
         double median = seconds[runs / 2];
         return String.format(Locale.ROOT, "{\"config\": \"%s\", \"family\": \"%s\", \"engine\": \"whetstone\", "
-                        + "\"kind\": \"generation\", \"prompts\": %d, \"prompt_tokens\": %d, \"new_tokens\": %d, "
-                        + "\"seconds\": %.4f, \"tokens_per_s\": %.1f, \"peak_rss_mb\": %.0f}",
-                shape.name(), family.id(), prompts, promptLength, newTokens, median, prompts * newTokens / median,
+                        + "\"kind\": \"generation\", \"prompts\": %d, \"samples\": %d, \"prompt_tokens\": %d, "
+                        + "\"new_tokens\": %d, \"seconds\": %.4f, \"tokens_per_s\": %.1f, \"peak_rss_mb\": %.0f}",
+                shape.name(), family.id(), prompts, samples, promptLength, newTokens, median,
+                (double) prompts * samples * newTokens / median,
                 Benchmark.peakRssMb());
     }
 }

@@ -10,6 +10,8 @@ import io.whetstone.models.kernels.RopeTable;
 import io.whetstone.models.kernels.VectorMath;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -19,13 +21,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Batched sampling with a key/value cache, on the CPU backend in fp32. Each step feeds one token per row
- * (all rows at the same position, prompts left-aligned: a row still in its prompt feeds its next prompt
- * token and ignores the logits), so prompts of different lengths share one batch. Per layer a step is
- * three or four GEMMs of [B, C] through ND4J, the model's own kernels for norms, activations and
- * residuals, and attention over the cache in Java. Every sampled token comes with its log-probability
- * under the model (what a teacher-forced forward pass gives) and under the sampling distribution.
- * Deterministic: each row has its own generator seeded by (seed, row).
+ * Batched sampling with a key/value cache, on the CPU backend in fp32. Rows that share a prompt (the N
+ * samples of one question) share its keys and values: each distinct prompt is prefilled once, all its
+ * positions in one pass (one GEMM of [prompt tokens, C] per weight, causal attention within the prompt), and
+ * every row then decodes from the prompt's cached prefix plus its own cache of generated tokens. A decode step
+ * feeds each live row its last token at its own position: per layer three or four GEMMs of [B, C] through
+ * ND4J, the model's own kernels for norms, activations and residuals, and attention over the cache in Java.
+ * Every sampled token comes with its log-probability under the model (what a teacher-forced forward pass
+ * gives) and under the sampling distribution. Deterministic: each row has its own generator seeded by
+ * (seed, row), so a row's tokens do not depend on the rows batched with it.
  */
 public final class KvCacheDecoder {
 
@@ -67,7 +71,7 @@ public final class KvCacheDecoder {
     /**
      * Continuations of {@code prompts} (each non-empty, at most max_seq_len ids), row b sampled with a
      * generator seeded by {@code seeds[b]} (so a row's sample does not depend on its batch), ending early
-     * where {@code stop} (may be null) says so.
+     * where {@code stop} (may be null) says so. Equal prompts are prefilled once and share their cache.
      */
     public List<Completion> generate(List<int[]> prompts, SamplingConfig sampling, long[] seeds, StopCondition stop) {
         int batch = prompts.size();
@@ -77,61 +81,61 @@ public final class KvCacheDecoder {
         if (batch == 0) {
             return List.of();
         }
-        int longest = 0;
-        int shortest = Integer.MAX_VALUE;
         for (int[] prompt : prompts) {
-            longest = Math.max(longest, prompt.length);
-            shortest = Math.min(shortest, prompt.length);
+            if (prompt.length == 0 || prompt.length > config.maxSeqLen()) {
+                throw new IllegalArgumentException("prompts must have 1 to " + config.maxSeqLen() + " tokens");
+            }
         }
-        if (shortest == 0 || longest > config.maxSeqLen()) {
-            throw new IllegalArgumentException("prompts must have 1 to " + config.maxSeqLen() + " tokens");
+        // the distinct prompts, and each row's
+        Map<List<Integer>, Integer> distinct = new HashMap<>();
+        List<int[]> unique = new ArrayList<>();
+        int[] promptOf = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            int[] prompt = prompts.get(b);
+            promptOf[b] = distinct.computeIfAbsent(Arrays.stream(prompt).boxed().toList(), key -> {
+                unique.add(prompt);
+                return unique.size() - 1;
+            });
         }
-        int maxLen = Math.min(config.maxSeqLen(), longest + sampling.maxNewTokens());
-        State state = new State(batch, maxLen);
-        List<List<Integer>> tokens = new ArrayList<>();
-        List<List<Float>> logProbs = new ArrayList<>();
-        List<List<Float>> samplerLogProbs = new ArrayList<>();
+        int[] promptLength = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            promptLength[b] = prompts.get(b).length;
+        }
+        Prefix prefix = prefill(unique);
+        Decode decode = new Decode(batch, sampling.maxNewTokens());
+        int[][] tokens = new int[batch][sampling.maxNewTokens()];
+        float[][] logProbs = new float[batch][sampling.maxNewTokens()];
+        float[][] samplerLogProbs = new float[batch][sampling.maxNewTokens()];
+        int[] generated = new int[batch];
         Completion.Finish[] finish = new Completion.Finish[batch];
         SplittableRandom[] randoms = new SplittableRandom[batch];
         for (int b = 0; b < batch; b++) {
-            tokens.add(new ArrayList<>());
-            logProbs.add(new ArrayList<>());
-            samplerLogProbs.add(new ArrayList<>());
             randoms[b] = new SplittableRandom(seeds[b]);
         }
-        int[] input = new int[batch];
         float[] row = new float[VectorMath.padded(config.vocabSize())];
-        for (int position = 0; position < maxLen; position++) {
+        INDArray logits = prefix.logits; // [U, V] the first step's; then [B, V]
+        boolean first = true;
+        while (true) {
+            FloatBuffer buffer = logits.data().asNioFloat();
             boolean active = false;
             for (int b = 0; b < batch; b++) {
-                int[] prompt = prompts.get(b);
-                if (position < prompt.length) {
-                    input[b] = prompt[position];
-                } else if (finish[b] == null) {
-                    input[b] = tokens.get(b).get(position - prompt.length);
-                }
-                // finished rows keep feeding their last token; their logits are ignored
-            }
-            INDArray logits = step(state, input, position);
-            FloatBuffer buffer = logits.data().asNioFloat();
-            for (int b = 0; b < batch; b++) {
-                if (finish[b] != null || position < prompts.get(b).length - 1) {
-                    active |= finish[b] == null;
+                if (finish[b] != null) {
                     continue;
                 }
-                buffer.get((int) logits.offset() + b * config.vocabSize(), row, 0, config.vocabSize());
+                int at = first ? promptOf[b] : b;
+                buffer.get((int) logits.offset() + at * config.vocabSize(), row, 0, config.vocabSize());
                 float[] choice = TokenChooser.choose(row, config.vocabSize(), sampling, randoms[b]);
                 int token = (int) choice[0];
-                tokens.get(b).add(token);
-                logProbs.get(b).add(choice[1]);
-                samplerLogProbs.get(b).add(choice[2]);
-                if (sampling.isStop(token) || (stop != null && stop.stop(b, tokens.get(b).stream()
-                        .mapToInt(Integer::intValue).toArray()))) {
+                int g = generated[b]++;
+                tokens[b][g] = token;
+                logProbs[b][g] = choice[1];
+                samplerLogProbs[b][g] = choice[2];
+                if (sampling.isStop(token) || (stop != null && stop.stop(b, Arrays.copyOf(tokens[b], g + 1)))) {
                     finish[b] = Completion.Finish.STOP;
-                } else if (tokens.get(b).size() == sampling.maxNewTokens()) {
+                } else if (g + 1 == sampling.maxNewTokens()) {
                     finish[b] = Completion.Finish.LENGTH;
-                } else if (position + 1 >= maxLen) {
-                    finish[b] = Completion.Finish.CONTEXT;
+                } else if (promptLength[b] + g >= config.maxSeqLen()) {
+                    finish[b] = Completion.Finish.CONTEXT; // the new token's position would pass max_seq_len
                 } else {
                     active = true;
                 }
@@ -139,28 +143,21 @@ public final class KvCacheDecoder {
             if (!active) {
                 break;
             }
+            logits = decodeStep(prefix, decode, promptOf, promptLength, tokens, generated, finish);
+            first = false;
         }
         List<Completion> completions = new ArrayList<>(batch);
         for (int b = 0; b < batch; b++) {
-            completions.add(new Completion(tokens.get(b).stream().mapToInt(Integer::intValue).toArray(),
-                    toArray(logProbs.get(b)), toArray(samplerLogProbs.get(b)),
-                    finish[b] == null ? Completion.Finish.CONTEXT : finish[b]));
+            completions.add(new Completion(Arrays.copyOf(tokens[b], generated[b]),
+                    Arrays.copyOf(logProbs[b], generated[b]), Arrays.copyOf(samplerLogProbs[b], generated[b]),
+                    finish[b]));
         }
         return completions;
     }
 
-    private static float[] toArray(List<Float> values) {
-        float[] out = new float[values.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = values.get(i);
-        }
-        return out;
-    }
-
-    /** Per-generate buffers and caches. */
-    private final class State {
-        final int batch;
-        final int maxLen;
+    /** Work buffers for {@code rows} rows of a pass. */
+    private final class Buffers {
+        final int rows;
         final INDArray x;
         final INDArray normed;
         final INDArray mean;
@@ -170,49 +167,148 @@ public final class KvCacheDecoder {
         final INDArray projection;
         final INDArray pre;
         final INDArray act;
-        final INDArray logits;
-        final float[][] keys; // per layer [B][K][maxLen][Dp]
-        final float[][] values;
-        final int sizeStride;
 
-        State(int batch, int maxLen) {
-            this.batch = batch;
-            this.maxLen = maxLen;
+        Buffers(int rows) {
+            this.rows = rows;
             int c = config.width();
-            x = Nd4j.zeros(DataType.FLOAT, batch, c);
-            normed = Nd4j.zeros(DataType.FLOAT, batch, c);
-            mean = Nd4j.zeros(DataType.FLOAT, batch);
-            rstd = Nd4j.zeros(DataType.FLOAT, batch);
-            qkv = Nd4j.zeros(DataType.FLOAT, batch, config.qkvWidth());
-            y = Nd4j.zeros(DataType.FLOAT, batch, (long) config.heads() * config.headSize());
-            projection = Nd4j.zeros(DataType.FLOAT, batch, c);
-            pre = Nd4j.zeros(DataType.FLOAT, batch, gpt2 ? config.ffnHidden() : 2L * config.ffnHidden());
-            act = Nd4j.zeros(DataType.FLOAT, batch, config.ffnHidden());
-            logits = Nd4j.zeros(DataType.FLOAT, batch, config.vocabSize());
-            sizeStride = VectorMath.padded(config.headSize());
-            keys = new float[config.layers()][batch * config.kvHeads() * maxLen * sizeStride];
-            values = new float[config.layers()][batch * config.kvHeads() * maxLen * sizeStride];
+            x = Nd4j.zeros(DataType.FLOAT, rows, c);
+            normed = Nd4j.zeros(DataType.FLOAT, rows, c);
+            mean = Nd4j.zeros(DataType.FLOAT, rows);
+            rstd = Nd4j.zeros(DataType.FLOAT, rows);
+            qkv = Nd4j.zeros(DataType.FLOAT, rows, config.qkvWidth());
+            y = Nd4j.zeros(DataType.FLOAT, rows, (long) config.heads() * config.headSize());
+            projection = Nd4j.zeros(DataType.FLOAT, rows, c);
+            pre = Nd4j.zeros(DataType.FLOAT, rows, gpt2 ? config.ffnHidden() : 2L * config.ffnHidden());
+            act = Nd4j.zeros(DataType.FLOAT, rows, config.ffnHidden());
         }
     }
 
-    private INDArray step(State s, int[] input, int position) {
-        embed(s, input, position);
-        for (int layer = 0; layer < config.layers(); layer++) {
-            norm(layer, true, s.x, s);
-            org.nd4j.linalg.factory.Nd4j.gemm(s.normed, weight(layer, "qkv"), s.qkv, false, false, 1.0, 0.0);
-            attend(s, layer, position);
-            Nd4j.gemm(s.y, weight(layer, "o"), s.projection, false, false, 1.0, 0.0);
-            kernels.addResidual(s.x, s.projection, gpt2 ? store.tensor("h." + layer + ".attn.c_proj.bias") : null, s.x);
-            norm(layer, false, s.x, s);
-            Nd4j.gemm(s.normed, weight(layer, "in"), s.pre, false, false, 1.0, 0.0);
-            if (gpt2) {
-                kernels.biasGelu(s.pre, store.tensor("h." + layer + ".mlp.c_fc.bias"), s.act);
-            } else {
-                kernels.swiglu(s.pre, s.act);
-            }
-            Nd4j.gemm(s.act, weight(layer, "out"), s.projection, false, false, 1.0, 0.0);
-            kernels.addResidual(s.x, s.projection, gpt2 ? store.tensor("h." + layer + ".mlp.c_proj.bias") : null, s.x);
+    /**
+     * The distinct prompts' keys and values, per layer [U][K][longest prompt][Dp], and the logits [U, V] at each
+     * prompt's last position.
+     */
+    private final class Prefix {
+        final int[] lengths;
+        final int longest;
+        final float[][] keys;
+        final float[][] values;
+        INDArray logits;
+
+        Prefix(List<int[]> prompts) {
+            lengths = prompts.stream().mapToInt(p -> p.length).toArray();
+            longest = Arrays.stream(lengths).max().orElse(1);
+            int slots = prompts.size() * config.kvHeads() * longest * VectorMath.padded(config.headSize());
+            keys = new float[config.layers()][slots];
+            values = new float[config.layers()][slots];
         }
+
+        int slot(int prompt, int kv, int position) {
+            return ((prompt * config.kvHeads() + kv) * longest + position) * VectorMath.padded(config.headSize());
+        }
+    }
+
+    /** The rows' caches of their own fed tokens, per layer [B][K][max new tokens][Dp], and decode buffers. */
+    private final class Decode {
+        final int batch;
+        final int capacity;
+        final float[][] keys;
+        final float[][] values;
+        final Buffers buffers;
+        final INDArray logits;
+
+        Decode(int batch, int maxNew) {
+            this.batch = batch;
+            this.capacity = maxNew;
+            int slots = batch * config.kvHeads() * maxNew * VectorMath.padded(config.headSize());
+            keys = new float[config.layers()][slots];
+            values = new float[config.layers()][slots];
+            buffers = new Buffers(batch);
+            logits = Nd4j.zeros(DataType.FLOAT, batch, config.vocabSize());
+        }
+
+        int slot(int row, int kv, int index) {
+            return ((row * config.kvHeads() + kv) * capacity + index) * VectorMath.padded(config.headSize());
+        }
+    }
+
+    /** All positions of the distinct prompts in one pass; fills their caches and the last positions' logits. */
+    private Prefix prefill(List<int[]> prompts) {
+        Prefix prefix = new Prefix(prompts);
+        int total = Arrays.stream(prefix.lengths).sum();
+        int[] input = new int[total];
+        int[] positions = new int[total];
+        int at = 0;
+        for (int[] prompt : prompts) {
+            for (int p = 0; p < prompt.length; p++) {
+                input[at] = prompt[p];
+                positions[at++] = p;
+            }
+        }
+        Buffers s = new Buffers(total);
+        embed(s, input, positions, null);
+        for (int layer = 0; layer < config.layers(); layer++) {
+            int l = layer;
+            block(s, layer, () -> attendPrefix(s, l, prefix));
+        }
+        // the last position of each prompt: its final norm and the LM head
+        int c = config.width();
+        INDArray last = Nd4j.zeros(DataType.FLOAT, prompts.size(), c);
+        int end = 0;
+        for (int u = 0; u < prompts.size(); u++) {
+            end += prefix.lengths[u];
+            last.putRow(u, s.x.getRow(end - 1));
+        }
+        Buffers tail = new Buffers(prompts.size());
+        tail.x.assign(last);
+        prefix.logits = Nd4j.zeros(DataType.FLOAT, prompts.size(), config.vocabSize());
+        head(tail, prefix.logits);
+        return prefix;
+    }
+
+    /** Feeds every live row its last token at its position; returns the logits [B, V]. */
+    private INDArray decodeStep(Prefix prefix, Decode decode, int[] promptOf, int[] promptLength, int[][] tokens,
+                                int[] generated, Completion.Finish[] finish) {
+        int batch = decode.batch;
+        int[] input = new int[batch];
+        int[] positions = new int[batch];
+        boolean[] live = new boolean[batch];
+        for (int b = 0; b < batch; b++) {
+            live[b] = finish[b] == null;
+            if (live[b]) {
+                input[b] = tokens[b][generated[b] - 1];
+                positions[b] = promptLength[b] + generated[b] - 1;
+            }
+        }
+        Buffers s = decode.buffers;
+        embed(s, input, positions, live);
+        for (int layer = 0; layer < config.layers(); layer++) {
+            int l = layer;
+            block(s, layer, () -> attendDecode(s, l, prefix, decode, promptOf, generated, positions, live));
+        }
+        head(s, decode.logits);
+        return decode.logits;
+    }
+
+    /** One transformer block over the rows of {@code s}; {@code attention} fills s.y from s.qkv. */
+    private void block(Buffers s, int layer, Runnable attention) {
+        norm(layer, true, s.x, s);
+        Nd4j.gemm(s.normed, weight(layer, "qkv"), s.qkv, false, false, 1.0, 0.0);
+        attention.run();
+        Nd4j.gemm(s.y, weight(layer, "o"), s.projection, false, false, 1.0, 0.0);
+        kernels.addResidual(s.x, s.projection, gpt2 ? store.tensor("h." + layer + ".attn.c_proj.bias") : null, s.x);
+        norm(layer, false, s.x, s);
+        Nd4j.gemm(s.normed, weight(layer, "in"), s.pre, false, false, 1.0, 0.0);
+        if (gpt2) {
+            kernels.biasGelu(s.pre, store.tensor("h." + layer + ".mlp.c_fc.bias"), s.act);
+        } else {
+            kernels.swiglu(s.pre, s.act);
+        }
+        Nd4j.gemm(s.act, weight(layer, "out"), s.projection, false, false, 1.0, 0.0);
+        kernels.addResidual(s.x, s.projection, gpt2 ? store.tensor("h." + layer + ".mlp.c_proj.bias") : null, s.x);
+    }
+
+    /** The final norm and the LM head: logits = norm(x) W^T. */
+    private void head(Buffers s, INDArray logits) {
         if (gpt2) {
             kernels.layerNorm(s.x, store.tensor("ln_f.weight"), store.tensor("ln_f.bias"), config.normEps(), s.normed,
                     s.mean, s.rstd);
@@ -220,8 +316,7 @@ public final class KvCacheDecoder {
             kernels.rmsNorm(s.x, store.tensor("norm"), config.normEps(), s.normed, s.rstd);
         }
         INDArray head = store.tensor(config.tiedEmbeddings() ? (gpt2 ? "wte.weight" : "embed") : "lm_head");
-        Nd4j.gemm(s.normed, head, s.logits, false, true, 1.0, 0.0);
-        return s.logits;
+        Nd4j.gemm(s.normed, head, logits, false, true, 1.0, 0.0);
     }
 
     private INDArray weight(int layer, String which) {
@@ -243,7 +338,7 @@ public final class KvCacheDecoder {
         });
     }
 
-    private void norm(int layer, boolean first, INDArray x, State s) {
+    private void norm(int layer, boolean first, INDArray x, Buffers s) {
         if (gpt2) {
             String p = "h." + layer + (first ? ".ln_1" : ".ln_2");
             kernels.layerNorm(x, store.tensor(p + ".weight"), store.tensor(p + ".bias"), config.normEps(), s.normed,
@@ -254,107 +349,184 @@ public final class KvCacheDecoder {
         }
     }
 
-    private void embed(State s, int[] input, int position) {
+    /** Row r gets the embedding of {@code input[r]} (plus GPT-2's position {@code positions[r]}); dead rows zero. */
+    private void embed(Buffers s, int[] input, int[] positions, boolean[] live) {
         int c = config.width();
         INDArray table = store.tensor(gpt2 ? "wte.weight" : "embed");
         FloatBuffer tableBuf = table.data().asNioFloat();
         FloatBuffer out = s.x.data().asNioFloat();
+        INDArray positionTable = gpt2 ? store.tensor("wpe.weight") : null;
         float[] row = new float[c];
         float[] positionRow = new float[c];
-        if (gpt2) {
-            INDArray positions = store.tensor("wpe.weight");
-            positions.data().asNioFloat().get((int) positions.offset() + position * c, positionRow, 0, c);
-        }
-        for (int b = 0; b < s.batch; b++) {
-            if (input[b] < 0 || input[b] >= config.vocabSize()) {
-                throw new IllegalArgumentException("token " + input[b] + " is outside the vocabulary");
+        for (int r = 0; r < s.rows; r++) {
+            if (live != null && !live[r]) {
+                Arrays.fill(row, 0f);
+                out.put((int) s.x.offset() + r * c, row, 0, c);
+                continue;
             }
-            tableBuf.get((int) table.offset() + input[b] * c, row, 0, c);
-            for (int i = 0; i < c; i++) {
-                row[i] += positionRow[i];
+            if (input[r] < 0 || input[r] >= config.vocabSize()) {
+                throw new IllegalArgumentException("token " + input[r] + " is outside the vocabulary");
             }
-            out.put((int) s.x.offset() + b * c, row, 0, c);
+            tableBuf.get((int) table.offset() + input[r] * c, row, 0, c);
+            if (positionTable != null) {
+                positionTable.data().asNioFloat().get((int) positionTable.offset() + positions[r] * c, positionRow, 0,
+                        c);
+                for (int i = 0; i < c; i++) {
+                    row[i] += positionRow[i];
+                }
+            }
+            out.put((int) s.x.offset() + r * c, row, 0, c);
         }
     }
 
-    /** Splits the new qkv rows, rotates q and k, appends k and v to the cache, and attends. */
-    private void attend(State s, int layer, int position) {
+    /** Row {@code r}'s q, k and v from s.qkv, with GPT-2's bias added and rotary rotation at {@code position}. */
+    private void qkvRow(Buffers s, int layer, int r, int position, float[] row, float[] bias) {
+        int width = config.qkvWidth();
+        s.qkv.data().asNioFloat().get((int) s.qkv.offset() + r * width, row, 0, width);
+        if (bias != null) {
+            for (int i = 0; i < width; i++) {
+                row[i] += bias[i];
+            }
+        }
+        if (rope != null) {
+            int half = config.headSize() / 2;
+            float[] cos = new float[half];
+            float[] sin = new float[half];
+            rope.cos().data().asNioFloat().get((int) rope.cos().offset() + position * half, cos, 0, half);
+            rope.sin().data().asNioFloat().get((int) rope.sin().offset() + position * half, sin, 0, half);
+            for (int head = 0; head < config.heads() + config.kvHeads(); head++) {
+                rotate(row, head * config.headSize(), cos, sin);
+            }
+        }
+    }
+
+    private float[] qkvBias(int layer) {
+        if (!gpt2) {
+            return null;
+        }
+        int width = config.qkvWidth();
+        float[] bias = new float[width];
+        INDArray b = store.tensor("h." + layer + ".attn.c_attn.bias");
+        b.data().asNioFloat().get((int) b.offset(), bias, 0, width);
+        return bias;
+    }
+
+    /** Prefill attention: each prompt's positions in order, writing the prompt's cache and attending causally. */
+    private void attendPrefix(Buffers s, int layer, Prefix prefix) {
         int size = config.headSize();
-        int stride = s.sizeStride;
         int heads = config.heads();
         int kvHeads = config.kvHeads();
-        int group = config.groupSize();
-        int width = config.qkvWidth();
-        FloatBuffer qkvBuf = s.qkv.data().asNioFloat();
-        FloatBuffer yBuf = s.y.data().asNioFloat();
-        float[] row = new float[width];
-        float[] bias = null;
-        if (gpt2) {
-            bias = new float[width];
-            INDArray b = store.tensor("h." + layer + ".attn.c_attn.bias");
-            b.data().asNioFloat().get((int) b.offset(), bias, 0, width);
-        }
-        float[] cos = null;
-        float[] sin = null;
-        if (rope != null) {
-            cos = new float[size / 2];
-            sin = new float[size / 2];
-            rope.cos().data().asNioFloat().get((int) rope.cos().offset() + position * (size / 2), cos, 0, size / 2);
-            rope.sin().data().asNioFloat().get((int) rope.sin().offset() + position * (size / 2), sin, 0, size / 2);
-        }
-        float scale = (float) (1.0 / Math.sqrt(size));
-        float[] query = new float[stride];
-        float[] scores = new float[VectorMath.padded(position + 1)];
-        float[] out = new float[stride];
+        float[] bias = qkvBias(layer);
+        float[] row = new float[config.qkvWidth()];
         float[] yRow = new float[heads * size];
-        float[] keys = s.keys[layer];
-        float[] values = s.values[layer];
-        for (int b = 0; b < s.batch; b++) {
-            qkvBuf.get((int) s.qkv.offset() + b * width, row, 0, width);
-            if (bias != null) {
-                for (int i = 0; i < width; i++) {
-                    row[i] += bias[i];
+        Attention attention = new Attention(prefix.longest);
+        float[] keys = prefix.keys[layer];
+        float[] values = prefix.values[layer];
+        FloatBuffer yBuf = s.y.data().asNioFloat();
+        int r = 0;
+        for (int u = 0; u < prefix.lengths.length; u++) {
+            for (int p = 0; p < prefix.lengths[u]; p++, r++) {
+                qkvRow(s, layer, r, p, row, bias);
+                for (int kv = 0; kv < kvHeads; kv++) {
+                    int slot = prefix.slot(u, kv, p);
+                    System.arraycopy(row, (heads + kv) * size, keys, slot, size);
+                    System.arraycopy(row, (heads + kvHeads + kv) * size, values, slot, size);
                 }
-            }
-            if (rope != null) {
-                for (int head = 0; head < heads + kvHeads; head++) {
-                    rotate(row, head * size, cos, sin);
+                for (int head = 0; head < heads; head++) {
+                    int kv = head / config.groupSize();
+                    attention.run(row, head * size, keys, values, prefix.slot(u, kv, 0), p + 1, null, null, 0, 0,
+                            yRow, head * size);
                 }
+                yBuf.put((int) s.y.offset() + r * heads * size, yRow, 0, heads * size);
             }
+        }
+    }
+
+    /** Decode attention: each live row's new key and value into its own cache, then over prompt + own cache. */
+    private void attendDecode(Buffers s, int layer, Prefix prefix, Decode decode, int[] promptOf, int[] generated,
+                              int[] positions, boolean[] live) {
+        int size = config.headSize();
+        int heads = config.heads();
+        int kvHeads = config.kvHeads();
+        float[] bias = qkvBias(layer);
+        float[] row = new float[config.qkvWidth()];
+        float[] yRow = new float[heads * size];
+        Attention attention = new Attention(prefix.longest + decode.capacity);
+        float[] keys = decode.keys[layer];
+        float[] values = decode.values[layer];
+        FloatBuffer yBuf = s.y.data().asNioFloat();
+        for (int b = 0; b < decode.batch; b++) {
+            if (!live[b]) {
+                Arrays.fill(yRow, 0f);
+                yBuf.put((int) s.y.offset() + b * heads * size, yRow, 0, heads * size);
+                continue;
+            }
+            qkvRow(s, layer, b, positions[b], row, bias);
+            int own = generated[b]; // fed tokens, this one included
             for (int kv = 0; kv < kvHeads; kv++) {
-                int slot = ((b * kvHeads + kv) * s.maxLen + position) * stride;
+                int slot = decode.slot(b, kv, own - 1);
                 System.arraycopy(row, (heads + kv) * size, keys, slot, size);
                 System.arraycopy(row, (heads + kvHeads + kv) * size, values, slot, size);
             }
+            int u = promptOf[b];
             for (int head = 0; head < heads; head++) {
-                int kv = head / group;
-                int base = (b * kvHeads + kv) * s.maxLen * stride;
-                System.arraycopy(row, head * size, query, 0, size);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j <= position; j++) {
-                    scores[j] = VectorMath.dot(query, 0, keys, base + j * stride, size) * scale;
-                    max = Math.max(max, scores[j]);
-                }
-                Arrays.fill(scores, position + 1, scores.length, Float.NEGATIVE_INFINITY);
-                FloatVector sumAcc = FloatVector.zero(VectorMath.SPECIES);
-                for (int j = 0; j < scores.length; j += VectorMath.LANES) {
-                    FloatVector e = VectorMath.exp(FloatVector.fromArray(VectorMath.SPECIES, scores, j).sub(max));
-                    e.intoArray(scores, j);
-                    sumAcc = sumAcc.add(e);
-                }
-                float inverse = 1f / VectorMath.addLanes(sumAcc);
-                Arrays.fill(out, 0f);
-                for (int j = 0; j <= position; j++) {
-                    FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[j] * inverse);
-                    int at = base + j * stride;
-                    for (int d = 0; d < stride; d += VectorMath.LANES) {
-                        FloatVector.fromArray(VectorMath.SPECIES, values, at + d)
-                                .fma(p, FloatVector.fromArray(VectorMath.SPECIES, out, d)).intoArray(out, d);
-                    }
-                }
-                System.arraycopy(out, 0, yRow, head * size, size);
+                int kv = head / config.groupSize();
+                attention.run(row, head * size, prefix.keys[layer], prefix.values[layer], prefix.slot(u, kv, 0),
+                        prefix.lengths[u], keys, values, decode.slot(b, kv, 0), own, yRow, head * size);
             }
             yBuf.put((int) s.y.offset() + b * heads * size, yRow, 0, heads * size);
+        }
+    }
+
+    /**
+     * Softmax attention of one query over two runs of cached keys and values (a shared prompt's, then a row's
+     * own), each contiguous in its array with a stride of the padded head size.
+     */
+    private final class Attention {
+        final int stride = VectorMath.padded(config.headSize());
+        final float scale = (float) (1.0 / Math.sqrt(config.headSize()));
+        final float[] query = new float[stride];
+        final float[] scores;
+        final float[] out = new float[stride];
+
+        Attention(int maxKeys) {
+            scores = new float[VectorMath.padded(maxKeys)];
+        }
+
+        void run(float[] row, int queryOffset, float[] keysA, float[] valuesA, int baseA, int countA, float[] keysB,
+                 float[] valuesB, int baseB, int countB, float[] y, int yOffset) {
+            int size = config.headSize();
+            System.arraycopy(row, queryOffset, query, 0, size);
+            int count = countA + countB;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < countA; j++) {
+                scores[j] = VectorMath.dot(query, 0, keysA, baseA + j * stride, size) * scale;
+                max = Math.max(max, scores[j]);
+            }
+            for (int j = 0; j < countB; j++) {
+                scores[countA + j] = VectorMath.dot(query, 0, keysB, baseB + j * stride, size) * scale;
+                max = Math.max(max, scores[countA + j]);
+            }
+            int padded = VectorMath.padded(count);
+            Arrays.fill(scores, count, padded, Float.NEGATIVE_INFINITY);
+            FloatVector sumAcc = FloatVector.zero(VectorMath.SPECIES);
+            for (int j = 0; j < padded; j += VectorMath.LANES) {
+                FloatVector e = VectorMath.exp(FloatVector.fromArray(VectorMath.SPECIES, scores, j).sub(max));
+                e.intoArray(scores, j);
+                sumAcc = sumAcc.add(e);
+            }
+            float inverse = 1f / VectorMath.addLanes(sumAcc);
+            Arrays.fill(out, 0f);
+            for (int j = 0; j < count; j++) {
+                FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[j] * inverse);
+                float[] values = j < countA ? valuesA : valuesB;
+                int at = j < countA ? baseA + j * stride : baseB + (j - countA) * stride;
+                for (int d = 0; d < stride; d += VectorMath.LANES) {
+                    FloatVector.fromArray(VectorMath.SPECIES, values, at + d)
+                            .fma(p, FloatVector.fromArray(VectorMath.SPECIES, out, d)).intoArray(out, d);
+                }
+            }
+            System.arraycopy(out, 0, y, yOffset, size);
         }
     }
 

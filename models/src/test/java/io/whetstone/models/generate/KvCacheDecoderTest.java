@@ -108,6 +108,49 @@ class KvCacheDecoderTest {
         }
     }
 
+    /**
+     * Rows sharing a prompt share its prefilled cache: N samples of each of two prompts (interleaved, of
+     * different lengths) give, row by row, the tokens and log-probs of that row sampled alone.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @MethodSource("models")
+    void samplesOfASharedPromptEqualEachSampledAlone(ModelConfig config) {
+        try (Transformer model = model(config)) {
+            KvCacheDecoder decoder = new KvCacheDecoder(model);
+            List<int[]> distinct = prompts(config.vocabSize());
+            List<int[]> rows = new java.util.ArrayList<>();
+            long[] seeds = new long[8];
+            for (int i = 0; i < 8; i++) {
+                rows.add(distinct.get(i % 2 == 0 ? 0 : 1).clone());
+                seeds[i] = 100 + i;
+            }
+            SamplingConfig sampling = new SamplingConfig(10, 1.0, 0, 1.0, 9, new int[0]);
+            List<Completion> shared = decoder.generate(rows, sampling, seeds, null);
+            java.util.Set<String> different = new java.util.HashSet<>();
+            for (int i = 0; i < rows.size(); i++) {
+                Completion alone = decoder.generate(List.of(rows.get(i)), sampling, new long[] {seeds[i]}, null)
+                        .get(0);
+                assertArrayEquals(alone.tokens(), shared.get(i).tokens(), "row " + i);
+                assertArrayEquals(alone.logProbs(), shared.get(i).logProbs(), 1e-5f, "row " + i);
+                different.add(java.util.Arrays.toString(shared.get(i).tokens()));
+            }
+            assertTrue(different.size() > 2, "the samples of one prompt differ");
+        }
+    }
+
+    @Test
+    void aRowStopsWhereTheModelsContextEnds() {
+        ModelConfig config = ModelConfig.llama(40, 32, 2, 4, 2, 40, 12);
+        try (Transformer model = model(config)) {
+            List<Completion> out = new KvCacheDecoder(model).generate(List.of(new int[] {1, 2, 3, 4, 5, 6, 7, 8},
+                    new int[] {1, 2}), new SamplingConfig(20, 1.0, 0, 1.0, 3, new int[0]));
+            // a token fed at position p needs p < max_seq_len: 12 - 8 + 1 and 12 - 2 + 1 tokens
+            assertEquals(5, out.get(0).tokens().length);
+            assertEquals(Completion.Finish.CONTEXT, out.get(0).finish());
+            assertEquals(11, out.get(1).tokens().length);
+        }
+    }
+
     @Test
     void stopsAtStopIdsAndLengthAndReportsWhy() {
         ModelConfig config = ModelConfig.gpt2(40, 24, 2, 2, 48);

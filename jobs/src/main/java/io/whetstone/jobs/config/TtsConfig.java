@@ -1,0 +1,105 @@
+package io.whetstone.jobs.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The test-time scaling job's configuration ({@code whetstone tts}); see {@code conf/tts.yaml} for every key.
+ */
+public record TtsConfig(RunSpec run, Policy policy, PromptDataSpec data, Sampling sampling, Answer answer,
+                        String rewardModel, List<String> strategies, Budget budget, Adaptive adaptive, SparkSpec spark) {
+
+    public static final String DEFAULTS = "/io/whetstone/jobs/config/tts-defaults.yaml";
+
+    /** Every strategy the job knows. */
+    public static final Set<String> STRATEGIES = Set.of("greedy", "self_consistency", "weighted_vote", "best_of_n_rm",
+            "best_of_n_verifier", "adaptive");
+
+    public TtsConfig {
+        Checks.require(run != null && policy != null && data != null && sampling != null && answer != null
+                && strategies != null && budget != null && adaptive != null && spark != null,
+                "every section of the tts config must be set");
+        rewardModel = rewardModel == null ? "" : rewardModel.trim();
+        strategies = List.copyOf(strategies);
+        Checks.require(!strategies.isEmpty(), "strategies must list at least one strategy");
+        for (String strategy : strategies) {
+            Checks.oneOf("strategies", strategy, STRATEGIES);
+            Checks.require(!(strategy.equals("weighted_vote") || strategy.equals("best_of_n_rm"))
+                    || !rewardModel.isEmpty(), "strategy " + strategy + " needs reward_model (an outcome reward "
+                    + "model directory, as the reward-model job exports)");
+        }
+        if (budget.unit().equals("samples")) {
+            for (int value : budget.values()) {
+                Checks.require(value <= sampling.samplesPerPrompt(), "budget.values: " + value + " samples per "
+                        + "question exceed sampling.samples_per_prompt " + sampling.samplesPerPrompt());
+            }
+        }
+        Checks.require(adaptive.first() <= sampling.samplesPerPrompt(), "adaptive.first " + adaptive.first()
+                + " exceeds sampling.samples_per_prompt " + sampling.samplesPerPrompt());
+    }
+
+    /** Defaults, then {@code file} (may be null), then {@code overrides}. */
+    public static TtsConfig load(Path file, List<String> overrides) {
+        return ConfigLoader.load(TtsConfig.class, DEFAULTS, file, overrides);
+    }
+
+    /** The model that samples: a checkpoint, model directory or GGUF on any Hadoop path. */
+    public record Policy(String path, String kernels) {
+        public Policy {
+            Checks.require(path != null && !path.isBlank(), "policy.path must be set");
+            kernels = Checks.oneOf("policy.kernels", kernels, Set.of("auto", "fused_cpu", "nd4j"));
+        }
+    }
+
+    /**
+     * {@code samples_per_prompt} completions of each question (the largest budget), at {@code temperature} with
+     * top-k/top-p truncation, up to {@code max_new_tokens}, {@code decode_batch} rows at a time (the samples of
+     * one question share its prefilled prompt); every sample seeded by (seed, question, sample).
+     */
+    public record Sampling(int samplesPerPrompt, int maxNewTokens, double temperature, int topK, double topP,
+                           int decodeBatch, long seed) {
+        public Sampling {
+            Checks.require(samplesPerPrompt >= 1, "sampling.samples_per_prompt must be >= 1, got " + samplesPerPrompt);
+            Checks.require(maxNewTokens >= 1, "sampling.max_new_tokens must be >= 1, got " + maxNewTokens);
+            Checks.require(temperature > 0, "sampling.temperature must be > 0 (greedy is its own strategy), got "
+                    + temperature);
+            Checks.require(topK >= 0, "sampling.top_k must be >= 0, got " + topK);
+            Checks.require(topP > 0 && topP <= 1, "sampling.top_p must be in (0, 1], got " + topP);
+            Checks.require(decodeBatch >= 1, "sampling.decode_batch must be >= 1, got " + decodeBatch);
+        }
+    }
+
+    /** How final answers are read, voted on and checked: {@code task} ({@code #### answer}) or {@code gsm8k}. */
+    public record Answer(String format) {
+        public Answer {
+            format = Checks.oneOf("answer.format", format, Set.of("task", "gsm8k"));
+        }
+    }
+
+    /**
+     * The compute per question each strategy is measured at: {@code samples} (the first n samples) or
+     * {@code tokens} (the leading samples whose generated tokens fit).
+     */
+    public record Budget(String unit, List<Integer> values) {
+        public Budget {
+            unit = Checks.oneOf("budget.unit", unit, Set.of("samples", "tokens"));
+            values = values == null ? List.of() : List.copyOf(values);
+            Checks.require(!values.isEmpty(), "budget.values must list at least one budget");
+            for (int value : values) {
+                Checks.require(value >= 1, "budget.values must be >= 1, got " + value);
+            }
+        }
+    }
+
+    /**
+     * Compute-optimal self-consistency: vote over the first {@code first} samples and stop when the top answer
+     * has at least {@code agreement} of their votes; otherwise spend the whole budget.
+     */
+    public record Adaptive(int first, double agreement) implements java.io.Serializable {
+        public Adaptive {
+            Checks.require(first >= 1, "adaptive.first must be >= 1, got " + first);
+            Checks.require(agreement > 0 && agreement <= 1, "adaptive.agreement must be in (0, 1], got " + agreement);
+        }
+    }
+}
