@@ -38,6 +38,8 @@ public final class KvCacheDecoder {
     private final Kernels kernels;
     private final ParameterStore store;
     private final RopeTable rope;
+    private final float[] ropeCos; // [maxSeqLen * headSize/2], null for GPT-2
+    private final float[] ropeSin;
     private final boolean gpt2;
 
     public KvCacheDecoder(Transformer model) {
@@ -51,6 +53,8 @@ public final class KvCacheDecoder {
         this.gpt2 = config.family() == Family.GPT2;
         this.rope = gpt2 ? null : RopeTable.create(config.maxSeqLen(), config.headSize(), config.ropeTheta(),
                 DataType.FLOAT);
+        this.ropeCos = rope == null ? null : rope.cos().dup().reshape(rope.cos().length()).toFloatVector();
+        this.ropeSin = rope == null ? null : rope.sin().dup().reshape(rope.sin().length()).toFloatVector();
     }
 
     /** Ends a row early: called after each generated token with the row's tokens so far. */
@@ -184,7 +188,8 @@ public final class KvCacheDecoder {
     }
 
     /**
-     * The distinct prompts' keys and values, per layer [U][K][longest prompt][Dp], and the logits [U, V] at each
+     * The distinct prompts' keys, per layer [U][K][Dp][longest prompt, padded] (transposed: a query's scores
+     * against consecutive positions are vector loads), values [U][K][longest][Dp], and the logits [U, V] at each
      * prompt's last position.
      */
     private final class Prefix {
@@ -197,9 +202,19 @@ public final class KvCacheDecoder {
         Prefix(List<int[]> prompts) {
             lengths = prompts.stream().mapToInt(p -> p.length).toArray();
             longest = Arrays.stream(lengths).max().orElse(1);
-            int slots = prompts.size() * config.kvHeads() * longest * VectorMath.padded(config.headSize());
+            int slots = prompts.size() * config.kvHeads() * VectorMath.padded(longest)
+                    * VectorMath.padded(config.headSize());
             keys = new float[config.layers()][slots];
             values = new float[config.layers()][slots];
+        }
+
+        /** Where the transposed keys of (prompt, kv head) start; position p of dimension d is at + d * stride + p. */
+        int keyBase(int prompt, int kv) {
+            return (prompt * config.kvHeads() + kv) * VectorMath.padded(config.headSize()) * keyStride();
+        }
+
+        int keyStride() {
+            return VectorMath.padded(longest);
         }
 
         int slot(int prompt, int kv, int position) {
@@ -219,7 +234,7 @@ public final class KvCacheDecoder {
         Decode(int batch, int maxNew) {
             this.batch = batch;
             this.capacity = maxNew;
-            int slots = batch * config.kvHeads() * maxNew * VectorMath.padded(config.headSize());
+            int slots = batch * config.kvHeads() * VectorMath.padded(maxNew) * VectorMath.padded(config.headSize());
             keys = new float[config.layers()][slots];
             values = new float[config.layers()][slots];
             buffers = new Buffers(batch);
@@ -228,6 +243,15 @@ public final class KvCacheDecoder {
 
         int slot(int row, int kv, int index) {
             return ((row * config.kvHeads() + kv) * capacity + index) * VectorMath.padded(config.headSize());
+        }
+
+        /** Where the transposed keys of (row, kv head) start; index i of dimension d is at + d * stride + i. */
+        int keyBase(int row, int kv) {
+            return (row * config.kvHeads() + kv) * VectorMath.padded(config.headSize()) * keyStride();
+        }
+
+        int keyStride() {
+            return VectorMath.padded(capacity);
         }
     }
 
@@ -390,12 +414,8 @@ public final class KvCacheDecoder {
         }
         if (rope != null) {
             int half = config.headSize() / 2;
-            float[] cos = new float[half];
-            float[] sin = new float[half];
-            rope.cos().data().asNioFloat().get((int) rope.cos().offset() + position * half, cos, 0, half);
-            rope.sin().data().asNioFloat().get((int) rope.sin().offset() + position * half, sin, 0, half);
             for (int head = 0; head < config.heads() + config.kvHeads(); head++) {
-                rotate(row, head * config.headSize(), cos, sin);
+                rotate(row, head * config.headSize(), ropeCos, ropeSin, position * half, half);
             }
         }
     }
@@ -428,14 +448,13 @@ public final class KvCacheDecoder {
             for (int p = 0; p < prefix.lengths[u]; p++, r++) {
                 qkvRow(s, layer, r, p, row, bias);
                 for (int kv = 0; kv < kvHeads; kv++) {
-                    int slot = prefix.slot(u, kv, p);
-                    System.arraycopy(row, (heads + kv) * size, keys, slot, size);
-                    System.arraycopy(row, (heads + kvHeads + kv) * size, values, slot, size);
+                    storeKey(row, (heads + kv) * size, keys, prefix.keyBase(u, kv), prefix.keyStride(), p);
+                    System.arraycopy(row, (heads + kvHeads + kv) * size, values, prefix.slot(u, kv, p), size);
                 }
                 for (int head = 0; head < heads; head++) {
                     int kv = head / config.groupSize();
-                    attention.run(row, head * size, keys, values, prefix.slot(u, kv, 0), p + 1, null, null, 0, 0,
-                            yRow, head * size);
+                    attention.run(row, head * size, keys, prefix.keyBase(u, kv), prefix.keyStride(), values,
+                            prefix.slot(u, kv, 0), p + 1, null, 0, 0, null, 0, 0, yRow, head * size);
                 }
                 yBuf.put((int) s.y.offset() + r * heads * size, yRow, 0, heads * size);
             }
@@ -464,23 +483,31 @@ public final class KvCacheDecoder {
             qkvRow(s, layer, b, positions[b], row, bias);
             int own = generated[b]; // fed tokens, this one included
             for (int kv = 0; kv < kvHeads; kv++) {
-                int slot = decode.slot(b, kv, own - 1);
-                System.arraycopy(row, (heads + kv) * size, keys, slot, size);
-                System.arraycopy(row, (heads + kvHeads + kv) * size, values, slot, size);
+                storeKey(row, (heads + kv) * size, keys, decode.keyBase(b, kv), decode.keyStride(), own - 1);
+                System.arraycopy(row, (heads + kvHeads + kv) * size, values, decode.slot(b, kv, own - 1), size);
             }
             int u = promptOf[b];
             for (int head = 0; head < heads; head++) {
                 int kv = head / config.groupSize();
-                attention.run(row, head * size, prefix.keys[layer], prefix.values[layer], prefix.slot(u, kv, 0),
-                        prefix.lengths[u], keys, values, decode.slot(b, kv, 0), own, yRow, head * size);
+                attention.run(row, head * size, prefix.keys[layer], prefix.keyBase(u, kv), prefix.keyStride(),
+                        prefix.values[layer], prefix.slot(u, kv, 0), prefix.lengths[u], keys, decode.keyBase(b, kv),
+                        decode.keyStride(), values, decode.slot(b, kv, 0), own, yRow, head * size);
             }
             yBuf.put((int) s.y.offset() + b * heads * size, yRow, 0, heads * size);
         }
     }
 
+    /** Writes a key (row[from, from + headSize)) as column {@code position} of transposed keys at {@code base}. */
+    private void storeKey(float[] row, int from, float[] keys, int base, int stride, int position) {
+        for (int d = 0; d < config.headSize(); d++) {
+            keys[base + d * stride + position] = row[from + d];
+        }
+    }
+
     /**
      * Softmax attention of one query over two runs of cached keys and values (a shared prompt's, then a row's
-     * own), each contiguous in its array with a stride of the padded head size.
+     * own). Keys are transposed ([Dp][stride]: a position's scores for {@code LANES} positions at a time are
+     * multiply-adds of one query element into a vector, no reductions); values are rows of the padded head size.
      */
     private final class Attention {
         final int stride = VectorMath.padded(config.headSize());
@@ -490,22 +517,22 @@ public final class KvCacheDecoder {
         final float[] out = new float[stride];
 
         Attention(int maxKeys) {
-            scores = new float[VectorMath.padded(maxKeys)];
+            scores = new float[VectorMath.padded(maxKeys) + 2 * VectorMath.LANES];
         }
 
-        void run(float[] row, int queryOffset, float[] keysA, float[] valuesA, int baseA, int countA, float[] keysB,
-                 float[] valuesB, int baseB, int countB, float[] y, int yOffset) {
+        void run(float[] row, int queryOffset, float[] keysA, int keyBaseA, int keyStrideA, float[] valuesA,
+                 int valueBaseA, int countA, float[] keysB, int keyBaseB, int keyStrideB, float[] valuesB,
+                 int valueBaseB, int countB, float[] y, int yOffset) {
             int size = config.headSize();
             System.arraycopy(row, queryOffset, query, 0, size);
+            scoresOf(keysA, keyBaseA, keyStrideA, countA, 0);
+            if (countB > 0) {
+                scoresOf(keysB, keyBaseB, keyStrideB, countB, countA);
+            }
             int count = countA + countB;
             float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < countA; j++) {
-                scores[j] = VectorMath.dot(query, 0, keysA, baseA + j * stride, size) * scale;
+            for (int j = 0; j < count; j++) {
                 max = Math.max(max, scores[j]);
-            }
-            for (int j = 0; j < countB; j++) {
-                scores[countA + j] = VectorMath.dot(query, 0, keysB, baseB + j * stride, size) * scale;
-                max = Math.max(max, scores[countA + j]);
             }
             int padded = VectorMath.padded(count);
             Arrays.fill(scores, count, padded, Float.NEGATIVE_INFINITY);
@@ -520,7 +547,7 @@ public final class KvCacheDecoder {
             for (int j = 0; j < count; j++) {
                 FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[j] * inverse);
                 float[] values = j < countA ? valuesA : valuesB;
-                int at = j < countA ? baseA + j * stride : baseB + (j - countA) * stride;
+                int at = j < countA ? valueBaseA + j * stride : valueBaseB + (j - countA) * stride;
                 for (int d = 0; d < stride; d += VectorMath.LANES) {
                     FloatVector.fromArray(VectorMath.SPECIES, values, at + d)
                             .fma(p, FloatVector.fromArray(VectorMath.SPECIES, out, d)).intoArray(out, d);
@@ -528,14 +555,28 @@ public final class KvCacheDecoder {
             }
             System.arraycopy(out, 0, y, yOffset, size);
         }
+
+        /** scores[into + j] = scale * query . key j for j < count (and garbage up to the next whole vector). */
+        private void scoresOf(float[] keys, int base, int keyStride, int count, int into) {
+            int size = config.headSize();
+            for (int j = 0; j < count; j += VectorMath.LANES) {
+                FloatVector acc = FloatVector.zero(VectorMath.SPECIES);
+                for (int d = 0; d < size; d++) {
+                    acc = FloatVector.fromArray(VectorMath.SPECIES, keys, base + d * keyStride + j)
+                            .fma(FloatVector.broadcast(VectorMath.SPECIES, query[d]), acc);
+                }
+                acc.mul(scale).intoArray(scores, into + j);
+            }
+        }
     }
 
-    private static void rotate(float[] row, int offset, float[] cos, float[] sin) {
-        for (int i = 0; i < cos.length; i++) {
+    /** Rotates the head at {@code offset} by the angles at cos/sin[at, at + half). */
+    private static void rotate(float[] row, int offset, float[] cos, float[] sin, int at, int half) {
+        for (int i = 0; i < half; i++) {
             float x0 = row[offset + 2 * i];
             float x1 = row[offset + 2 * i + 1];
-            row[offset + 2 * i] = x0 * cos[i] - x1 * sin[i];
-            row[offset + 2 * i + 1] = x0 * sin[i] + x1 * cos[i];
+            row[offset + 2 * i] = x0 * cos[at + i] - x1 * sin[at + i];
+            row[offset + 2 * i + 1] = x0 * sin[at + i] + x1 * cos[at + i];
         }
     }
 }

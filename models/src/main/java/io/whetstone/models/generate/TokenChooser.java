@@ -1,5 +1,8 @@
 package io.whetstone.models.generate;
 
+import io.whetstone.models.kernels.VectorMath;
+import jdk.incubator.vector.FloatVector;
+
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -13,8 +16,53 @@ final class TokenChooser {
     private TokenChooser() {
     }
 
-    /** {token, model log-prob, sampler log-prob} for logits[0, vocab). */
+    /**
+     * {token, model log-prob, sampler log-prob} for logits[0, vocab). The common case (temperature 1, no top-k or
+     * top-p) takes one vectorised exp pass: the softmax's terms are both its normaliser and the sampling weights
+     * ({@link #reference} is the plain two-pass version a test compares it with). {@code logits} must have room
+     * for whole vectors ({@code VectorMath.padded(vocab)}); the tail is overwritten.
+     */
     static float[] choose(float[] logits, int vocab, SamplingConfig sampling, SplittableRandom random) {
+        if (sampling.greedy() || sampling.temperature() != 1.0 || sampling.topK() > 0 || sampling.topP() < 1
+                || logits.length < VectorMath.padded(vocab)) {
+            return reference(logits, vocab, sampling, random);
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) {
+            max = Math.max(max, logits[i]);
+        }
+        int padded = VectorMath.padded(vocab);
+        java.util.Arrays.fill(logits, vocab, padded, Float.NEGATIVE_INFINITY);
+        float[] weights = SCRATCH.get();
+        if (weights.length < padded) {
+            weights = new float[padded];
+            SCRATCH.set(weights);
+        }
+        double total = 0;
+        for (int i = 0; i < padded; i += VectorMath.LANES) {
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(VectorMath.SPECIES, logits, i).sub(max));
+            e.intoArray(weights, i);
+            total += VectorMath.addLanes(e);
+        }
+        double logZ = max + Math.log(total);
+        double u = random.nextDouble() * total;
+        int chosen = vocab - 1;
+        double cumulative = 0;
+        for (int i = 0; i < vocab; i++) {
+            cumulative += weights[i];
+            if (u < cumulative) {
+                chosen = i;
+                break;
+            }
+        }
+        float logProb = (float) (logits[chosen] - logZ);
+        return new float[] {chosen, logProb, logProb};
+    }
+
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** The plain version: double-precision softmax, then the sampling weights after temperature, top-k, top-p. */
+    static float[] reference(float[] logits, int vocab, SamplingConfig sampling, SplittableRandom random) {
         double max = Double.NEGATIVE_INFINITY;
         int argmax = 0;
         for (int i = 0; i < vocab; i++) {
