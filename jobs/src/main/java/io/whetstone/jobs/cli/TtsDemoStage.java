@@ -45,13 +45,7 @@ final class TtsDemoStage {
         ArrayNode list = stage.putArray("strategies");
         StringBuilder line = new StringBuilder();
         for (TtsJob.Summary s : result.summary()) {
-            ObjectNode entry = list.addObject();
-            entry.put("name", s.strategy());
-            entry.put("budget_samples", s.budget());
-            entry.put("budget_tokens_per_question", s.tokensPerQuestion());
-            entry.put("samples_per_question", s.samplesPerQuestion());
-            entry.put("accuracy", s.accuracy());
-            entry.putArray("ci95").add(s.ci95().low()).add(s.ci95().high());
+            s.writeTo(list.addObject());
             line.append(String.format("%n  %-18s %2d samples  %5.1f%% [%4.1f, %4.1f]  %6.1f tokens/question",
                     s.strategy(), s.budget(), 100 * s.accuracy(), 100 * s.ci95().low(), 100 * s.ci95().high(),
                     s.tokensPerQuestion()));

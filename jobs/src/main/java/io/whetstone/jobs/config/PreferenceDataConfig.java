@@ -9,7 +9,7 @@ import java.util.Set;
  * The preference-data job's configuration ({@code whetstone preference-data}); see
  * {@code conf/preference-data.yaml} for every key with its meaning.
  */
-public record PreferenceDataConfig(RunSpec run, Policy policy, PromptDataSpec data, SamplingSection sampling,
+public record PreferenceDataConfig(RunSpec run, PolicySpec policy, PromptDataSpec data, SamplingSection sampling,
                                    Scoring scoring, Pairs pairs, OutputSpec output, SparkSpec spark, DebugSpec debug) {
 
     public static final String DEFAULTS = "/io/whetstone/jobs/config/preference-data-defaults.yaml";
@@ -25,14 +25,6 @@ public record PreferenceDataConfig(RunSpec run, Policy policy, PromptDataSpec da
     /** Defaults, then {@code file} (may be null), then {@code overrides}. */
     public static PreferenceDataConfig load(Path file, List<String> overrides) {
         return ConfigLoader.load(PreferenceDataConfig.class, DEFAULTS, file, overrides);
-    }
-
-    /** The policy that samples: a checkpoint, model directory or GGUF on any Hadoop path. */
-    public record Policy(String path, String kernels) {
-        public Policy {
-            Checks.require(path != null && !path.isBlank(), "policy.path must be set");
-            kernels = Checks.oneOf("policy.kernels", kernels, Set.of("auto", "fused_cpu", "nd4j"));
-        }
     }
 
     /**

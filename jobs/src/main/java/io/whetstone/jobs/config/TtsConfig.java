@@ -7,7 +7,7 @@ import java.util.Set;
 /**
  * The test-time scaling job's configuration ({@code whetstone tts}); see {@code conf/tts.yaml} for every key.
  */
-public record TtsConfig(RunSpec run, Policy policy, PromptDataSpec data, Sampling sampling, Answer answer,
+public record TtsConfig(RunSpec run, PolicySpec policy, PromptDataSpec data, Sampling sampling, Answer answer,
                         String rewardModel, List<String> strategies, Budget budget, Adaptive adaptive, SparkSpec spark) {
 
     public static final String DEFAULTS = "/io/whetstone/jobs/config/tts-defaults.yaml";
@@ -42,14 +42,6 @@ public record TtsConfig(RunSpec run, Policy policy, PromptDataSpec data, Samplin
     /** Defaults, then {@code file} (may be null), then {@code overrides}. */
     public static TtsConfig load(Path file, List<String> overrides) {
         return ConfigLoader.load(TtsConfig.class, DEFAULTS, file, overrides);
-    }
-
-    /** The model that samples: a checkpoint, model directory or GGUF on any Hadoop path. */
-    public record Policy(String path, String kernels) {
-        public Policy {
-            Checks.require(path != null && !path.isBlank(), "policy.path must be set");
-            kernels = Checks.oneOf("policy.kernels", kernels, Set.of("auto", "fused_cpu", "nd4j"));
-        }
     }
 
     /**

@@ -93,6 +93,17 @@ public final class TtsJob {
      */
     public record Summary(String strategy, int budget, long questions, double accuracy, Interval ci95,
                           double tokensPerQuestion, double samplesPerQuestion) {
+
+        /** This entry's fields, as summary.json and the demo's summary list them. */
+        public void writeTo(com.fasterxml.jackson.databind.node.ObjectNode entry) {
+            entry.put("name", strategy);
+            entry.put("budget", budget);
+            entry.put("budget_tokens_per_question", tokensPerQuestion);
+            entry.put("samples_per_question", samplesPerQuestion);
+            entry.put("accuracy", accuracy);
+            entry.putArray("ci95").add(ci95.low()).add(ci95.high());
+            entry.put("questions", questions);
+        }
     }
 
     public Result run() {
@@ -282,14 +293,7 @@ public final class TtsJob {
                 .ifPresent(greedy -> root.put("greedy_accuracy", greedy.accuracy()));
         var list = root.putArray("strategies");
         for (Summary s : summary) {
-            var entry = list.addObject();
-            entry.put("name", s.strategy());
-            entry.put("budget", s.budget());
-            entry.put("budget_tokens_per_question", s.tokensPerQuestion());
-            entry.put("samples_per_question", s.samplesPerQuestion());
-            entry.put("accuracy", s.accuracy());
-            entry.putArray("ci95").add(s.ci95().low()).add(s.ci95().high());
-            entry.put("questions", s.questions());
+            s.writeTo(list.addObject());
         }
         root.put("seconds", seconds);
         try {
