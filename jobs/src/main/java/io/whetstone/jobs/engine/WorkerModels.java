@@ -14,6 +14,7 @@ import io.whetstone.models.preference.KtoObjective;
 import io.whetstone.models.preference.PreferenceObjective;
 import io.whetstone.models.preference.ReferenceLogProbs;
 import io.whetstone.models.preference.RewardObjective;
+import io.whetstone.models.preference.StepRewardObjective;
 import io.whetstone.models.rl.ClippedPolicyLoss;
 import io.whetstone.models.rl.PolicyObjective;
 import io.whetstone.models.rl.ValueHead;
@@ -92,6 +93,20 @@ public final class WorkerModels {
         private double[] logProbs;
         private boolean[] labels;
         private double[] margins;
+        private StepRewardObjective.StepLabels steps;
+
+        /** The next step's labelled reasoning steps (process reward models). */
+        public void setSteps(StepRewardObjective.StepLabels labels) {
+            this.steps = labels;
+        }
+
+        /** The labelled steps of the batch (process reward models). */
+        public StepRewardObjective.StepLabels steps(TokenBatch batch) {
+            if (steps == null) {
+                throw new IllegalStateException("no step labels were set for this batch of " + batch.batch() + " rows");
+            }
+            return steps;
+        }
 
         /** The next step's per-row reference log-probs and labels, and its per-pair margins. */
         public void set(double[] rowLogProbs, boolean[] rowLabels, double[] pairMargins) {
@@ -210,6 +225,7 @@ public final class WorkerModels {
             WorkerSetup.PreferenceSetup preference = setup.preference();
             objective = preference.kto() != null ? new KtoObjective(preference.kto(), reference, reference::labels)
                     : preference.rewardToken() >= 0 ? new RewardObjective(preference.rewardToken(), reference::margins)
+                    : preference.stepToken() >= 0 ? new StepRewardObjective(preference.stepToken(), reference::steps)
                     : new PreferenceObjective(preference.pairwise(), reference);
         }
         BatchRollouts batchRollouts = null;

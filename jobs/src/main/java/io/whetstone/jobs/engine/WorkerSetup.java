@@ -91,34 +91,40 @@ public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimi
      * completions, or a reward model's Bradley-Terry loss ({@code rewardToken} >= 0: the score head's token) on
      * paired units; the reference model's log-probs and the pairs' margins travel with the units.
      */
-    public record PreferenceSetup(PreferenceSettings pairwise, KtoSettings kto, int rewardToken)
+    public record PreferenceSetup(PreferenceSettings pairwise, KtoSettings kto, int rewardToken, int stepToken)
             implements Serializable {
-        private static final long serialVersionUID = 2L;
+        private static final long serialVersionUID = 3L;
 
         public PreferenceSetup {
-            int set = (pairwise == null ? 0 : 1) + (kto == null ? 0 : 1) + (rewardToken < 0 ? 0 : 1);
+            int set = (pairwise == null ? 0 : 1) + (kto == null ? 0 : 1) + (rewardToken < 0 ? 0 : 1)
+                    + (stepToken < 0 ? 0 : 1);
             if (set != 1) {
-                throw new IllegalArgumentException("a preference setup has one of a pairwise loss, KTO settings or a "
-                        + "reward model's score token");
+                throw new IllegalArgumentException("a preference setup has one of a pairwise loss, KTO settings, a "
+                        + "reward model's score token or a process reward model's");
             }
         }
 
         public static PreferenceSetup pairwise(PreferenceSettings settings) {
-            return new PreferenceSetup(settings, null, -1);
+            return new PreferenceSetup(settings, null, -1, -1);
         }
 
         public static PreferenceSetup kto(KtoSettings settings) {
-            return new PreferenceSetup(null, settings, -1);
+            return new PreferenceSetup(null, settings, -1, -1);
         }
 
         /** A reward model whose score head is the LM head's row of {@code scoreToken}. */
         public static PreferenceSetup rewardModel(int scoreToken) {
-            return new PreferenceSetup(null, null, scoreToken);
+            return new PreferenceSetup(null, null, scoreToken, -1);
         }
 
-        /** Whether the units are pairs (every loss but KTO). */
+        /** A process reward model scoring each step's last token with the LM head's row of {@code scoreToken}. */
+        public static PreferenceSetup processReward(int scoreToken) {
+            return new PreferenceSetup(null, null, -1, scoreToken);
+        }
+
+        /** Whether the units are pairs (every loss but KTO and the process reward model's). */
         public boolean paired() {
-            return kto == null;
+            return kto == null && stepToken < 0;
         }
 
         /** Whether the loss reads the reference's log-probs. */

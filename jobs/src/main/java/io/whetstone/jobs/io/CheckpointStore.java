@@ -216,19 +216,42 @@ public final class CheckpointStore {
      */
     public void writeRewardModel(Path dir, float[] params, ModelConfig config, Tokenizer tokenizer, int scoreToken)
             throws IOException {
+        boolean gpt2 = config.family() == io.whetstone.models.Family.GPT2;
+        writeScoreModel(dir, params, config, tokenizer, scoreToken, gpt2 ? "GPT2ForSequenceClassification"
+                : "LlamaForSequenceClassification", "score", false);
+    }
+
+    /**
+     * Writes a process reward model as Hugging Face's token-classification layout with one label: the base model's
+     * tensors (no LM head), the head ({@code score.weight} [1, C] and {@code score.bias} [1] for Llama,
+     * {@code classifier.*} for GPT-2; the bias is 0: the LM-head row has none), config.json with
+     * {@code *ForTokenClassification}, the tokenizer, {@code _SUCCESS}. A step's score is the head at the step's
+     * last token.
+     */
+    public void writeProcessRewardModel(Path dir, float[] params, ModelConfig config, Tokenizer tokenizer,
+                                        int scoreToken) throws IOException {
+        boolean gpt2 = config.family() == io.whetstone.models.Family.GPT2;
+        writeScoreModel(dir, params, config, tokenizer, scoreToken, gpt2 ? "GPT2ForTokenClassification"
+                : "LlamaForTokenClassification", gpt2 ? "classifier" : "score", true);
+    }
+
+    private void writeScoreModel(Path dir, float[] params, ModelConfig config, Tokenizer tokenizer, int scoreToken,
+                                 String architecture, String head, boolean bias) throws IOException {
         ParameterStore store = new ParameterStore(ParameterLayout.of(config), DataType.FLOAT);
         TrainingState.copyInto(params, store.params());
-        String head = config.tiedEmbeddings() ? (config.family() == io.whetstone.models.Family.GPT2 ? "wte.weight"
+        String lmHead = config.tiedEmbeddings() ? (config.family() == io.whetstone.models.Family.GPT2 ? "wte.weight"
                 : "embed") : "lm_head";
-        float[] score = TrainingState.toFloats(store.tensor(head).getRow(scoreToken).dup());
+        float[] score = TrainingState.toFloats(store.tensor(lmHead).getRow(scoreToken).dup());
         Map<String, Tensor> tensors = new java.util.LinkedHashMap<>(HfFormat.export(store, config));
         tensors.remove("lm_head.weight");
-        tensors.put("score.weight", new Tensor(new long[] {1, config.width()}, score));
+        tensors.put(head + ".weight", new Tensor(new long[] {1, config.width()}, score));
+        if (bias) {
+            tensors.put(head + ".bias", new Tensor(new long[] {1}, new float[1]));
+        }
         files.writeAtomically(new Path(dir, "model.safetensors"),
                 out -> Safetensors.write(out, tensors, Map.of("format", "pt")));
         ObjectNode hfConfig = HfFormat.configJson(config, tokenizer.bosId(), tokenizer.eosId());
-        hfConfig.putArray("architectures").add(config.family() == io.whetstone.models.Family.GPT2
-                ? "GPT2ForSequenceClassification" : "LlamaForSequenceClassification");
+        hfConfig.putArray("architectures").add(architecture);
         hfConfig.put("num_labels", 1);
         hfConfig.putObject("id2label").put("0", "LABEL_0");
         hfConfig.putObject("label2id").put("LABEL_0", 0);

@@ -1,0 +1,94 @@
+package io.whetstone.jobs.prm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.whetstone.datasets.tokenize.Tokenizer;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import scala.Tuple2;
+
+/**
+ * Reads prm-data's {@code steps.jsonl} (any Hadoop path) into step rows on the executors: BOS, the prompt, then
+ * each step, cut where the model's context ends (steps past it are dropped, not truncated). A malformed line
+ * fails the job with its file and line; steps without a Monte-Carlo label (no room to roll out) are left out.
+ */
+public final class StepRowReader {
+
+    private StepRowReader() {
+    }
+
+    /**
+     * The rows of {@code path} labelled by the field {@code labels} ({@code soft_labels}, {@code hard_labels} or
+     * {@code true_labels}), at most {@code maxLength} ids each.
+     */
+    public static JavaRDD<StepRow> read(JavaSparkContext context, String path, Tokenizer tokenizer, String labels,
+                                        int maxLength, int partitions) {
+        return context.textFile(path, partitions).zipWithIndex().mapPartitions(lines -> {
+            ObjectMapper json = new ObjectMapper();
+            List<StepRow> out = new ArrayList<>();
+            while (lines.hasNext()) {
+                Tuple2<String, Long> line = lines.next();
+                if (line._1().isBlank()) {
+                    continue;
+                }
+                StepRow row = parse(json, line._1(), path + ":" + (line._2() + 1), tokenizer, labels, maxLength);
+                if (row.ends().length > 0) {
+                    out.add(row);
+                }
+            }
+            return out.iterator();
+        });
+    }
+
+    static StepRow parse(ObjectMapper json, String text, String where, Tokenizer tokenizer, String field,
+                         int maxLength) {
+        JsonNode record;
+        try {
+            record = json.readTree(text);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(where + ": not a JSON object: " + e.getMessage());
+        }
+        JsonNode prompt = record.get("prompt");
+        JsonNode steps = record.get("steps");
+        JsonNode labels = record.get(field);
+        if (prompt == null || !prompt.isTextual() || steps == null || !steps.isArray() || labels == null
+                || !labels.isArray() || labels.size() != steps.size()) {
+            throw new IllegalArgumentException(where + ": a step record needs a string prompt, a steps array and a "
+                    + field + " array of the same length (prm-data's output)");
+        }
+        List<Integer> ids = new ArrayList<>();
+        ids.add(tokenizer.bosId());
+        for (int id : tokenizer.encode(prompt.asText())) {
+            ids.add(id);
+        }
+        List<Integer> ends = new ArrayList<>();
+        List<Double> values = new ArrayList<>();
+        for (int k = 0; k < steps.size(); k++) {
+            int[] step = tokenizer.encode(steps.get(k).asText());
+            if (step.length == 0) {
+                continue;
+            }
+            if (ids.size() + step.length > maxLength) {
+                break;
+            }
+            for (int id : step) {
+                ids.add(id);
+            }
+            JsonNode label = labels.get(k);
+            if (label.isNull()) {
+                continue;
+            }
+            double value = label.isBoolean() ? (label.asBoolean() ? 1 : 0) : label.asDouble();
+            if (!(value >= 0 && value <= 1)) {
+                throw new IllegalArgumentException(where + ": step " + k + " has label " + label + ", outside [0, 1]");
+            }
+            ends.add(ids.size() - 1);
+            values.add(value);
+        }
+        return new StepRow(ids.stream().mapToInt(Integer::intValue).toArray(),
+                ends.stream().mapToInt(Integer::intValue).toArray(),
+                values.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+}
