@@ -8,17 +8,18 @@ import java.util.Set;
  * The test-time scaling job's configuration ({@code whetstone tts}); see {@code conf/tts.yaml} for every key.
  */
 public record TtsConfig(RunSpec run, PolicySpec policy, PromptDataSpec data, Sampling sampling, Answer answer,
-                        String rewardModel, List<String> strategies, Budget budget, Adaptive adaptive, SparkSpec spark) {
+                        String rewardModel, ProcessReward processReward, List<String> strategies, Budget budget,
+                        Adaptive adaptive, SparkSpec spark) {
 
     public static final String DEFAULTS = "/io/whetstone/jobs/config/tts-defaults.yaml";
 
     /** Every strategy the job knows. */
     public static final Set<String> STRATEGIES = Set.of("greedy", "self_consistency", "weighted_vote", "best_of_n_rm",
-            "best_of_n_verifier", "adaptive");
+            "best_of_n_prm", "best_of_n_verifier", "adaptive");
 
     public TtsConfig {
         Checks.require(run != null && policy != null && data != null && sampling != null && answer != null
-                && strategies != null && budget != null && adaptive != null && spark != null,
+                && processReward != null && strategies != null && budget != null && adaptive != null && spark != null,
                 "every section of the tts config must be set");
         rewardModel = rewardModel == null ? "" : rewardModel.trim();
         strategies = List.copyOf(strategies);
@@ -28,6 +29,8 @@ public record TtsConfig(RunSpec run, PolicySpec policy, PromptDataSpec data, Sam
             Checks.require(!(strategy.equals("weighted_vote") || strategy.equals("best_of_n_rm"))
                     || !rewardModel.isEmpty(), "strategy " + strategy + " needs reward_model (an outcome reward "
                     + "model directory, as the reward-model job exports)");
+            Checks.require(!strategy.equals("best_of_n_prm") || !processReward.path().isEmpty(), "strategy "
+                    + "best_of_n_prm needs process_reward.path (the prm job's process_reward_model directory)");
         }
         if (budget.unit().equals("samples")) {
             for (int value : budget.values()) {
@@ -66,6 +69,18 @@ public record TtsConfig(RunSpec run, PolicySpec policy, PromptDataSpec data, Sam
     public record Answer(String format) {
         public Answer {
             format = Checks.oneOf("answer.format", format, Set.of("task", "gsm8k"));
+        }
+    }
+
+    /**
+     * A process reward model (the prm job's export): solutions split into steps at {@code delimiter}, each step
+     * scored, and the probabilities sigmoid(score) aggregated by {@code min}, {@code last} or {@code product}.
+     */
+    public record ProcessReward(String path, String delimiter, String aggregation) implements java.io.Serializable {
+        public ProcessReward {
+            path = path == null ? "" : path.trim();
+            Checks.require(delimiter != null && !delimiter.isEmpty(), "process_reward.delimiter must not be empty");
+            aggregation = Checks.oneOf("process_reward.aggregation", aggregation, Set.of("min", "last", "product"));
         }
     }
 

@@ -58,15 +58,34 @@ public final class StepRowReader {
             throw new IllegalArgumentException(where + ": a step record needs a string prompt, a steps array and a "
                     + field + " array of the same length (prm-data's output)");
         }
+        List<String> texts = new ArrayList<>();
+        double[] values = new double[steps.size()];
+        for (int k = 0; k < steps.size(); k++) {
+            texts.add(steps.get(k).asText());
+            JsonNode label = labels.get(k);
+            values[k] = label.isNull() ? Double.NaN : label.isBoolean() ? (label.asBoolean() ? 1 : 0) : label.asDouble();
+            if (!label.isNull() && !(values[k] >= 0 && values[k] <= 1)) {
+                throw new IllegalArgumentException(where + ": step " + k + " has label " + label + ", outside [0, 1]");
+            }
+        }
+        return build(tokenizer, prompt.asText(), texts, values, maxLength);
+    }
+
+    /**
+     * BOS, the prompt and {@code steps} as a step row; steps past {@code maxLength} ids are dropped, and so are
+     * the ends of steps whose label is NaN (empty steps add no end).
+     */
+    public static StepRow build(Tokenizer tokenizer, String prompt, List<String> steps, double[] labels,
+                                int maxLength) {
         List<Integer> ids = new ArrayList<>();
         ids.add(tokenizer.bosId());
-        for (int id : tokenizer.encode(prompt.asText())) {
+        for (int id : tokenizer.encode(prompt)) {
             ids.add(id);
         }
         List<Integer> ends = new ArrayList<>();
         List<Double> values = new ArrayList<>();
         for (int k = 0; k < steps.size(); k++) {
-            int[] step = tokenizer.encode(steps.get(k).asText());
+            int[] step = tokenizer.encode(steps.get(k));
             if (step.length == 0) {
                 continue;
             }
@@ -76,16 +95,10 @@ public final class StepRowReader {
             for (int id : step) {
                 ids.add(id);
             }
-            JsonNode label = labels.get(k);
-            if (label.isNull()) {
-                continue;
+            if (!Double.isNaN(labels[k])) {
+                ends.add(ids.size() - 1);
+                values.add(labels[k]);
             }
-            double value = label.isBoolean() ? (label.asBoolean() ? 1 : 0) : label.asDouble();
-            if (!(value >= 0 && value <= 1)) {
-                throw new IllegalArgumentException(where + ": step " + k + " has label " + label + ", outside [0, 1]");
-            }
-            ends.add(ids.size() - 1);
-            values.add(value);
         }
         return new StepRow(ids.stream().mapToInt(Integer::intValue).toArray(),
                 ends.stream().mapToInt(Integer::intValue).toArray(),

@@ -10,9 +10,16 @@ import java.io.Serializable;
  * @param logProb the sum of its tokens' log-probs under the model
  * @param correct whether its answer matches the reference (false without a reference)
  * @param reward the outcome reward model's score, or NaN without one
+ * @param process the process reward model's score of the whole solution (its steps' probabilities aggregated by
+ *                min, last or product), or NaN without one
  */
-public record Candidate(String answer, int tokens, double logProb, boolean correct, double reward)
+public record Candidate(String answer, int tokens, double logProb, boolean correct, double reward, double process)
         implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+
+    /** A candidate without a process reward model's score. */
+    public Candidate(String answer, int tokens, double logProb, boolean correct, double reward) {
+        this(answer, tokens, logProb, correct, reward, Double.NaN);
+    }
 }

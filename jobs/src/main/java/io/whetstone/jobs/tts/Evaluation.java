@@ -42,6 +42,7 @@ public record Evaluation(List<String> strategies, boolean tokenBudgets, List<Int
                     case "self_consistency" -> Strategies.majority(pool);
                     case "weighted_vote" -> Strategies.weightedVote(pool);
                     case "best_of_n_rm" -> Strategies.best(pool, Candidate::reward);
+                    case "best_of_n_prm" -> Strategies.best(pool, Candidate::process);
                     case "best_of_n_verifier" -> Strategies.oracle(pool);
                     case "adaptive" -> Strategies.adaptive(pool, adaptive.first(), adaptive.agreement());
                     default -> throw new IllegalArgumentException("unknown strategy " + strategy);

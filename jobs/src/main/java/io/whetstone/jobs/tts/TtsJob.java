@@ -11,6 +11,9 @@ import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.io.RunDirectory;
 import io.whetstone.jobs.io.TableOutput;
+import io.whetstone.jobs.prm.ProcessRewardModel;
+import io.whetstone.jobs.prm.StepRow;
+import io.whetstone.jobs.prm.StepRowReader;
 import io.whetstone.jobs.rollout.PromptReader;
 import io.whetstone.jobs.rollout.PromptRecord;
 import io.whetstone.jobs.rollout.RewardFactory;
@@ -144,6 +147,9 @@ public final class TtsJob {
                 sampling.seed()), scorers, 0, weights.id()) : null;
         AnswerFormat format = AnswerFormat.parse(config.answer().format());
         boolean withModel = !config.rewardModel().isEmpty();
+        TtsConfig.ProcessReward processReward = config.processReward();
+        ProcessRewardModel prm = processReward.path().isEmpty() ? null
+                : ProcessRewardModel.load(context, files, processReward.path(), engine);
         Evaluation evaluation = new Evaluation(config.strategies(), config.budget().unit().equals("tokens"),
                 config.budget().values(), config.adaptive());
         long start = System.nanoTime();
@@ -156,13 +162,17 @@ public final class TtsJob {
                 List<PromptRecord> list = new ArrayList<>();
                 part.forEachRemaining(list::add);
                 List<Outcome> out = new ArrayList<>();
-                for (Question question : questions(sampler, greedy, weights::value, list, format, withModel)) {
+                for (Question question : questions(sampler, greedy, weights::value, list, format, withModel, prm,
+                        processReward)) {
                     out.addAll(evaluation.of(question));
                 }
                 return out.iterator();
             }).collect());
         } finally {
             weights.destroy();
+            if (prm != null) {
+                prm.destroy();
+            }
             read.prompts().unpersist(false);
             ModelPool.clear();
         }
@@ -185,7 +195,8 @@ public final class TtsJob {
 
     /** Samples and scores {@code prompts} (one partition's) and turns each into a question's candidates. */
     static List<Question> questions(SamplerSetup sampler, SamplerSetup greedy, java.util.function.Supplier<float[]> weights,
-                                    List<PromptRecord> prompts, AnswerFormat format, boolean withModel) {
+                                    List<PromptRecord> prompts, AnswerFormat format, boolean withModel,
+                                    ProcessRewardModel prm, TtsConfig.ProcessReward processReward) {
         if (prompts.isEmpty()) {
             return List.of();
         }
@@ -195,11 +206,11 @@ public final class TtsJob {
         Map<Long, List<Candidate>> byPrompt = new LinkedHashMap<>();
         for (Sample sample : samples) {
             byPrompt.computeIfAbsent(sample.promptIndex(), k -> new ArrayList<>()).add(candidate(sample, format,
-                    withModel));
+                    withModel, prm, processReward));
         }
         Map<Long, Candidate> greedyByPrompt = new LinkedHashMap<>();
         for (Sample sample : greedySamples) {
-            greedyByPrompt.put(sample.promptIndex(), candidate(sample, format, withModel));
+            greedyByPrompt.put(sample.promptIndex(), candidate(sample, format, withModel, prm, processReward));
         }
         List<Question> out = new ArrayList<>();
         for (PromptRecord prompt : prompts) {
@@ -210,15 +221,40 @@ public final class TtsJob {
         return out;
     }
 
-    private static Candidate candidate(Sample sample, AnswerFormat format, boolean withModel) {
+    private static Candidate candidate(Sample sample, AnswerFormat format, boolean withModel, ProcessRewardModel prm,
+                                       TtsConfig.ProcessReward processReward) {
         double logProb = 0;
         for (float value : sample.decoderLogProbs()) {
             logProb += value;
         }
         boolean correct = sample.rewards().length > 0 && sample.rewards()[0] == 1.0;
         double reward = withModel ? sample.rewards()[1] : Double.NaN;
+        double process = prm == null ? Double.NaN : processScore(prm, processReward, sample);
         return new Candidate(format.extract(sample.completion()).orElse(null), sample.completionIds().length, logProb,
-                correct, reward);
+                correct, reward, process);
+    }
+
+    /** The process reward model's score of a sample: its steps' sigmoid(score) aggregated (0 without steps). */
+    static double processScore(ProcessRewardModel prm, TtsConfig.ProcessReward settings, Sample sample) {
+        List<String> steps = io.whetstone.datasets.tasks.Steps.split(sample.completion(), settings.delimiter());
+        double[] all = new double[steps.size()];
+        StepRow row = StepRowReader.build(prm.tokenizer(), sample.prompt(), steps, all, prm.config().maxSeqLen());
+        if (row.ends().length == 0) {
+            return 0;
+        }
+        double[] scores = prm.scores(row);
+        double min = 1;
+        double product = 1;
+        for (double score : scores) {
+            double p = 1 / (1 + Math.exp(-score));
+            min = Math.min(min, p);
+            product *= p;
+        }
+        return switch (settings.aggregation()) {
+            case "min" -> min;
+            case "last" -> 1 / (1 + Math.exp(-scores[scores.length - 1]));
+            default -> product;
+        };
     }
 
     /** Accuracy, interval and spend of every (strategy, budget), in the order the outcomes list them. */
@@ -253,8 +289,8 @@ public final class TtsJob {
     }
 
     private static int order(String strategy) {
-        return List.of("greedy", "self_consistency", "adaptive", "weighted_vote", "best_of_n_rm", "best_of_n_verifier")
-                .indexOf(strategy);
+        return List.of("greedy", "self_consistency", "adaptive", "weighted_vote", "best_of_n_rm", "best_of_n_prm",
+                "best_of_n_verifier").indexOf(strategy);
     }
 
     private List<String> writeTable(HadoopFiles files, String runDir, List<Outcome> outcomes) {

@@ -113,6 +113,9 @@ class ConfigLoaderTest {
         assertEquals(List.of(1, 2, 4, 8, 16), tts.budget().values());
         assertThrows(ConfigException.class, () -> io.whetstone.jobs.config.TtsConfig.load(conf.resolve("tts.yaml"),
                 List.of("strategies=[best_of_n_rm]")), "best_of_n_rm needs a reward model");
+        assertEquals("\n", io.whetstone.jobs.config.PrmDataConfig.load(conf.resolve("prm-data.yaml"), List.of())
+                .steps().delimiter());
+        assertEquals("soft", io.whetstone.jobs.config.PrmConfig.load(conf.resolve("prm.yaml"), List.of()).data().labels());
         PreferenceDataConfig data = PreferenceDataConfig.load(conf.resolve("preference-data.yaml"), List.of());
         assertEquals("best_worst", data.pairs().mode());
         assertEquals("gsm8k", data.scoring().components().get(0).get("type"));

@@ -96,5 +96,25 @@ class PrmJobTest {
         } finally {
             model.destroy();
         }
+
+        // the tts job picks by it: best-of-N by the process reward model beside the oracle
+        List<String> questions = new ArrayList<>();
+        for (var example : new io.whetstone.datasets.tasks.ArithmeticTask(1, 2, false, 21).generate(
+                io.whetstone.datasets.tasks.ArithmeticTask.Split.TEST, 6)) {
+            questions.add(JSON.createObjectNode().put("prompt", example.question() + " ")
+                    .put("reference", "#### " + example.answer()).toString());
+        }
+        io.whetstone.jobs.tts.TtsJob.Result tts = new io.whetstone.jobs.tts.TtsJob(SparkTestSession.get(),
+                io.whetstone.jobs.config.TtsConfig.load(null, List.of("policy.path=" + base.checkpoint(), "data.path="
+                        + TestData.write(dir, "questions.jsonl", questions).toUri(), "run.dir=" + dir.resolve("tts")
+                        .toUri(), "answer.format=task", "sampling.samples_per_prompt=4", "sampling.max_new_tokens=10",
+                        "process_reward.path=" + result.model(), "process_reward.delimiter=' '",
+                        "strategies=[best_of_n_prm, best_of_n_verifier]", "budget.values=[1, 4]",
+                        "spark.threads_per_task=1"))).run();
+        for (int budget : List.of(1, 4)) {
+            assertTrue(tts.of("best_of_n_prm", budget).orElseThrow().accuracy()
+                    <= tts.of("best_of_n_verifier", budget).orElseThrow().accuracy());
+        }
+        assertEquals(6, tts.of("best_of_n_prm", 4).orElseThrow().questions());
     }
 }
