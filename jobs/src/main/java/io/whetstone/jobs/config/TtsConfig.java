@@ -9,17 +9,18 @@ import java.util.Set;
  */
 public record TtsConfig(RunSpec run, PolicySpec policy, PromptDataSpec data, Sampling sampling, Answer answer,
                         String rewardModel, ProcessReward processReward, List<String> strategies, Budget budget,
-                        Adaptive adaptive, SparkSpec spark) {
+                        Adaptive adaptive, Beam beam, SparkSpec spark) {
 
     public static final String DEFAULTS = "/io/whetstone/jobs/config/tts-defaults.yaml";
 
     /** Every strategy the job knows. */
     public static final Set<String> STRATEGIES = Set.of("greedy", "self_consistency", "weighted_vote", "best_of_n_rm",
-            "best_of_n_prm", "best_of_n_verifier", "adaptive");
+            "best_of_n_prm", "best_of_n_verifier", "adaptive", "beam_search");
 
     public TtsConfig {
         Checks.require(run != null && policy != null && data != null && sampling != null && answer != null
-                && processReward != null && strategies != null && budget != null && adaptive != null && spark != null,
+                && processReward != null && strategies != null && budget != null && adaptive != null && beam != null
+                && spark != null,
                 "every section of the tts config must be set");
         rewardModel = rewardModel == null ? "" : rewardModel.trim();
         strategies = List.copyOf(strategies);
@@ -29,8 +30,9 @@ public record TtsConfig(RunSpec run, PolicySpec policy, PromptDataSpec data, Sam
             Checks.require(!(strategy.equals("weighted_vote") || strategy.equals("best_of_n_rm"))
                     || !rewardModel.isEmpty(), "strategy " + strategy + " needs reward_model (an outcome reward "
                     + "model directory, as the reward-model job exports)");
-            Checks.require(!strategy.equals("best_of_n_prm") || !processReward.path().isEmpty(), "strategy "
-                    + "best_of_n_prm needs process_reward.path (the prm job's process_reward_model directory)");
+            Checks.require(!(strategy.equals("best_of_n_prm") || strategy.equals("beam_search"))
+                    || !processReward.path().isEmpty(), "strategy " + strategy + " needs process_reward.path (the prm "
+                    + "job's process_reward_model directory)");
         }
         if (budget.unit().equals("samples")) {
             for (int value : budget.values()) {
@@ -81,6 +83,20 @@ public record TtsConfig(RunSpec run, PolicySpec policy, PromptDataSpec data, Sam
             path = path == null ? "" : path.trim();
             Checks.require(delimiter != null && !delimiter.isEmpty(), "process_reward.delimiter must not be empty");
             aggregation = Checks.oneOf("process_reward.aggregation", aggregation, Set.of("min", "last", "product"));
+        }
+    }
+
+    /**
+     * Step-level beam search guided by the process reward model: {@code width} beams, {@code expansions} sampled
+     * next steps per beam, {@code lookahead} greedy steps rolled out to score a candidate step (0: none), at most
+     * {@code max_steps} steps.
+     */
+    public record Beam(int width, int expansions, int lookahead, int maxSteps) implements java.io.Serializable {
+        public Beam {
+            Checks.require(width >= 1, "beam.width must be >= 1, got " + width);
+            Checks.require(expansions >= 1, "beam.expansions must be >= 1, got " + expansions);
+            Checks.require(lookahead >= 0, "beam.lookahead must be >= 0, got " + lookahead);
+            Checks.require(maxSteps >= 1, "beam.max_steps must be >= 1, got " + maxSteps);
         }
     }
 

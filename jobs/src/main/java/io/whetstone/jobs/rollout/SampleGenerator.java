@@ -24,6 +24,13 @@ public final class SampleGenerator {
     /** Sample {@code samples.get(i)} of {@code prompts.get(i)} for every i, in batches of the decode batch. */
     public static List<Completion> generate(Transformer policy, List<PromptRecord> prompts, List<Integer> samples,
                                             SamplingSpec sampling, int eosId, long iteration) {
+        return generate(policy, prompts, samples, sampling, eosId, iteration, null);
+    }
+
+    /** As above, each row ending early where {@code stop} (may be null) says so. */
+    public static List<Completion> generate(Transformer policy, List<PromptRecord> prompts, List<Integer> samples,
+                                            SamplingSpec sampling, int eosId, long iteration,
+                                            KvCacheDecoder.StopCondition stop) {
         SamplingConfig config = sampling.greedy() ? SamplingConfig.greedy(sampling.maxNewTokens(), eosId)
                 : new SamplingConfig(sampling.maxNewTokens(), sampling.temperature(), sampling.topK(), sampling.topP(),
                 sampling.seed(), new int[] {eosId});
@@ -38,7 +45,7 @@ public final class SampleGenerator {
                 ids.add(prompts.get(i).ids());
                 seeds[i - from] = SamplingSpec.seed(sampling.seed(), prompts.get(i).index(), samples.get(i), iteration);
             }
-            completions.addAll(decoder.generate(ids, config, seeds, null));
+            completions.addAll(decoder.generate(ids, config, seeds, stop));
         }
         return completions;
     }

@@ -25,7 +25,8 @@ public record SamplerSetup(ModelConfig model, EngineOptions engine, Tokenizer to
 
     private static final long serialVersionUID = 1L;
 
-    ModelPool.Key poolKey() {
+    /** The pool key of the sampling policy on the executors. */
+    public ModelPool.Key poolKey() {
         return ModelPool.Key.frozen(ModelPool.Role.SAMPLER, model, engine, weightsId);
     }
 }

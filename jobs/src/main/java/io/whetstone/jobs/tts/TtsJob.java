@@ -12,8 +12,6 @@ import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.io.RunDirectory;
 import io.whetstone.jobs.io.TableOutput;
 import io.whetstone.jobs.prm.ProcessRewardModel;
-import io.whetstone.jobs.prm.StepRow;
-import io.whetstone.jobs.prm.StepRowReader;
 import io.whetstone.jobs.rollout.PromptReader;
 import io.whetstone.jobs.rollout.PromptRecord;
 import io.whetstone.jobs.rollout.RewardFactory;
@@ -150,8 +148,14 @@ public final class TtsJob {
         TtsConfig.ProcessReward processReward = config.processReward();
         ProcessRewardModel prm = processReward.path().isEmpty() ? null
                 : ProcessRewardModel.load(context, files, processReward.path(), engine);
-        Evaluation evaluation = new Evaluation(config.strategies(), config.budget().unit().equals("tokens"),
+        List<String> shared = config.strategies().stream().filter(s -> !s.equals("beam_search")).toList();
+        Evaluation evaluation = new Evaluation(shared, config.budget().unit().equals("tokens"),
                 config.budget().values(), config.adaptive());
+        TtsConfig.Beam beamSettings = config.beam();
+        boolean beam = config.strategies().contains("beam_search");
+        SamplerSetup stepSampler = !beam ? null : new SamplerSetup(policy.config(), engine, policy.tokenizer(),
+                new SamplingSpec(1, sampling.maxNewTokens(), sampling.temperature(), sampling.topK(), sampling.topP(),
+                        sampling.decodeBatch(), sampling.seed()), scorers, 0, weights.id());
         long start = System.nanoTime();
         List<Outcome> outcomes;
         try {
@@ -162,9 +166,26 @@ public final class TtsJob {
                 List<PromptRecord> list = new ArrayList<>();
                 part.forEachRemaining(list::add);
                 List<Outcome> out = new ArrayList<>();
-                for (Question question : questions(sampler, greedy, weights::value, list, format, withModel, prm,
-                        processReward)) {
-                    out.addAll(evaluation.of(question));
+                if (!evaluation.strategies().isEmpty()) {
+                    for (Question question : questions(sampler, greedy, weights::value, list, format, withModel, prm,
+                            processReward)) {
+                        out.addAll(evaluation.of(question));
+                    }
+                }
+                if (beam && !list.isEmpty()) {
+                    list.sort(Comparator.comparingLong(PromptRecord::index));
+                    List<Choice> choices = ModelBeamSearch.run(beamSettings, processReward, stepSampler,
+                            weights::value, list, prm, format);
+                    for (int q = 0; q < list.size(); q++) {
+                        PromptRecord prompt = list.get(q);
+                        String reference = prompt.reference().isBlank() ? null
+                                : format.reference(prompt.reference()).orElse(null);
+                        Choice choice = choices.get(q);
+                        out.add(new Outcome(prompt.index(), prompt.id(), "beam_search",
+                                beamSettings.width() * beamSettings.expansions(),
+                                choice.candidates(), choice.tokens(), choice.answer(), choice.votes(), Double.NaN,
+                                reference == null ? null : reference.equals(choice.answer())));
+                    }
                 }
                 return out.iterator();
             }).collect());
@@ -229,33 +250,12 @@ public final class TtsJob {
         }
         boolean correct = sample.rewards().length > 0 && sample.rewards()[0] == 1.0;
         double reward = withModel ? sample.rewards()[1] : Double.NaN;
-        double process = prm == null ? Double.NaN : processScore(prm, processReward, sample);
+        double process = prm == null ? Double.NaN : ModelBeamSearch.score(prm, processReward, sample.prompt(),
+                sample.completion());
         return new Candidate(format.extract(sample.completion()).orElse(null), sample.completionIds().length, logProb,
                 correct, reward, process);
     }
 
-    /** The process reward model's score of a sample: its steps' sigmoid(score) aggregated (0 without steps). */
-    static double processScore(ProcessRewardModel prm, TtsConfig.ProcessReward settings, Sample sample) {
-        List<String> steps = io.whetstone.datasets.tasks.Steps.split(sample.completion(), settings.delimiter());
-        double[] all = new double[steps.size()];
-        StepRow row = StepRowReader.build(prm.tokenizer(), sample.prompt(), steps, all, prm.config().maxSeqLen());
-        if (row.ends().length == 0) {
-            return 0;
-        }
-        double[] scores = prm.scores(row);
-        double min = 1;
-        double product = 1;
-        for (double score : scores) {
-            double p = 1 / (1 + Math.exp(-score));
-            min = Math.min(min, p);
-            product *= p;
-        }
-        return switch (settings.aggregation()) {
-            case "min" -> min;
-            case "last" -> 1 / (1 + Math.exp(-scores[scores.length - 1]));
-            default -> product;
-        };
-    }
 
     /** Accuracy, interval and spend of every (strategy, budget), in the order the outcomes list them. */
     static List<Summary> summarize(List<Outcome> outcomes) {
@@ -290,7 +290,7 @@ public final class TtsJob {
 
     private static int order(String strategy) {
         return List.of("greedy", "self_consistency", "adaptive", "weighted_vote", "best_of_n_rm", "best_of_n_prm",
-                "best_of_n_verifier").indexOf(strategy);
+                "beam_search", "best_of_n_verifier").indexOf(strategy);
     }
 
     private List<String> writeTable(HadoopFiles files, String runDir, List<Outcome> outcomes) {

@@ -109,12 +109,17 @@ class PrmJobTest {
                         + TestData.write(dir, "questions.jsonl", questions).toUri(), "run.dir=" + dir.resolve("tts")
                         .toUri(), "answer.format=task", "sampling.samples_per_prompt=4", "sampling.max_new_tokens=10",
                         "process_reward.path=" + result.model(), "process_reward.delimiter=' '",
-                        "strategies=[best_of_n_prm, best_of_n_verifier]", "budget.values=[1, 4]",
+                        "strategies=[best_of_n_prm, best_of_n_verifier, beam_search]", "budget.values=[1, 4]",
+                        "beam.width=2", "beam.expansions=2", "beam.max_steps=4", "beam.lookahead=1",
                         "spark.threads_per_task=1"))).run();
         for (int budget : List.of(1, 4)) {
             assertTrue(tts.of("best_of_n_prm", budget).orElseThrow().accuracy()
                     <= tts.of("best_of_n_verifier", budget).orElseThrow().accuracy());
         }
         assertEquals(6, tts.of("best_of_n_prm", 4).orElseThrow().questions());
+        // beam search (2 beams x 2 draws, one lookahead step) spends at least one token per draw it makes
+        io.whetstone.jobs.tts.TtsJob.Summary beam = tts.of("beam_search", 4).orElseThrow();
+        assertEquals(6, beam.questions());
+        assertTrue(beam.tokensPerQuestion() >= 2, beam.toString());
     }
 }
