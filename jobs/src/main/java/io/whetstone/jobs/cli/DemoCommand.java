@@ -45,9 +45,10 @@ import picocli.CommandLine.Parameters;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"End-to-end demo on the built-in arithmetic task: SFT from scratch on Spark; then DPO-Positive",
                 "from the SFT model on pairs of its own right and wrong answers (scored by the task's verifier) and a",
-                "reward model on those pairs; test-time scaling of the SFT model (greedy, self-consistency,",
-                "compute-optimal self-consistency, reward-model vote and best-of-N, the verifier's oracle bound at",
-                "1-16 samples per problem, with an accuracy-versus-tokens plot);",
+                "reward model on those pairs; a process reward model on Monte-Carlo step labels of its solutions;",
+                "test-time scaling of the SFT model (greedy, self-consistency, compute-optimal self-consistency,",
+                "reward-model vote and best-of-N, best-of-N and beam search by the process reward model, the",
+                "verifier's oracle bound, at 1-16 samples per problem, with an accuracy-versus-tokens plot);",
                 "GRPO from the SFT model with the task's verifier as reward; then distillation of that model into a",
                 "student a quarter of its size (trained on the teacher's verified chain-of-thought corpus, and",
                 "with logit distillation as well), against the same student trained with SFT alone; held-out",
@@ -56,7 +57,8 @@ import picocli.CommandLine.Parameters;
                 "Extra key=value arguments override the SFT stage's config (keys of conf/sft.yaml), e.g.",
                 "train.rounds=50; --grpo key=value overrides the GRPO stage (keys of conf/grpo.yaml);",
                 "--pairs and --dpo key=value override the preference stage (keys of conf/preference-data.yaml,",
-                "conf/dpo.yaml); --tts key=value the test-time scaling stage (keys of conf/tts.yaml);",
+                "conf/dpo.yaml); --prm key=value the process reward model stage (conf/prm-data.yaml, conf/prm.yaml);",
+                "--tts key=value the test-time scaling stage (keys of conf/tts.yaml);",
                 "--distill key=value overrides the students' SFT settings."})
 public final class DemoCommand implements Callable<Integer> {
 
@@ -135,6 +137,14 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--skip-tts", description = "skip the test-time scaling stage")
     boolean skipTts;
+
+    @Option(names = "--prm", paramLabel = "key=value",
+            description = "override of the process reward model stage (repeatable): sampling.* and steps.* keys go "
+                    + "to conf/prm-data.yaml's job, the rest to conf/prm.yaml's, e.g. --prm train.rounds=100")
+    List<String> prmOverrides = new ArrayList<>();
+
+    @Option(names = "--skip-prm", description = "skip the process reward model stage (and its tts strategies)")
+    boolean skipPrm;
 
     @Option(names = "--grpo", paramLabel = "key=value",
             description = "override of the GRPO stage (repeatable; keys of conf/grpo.yaml), e.g. --grpo train.iterations=60")
@@ -232,11 +242,17 @@ public final class DemoCommand implements Callable<Integer> {
             }
         }
 
+        String processRewardModel = null;
+        if (!skipPrm) {
+            processRewardModel = PrmDemoStage.run(spark, files, root, train, heldout, result.checkpoint(),
+                    sft.spark().partitions(), engine, prmOverrides, stages.addObject());
+            writeSummary(files, root, summary, started);
+        }
         if (!skipTts) {
             String rewardModel = !skipDpo && !skipRewardModel ? new Path(root, "reward-model/reward_model").toString()
                     : null;
-            TtsDemoStage.run(spark, root, result.checkpoint(), rewardModel, sft.spark().partitions(), ttsOverrides,
-                    stages.addObject());
+            TtsDemoStage.run(spark, root, result.checkpoint(), rewardModel, processRewardModel,
+                    sft.spark().partitions(), ttsOverrides, stages.addObject());
             writeSummary(files, root, summary, started);
         }
 

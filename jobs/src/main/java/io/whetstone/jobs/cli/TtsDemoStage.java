@@ -12,7 +12,8 @@ import org.apache.spark.sql.SparkSession;
 /**
  * The demo's test-time scaling stage: the SFT model on the held-out problems, greedy against self-consistency,
  * compute-optimal self-consistency and best-of-N by the verifier (the oracle bound) at 1, 4, 8 and 16 samples per
- * question, plus the reward model's weighted vote and best-of-N when the demo trained one.
+ * question, plus the reward model's weighted vote and best-of-N when the demo trained one, and best-of-N and
+ * step-level beam search (4 beams x 4 steps drawn) by the process reward model when it trained one.
  */
 final class TtsDemoStage {
 
@@ -25,18 +26,25 @@ final class TtsDemoStage {
     private TtsDemoStage() {
     }
 
-    static void run(SparkSession spark, String root, String sftCheckpoint, String rewardModel, int partitions,
-                    List<String> overrides, ObjectNode stage) {
+    static void run(SparkSession spark, String root, String sftCheckpoint, String rewardModel,
+                    String processRewardModel, int partitions, List<String> overrides, ObjectNode stage) {
         List<String> settings = new ArrayList<>(PRESET);
         settings.add("policy.path=" + sftCheckpoint);
         settings.add("data.path=" + new Path(root, "data/heldout.jsonl"));
         settings.add("run.dir=" + new Path(root, "tts"));
         settings.add("spark.partitions=" + partitions);
-        settings.add(rewardModel == null ? "strategies=[greedy, self_consistency, adaptive, best_of_n_verifier]"
-                : "strategies=[greedy, self_consistency, adaptive, weighted_vote, best_of_n_rm, best_of_n_verifier]");
+        List<String> strategies = new ArrayList<>(List.of("greedy", "self_consistency", "adaptive"));
         if (rewardModel != null) {
+            strategies.addAll(List.of("weighted_vote", "best_of_n_rm"));
             settings.add("reward_model=" + rewardModel);
         }
+        if (processRewardModel != null) {
+            strategies.addAll(List.of("best_of_n_prm", "beam_search"));
+            settings.addAll(List.of("process_reward.path=" + processRewardModel, "process_reward.delimiter='. '",
+                    "process_reward.aggregation=min", "beam.width=4", "beam.expansions=4", "beam.max_steps=8"));
+        }
+        strategies.add("best_of_n_verifier");
+        settings.add("strategies=[" + String.join(", ", strategies) + "]");
         settings.addAll(overrides);
         TtsJob.Result result = new TtsJob(spark, TtsConfig.load(null, settings)).run();
         stage.put("name", "tts");

@@ -76,11 +76,13 @@ class CliTest {
                 "--dpo", "train.rounds=2", "--dpo", "train.batch_size_per_worker=2", "--dpo", "data.seq_len=64",
                 "--rm", "train.rounds=2", "--rm", "train.batch_size_per_worker=2", "--rm", "data.seq_len=64",
                 "--tts", "sampling.samples_per_prompt=4", "--tts", "sampling.max_new_tokens=8",
-                "--tts", "budget.values=[1, 4]");
+                "--tts", "budget.values=[1, 4]", "--tts", "beam.max_steps=2",
+                "--prm", "sampling.solutions_per_prompt=2", "--prm", "sampling.rollouts_per_step=2",
+                "--prm", "sampling.max_new_tokens=8", "--prm", "train.rounds=2", "--prm", "train.batch_size_per_worker=4");
         assertEquals(0, run.code(), run.err());
         JsonNode summary = new ObjectMapper().readTree(Files.readString(runDir.resolve("summary.json")));
         JsonNode stages = summary.get("stages");
-        assertEquals(6, stages.size(), summary.toString());
+        assertEquals(7, stages.size(), summary.toString());
         assertEquals("sft", stages.get(0).get("name").asText());
         JsonNode dpo = stages.get(1);
         assertEquals("dpo", dpo.get("name").asText());
@@ -99,16 +101,24 @@ class CliTest {
         }
         assertEquals(dpo.get("pairs").asInt(), rm.get("train_pairs").asInt());
         assertTrue(Files.exists(runDir.resolve("eval/reward_model_heldout.jsonl")));
-        JsonNode tts = stages.get(3);
+        JsonNode prm = stages.get(3);
+        assertEquals("process_reward_model", prm.get("name").asText());
+        for (String field : new String[] {"model", "train_solutions", "label_agreement_with_true_steps",
+                "heldout_step_accuracy", "heldout_first_error_detection"}) {
+            assertTrue(prm.has(field), field + " missing in " + prm);
+        }
+        assertEquals(128, prm.get("train_solutions").asInt(), "64 problems x 2 solutions");
+        JsonNode tts = stages.get(4);
         assertEquals("tts", tts.get("name").asText());
         assertTrue(tts.has("greedy_accuracy"), tts.toString());
-        // greedy once; self-consistency, adaptive, the reward model's vote and best-of-N, the oracle at 1 and 4
-        assertEquals(11, tts.get("strategies").size(), tts.toString());
+        // greedy once; self-consistency, adaptive, the reward model's vote and best-of-N, best-of-N by the process
+        // reward model and the oracle at 1 and 4; beam search once (4 beams x 4 draws)
+        assertEquals(14, tts.get("strategies").size(), tts.toString());
         for (String field : new String[] {"name", "budget_tokens_per_question", "accuracy", "ci95"}) {
             assertTrue(tts.get("strategies").get(1).has(field), field + " missing in " + tts);
         }
         assertTrue(Files.exists(runDir.resolve("tts/accuracy_vs_tokens.svg")));
-        JsonNode grpo = stages.get(4);
+        JsonNode grpo = stages.get(5);
         assertEquals("grpo", grpo.get("name").asText());
         assertEquals(stages.get(0).get("heldout_accuracy_after").asDouble(), grpo.get("heldout_accuracy_before").asDouble());
         for (String field : new String[] {"heldout_accuracy_after", "checkpoint", "completions_per_second",
@@ -118,7 +128,7 @@ class CliTest {
         assertEquals(2, grpo.get("iterations").asInt());
         assertTrue(grpo.get("mean_seconds_per_iteration").has("generation"), grpo.toString());
         assertTrue(Files.exists(runDir.resolve("eval/grpo_heldout.jsonl")));
-        JsonNode distill = stages.get(5);
+        JsonNode distill = stages.get(6);
         assertEquals("distill", distill.get("name").asText());
         assertEquals(grpo.get("heldout_accuracy_after").asDouble(), distill.get("teacher_heldout_accuracy").asDouble());
         for (String field : new String[] {"teacher_params", "student_params", "student_heldout_accuracy",
