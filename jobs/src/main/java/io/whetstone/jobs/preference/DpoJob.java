@@ -194,19 +194,7 @@ public final class DpoJob {
 
     /** The reward head's token: preference.score_token, else the tokenizer's pad token, else its end token. */
     int scoreToken(Tokenizer tokenizer, ModelConfig model) {
-        int token = config.preference().scoreToken();
-        if (token < 0) {
-            try {
-                token = tokenizer.padId();
-            } catch (IllegalArgumentException noPad) {
-                token = tokenizer.eosId();
-            }
-        }
-        if (token >= model.vocabSize()) {
-            throw new IllegalArgumentException("preference.score_token " + token + " is outside the model's vocabulary of "
-                    + model.vocabSize());
-        }
-        return token;
+        return ScoreToken.resolve(config.preference().scoreToken(), tokenizer, model, "preference.score_token");
     }
 
     private void checkTokenizerAndLength(HadoopFiles files, Tokenizer tokenizer, ModelConfig model) {

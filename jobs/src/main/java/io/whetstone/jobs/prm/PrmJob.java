@@ -12,6 +12,7 @@ import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.io.RunDirectory;
+import io.whetstone.jobs.preference.ScoreToken;
 import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.engine.EngineOptions;
@@ -68,7 +69,7 @@ public final class PrmJob {
                 : ModelSources.load(files, config.model().init());
         Tokenizer tokenizer = resumed.map(CheckpointStore.Loaded::tokenizer).orElseGet(() -> initial.tokenizer());
         ModelConfig model = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> initial.config());
-        int scoreToken = scoreToken(tokenizer, model);
+        int scoreToken = ScoreToken.resolve(config.scoreToken(), tokenizer, model, "score_token");
         int maxLength = Math.min(config.data().seqLen(), model.maxSeqLen());
         JavaRDD<StepRow> rows = StepRowReader.read(context, config.data().path(), tokenizer,
                 config.data().labels() + "_labels", maxLength, config.spark().partitions())
@@ -134,20 +135,4 @@ public final class PrmJob {
                 outcome.lastLoss(), Map.copyOf(lastRound));
     }
 
-    /** score_token, else the tokenizer's pad token, else its end token. */
-    private int scoreToken(Tokenizer tokenizer, ModelConfig model) {
-        int token = config.scoreToken();
-        if (token < 0) {
-            try {
-                token = tokenizer.padId();
-            } catch (IllegalArgumentException noPad) {
-                token = tokenizer.eosId();
-            }
-        }
-        if (token >= model.vocabSize()) {
-            throw new IllegalArgumentException("score_token " + token + " is outside the model's vocabulary of "
-                    + model.vocabSize());
-        }
-        return token;
-    }
 }
