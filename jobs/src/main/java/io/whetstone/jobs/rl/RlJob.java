@@ -17,9 +17,7 @@ import io.whetstone.jobs.config.RlConfig;
 import io.whetstone.jobs.engine.ModelPool;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
-import io.whetstone.jobs.io.MetricsLog;
 import io.whetstone.jobs.io.RunDirectory;
-import io.whetstone.jobs.engine.RoundLoop;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.ModelConfig;
@@ -28,8 +26,6 @@ import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.engine.ParameterLayout;
 import io.whetstone.models.kernels.KernelChoice;
 import io.whetstone.models.optim.AdamWConfig;
-import io.whetstone.models.optim.LrSchedule;
-import io.whetstone.models.rl.AdaptiveKlController;
 import io.whetstone.models.train.TrainingState;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -82,7 +78,7 @@ public final class RlJob {
         Position position = startPosition(inputs, directory.checkpoints(), resumed);
         Broadcast<float[]> referenceWeights = context.broadcast(inputs.reference().params());
         try {
-            return new Iterations(context, directory, inputs, position, referenceWeights)
+            return new RlIterations(this, config, spark, context, directory, inputs, position, referenceWeights)
                     .run(resumed.isPresent(), resumed.map(CheckpointStore.Loaded::path).orElse(null));
         } finally {
             inputs.release();
@@ -95,7 +91,7 @@ public final class RlJob {
      * Everything a run reads, validated before any sampling: the policy and the frozen reference, the
      * rewards, the prompts (partitioned; the held-out prompts when evaluation is on) and the replayed SFT rows.
      */
-    private record Inputs(CheckpointStore.ModelAndTokenizer initial, CheckpointStore.ModelAndTokenizer reference,
+    record Inputs(CheckpointStore.ModelAndTokenizer initial, CheckpointStore.ModelAndTokenizer reference,
                           EngineOptions engine, List<RewardScorer.Component> rewards, List<String> componentNames,
                           JavaRDD<PromptRecord> prompts, long promptCount, JavaRDD<PromptRecord> evalPrompts,
                           JavaRDD<Tuple2<PackedSequence, Long>> replay, long replayCount) {
@@ -174,7 +170,7 @@ public final class RlJob {
      * Where training stands: the trained vector (the policy, then PPO's value head) with its optimiser state,
      * the KL coefficient, the rollback guard's learning-rate scale and count, the last state a checkpoint holds.
      */
-    private static final class Position {
+    static final class Position {
         TrainingState state;
         TrainingState lastGood;
         int iteration;
@@ -209,335 +205,11 @@ public final class RlJob {
         return position;
     }
 
-    private int headLength(ModelConfig model) {
+    int headLength(ModelConfig model) {
         return config.algorithm().ppo() ? model.width() + 1 : 0;
     }
 
-    /** What one iteration's rollouts gave: the samples (in prompt, sample order), failures and stage times. */
-    private record Rollouts(List<Rollout> rollouts, long failures, double wallSeconds, long generationNanos,
-                            long scoringNanos, long logProbNanos) {
-    }
-
-    /** An iteration's update rows: the built groups (advantages) and the replayed SFT rows appended. */
-    private record UpdateInput(BatchBuilder.Built built, List<UpdateRow> rows, int replayed) {
-    }
-
-    /** The iteration loop of one run: rollouts, update, metrics, guards, evaluation, checkpoints. */
-    private final class Iterations {
-        private final JavaSparkContext context;
-        private final RunDirectory directory;
-        private final Inputs inputs;
-        private final Position position;
-        private final Broadcast<float[]> referenceWeights;
-        private final String algorithmName = config.algorithm().name();
-        private final boolean ppo = config.algorithm().ppo();
-        private final AdamWConfig adamw;
-        private final AdaptiveKlController kl;
-        private final boolean adaptive;
-        private final UpdateStage updates;
-        private final int perIteration;
-        private final Map<String, Double> timeSums = new LinkedHashMap<>();
-        private final RoundLoop.Settings cadence = new RoundLoop.Settings(config.algorithm().name() + " ",
-                config.train().iterations(), config.checkpoint().everyRounds(), config.debug().failAfterRound());
-        private String lastCheckpoint;
-        private String stopReason;
-        private double firstReward = Double.NaN;
-        private double lastReward = Double.NaN;
-        private double completions;
-        private double rolloutSeconds;
-        private int run;
-        private double wall;
-
-        Iterations(JavaSparkContext context, RunDirectory directory, Inputs inputs, Position position,
-                   Broadcast<float[]> referenceWeights) {
-            this.context = context;
-            this.directory = directory;
-            this.inputs = inputs;
-            this.position = position;
-            this.referenceWeights = referenceWeights;
-            RlConfig.Train train = config.train();
-            this.adamw = new AdamWConfig(train.beta1(), train.beta2(), train.eps(), train.weightDecay(),
-                    train.maxGradNorm());
-            this.kl = new AdaptiveKlController(position.klCoef, Math.max(config.algorithm().klTarget(), 1e-9),
-                    config.algorithm().klHorizon());
-            this.adaptive = ppo && config.algorithm().klTarget() > 0;
-            long stepsPerIteration = (long) config.algorithm().epochs() * config.algorithm().minibatches();
-            LrSchedule schedule = new LrSchedule(train.lr(), train.warmupSteps(),
-                    Math.max(train.warmupSteps() + 1, train.iterations() * stepsPerIteration), train.minLrRatio());
-            this.updates = new UpdateStage(context, train.mode().equals("averaging"), config.spark().partitions(),
-                    schedule, "whetstone " + algorithmName);
-            this.perIteration = (int) Math.min(config.rollout().promptsPerIteration(), inputs.promptCount());
-            if (perIteration < config.rollout().promptsPerIteration()) {
-                LOG.warn("Only {} prompts: each iteration uses all of them", inputs.promptCount());
-            }
-        }
-
-        /** The KL coefficient in force: PPO's adapts, GRPO's is fixed. */
-        private double klCoef() {
-            return ppo ? kl.coef() : position.klCoef;
-        }
-
-        private RlWorkerSetup workerSetup(double klCoef) {
-            return setup(inputs.model(), inputs.engine(), inputs.tokenizer(), inputs.rewards(), klCoef, adamw,
-                    referenceWeights.id());
-        }
-
-        RlResult run(boolean resumed, String resumedCheckpoint) {
-            RlConfig.Train train = config.train();
-            MetricsLog metrics = directory.metrics();
-            metrics.append(new LinkedHashMap<>(Map.of("event", resumed ? "resume" : "start",
-                    "iteration", position.iteration, "algorithm", algorithmName, "prompts", inputs.promptCount(),
-                    "params", position.state.params().length, "partitions", config.spark().partitions(),
-                    "replay_rows", inputs.replayCount())));
-            lastCheckpoint = resumedCheckpoint;
-            Map<String, Double> evalBefore = Map.of();
-            Map<String, Double> evalAfter = Map.of();
-            if (inputs.evalPrompts() != null) {
-                evalBefore = evaluate(context, inputs.evalPrompts(), workerSetup(position.klCoef),
-                        position.state.params(), inputs.componentNames(), referenceWeights);
-                metrics.append(evalLine(position.iteration, "eval_before", evalBefore));
-                LOG.info("Held-out reward before: {}", evalBefore);
-            }
-            for (int iteration = position.iteration + 1; iteration <= train.iterations(); iteration++) {
-                if (!iterate(iteration)) {
-                    break;
-                }
-            }
-            if (inputs.evalPrompts() != null) {
-                evalAfter = evaluate(context, inputs.evalPrompts(), workerSetup(kl.coef()), position.state.params(),
-                        inputs.componentNames(), referenceWeights);
-                metrics.append(evalLine(train.iterations(), "eval_after", evalAfter));
-                LOG.info("Held-out reward after: {}", evalAfter);
-            }
-            metrics.append(new LinkedHashMap<>(Map.of("event", "end", "iterations_run", run, "checkpoint",
-                    String.valueOf(lastCheckpoint), "stopped", String.valueOf(stopReason))));
-            Map<String, Double> seconds = new LinkedHashMap<>();
-            for (Map.Entry<String, Double> entry : timeSums.entrySet()) {
-                seconds.put(entry.getKey(), run == 0 ? 0 : entry.getValue() / run);
-            }
-            return new RlResult(directory.path(), lastCheckpoint, inputs.model(),
-                    policyPart(position.state.params(), inputs.model()), inputs.tokenizer(), run, stopReason,
-                    evalBefore, evalAfter, firstReward, lastReward,
-                    rolloutSeconds == 0 ? 0 : completions / rolloutSeconds, seconds);
-        }
-
-        /** Runs {@code iteration}; false when a guard stops the run. */
-        private boolean iterate(int iteration) {
-            long iterationStart = System.nanoTime();
-            RlWorkerSetup setup = workerSetup(klCoef());
-            Rollouts sampled = rollouts(setup, iteration);
-            UpdateInput input = updateInput(sampled.rollouts(), iteration);
-            long updateStart = System.nanoTime();
-            UpdateStage.Report update = null;
-            if (input.built().rows().isEmpty()) {
-                LOG.warn("Iteration {}: no group carries a learning signal (all {} dropped); no update",
-                        iteration, input.built().groups());
-            } else {
-                List<UpdateRow> assigned = UpdateStage.assignMinibatches(input.rows(), config.algorithm().epochs(),
-                        config.algorithm().minibatches(), config.rollout().seed(), iteration);
-                update = updates.run(setup, assigned, position.state, config.algorithm().epochs(),
-                        config.algorithm().minibatches(), position.lrScale, config.replay().coef(), iteration);
-            }
-            double updateWall = (System.nanoTime() - updateStart) / 1e9;
-            String table = RolloutTable.write(spark, directory.files(), directory.path(), iteration,
-                    inputs.componentNames(), sampled.rollouts(), input.built().advantages(), input.built().used());
-            Map<String, Object> stats = IterationMetrics.of(sampled.rollouts(), inputs.componentNames());
-            Map<String, Object> line = metricsLine(iteration, stats, input, update, sampled);
-            double iterationSeconds = (System.nanoTime() - iterationStart) / 1e9;
-            double updateCompute = update == null ? 0 : update.computeSeconds();
-            double generated = sampled.rollouts().size();
-            double rolloutWall = sampled.wallSeconds();
-            line.put("completions_per_s", generated / rolloutWall);
-            line.put("tokens_per_s", (double) stats.get("generated_tokens") / rolloutWall);
-            line.put("generation_s", sampled.generationNanos() / 1e9);
-            line.put("scoring_s", sampled.scoringNanos() / 1e9);
-            line.put("logprob_s", sampled.logProbNanos() / 1e9);
-            line.put("rollout_s", rolloutWall);
-            line.put("update_s", updateWall);
-            line.put("aggregation_s", Math.max(0, updateWall - updateCompute));
-            line.put("iteration_s", iterationSeconds);
-            run++;
-            wall += iterationSeconds;
-            double eta = cadence.eta(wall, run, iteration);
-            line.put("eta_s", eta);
-            line.put("rollouts", table);
-
-            double rewardMean = (double) stats.get("reward_mean");
-            if (run == 1) {
-                firstReward = rewardMean;
-            }
-            lastReward = rewardMean;
-            completions += generated;
-            rolloutSeconds += rolloutWall;
-            accumulate(timeSums, "iteration", iterationSeconds);
-            accumulate(timeSums, "generation", sampled.generationNanos() / 1e9);
-            accumulate(timeSums, "scoring", sampled.scoringNanos() / 1e9);
-            accumulate(timeSums, "logprobs", sampled.logProbNanos() / 1e9);
-            accumulate(timeSums, "update", updateWall);
-            accumulate(timeSums, "aggregation", Math.max(0, updateWall - updateCompute));
-            LOG.info(String.format("iteration %d/%d  step %s  reward %.3f  kl %.4f  entropy %.3f  len %.1f  "
-                            + "clip %.3f  zero-var %.2f  %.1f completions/s  %.1fs (gen %.1f, score %.1f, "
-                            + "logp %.1f, update %.1f)  eta %s", iteration, config.train().iterations(),
-                    line.get("step"), rewardMean, (double) stats.get("kl"), (double) stats.get("entropy"),
-                    (double) stats.get("response_length"), update == null ? 0 : update.clipFraction(),
-                    (double) line.get("zero_variance_fraction"), generated / rolloutWall, iterationSeconds,
-                    sampled.generationNanos() / 1e9, sampled.scoringNanos() / 1e9, sampled.logProbNanos() / 1e9,
-                    updateWall, RoundLoop.format(eta)));
-
-            String breach = Guards.check(config.guards(), stats);
-            if (breach != null) {
-                line.put("guard_breach", breach);
-                directory.metrics().append(line);
-                return rollBack(iteration, breach);
-            }
-            if (update != null) {
-                position.state = update.state();
-            }
-            if (adaptive && !Double.isNaN((double) stats.get("kl_per_sequence"))) {
-                kl.update((double) stats.get("kl_per_sequence"), (int) generated);
-            }
-            if (inputs.evalPrompts() != null && config.eval().everyIterations() > 0
-                    && iteration % config.eval().everyIterations() == 0 && iteration < config.train().iterations()) {
-                Map<String, Double> eval = evaluate(context, inputs.evalPrompts(), setup, position.state.params(),
-                        inputs.componentNames(), referenceWeights);
-                line.put("eval", eval);
-                LOG.info("Held-out reward at iteration {}: {}", iteration, eval);
-            }
-            directory.metrics().append(line);
-            checkpoint(iteration);
-            return true;
-        }
-
-        /** Samples the iteration's groups on the executors from the current policy, scored there. */
-        private Rollouts rollouts(RlWorkerSetup setup, int iteration) {
-            Set<Long> chosen = choose(inputs.promptCount(), perIteration, iteration, config.rollout().seed());
-            Broadcast<float[]> policy = context.broadcast(position.state.params());
-            List<RolloutPartition> parts;
-            long rolloutStart = System.nanoTime();
-            try {
-                context.setJobDescription("whetstone " + algorithmName + ": iteration " + iteration + " rollouts ("
-                        + perIteration + " prompts x " + config.rollout().groupSize() + ")");
-                long version = position.state.step();
-                int group = config.rollout().groupSize();
-                Broadcast<float[]> reference = referenceWeights;
-                parts = inputs.prompts().filter(p -> chosen.contains(p.index()))
-                        .mapPartitions(rows -> RolloutWorker.run(setup, policy.value(), reference::value, rows,
-                                iteration, version, group, false)).collect();
-            } finally {
-                policy.destroy();
-            }
-            double rolloutWall = (System.nanoTime() - rolloutStart) / 1e9;
-            List<Rollout> rollouts = new ArrayList<>();
-            long generationNanos = 0;
-            long scoringNanos = 0;
-            long logProbNanos = 0;
-            long failures = 0;
-            for (RolloutPartition part : parts) {
-                rollouts.addAll(part.rollouts());
-                generationNanos = Math.max(generationNanos, part.generationNanos());
-                scoringNanos = Math.max(scoringNanos, part.scoringNanos());
-                logProbNanos = Math.max(logProbNanos, part.logProbNanos());
-                failures += part.rewardFailures();
-            }
-            rollouts.sort(Comparator.comparingLong(Rollout::promptIndex).thenComparingInt(Rollout::sample));
-            if (failures > 0) {
-                Rollout example = rollouts.stream().filter(Rollout::failed).findFirst().orElseThrow();
-                LOG.warn("Iteration {}: {} of {} rewards failed and are left out of the update; first: {}",
-                        iteration, failures, rollouts.size(), example.failure());
-            }
-            return new Rollouts(rollouts, failures, rolloutWall, generationNanos, scoringNanos, logProbNanos);
-        }
-
-        /** Advantages of the groups, then the replayed SFT rows (a fraction of the rollout rows). */
-        private UpdateInput updateInput(List<Rollout> rollouts, int iteration) {
-            BatchBuilder.Built built = BatchBuilder.build(rollouts, config.algorithm(), klCoef());
-            List<UpdateRow> rows = new ArrayList<>(built.rows());
-            int replayed = 0;
-            if (inputs.replay() != null && !rows.isEmpty()) {
-                List<PackedSequence> extra = sampleReplay(inputs.replay(), inputs.replayCount(),
-                        (int) Math.round(config.replay().fraction() * rows.size()), iteration);
-                for (PackedSequence sequence : extra) {
-                    rows.add(new UpdateRow(null, null, null, null, null, null, null, new int[0], sequence, -1));
-                }
-                replayed = extra.size();
-            }
-            return new UpdateInput(built, rows, replayed);
-        }
-
-        /** The iteration's metrics line before its timings: rollout statistics, groups, the update's numbers. */
-        private Map<String, Object> metricsLine(int iteration, Map<String, Object> stats, UpdateInput input,
-                                                UpdateStage.Report update, Rollouts sampled) {
-            BatchBuilder.Built built = input.built();
-            Map<String, Object> line = new LinkedHashMap<>();
-            line.put("iteration", iteration);
-            line.put("step", update == null ? position.state.step() : update.state().step());
-            line.putAll(stats);
-            line.put("groups", built.groups());
-            line.put("zero_variance_fraction", built.groups() == 0 ? 0 : (double) built.zeroVarianceGroups()
-                    / built.groups());
-            line.put("dropped_groups", built.droppedGroups());
-            line.put("reward_failures", sampled.failures());
-            line.put("updated_rows", built.rows().size());
-            line.put("replay_rows", input.replayed());
-            if (update != null) {
-                line.put("policy_loss", update.policyLoss());
-                if (ppo) {
-                    line.put("value_loss", update.valueLoss());
-                    line.put("value_clip_fraction", update.valueClipFraction());
-                }
-                if (input.replayed() > 0) {
-                    line.put("replay_loss", update.replayLoss());
-                }
-                line.put("clip_fraction", update.clipFraction());
-                line.put("ratio_mean", update.meanRatio());
-                line.put("grad_norm", update.gradNorm());
-                line.put("lr", update.learningRate());
-            }
-            line.put("kl_coef", klCoef());
-            return line;
-        }
-
-        /**
-         * A guard breach: back to the last good state with a damped learning rate (true: the run goes on), or,
-         * without rollbacks left, the run stops (false).
-         */
-        private boolean rollBack(int iteration, String breach) {
-            RlConfig.Guards guards = config.guards();
-            if (guards.action().equals("rollback") && position.rollbacks < guards.maxRollbacks()) {
-                position.rollbacks++;
-                position.lrScale *= guards.rollbackLrFactor();
-                position.state = position.lastGood;
-                LOG.warn("Iteration {}: {}; rolling back to the last good state (step {}, {}) with the learning "
-                                + "rate scaled by {} (rollback {} of {})", iteration, breach, position.state.step(),
-                        lastCheckpoint == null ? "the initial policy" : lastCheckpoint, position.lrScale,
-                        position.rollbacks, guards.maxRollbacks());
-                directory.metrics().append(new LinkedHashMap<>(Map.of("event", "rollback", "iteration", iteration,
-                        "reason", breach, "to_step", position.state.step(), "lr_scale", position.lrScale)));
-                return true;
-            }
-            stopReason = "iteration " + iteration + ": " + breach + (guards.action().equals("rollback")
-                    ? " (after " + position.rollbacks + " rollbacks)" : "");
-            LOG.error("Stopping: {}. The last good checkpoint is {}", stopReason, lastCheckpoint);
-            directory.metrics().append(new LinkedHashMap<>(Map.of("event", "stopped", "iteration", iteration,
-                    "reason", stopReason)));
-            return false;
-        }
-
-        /** The checkpoint cadence (every checkpoint.every_rounds iterations and the last), then the injected failure. */
-        private void checkpoint(int iteration) {
-            if (cadence.checkpointDue(iteration)) {
-                lastCheckpoint = writeCheckpoint(directory.checkpoints(), iteration, position.state, inputs.model(),
-                        inputs.tokenizer(), directory.resolved(), headLength(inputs.model()),
-                        ppo ? kl.coef() : position.klCoef, position.lrScale, position.rollbacks);
-                directory.checkpoints().prune(config.checkpoint().keepLast());
-                position.lastGood = position.state;
-                LOG.info("Checkpoint written: {}", lastCheckpoint);
-            }
-            cadence.failIfInjected(iteration);
-        }
-    }
-
-    private RlWorkerSetup setup(ModelConfig modelConfig, EngineOptions engine, Tokenizer tokenizer,
+    RlWorkerSetup setup(ModelConfig modelConfig, EngineOptions engine, Tokenizer tokenizer,
                                 List<RewardScorer.Component> rewards, double klCoef, AdamWConfig adamw, long poolId) {
         return new RlWorkerSetup(modelConfig, engine, config.algorithm(), config.rollout(), tokenizer, rewards,
                 config.rewards().timeoutMs(), klCoef, config.train().optimizer(), adamw, poolId);
@@ -549,7 +221,7 @@ public final class RlJob {
         return flat.length == length ? flat : Arrays.copyOfRange(flat, 0, length);
     }
 
-    private static void accumulate(Map<String, Double> sums, String key, double value) {
+    static void accumulate(Map<String, Double> sums, String key, double value) {
         sums.merge(key, value, Double::sum);
     }
 
@@ -588,7 +260,7 @@ public final class RlJob {
         return p;
     }
 
-    private List<PackedSequence> sampleReplay(JavaRDD<Tuple2<PackedSequence, Long>> replay, long count, int wanted,
+    List<PackedSequence> sampleReplay(JavaRDD<Tuple2<PackedSequence, Long>> replay, long count, int wanted,
                                               int iteration) {
         if (wanted <= 0 || count == 0) {
             return List.of();
@@ -603,7 +275,7 @@ public final class RlJob {
     }
 
     /** Greedy completions of the held-out prompts, scored: mean of each component and of the total. */
-    private Map<String, Double> evaluate(JavaSparkContext context, JavaRDD<PromptRecord> evalPrompts,
+    Map<String, Double> evaluate(JavaSparkContext context, JavaRDD<PromptRecord> evalPrompts,
                                          RlWorkerSetup setup, float[] params, List<String> names,
                                          Broadcast<float[]> referenceWeights) {
         Broadcast<float[]> policy = context.broadcast(params);
@@ -637,7 +309,7 @@ public final class RlJob {
         }
     }
 
-    private static Map<String, Object> evalLine(int iteration, String event, Map<String, Double> eval) {
+    static Map<String, Object> evalLine(int iteration, String event, Map<String, Double> eval) {
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("event", event);
         line.put("iteration", iteration);
@@ -665,7 +337,7 @@ public final class RlJob {
         return new TrainingState(params, moments, policy.step());
     }
 
-    private String writeCheckpoint(CheckpointStore checkpoints, int iteration, TrainingState state,
+    String writeCheckpoint(CheckpointStore checkpoints, int iteration, TrainingState state,
                                    ModelConfig modelConfig, Tokenizer tokenizer, JsonNode resolved, int headLength,
                                    double klCoef, double lrScale, int rollbacks) {
         int policyLength = (int) ParameterLayout.of(modelConfig).length();
