@@ -14,7 +14,8 @@ import java.util.Map;
  */
 final class AccuracyPlot {
 
-    private static final String[] COLOURS = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
+    private static final String[] COLOURS = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+        "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
     private static final int WIDTH = 760;
     private static final int HEIGHT = 480;
     private static final int LEFT = 70;
