@@ -11,8 +11,9 @@ import scala.Tuple2;
 
 /**
  * Reads prm-data's {@code steps.jsonl} (any Hadoop path) into step rows on the executors: BOS, the prompt, then
- * each step, cut where the model's context ends (steps past it are dropped, not truncated). A malformed line
- * fails the job with its file and line; steps without a Monte-Carlo label (no room to roll out) are left out.
+ * each step, cut where the model's context ends (steps past it are dropped, not truncated). Malformed lines are
+ * refused on the driver, before any training, naming file, line and field (the first five); steps without a
+ * Monte-Carlo label (no room to roll out) are left out.
  */
 public final class StepRowReader {
 
@@ -25,21 +26,38 @@ public final class StepRowReader {
      */
     public static JavaRDD<StepRow> read(JavaSparkContext context, String path, Tokenizer tokenizer, String labels,
                                         int maxLength, int partitions) {
-        return context.textFile(path, partitions).zipWithIndex().mapPartitions(lines -> {
-            ObjectMapper json = new ObjectMapper();
-            List<StepRow> out = new ArrayList<>();
-            while (lines.hasNext()) {
-                Tuple2<String, Long> line = lines.next();
-                if (line._1().isBlank()) {
-                    continue;
-                }
-                StepRow row = parse(json, line._1(), path + ":" + (line._2() + 1), tokenizer, labels, maxLength);
-                if (row.ends().length > 0) {
-                    out.add(row);
-                }
-            }
-            return out.iterator();
-        });
+        // parse on the executors, keeping each bad line's error; the driver refuses the file before any training
+        JavaRDD<Tuple2<StepRow, String>> parsed = context.textFile(path, partitions).zipWithIndex()
+                .mapPartitions(lines -> {
+                    ObjectMapper json = new ObjectMapper();
+                    List<Tuple2<StepRow, String>> out = new ArrayList<>();
+                    while (lines.hasNext()) {
+                        Tuple2<String, Long> line = lines.next();
+                        if (line._1().isBlank()) {
+                            continue;
+                        }
+                        try {
+                            StepRow row = parse(json, line._1(), path + ":" + (line._2() + 1), tokenizer, labels,
+                                    maxLength);
+                            if (row.ends().length > 0) {
+                                out.add(new Tuple2<>(row, null));
+                            }
+                        } catch (IllegalArgumentException e) {
+                            out.add(new Tuple2<>(null, e.getMessage()));
+                        }
+                    }
+                    return out.iterator();
+                }).persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<String> errors = parsed.filter(pair -> pair._2() != null).map(Tuple2::_2);
+        long bad = errors.count();
+        if (bad > 0) {
+            List<String> first = errors.take(5);
+            parsed.unpersist(false);
+            throw new IllegalArgumentException(bad + " invalid step records in " + path + ":\n  "
+                    + String.join("\n  ", first) + (bad > first.size() ? "\n  ... and " + (bad - first.size())
+                    + " more" : ""));
+        }
+        return parsed.map(Tuple2::_1);
     }
 
     static StepRow parse(ObjectMapper json, String text, String where, Tokenizer tokenizer, String field,
