@@ -30,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
@@ -114,80 +113,32 @@ public final class TtsJob {
         CheckpointStore.ModelAndTokenizer policy = ModelSources.load(files, config.policy().path());
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
         EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.policy().kernels()), threads);
-        TtsConfig.Sampling sampling = config.sampling();
-        int maxPrompt = policy.config().maxSeqLen() - sampling.maxNewTokens();
+        int maxPrompt = policy.config().maxSeqLen() - config.sampling().maxNewTokens();
         if (maxPrompt < 1) {
-            throw new IllegalArgumentException("sampling.max_new_tokens " + sampling.maxNewTokens() + " leaves no room "
-                    + "for a prompt within the model's max_seq_len " + policy.config().maxSeqLen());
+            throw new IllegalArgumentException("sampling.max_new_tokens " + config.sampling().maxNewTokens()
+                    + " leaves no room for a prompt within the model's max_seq_len " + policy.config().maxSeqLen());
         }
-        // the verifier first, then the outcome reward model (checked and loaded before any sampling)
-        List<Map<String, Object>> specs = new ArrayList<>();
-        specs.add(Map.of("name", "correct", "type", config.answer().format()));
-        if (!config.rewardModel().isEmpty()) {
-            specs.add(Map.of("name", "reward_model", "type", "model", "path", config.rewardModel()));
-        }
-        List<RewardScorer.Component> scorers = RewardFactory.build(specs, sampling.maxNewTokens(), context, files,
-                engine);
+        // everything that can be wrong with the inputs is checked before any sampling
+        List<RewardScorer.Component> scorers = scorers(context, files, engine);
+        ProcessRewardModel prm = config.processReward().path().isEmpty() ? null
+                : ProcessRewardModel.load(context, files, config.processReward().path(), engine);
         PromptReader.Partitioned read = PromptReader.readPartitioned(spark, config.data().path(),
                 config.data().container(), config.data().validation().equals("strict"), policy.tokenizer(), maxPrompt,
                 config.spark().partitions());
         LOG.info("tts: {} questions x {} samples from {}; strategies {} at {} budgets {}", read.count(),
-                sampling.samplesPerPrompt(), config.policy().path(), config.strategies(), config.budget().unit(),
-                config.budget().values());
-
+                config.sampling().samplesPerPrompt(), config.policy().path(), config.strategies(),
+                config.budget().unit(), config.budget().values());
         Broadcast<float[]> weights = context.broadcast(policy.params());
-        SamplingSpec spec = new SamplingSpec(sampling.samplesPerPrompt(), sampling.maxNewTokens(),
-                sampling.temperature(), sampling.topK(), sampling.topP(), sampling.decodeBatch(), sampling.seed());
-        SamplerSetup sampler = new SamplerSetup(policy.config(), engine, policy.tokenizer(), spec, scorers, 0,
-                weights.id());
-        SamplerSetup greedy = config.strategies().contains("greedy") ? new SamplerSetup(policy.config(), engine,
-                policy.tokenizer(), new SamplingSpec(1, sampling.maxNewTokens(), 0, 0, 1.0, sampling.decodeBatch(),
-                sampling.seed()), scorers, 0, weights.id()) : null;
-        AnswerFormat format = AnswerFormat.parse(config.answer().format());
-        boolean withModel = !config.rewardModel().isEmpty();
-        TtsConfig.ProcessReward processReward = config.processReward();
-        ProcessRewardModel prm = processReward.path().isEmpty() ? null
-                : ProcessRewardModel.load(context, files, processReward.path(), engine);
-        List<String> shared = config.strategies().stream().filter(s -> !s.equals("beam_search")).toList();
-        Evaluation evaluation = new Evaluation(shared, config.budget().unit().equals("tokens"),
-                config.budget().values(), config.adaptive());
-        TtsConfig.Beam beamSettings = config.beam();
-        boolean beam = config.strategies().contains("beam_search");
-        SamplerSetup stepSampler = !beam ? null : new SamplerSetup(policy.config(), engine, policy.tokenizer(),
-                new SamplingSpec(1, sampling.maxNewTokens(), sampling.temperature(), sampling.topK(), sampling.topP(),
-                        sampling.decodeBatch(), sampling.seed()), scorers, 0, weights.id());
+        Work work = work(policy, engine, scorers, weights.id());
         long start = System.nanoTime();
         List<Outcome> outcomes;
         try {
-            context.setJobDescription("whetstone tts: " + read.count() + " questions x " + sampling.samplesPerPrompt()
-                    + " samples");
-            JavaRDD<PromptRecord> prompts = read.prompts();
-            outcomes = new ArrayList<>(prompts.mapPartitions(part -> {
+            context.setJobDescription("whetstone tts: " + read.count() + " questions x "
+                    + config.sampling().samplesPerPrompt() + " samples");
+            outcomes = new ArrayList<>(read.prompts().mapPartitions(part -> {
                 List<PromptRecord> list = new ArrayList<>();
                 part.forEachRemaining(list::add);
-                List<Outcome> out = new ArrayList<>();
-                if (!evaluation.strategies().isEmpty()) {
-                    for (Question question : questions(sampler, greedy, weights::value, list, format, withModel, prm,
-                            processReward)) {
-                        out.addAll(evaluation.of(question));
-                    }
-                }
-                if (beam && !list.isEmpty()) {
-                    list.sort(Comparator.comparingLong(PromptRecord::index));
-                    List<Choice> choices = ModelBeamSearch.run(beamSettings, processReward, stepSampler,
-                            weights::value, list, prm, format);
-                    for (int q = 0; q < list.size(); q++) {
-                        PromptRecord prompt = list.get(q);
-                        String reference = prompt.reference().isBlank() ? null
-                                : format.reference(prompt.reference()).orElse(null);
-                        Choice choice = choices.get(q);
-                        out.add(new Outcome(prompt.index(), prompt.id(), "beam_search",
-                                beamSettings.width() * beamSettings.expansions(),
-                                choice.candidates(), choice.tokens(), choice.answer(), choice.votes(), Double.NaN,
-                                reference == null ? null : reference.equals(choice.answer())));
-                    }
-                }
-                return out.iterator();
+                return work.outcomes(weights::value, prm, list).iterator();
             }).collect());
         } finally {
             weights.destroy();
@@ -198,6 +149,76 @@ public final class TtsJob {
             ModelPool.clear();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        return publish(files, directory, outcomes, read.count(), seconds);
+    }
+
+    /** The scorers: the verifier first, then the outcome reward model when one is set (loaded and checked here). */
+    private List<RewardScorer.Component> scorers(JavaSparkContext context, HadoopFiles files, EngineOptions engine) {
+        List<Map<String, Object>> specs = new ArrayList<>();
+        specs.add(Map.of("name", "correct", "type", config.answer().format()));
+        if (!config.rewardModel().isEmpty()) {
+            specs.add(Map.of("name", "reward_model", "type", "model", "path", config.rewardModel()));
+        }
+        return RewardFactory.build(specs, config.sampling().maxNewTokens(), context, files, engine);
+    }
+
+    /** What every partition runs: its samplers (the samples, greedy, beam search's steps) and the strategies. */
+    private Work work(CheckpointStore.ModelAndTokenizer policy, EngineOptions engine,
+                      List<RewardScorer.Component> scorers, long weightsId) {
+        TtsConfig.Sampling sampling = config.sampling();
+        SamplerSetup sampler = new SamplerSetup(policy.config(), engine, policy.tokenizer(), new SamplingSpec(
+                sampling.samplesPerPrompt(), sampling.maxNewTokens(), sampling.temperature(), sampling.topK(),
+                sampling.topP(), sampling.decodeBatch(), sampling.seed()), scorers, 0, weightsId);
+        SamplerSetup greedy = !config.strategies().contains("greedy") ? null : new SamplerSetup(policy.config(),
+                engine, policy.tokenizer(), new SamplingSpec(1, sampling.maxNewTokens(), 0, 0, 1.0,
+                sampling.decodeBatch(), sampling.seed()), scorers, 0, weightsId);
+        SamplerSetup steps = !config.strategies().contains("beam_search") ? null : new SamplerSetup(policy.config(),
+                engine, policy.tokenizer(), new SamplingSpec(1, sampling.maxNewTokens(), sampling.temperature(),
+                sampling.topK(), sampling.topP(), sampling.decodeBatch(), sampling.seed()), scorers, 0, weightsId);
+        List<String> shared = config.strategies().stream().filter(s -> !s.equals("beam_search")).toList();
+        return new Work(sampler, greedy, steps, new Evaluation(shared, config.budget().unit().equals("tokens"),
+                config.budget().values(), config.adaptive()), config.beam(), config.processReward(),
+                AnswerFormat.parse(config.answer().format()), !config.rewardModel().isEmpty());
+    }
+
+    /**
+     * One partition's work: sample and score its questions, run the strategies on the samples, and (with beam
+     * search) search step by step.
+     */
+    private record Work(SamplerSetup sampler, SamplerSetup greedy, SamplerSetup steps, Evaluation evaluation,
+                        TtsConfig.Beam beam, TtsConfig.ProcessReward processReward, AnswerFormat format,
+                        boolean withModel) implements java.io.Serializable {
+
+        List<Outcome> outcomes(java.util.function.Supplier<float[]> weights, ProcessRewardModel prm,
+                               List<PromptRecord> prompts) {
+            List<Outcome> out = new ArrayList<>();
+            if (!evaluation.strategies().isEmpty()) {
+                for (Question question : questions(sampler, greedy, weights, prompts, format, withModel, prm,
+                        processReward)) {
+                    out.addAll(evaluation.of(question));
+                }
+            }
+            if (steps != null && !prompts.isEmpty()) {
+                List<PromptRecord> sorted = new ArrayList<>(prompts);
+                sorted.sort(Comparator.comparingLong(PromptRecord::index));
+                List<Choice> choices = ModelBeamSearch.run(beam, processReward, steps, weights, sorted, prm, format);
+                for (int q = 0; q < sorted.size(); q++) {
+                    PromptRecord prompt = sorted.get(q);
+                    String reference = prompt.reference().isBlank() ? null
+                            : format.reference(prompt.reference()).orElse(null);
+                    Choice choice = choices.get(q);
+                    out.add(new Outcome(prompt.index(), prompt.id(), "beam_search", beam.width() * beam.expansions(),
+                            choice.candidates(), choice.tokens(), choice.answer(), choice.votes(), Double.NaN,
+                            reference == null ? null : reference.equals(choice.answer())));
+                }
+            }
+            return out;
+        }
+    }
+
+    /** The summary (logged), the table, the plot and summary.json of {@code outcomes}. */
+    private Result publish(HadoopFiles files, RunDirectory directory, List<Outcome> outcomes, long questions,
+                           double seconds) {
         outcomes.sort(Comparator.comparingLong(Outcome::index));
         List<Summary> summary = summarize(outcomes);
         for (Summary s : summary) {
@@ -209,9 +230,9 @@ public final class TtsJob {
         String plot = new Path(directory.path(), "accuracy_vs_tokens.svg").toString();
         files.writeBytes(new Path(plot), AccuracyPlot.svg(summary, "accuracy vs tokens per question")
                 .getBytes(StandardCharsets.UTF_8));
-        writeSummary(files, directory, summary, read.count(), seconds);
-        directory.metrics().append(Map.of("event", "end", "questions", read.count(), "seconds", seconds));
-        return new Result(directory.path(), read.count(), summary, table, plot, seconds);
+        writeSummary(files, directory, summary, questions, seconds);
+        directory.metrics().append(Map.of("event", "end", "questions", questions, "seconds", seconds));
+        return new Result(directory.path(), questions, summary, table, plot, seconds);
     }
 
     /** Samples and scores {@code prompts} (one partition's) and turns each into a question's candidates. */
