@@ -16,9 +16,9 @@ import picocli.CommandLine.Option;
 
 /** {@code whetstone eval-prm}: a process reward model against true step labels. */
 @Command(name = "eval-prm", mixinStandardHelpOptions = true,
-        description = {"A process reward model against true step labels (prm-data's steps.jsonl written with "
-                + "steps.true_labels=true): step-level accuracy (a step judged right when its score is above 0) and "
-                + "first-error-step detection rate, scored on the executors."})
+        description = {"A process reward model's step accuracy and first-error detection against true step labels.",
+                "%nOn prm-data's steps.jsonl written with steps.true_labels=true: a step is judged right when its "
+                        + "score is above 0; scored on the executors."})
 public final class EvalPrmCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "the prm job's process_reward_model directory")

@@ -14,9 +14,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code whetstone prm}: a process reward model trained on prm-data's step labels. */
 @Command(name = "prm", mixinStandardHelpOptions = true,
-        description = {"A process reward model: from a causal LM, a score at every step's last token (the LM head's "
-                + "row of score_token) trained by binary cross-entropy on prm-data's soft or hard step labels, on "
-                + "Spark with rounds, checkpoints and resume.",
+        description = {"A process reward model trained on prm-data's step labels.",
+                "%nFrom a causal LM: a score at every step's last token (the LM head's row of score_token), trained "
+                        + "by binary cross-entropy on soft or hard step labels, on Spark with rounds, checkpoints "
+                        + "and resume.",
                 "%nExports <run.dir>/process_reward_model in Hugging Face's token-classification layout. Settings: "
                         + "conf/prm.yaml. Prints the export's directory on the last line."})
 public final class PrmCommand implements Callable<Integer> {

@@ -14,9 +14,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code whetstone prm-data}: Monte-Carlo step labels for process reward models. */
 @Command(name = "prm-data", mixinStandardHelpOptions = true,
-        description = {"Step labels without human annotation (Math-Shepherd): sampled solutions split into steps; "
-                + "continuations rolled out from every step prefix on the executors; each step labelled by the share "
-                + "of its continuations the verifier accepts (soft) or whether any does (hard).",
+        description = {"Step labels for process reward models without human annotation (Math-Shepherd).",
+                "%nSampled solutions split into steps; continuations rolled out from every step prefix on the "
+                        + "executors; each step labelled by the share of its continuations the verifier accepts "
+                        + "(soft) or whether any does (hard).",
                 "%nWith steps.true_labels=true (the built-in task) each step also gets its true label and the "
                         + "statistics say how well the Monte-Carlo labels agree. Settings: conf/prm-data.yaml. Prints "
                         + "the steps file on the last line."})

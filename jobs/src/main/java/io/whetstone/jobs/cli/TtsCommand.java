@@ -14,10 +14,11 @@ import picocli.CommandLine.Parameters;
 
 /** {@code whetstone tts}: test-time scaling strategies at budgets of samples or tokens per question. */
 @Command(name = "tts", mixinStandardHelpOptions = true,
-        description = {"Test-time scaling: many samples per question on the executors, answers picked by "
-                + "self-consistency (majority vote), a reward-model-weighted vote, best-of-N by an outcome reward "
-                + "model or by the verifier (the oracle bound), or compute-optimal self-consistency, each at "
-                + "budgets of samples or tokens per question.",
+        description = {"Test-time scaling: more samples per question, answers picked by vote, reward models or search.",
+                "%nMany samples per question on the executors; strategies: greedy, self-consistency (majority vote), "
+                        + "compute-optimal self-consistency, a reward-model-weighted vote, best-of-N by an outcome or a "
+                        + "process reward model or by the verifier (the oracle bound), and step-level beam search "
+                        + "guided by a process reward model; at budgets of samples or tokens per question.",
                 "%nWrites <run.dir>/table.{jsonl,parquet}, <run.dir>/summary.json (accuracy, 95% interval and "
                         + "tokens per question for every strategy and budget) and <run.dir>/accuracy_vs_tokens.svg. "
                         + "Settings: conf/tts.yaml. Prints the summary's path on the last line."})
