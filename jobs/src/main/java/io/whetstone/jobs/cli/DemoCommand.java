@@ -105,7 +105,7 @@ public final class DemoCommand implements Callable<Integer> {
     int trainExamples;
 
     @Option(names = "--heldout-examples", defaultValue = "1000",
-            description = "held-out problems (default: ${DEFAULT-VALUE}; a 95% interval is about +-3 points)")
+            description = "held-out problems (default: ${DEFAULT-VALUE}; a 95%% interval is about +-3 points)")
     int heldoutExamples;
 
     @Option(names = "--seed", defaultValue = "7", description = "seed of the task generator (default: ${DEFAULT-VALUE})")

@@ -24,7 +24,7 @@ import picocli.CommandLine.Parameters;
         description = {"Held-out exact-match accuracy on the built-in arithmetic task (the demo's task): greedy",
                 "decoding of the task's held-out problems (the same generator and seed as the demo, so with the",
                 "default 1,000 they are the demo's held-out set), scored by the task's verifier, on Spark. One line per model:",
-                "path, correct/total, accuracy, and the 95% interval of the accuracy (normal approximation)."})
+                "path, correct/total, accuracy, and the 95%% interval of the accuracy (normal approximation)."})
 public final class EvalTaskCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "model", arity = "1..*", description = "checkpoints or model directories to evaluate")

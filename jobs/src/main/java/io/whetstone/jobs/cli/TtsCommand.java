@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
                         + "compute-optimal self-consistency, a reward-model-weighted vote, best-of-N by an outcome or a "
                         + "process reward model or by the verifier (the oracle bound), and step-level beam search "
                         + "guided by a process reward model; at budgets of samples or tokens per question.",
-                "%nWrites <run.dir>/table.{jsonl,parquet}, <run.dir>/summary.json (accuracy, 95% interval and "
+                "%nWrites <run.dir>/table.{jsonl,parquet}, <run.dir>/summary.json (accuracy, 95%% interval and "
                         + "tokens per question for every strategy and budget) and <run.dir>/accuracy_vs_tokens.svg. "
                         + "Settings: conf/tts.yaml. Prints the summary's path on the last line."})
 public final class TtsCommand implements Callable<Integer> {
