@@ -52,10 +52,12 @@ public record TtsConfig(RunSpec run, PolicySpec policy, PromptDataSpec data, Sam
     /**
      * {@code samples_per_prompt} completions of each question (the largest budget), at {@code temperature} with
      * top-k/top-p truncation, up to {@code max_new_tokens}, {@code decode_batch} rows at a time (the samples of
-     * one question share its prefilled prompt); every sample seeded by (seed, question, sample).
+     * one question share its prefilled prompt); every sample seeded by (seed, question, sample). Questions run in
+ * chunks of {@code chunk_prompts}; a finished chunk's outcomes are kept, so a killed run resumes at its first
+ * unfinished chunk.
      */
     public record Sampling(int samplesPerPrompt, int maxNewTokens, double temperature, int topK, double topP,
-                           int decodeBatch, long seed) {
+                           int decodeBatch, long seed, int chunkPrompts) {
         public Sampling {
             Checks.require(samplesPerPrompt >= 1, "sampling.samples_per_prompt must be >= 1, got " + samplesPerPrompt);
             Checks.require(maxNewTokens >= 1, "sampling.max_new_tokens must be >= 1, got " + maxNewTokens);
@@ -64,6 +66,7 @@ public record TtsConfig(RunSpec run, PolicySpec policy, PromptDataSpec data, Sam
             Checks.require(topK >= 0, "sampling.top_k must be >= 0, got " + topK);
             Checks.require(topP > 0 && topP <= 1, "sampling.top_p must be in (0, 1], got " + topP);
             Checks.require(decodeBatch >= 1, "sampling.decode_batch must be >= 1, got " + decodeBatch);
+            Checks.require(chunkPrompts >= 1, "sampling.chunk_prompts must be >= 1, got " + chunkPrompts);
         }
     }
 

@@ -37,9 +37,11 @@ public final class ProcessRewardModel implements Serializable {
     private final float bias;
     private final Tokenizer tokenizer;
     private final EngineOptions engine;
+    private final String fingerprint;
 
     private ProcessRewardModel(ModelConfig config, Broadcast<float[]> weights, float[] head, float bias,
-                               Tokenizer tokenizer, EngineOptions engine) {
+                               Tokenizer tokenizer, EngineOptions engine, String fingerprint) {
+        this.fingerprint = fingerprint;
         this.config = config;
         this.weights = weights;
         this.head = head.clone();
@@ -74,11 +76,18 @@ public final class ProcessRewardModel implements Serializable {
             }
             float[] params = ModelSources.parameters(tensors, config, path);
             Tokenizer tokenizer = CheckpointStore.loadTokenizer(files, path);
-            return new ProcessRewardModel(config, context.broadcast(params), weight.values(),
-                    bias == null ? 0f : bias.values()[0], tokenizer, engine);
+            float biasValue = bias == null ? 0f : bias.values()[0];
+            String fingerprint = CheckpointStore.sha256(params) + CheckpointStore.sha256(weight.values()) + biasValue;
+            return new ProcessRewardModel(config, context.broadcast(params), weight.values(), biasValue, tokenizer,
+                    engine, fingerprint);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load process reward model " + path, e);
         }
+    }
+
+    /** A hash of the model's weights (keys caches of what it scored). */
+    public String fingerprint() {
+        return fingerprint;
     }
 
     public Tokenizer tokenizer() {

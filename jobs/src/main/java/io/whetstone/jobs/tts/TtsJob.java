@@ -11,6 +11,9 @@ import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.io.RunDirectory;
 import io.whetstone.jobs.io.TableOutput;
+import io.whetstone.jobs.config.ConfigLoader;
+import io.whetstone.jobs.engine.CachedAnnotation;
+import io.whetstone.jobs.engine.RoundLoop;
 import io.whetstone.jobs.prm.ProcessRewardModel;
 import io.whetstone.jobs.rollout.PromptReader;
 import io.whetstone.jobs.rollout.PromptRecord;
@@ -46,7 +49,8 @@ import org.slf4j.LoggerFactory;
  * reward model when one is set); and runs every strategy at every budget on them. The driver writes the table
  * (one row per question, strategy and budget), {@code summary.json} (accuracy with its 95% interval and the
  * tokens spent per question, for every strategy and budget) and an accuracy-versus-tokens plot. Samples are
- * seeded by (seed, question, sample): a retried task or a rerun samples the same completions.
+ * seeded by (seed, question, sample): a retried task or a rerun samples the same completions. Questions run in
+ * chunks whose outcomes are kept as they finish, so a killed run resumes at its first unfinished chunk.
  */
 public final class TtsJob {
 
@@ -130,16 +134,45 @@ public final class TtsJob {
                 config.budget().unit(), config.budget().values());
         Broadcast<float[]> weights = context.broadcast(policy.params());
         Work work = work(policy, engine, scorers, weights.id());
+        // finished chunks are kept under a key of the settings and the model: a rerun resumes, a change starts over
+        // (the chunks live in run.dir, so it is left out: "dir" and "dir/" are one run)
+        var settings = ConfigLoader.resolvedTree(config);
+        settings.remove("run");
+        String key = CachedAnnotation.key(settings.toString(), CheckpointStore.sha256(policy.params()),
+                prm == null ? "" : prm.fingerprint(), rewardModelFingerprint(files));
+        OutcomeChunks chunks = new OutcomeChunks(files, new Path(directory.path(), "chunks-" + key.substring(0, 16)));
+        int chunkPrompts = config.sampling().chunkPrompts();
+        int chunkCount = (int) ((read.count() + chunkPrompts - 1) / chunkPrompts);
         long start = System.nanoTime();
-        List<Outcome> outcomes;
+        List<Outcome> outcomes = new ArrayList<>();
         try {
-            context.setJobDescription("whetstone tts: " + read.count() + " questions x "
-                    + config.sampling().samplesPerPrompt() + " samples");
-            outcomes = new ArrayList<>(read.prompts().mapPartitions(part -> {
-                List<PromptRecord> list = new ArrayList<>();
-                part.forEachRemaining(list::add);
-                return work.outcomes(weights::value, prm, list).iterator();
-            }).collect());
+            int sampled = 0;
+            for (int chunk = 0; chunk < chunkCount; chunk++) {
+                Optional<List<Outcome>> done = chunks.finished(chunk);
+                if (done.isPresent()) {
+                    outcomes.addAll(done.get());
+                    LOG.info("tts: chunk {}/{} finished by an earlier run", chunk + 1, chunkCount);
+                    continue;
+                }
+                long from = (long) chunk * chunkPrompts;
+                long to = from + chunkPrompts;
+                long chunkStart = System.nanoTime();
+                context.setJobDescription("whetstone tts: chunk " + (chunk + 1) + "/" + chunkCount + " ("
+                        + config.sampling().samplesPerPrompt() + " samples per question)");
+                List<Outcome> chunkOutcomes = new ArrayList<>(read.prompts()
+                        .filter(p -> p.index() >= from && p.index() < to).mapPartitions(part -> {
+                            List<PromptRecord> list = new ArrayList<>();
+                            part.forEachRemaining(list::add);
+                            return work.outcomes(weights::value, prm, list).iterator();
+                        }).collect());
+                chunks.write(chunk, chunkOutcomes);
+                outcomes.addAll(chunkOutcomes);
+                sampled++;
+                double elapsed = (System.nanoTime() - start) / 1e9;
+                LOG.info(String.format("tts: chunk %d/%d  %.1fs  eta %s", chunk + 1, chunkCount,
+                        (System.nanoTime() - chunkStart) / 1e9, RoundLoop.format(elapsed / sampled
+                                * (chunkCount - chunk - 1))));
+            }
         } finally {
             weights.destroy();
             if (prm != null) {
@@ -150,6 +183,27 @@ public final class TtsJob {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         return publish(files, directory, outcomes, read.count(), seconds);
+    }
+
+    /**
+     * A fingerprint of the outcome reward model's files (its safetensors' sizes and modification times; empty
+     * without one), so chunks scored by an older model at the same path are not reused.
+     */
+    private String rewardModelFingerprint(HadoopFiles files) {
+        if (config.rewardModel().isEmpty()) {
+            return "";
+        }
+        try {
+            Path dir = new Path(config.rewardModel());
+            StringBuilder out = new StringBuilder();
+            for (org.apache.hadoop.fs.FileStatus status : files.fs(dir).listStatus(dir)) {
+                out.append(status.getPath().getName()).append(':').append(status.getLen()).append(':')
+                        .append(status.getModificationTime()).append(';');
+            }
+            return out.toString();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot list the reward model " + config.rewardModel(), e);
+        }
     }
 
     /** The scorers: the verifier first, then the outcome reward model when one is set (loaded and checked here). */

@@ -123,6 +123,30 @@ class TtsJobTest {
         assertEquals(6, svg.getElementsByTagName("polyline").getLength());
     }
 
+    /** A killed run resumes at its first unfinished chunk; finished chunks are kept, not sampled again. */
+    @Test
+    void aRerunKeepsFinishedChunksAndGivesTheSameTable() throws Exception {
+        TtsJob.Result first = run("chunks", "sampling.chunk_prompts=5", "strategies=[self_consistency]",
+                "budget.values=[4]");
+        Path runDir = Path.of(URI.create(first.runDir()));
+        Path chunkDir;
+        try (var dirs = Files.list(runDir)) {
+            chunkDir = dirs.filter(p -> p.getFileName().toString().startsWith("chunks-")).findFirst().orElseThrow();
+        }
+        List<String> table = Files.readAllLines(runDir.resolve("table.jsonl"));
+        assertEquals(3, Files.list(chunkDir).filter(p -> p.toString().endsWith(".jsonl")).count(), "12 questions / 5");
+        var kept = Files.getLastModifiedTime(chunkDir.resolve("chunk-000000.jsonl"));
+        Files.delete(chunkDir.resolve("chunk-000001.jsonl")); // as if killed while sampling it
+        Thread.sleep(1100); // file times have one-second granularity on some file systems
+        run("chunks", "sampling.chunk_prompts=5", "strategies=[self_consistency]", "budget.values=[4]");
+        assertEquals(kept, Files.getLastModifiedTime(chunkDir.resolve("chunk-000000.jsonl")), "kept, not resampled");
+        try (var all = Files.walk(runDir)) {
+            List<String> listing = all.map(p -> runDir.relativize(p).toString()).sorted().toList();
+            assertTrue(Files.exists(chunkDir.resolve("chunk-000001.jsonl")), listing.toString());
+        }
+        assertEquals(table, Files.readAllLines(runDir.resolve("table.jsonl")));
+    }
+
     @Test
     void aTokenBudgetIsNeverOverspentAndPartitioningDoesNotChangeTheAnswers() throws Exception {
         TtsJob.Result tokens = run("tokens-2", "budget.unit=tokens", "budget.values=[8, 25, 60]",
