@@ -15,6 +15,8 @@ public record PrmDataConfig(RunSpec run, PolicySpec policy, PromptDataSpec data,
     public PrmDataConfig {
         Checks.require(run != null && policy != null && data != null && sampling != null && steps != null
                 && answer != null && output != null && spark != null, "every section of the prm-data config must be set");
+        Checks.require(output.format().equals("jsonl"), "output.format must be jsonl for prm-data (steps.jsonl), got "
+                + output.format());
     }
 
     /** Defaults, then {@code file} (may be null), then {@code overrides}. */
