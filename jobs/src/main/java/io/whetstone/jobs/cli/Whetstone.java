@@ -36,6 +36,7 @@ public final class Whetstone implements Runnable {
     }
 
     public static void main(String[] args) {
+        io.whetstone.models.engine.NativeBuild.select();
         int code = execute(args);
         if (code != 0) {
             System.exit(code);

@@ -7,7 +7,8 @@ import org.apache.spark.sql.SparkSession;
  * The job's SparkSession. Under spark-submit the master and resources come from the submit command; run
  * directly (submit/local, tests) it runs in local mode on {@code WHETSTONE_MASTER} (default
  * {@code local[*]}). Either way spark.task.cpus defaults to the cores of an executor (all local cores),
- * so a task owns its cores and ND4J's threads never oversubscribe them.
+ * so a task owns its cores and ND4J's threads never oversubscribe them. Every executor picks the ND4J CPU build
+ * its CPU runs ({@link NativeBuildPlugin}).
  */
 public final class SparkRuntime {
 
@@ -28,7 +29,17 @@ public final class SparkRuntime {
             builder.config("spark.task.cpus", conf.get("spark.executor.cores"));
         }
         builder.config("spark.driver.maxResultSize", conf.get("spark.driver.maxResultSize", "4g"));
+        builder.config("spark.plugins", plugins(conf.get("spark.plugins", "")));
         return builder.getOrCreate();
+    }
+
+    /** The user's plugins plus {@link NativeBuildPlugin}, which picks each executor's ND4J build. */
+    static String plugins(String configured) {
+        String ours = NativeBuildPlugin.class.getName();
+        if (configured.isBlank()) {
+            return ours;
+        }
+        return configured.contains(ours) ? configured : configured + "," + ours;
     }
 
     /** N of local[N] (all processors for local[*] or local). */

@@ -131,7 +131,8 @@ class KvCacheDecoderTest {
                 Completion alone = decoder.generate(List.of(rows.get(i)), sampling, new long[] {seeds[i]}, null)
                         .get(0);
                 assertArrayEquals(alone.tokens(), shared.get(i).tokens(), "row " + i);
-                assertArrayEquals(alone.logProbs(), shared.get(i).logProbs(), 1e-5f, "row " + i);
+                // 1e-4: a batch of 8 and a batch of 1 go through different GEMM blockings (1.4e-5 apart on AVX2).
+                assertArrayEquals(alone.logProbs(), shared.get(i).logProbs(), 1e-4f, "row " + i);
                 different.add(java.util.Arrays.toString(shared.get(i).tokens()));
             }
             assertTrue(different.size() > 2, "the samples of one prompt differ");
