@@ -214,6 +214,9 @@ final class RlIterations {
             directory.metrics().append(line);
             return rollBack(iteration, breach);
         }
+        // The rollouts just checked were sampled from position.state: that state is now known good (the update
+        // below is not, until its own rollouts pass).
+        position.lastGood = position.state;
         if (update != null) {
             position.state = update.state();
         }
@@ -327,20 +330,23 @@ final class RlIterations {
      */
     private boolean rollBack(int iteration, String breach) {
         RlConfig.Guards guards = config.guards();
-        if (guards.action().equals("rollback") && position.rollbacks < guards.maxRollbacks()) {
+        boolean canRollBack = position.lastGood != null && position.lastGood != position.state;
+        if (guards.action().equals("rollback") && position.rollbacks < guards.maxRollbacks() && canRollBack) {
             position.rollbacks++;
             position.lrScale *= guards.rollbackLrFactor();
             position.state = position.lastGood;
-            LOG.warn("Iteration {}: {}; rolling back to the last good state (step {}, {}) with the learning "
-                            + "rate scaled by {} (rollback {} of {})", iteration, breach, position.state.step(),
-                    lastCheckpoint == null ? "the initial policy" : lastCheckpoint, position.lrScale,
-                    position.rollbacks, guards.maxRollbacks());
+            LOG.warn("Iteration {}: {}; rolling back to the last state whose rollouts passed the guards (step {}) "
+                            + "with the learning rate scaled by {} (rollback {} of {})", iteration, breach,
+                    position.state.step(), position.lrScale, position.rollbacks, guards.maxRollbacks());
             directory.metrics().append(new LinkedHashMap<>(Map.of("event", "rollback", "iteration", iteration,
                     "reason", breach, "to_step", position.state.step(), "lr_scale", position.lrScale)));
             return true;
         }
-        stopReason = "iteration " + iteration + ": " + breach + (guards.action().equals("rollback")
-                ? " (after " + position.rollbacks + " rollbacks)" : "");
+        String why = !guards.action().equals("rollback") ? ""
+                : !canRollBack ? " (nothing to roll back to: no state before this one has passed the guards since "
+                        + "the run started)"
+                : " (after " + position.rollbacks + " rollbacks)";
+        stopReason = "iteration " + iteration + ": " + breach + why;
         LOG.error("Stopping: {}. The last good checkpoint is {}", stopReason, lastCheckpoint);
         directory.metrics().append(new LinkedHashMap<>(Map.of("event", "stopped", "iteration", iteration,
                 "reason", stopReason)));
@@ -350,11 +356,11 @@ final class RlIterations {
     /** The checkpoint cadence (every checkpoint.every_rounds iterations and the last), then the injected failure. */
     private void checkpoint(int iteration) {
         if (cadence.checkpointDue(iteration)) {
-            lastCheckpoint = job.writeCheckpoint(directory.checkpoints(), iteration, position.state, inputs.model(),
+            lastCheckpoint = job.writeCheckpoint(directory.checkpoints(), iteration, position.state,
+                    position.lastGood, inputs.model(),
                     inputs.tokenizer(), directory.resolved(), job.headLength(inputs.model()),
                     ppo ? kl.coef() : position.klCoef, position.lrScale, position.rollbacks);
             directory.checkpoints().prune(config.checkpoint().keepLast());
-            position.lastGood = position.state;
             LOG.info("Checkpoint written: {}", lastCheckpoint);
         }
         cadence.failIfInjected(iteration);

@@ -168,10 +168,14 @@ public final class RlJob {
 
     /**
      * Where training stands: the trained vector (the policy, then PPO's value head) with its optimiser state,
-     * the KL coefficient, the rollback guard's learning-rate scale and count, the last state a checkpoint holds.
+     * the KL coefficient, the rollback guard's learning-rate scale and count, and the last good state.
      */
     static final class Position {
         TrainingState state;
+        /**
+         * The newest state whose own rollouts passed the guards (null until one has): what a rollback restores.
+         * Not the newest checkpointed state, which was updated after its rollouts were checked.
+         */
         TrainingState lastGood;
         int iteration;
         double klCoef;
@@ -187,8 +191,10 @@ public final class RlJob {
         position.klCoef = config.algorithm().klCoef();
         if (resumed.isPresent()) {
             CheckpointStore.Loaded loaded = resumed.get();
-            position.state = withHead(loaded.state(), checkpoints.extraTensors(loaded.path()), headLength,
-                    config.train().optimizer());
+            Map<String, Tensor> extras = checkpoints.extraTensors(loaded.path());
+            position.state = withHead(loaded.state(), extras, headLength, config.train().optimizer());
+            position.lastGood = lastGoodOf(extras, loaded.trainerState().path("extra"),
+                    position.state.optimizerState().length);
             position.iteration = loaded.round();
             JsonNode extra = loaded.trainerState().path("extra");
             position.klCoef = extra.path("kl_coef").asDouble(position.klCoef);
@@ -201,7 +207,6 @@ public final class RlJob {
             int vectors = OptimizerKind.parse(config.train().optimizer()).stateNames().size();
             position.state = new TrainingState(params, new float[vectors][params.length], 0);
         }
-        position.lastGood = position.state;
         return position;
     }
 
@@ -337,7 +342,7 @@ public final class RlJob {
         return new TrainingState(params, moments, policy.step());
     }
 
-    String writeCheckpoint(CheckpointStore checkpoints, int iteration, TrainingState state,
+    String writeCheckpoint(CheckpointStore checkpoints, int iteration, TrainingState state, TrainingState lastGood,
                                    ModelConfig modelConfig, Tokenizer tokenizer, JsonNode resolved, int headLength,
                                    double klCoef, double lrScale, int rollbacks) {
         int policyLength = (int) ParameterLayout.of(modelConfig).length();
@@ -355,6 +360,12 @@ public final class RlJob {
                     Arrays.copyOfRange(state.params(), policyLength, policyLength + headLength)));
         }
         ObjectNode info = JSON.createObjectNode();
+        if (lastGood != null && lastGood != state && config.guards().action().equals("rollback")) {
+            // The rollback target is not the checkpointed state (whose rollouts are still to come): keep it, so a
+            // resumed run rolls back where an uninterrupted one would.
+            extraTensors.putAll(lastGoodTensors(lastGood));
+            info.put("last_good_step", lastGood.step());
+        }
         info.put("algorithm", config.algorithm().name());
         info.put("kl_coef", klCoef);
         info.put("lr_scale", lrScale);
@@ -364,6 +375,32 @@ public final class RlJob {
         return checkpoints.write(iteration, policy, modelConfig, tokenizer, config.train().optimizer(), names, resolved,
                 config.rollout().seed(), null, iteration == config.train().iterations(),
                 new CheckpointStore.Extras(extraTensors, info));
+    }
+
+    private static final String LAST_GOOD = "last_good.";
+
+    /** The last good state as checkpoint tensors: the whole trained vector, then each optimiser vector. */
+    private static Map<String, Tensor> lastGoodTensors(TrainingState good) {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put(LAST_GOOD + "params", new Tensor(new long[] {good.params().length}, good.params()));
+        for (int k = 0; k < good.optimizerState().length; k++) {
+            tensors.put(LAST_GOOD + "state." + k, new Tensor(new long[] {good.params().length},
+                    good.optimizerState()[k]));
+        }
+        return tensors;
+    }
+
+    /** The last good state a checkpoint kept, if it kept one (see {@link #writeCheckpoint}). */
+    private static TrainingState lastGoodOf(Map<String, Tensor> extras, JsonNode info, int vectors) {
+        Tensor params = extras.get(LAST_GOOD + "params");
+        if (params == null) {
+            return null;
+        }
+        float[][] moments = new float[vectors][];
+        for (int k = 0; k < vectors; k++) {
+            moments[k] = extras.get(LAST_GOOD + "state." + k).values();
+        }
+        return new TrainingState(params.values(), moments, info.path("last_good_step").asLong());
     }
 
     private static float[] concat(float[] a, float[] b) {

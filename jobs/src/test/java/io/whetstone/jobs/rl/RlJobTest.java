@@ -122,8 +122,42 @@ class RlJobTest {
         rollback.add("guards.max_rollbacks=1");
         RlResult rolled = new RlJob(SparkTestSession.get(), RlFixtures.config(rollback)).run();
         List<JsonNode> lines = metrics(dir.resolve("rollback"));
-        assertEquals(1, lines.stream().filter(l -> l.path("event").asText().equals("rollback")).count());
-        assertTrue(rolled.stopReason().contains("after 1 rollbacks"), rolled.stopReason());
+        assertEquals(0, lines.stream().filter(l -> l.path("event").asText().equals("rollback")).count(),
+                "the initial policy breached: no state has passed the guards, so there is none to roll back to");
+        assertTrue(rolled.stopReason().contains("nothing to roll back to"), rolled.stopReason());
+    }
+
+    /**
+     * A rollback restores the last state whose own rollouts passed, not the newest checkpoint: with a checkpoint
+     * every iteration, the state checkpointed after iteration 1 is the updated policy, and its rollouts (iteration
+     * 2) are the ones that breach. The KL guard passes the initial policy (KL 0 to itself) and breaches once it moved.
+     */
+    @Test
+    void aRollbackRestoresTheLastStateWhoseRolloutsPassed(@TempDir Path dir) throws IOException {
+        Path policy = RlFixtures.policyDir(dir);
+        Path prompts = RlFixtures.prompts(dir, 12, 1);
+        List<String> settings = RlFixtures.settings(policy, prompts, dir.resolve("run"), "grpo");
+        settings.addAll(List.of("train.lr=0.01", "guards.kl_max=0.000001", "guards.action=rollback",
+                "guards.max_rollbacks=1"));
+        // Iteration 1, then a resumed run to 4: the rollback target must survive the restart.
+        List<String> firstRun = new java.util.ArrayList<>(settings);
+        firstRun.add("train.iterations=1");
+        new RlJob(SparkTestSession.get(), RlFixtures.config(firstRun)).run();
+        settings.add("train.iterations=4");
+        RlResult result = new RlJob(SparkTestSession.get(), RlFixtures.config(settings)).run();
+
+        List<JsonNode> lines = metrics(dir.resolve("run"));
+        List<JsonNode> rollbacks = lines.stream().filter(l -> l.path("event").asText().equals("rollback")).toList();
+        assertEquals(1, rollbacks.size(), lines.toString());
+        assertEquals(2, rollbacks.get(0).get("iteration").asInt());
+        assertEquals(0, rollbacks.get(0).get("to_step").asLong(), "back to the initial policy, whose rollouts passed");
+        JsonNode first = iterations(dir.resolve("run")).get(0);
+        assertTrue(first.get("step").asLong() > 0, "iteration 1 updated the policy");
+        JsonNode state = JSON.readTree(dir.resolve("run/checkpoints/round-000001/trainer_state/state.json").toFile());
+        assertEquals(0, state.path("extra").path("last_good_step").asLong(-1),
+                "the checkpoint keeps the rollback target for the resumed run");
+        assertTrue(result.stopReason().contains("after 1 rollbacks"), result.stopReason());
+        assertEquals(4, iterations(dir.resolve("run")).size(), "iterations 1-4 ran: rollback at 2, stop at 4");
     }
 
     @Test
