@@ -8,6 +8,8 @@ import io.whetstone.models.kernels.KernelChoice;
 import io.whetstone.models.kernels.Kernels;
 import io.whetstone.models.kernels.RopeTable;
 import io.whetstone.models.kernels.VectorMath;
+import io.whetstone.models.lora.LoraLayout;
+import io.whetstone.models.lora.LoraSite;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,6 +21,7 @@ import jdk.incubator.vector.FloatVector;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Batched sampling with a key/value cache, on the CPU backend in fp32. Rows that share a prompt (the N
@@ -37,6 +40,8 @@ public final class KvCacheDecoder {
     private final ModelConfig config;
     private final Kernels kernels;
     private final ParameterStore store;
+    /** Weights with LoRA adapters merged in (W[:, block] + s A B), by name; empty without adapters. */
+    private final Map<String, INDArray> merged;
     private final RopeTable rope;
     private final float[] ropeCos; // [maxSeqLen * headSize/2], null for GPT-2
     private final float[] ropeSin;
@@ -50,11 +55,39 @@ public final class KvCacheDecoder {
         this.config = model.config();
         this.kernels = model.kernels();
         this.store = model.parameters();
+        this.merged = mergedAdapters(model);
         this.gpt2 = config.family() == Family.GPT2;
         this.rope = gpt2 ? null : RopeTable.create(config.maxSeqLen(), config.headSize(), config.ropeTheta(),
                 DataType.FLOAT);
         this.ropeCos = rope == null ? null : rope.cos().dup().reshape(rope.cos().length()).toFloatVector();
         this.ropeSin = rope == null ? null : rope.sin().dup().reshape(rope.sin().length()).toFloatVector();
+    }
+
+    /**
+     * The adapted weights with the model's current adapters merged in, so samples come from the model that trains
+     * (the base weights alone are the frozen model: on-policy distillation with LoRA sampled from it). Only adapted
+     * weights are copied; a decoder is made per generation call, after the adapters last changed.
+     */
+    private static Map<String, INDArray> mergedAdapters(Transformer model) {
+        LoraLayout lora = model.lora();
+        Map<String, INDArray> merged = new HashMap<>();
+        if (lora == null) {
+            return merged;
+        }
+        ParameterStore adapters = model.trainableParameters();
+        for (LoraSite site : lora.sites()) {
+            INDArray weight = merged.computeIfAbsent(site.weight(), name -> model.parameters().tensor(name).dup('c'));
+            INDArray delta = adapters.tensor(site.aName()).mmul(adapters.tensor(site.bName()))   // [in, width]
+                    .muli(lora.config().scale());
+            weight.get(NDArrayIndex.all(), NDArrayIndex.interval(site.from(), site.from() + site.width())).addi(delta);
+        }
+        return merged;
+    }
+
+    /** A weight as sampling sees it: merged with its adapters where it has any. */
+    private INDArray tensor(String name) {
+        INDArray adapted = merged.get(name);
+        return adapted != null ? adapted : store.tensor(name);
     }
 
     /** Ends a row early: called after each generated token with the row's tokens so far. */
@@ -319,34 +352,34 @@ public final class KvCacheDecoder {
         Nd4j.gemm(s.normed, weight(layer, "qkv"), s.qkv, false, false, 1.0, 0.0);
         attention.run();
         Nd4j.gemm(s.y, weight(layer, "o"), s.projection, false, false, 1.0, 0.0);
-        kernels.addResidual(s.x, s.projection, gpt2 ? store.tensor("h." + layer + ".attn.c_proj.bias") : null, s.x);
+        kernels.addResidual(s.x, s.projection, gpt2 ? tensor("h." + layer + ".attn.c_proj.bias") : null, s.x);
         norm(layer, false, s.x, s);
         Nd4j.gemm(s.normed, weight(layer, "in"), s.pre, false, false, 1.0, 0.0);
         if (gpt2) {
-            kernels.biasGelu(s.pre, store.tensor("h." + layer + ".mlp.c_fc.bias"), s.act);
+            kernels.biasGelu(s.pre, tensor("h." + layer + ".mlp.c_fc.bias"), s.act);
         } else {
             kernels.swiglu(s.pre, s.act);
         }
         Nd4j.gemm(s.act, weight(layer, "out"), s.projection, false, false, 1.0, 0.0);
-        kernels.addResidual(s.x, s.projection, gpt2 ? store.tensor("h." + layer + ".mlp.c_proj.bias") : null, s.x);
+        kernels.addResidual(s.x, s.projection, gpt2 ? tensor("h." + layer + ".mlp.c_proj.bias") : null, s.x);
     }
 
     /** The final norm and the LM head: logits = norm(x) W^T. */
     private void head(Buffers s, INDArray logits) {
         if (gpt2) {
-            kernels.layerNorm(s.x, store.tensor("ln_f.weight"), store.tensor("ln_f.bias"), config.normEps(), s.normed,
+            kernels.layerNorm(s.x, tensor("ln_f.weight"), tensor("ln_f.bias"), config.normEps(), s.normed,
                     s.mean, s.rstd);
         } else {
-            kernels.rmsNorm(s.x, store.tensor("norm"), config.normEps(), s.normed, s.rstd);
+            kernels.rmsNorm(s.x, tensor("norm"), config.normEps(), s.normed, s.rstd);
         }
-        INDArray head = store.tensor(config.tiedEmbeddings() ? (gpt2 ? "wte.weight" : "embed") : "lm_head");
+        INDArray head = tensor(config.tiedEmbeddings() ? (gpt2 ? "wte.weight" : "embed") : "lm_head");
         Nd4j.gemm(s.normed, head, logits, false, true, 1.0, 0.0);
     }
 
     private INDArray weight(int layer, String which) {
         if (gpt2) {
             String p = "h." + layer + ".";
-            return store.tensor(switch (which) {
+            return tensor(switch (which) {
                 case "qkv" -> p + "attn.c_attn.weight";
                 case "o" -> p + "attn.c_proj.weight";
                 case "in" -> p + "mlp.c_fc.weight";
@@ -354,7 +387,7 @@ public final class KvCacheDecoder {
             });
         }
         String p = "layers." + layer + ".";
-        return store.tensor(switch (which) {
+        return tensor(switch (which) {
             case "qkv" -> p + "wqkv";
             case "o" -> p + "wo";
             case "in" -> p + "w_gate_up";
@@ -365,10 +398,10 @@ public final class KvCacheDecoder {
     private void norm(int layer, boolean first, INDArray x, Buffers s) {
         if (gpt2) {
             String p = "h." + layer + (first ? ".ln_1" : ".ln_2");
-            kernels.layerNorm(x, store.tensor(p + ".weight"), store.tensor(p + ".bias"), config.normEps(), s.normed,
+            kernels.layerNorm(x, tensor(p + ".weight"), tensor(p + ".bias"), config.normEps(), s.normed,
                     s.mean, s.rstd);
         } else {
-            kernels.rmsNorm(x, store.tensor("layers." + layer + (first ? ".attn_norm" : ".ffn_norm")), config.normEps(),
+            kernels.rmsNorm(x, tensor("layers." + layer + (first ? ".attn_norm" : ".ffn_norm")), config.normEps(),
                     s.normed, s.rstd);
         }
     }
@@ -376,10 +409,10 @@ public final class KvCacheDecoder {
     /** Row r gets the embedding of {@code input[r]} (plus GPT-2's position {@code positions[r]}); dead rows zero. */
     private void embed(Buffers s, int[] input, int[] positions, boolean[] live) {
         int c = config.width();
-        INDArray table = store.tensor(gpt2 ? "wte.weight" : "embed");
+        INDArray table = tensor(gpt2 ? "wte.weight" : "embed");
         FloatBuffer tableBuf = table.data().asNioFloat();
         FloatBuffer out = s.x.data().asNioFloat();
-        INDArray positionTable = gpt2 ? store.tensor("wpe.weight") : null;
+        INDArray positionTable = gpt2 ? tensor("wpe.weight") : null;
         float[] row = new float[c];
         float[] positionRow = new float[c];
         for (int r = 0; r < s.rows; r++) {
@@ -426,7 +459,7 @@ public final class KvCacheDecoder {
         }
         int width = config.qkvWidth();
         float[] bias = new float[width];
-        INDArray b = store.tensor("h." + layer + ".attn.c_attn.bias");
+        INDArray b = tensor("h." + layer + ".attn.c_attn.bias");
         b.data().asNioFloat().get((int) b.offset(), bias, 0, width);
         return bias;
     }

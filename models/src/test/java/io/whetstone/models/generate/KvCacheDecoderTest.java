@@ -9,6 +9,9 @@ import io.whetstone.models.ModelConfig;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.engine.ForwardPass;
 import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.lora.LoraConfig;
+import io.whetstone.models.lora.LoraWeights;
+import io.whetstone.models.train.TrainingState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -17,6 +20,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.factory.Nd4j;
 
 class KvCacheDecoderTest {
 
@@ -62,27 +66,67 @@ class KvCacheDecoderTest {
     @MethodSource("models")
     void samplerLogProbsEqualTeacherForcedLogProbs(ModelConfig config) {
         try (Transformer model = model(config)) {
+            assertSamplerMatchesTrainer(model, model);
+        }
+    }
+
+    /**
+     * With LoRA adapters the sampler samples from the model that trains (base plus adapters), not the frozen base:
+     * its log-probs equal the trainer's forward pass with the adapters, and differ from the base model's.
+     */
+    @ParameterizedTest
+    @MethodSource("models")
+    void withLoraTheSamplerSeesTheAdapters(ModelConfig config) {
+        LoraConfig lora = new LoraConfig(4, 8, 0, List.of(), 3).forFamily(config.family());
+        try (Transformer model = new Transformer(config, EngineOptions.fp32(2), lora);
+             Transformer base = model(config)) {
+            model.initialize(11);
+            model.parameters().params().muli(8);
+            // Trained adapters are non-zero (B starts at zero); give every A and B values of a trained size.
+            model.trainableParameters().params().assign(Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT,
+                    model.trainableParameters().params().length()).subi(0.5).muli(0.6));
+            model.setDropoutSeed(null);
+            // The trainer's forward pass of the merged weights (LoraWeights.merge, which export uses; the LoRA
+            // forward pass equals it up to rounding, tested with LoRA): the sampler must sample from that model.
+            float[] merged = LoraWeights.merge(config, TrainingState.toFloats(model.parameters().params()),
+                    model.lora(), TrainingState.toFloats(model.trainableParameters().params()));
+            try (Transformer teacher = new Transformer(config, EngineOptions.fp32(2))) {
+                TrainingState.copyInto(merged, teacher.parameters().params());
+                assertSamplerMatchesTrainer(model, teacher);
+            }
+
+            SamplingConfig greedy = SamplingConfig.greedy(12, 7);
             List<int[]> prompts = prompts(config.vocabSize());
-            SamplingConfig sampling = new SamplingConfig(16, 0.9, 12, 0.95, 5, new int[0]);
-            List<Completion> completions = new KvCacheDecoder(model).generate(prompts, sampling);
-            for (int i = 0; i < prompts.size(); i++) {
-                int[] prompt = prompts.get(i);
-                Completion completion = completions.get(i);
-                int length = prompt.length + completion.tokens().length;
-                int[] tokens = new int[length];
-                System.arraycopy(prompt, 0, tokens, 0, prompt.length);
-                System.arraycopy(completion.tokens(), 0, tokens, prompt.length, completion.tokens().length);
-                int[] targets = new int[length];
-                for (int t = 0; t < length; t++) {
-                    targets[t] = t + 1 < length ? tokens[t + 1] : -1;
-                }
-                ForwardPass pass = model.forward(tokens, targets, 1, length);
-                for (int k = 0; k < completion.tokens().length; k++) {
-                    float teacher = pass.logProbs().getFloat(0, prompt.length - 1 + k);
-                    assertEquals(teacher, completion.logProbs()[k], 1e-5 * Math.max(1, Math.abs(teacher)),
-                            "prompt " + i + " token " + k);
-                    assertTrue(completion.samplerLogProbs()[k] <= 1e-6);
-                }
+            List<Completion> adapted = new KvCacheDecoder(model).generate(prompts, greedy);
+            List<Completion> frozen = new KvCacheDecoder(base).generate(prompts, greedy);
+            assertNotEquals(java.util.Arrays.toString(frozen.get(2).logProbs()),
+                    java.util.Arrays.toString(adapted.get(2).logProbs()), "the adapters change what is sampled");
+        }
+    }
+
+    /** {@code sampler}'s samples have the log-probs a teacher-forced pass of {@code trainer} gives them. */
+    private static void assertSamplerMatchesTrainer(Transformer sampler, Transformer trainer) {
+        ModelConfig config = sampler.config();
+        List<int[]> prompts = prompts(config.vocabSize());
+        SamplingConfig sampling = new SamplingConfig(16, 0.9, 12, 0.95, 5, new int[0]);
+        List<Completion> completions = new KvCacheDecoder(sampler).generate(prompts, sampling);
+        for (int i = 0; i < prompts.size(); i++) {
+            int[] prompt = prompts.get(i);
+            Completion completion = completions.get(i);
+            int length = prompt.length + completion.tokens().length;
+            int[] tokens = new int[length];
+            System.arraycopy(prompt, 0, tokens, 0, prompt.length);
+            System.arraycopy(completion.tokens(), 0, tokens, prompt.length, completion.tokens().length);
+            int[] targets = new int[length];
+            for (int t = 0; t < length; t++) {
+                targets[t] = t + 1 < length ? tokens[t + 1] : -1;
+            }
+            ForwardPass pass = trainer.forward(tokens, targets, 1, length);
+            for (int k = 0; k < completion.tokens().length; k++) {
+                float teacher = pass.logProbs().getFloat(0, prompt.length - 1 + k);
+                assertEquals(teacher, completion.logProbs()[k], 1e-5 * Math.max(1, Math.abs(teacher)),
+                        "prompt " + i + " token " + k);
+                assertTrue(completion.samplerLogProbs()[k] <= 1e-6);
             }
         }
     }
