@@ -1,8 +1,7 @@
 package io.whetstone.jobs.generate;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.whetstone.datasets.records.JsonLine;
 import io.whetstone.datasets.records.ChatTemplateSpec;
 import io.whetstone.datasets.records.Piece;
 import io.whetstone.datasets.records.RecordError;
@@ -19,7 +18,6 @@ import java.util.Set;
 final class PromptParser implements Serializable {
 
     private static final long serialVersionUID = 1L;
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
     /** Pieces of the prompt or the reason it has none. */
@@ -28,15 +26,12 @@ final class PromptParser implements Serializable {
     }
 
     Result parse(String source, long line, String json) {
-        JsonNode node;
-        try {
-            node = JSON.readTree(json);
-        } catch (JsonProcessingException e) {
-            return error(source, line, "-", "not valid JSON: " + e.getOriginalMessage(), json);
+        // JsonLine refuses text after the object: two glued records must not lose the second silently
+        JsonLine read = JsonLine.read(source, line, json);
+        if (read.error() != null) {
+            return new Result(null, null, read.error());
         }
-        if (node == null || !node.isObject()) {
-            return error(source, line, "-", "expected a JSON object", json);
-        }
+        JsonNode node = read.node();
         ChatTemplateSpec template = new ChatTemplateSpec();
         if (node.has("prompt")) {
             JsonNode prompt = node.get("prompt");

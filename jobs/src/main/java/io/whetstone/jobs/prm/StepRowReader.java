@@ -29,7 +29,8 @@ public final class StepRowReader {
         // parse on the executors, keeping each bad line's error; the driver refuses the file before any training
         JavaRDD<Tuple2<StepRow, String>> parsed = context.textFile(path, partitions).zipWithIndex()
                 .mapPartitions(lines -> {
-                    ObjectMapper json = new ObjectMapper();
+                    ObjectMapper json = new ObjectMapper()
+                            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
                     List<Tuple2<StepRow, String>> out = new ArrayList<>();
                     while (lines.hasNext()) {
                         Tuple2<String, Long> line = lines.next();
@@ -66,7 +67,12 @@ public final class StepRowReader {
         try {
             record = json.readTree(text);
         } catch (java.io.IOException e) {
-            throw new IllegalArgumentException(where + ": not a JSON object: " + e.getMessage());
+            throw new IllegalArgumentException(where + ": not a JSON object (or text after it): "
+                    + (e instanceof com.fasterxml.jackson.core.JsonProcessingException p ? p.getOriginalMessage()
+                    : e.getMessage()));
+        }
+        if (record == null || !record.isObject()) {
+            throw new IllegalArgumentException(where + ": expected a JSON object");
         }
         JsonNode prompt = record.get("prompt");
         JsonNode steps = record.get("steps");

@@ -69,11 +69,12 @@ class GenerateJobTest {
     @Test
     void badPromptsAreNamedBeforeDecoding(@TempDir Path dir) throws IOException {
         Path prompts = dir.resolve("prompts.jsonl");
-        Files.write(prompts, List.of("{\"prompt\": \"fine\"}", "{\"prompt\": 3}", "not json"));
+        Files.write(prompts, List.of("{\"prompt\": \"fine\"}", "{\"prompt\": 3}", "not json",
+                "{\"prompt\": \"a\"}{\"prompt\": \"glued\"}"));
         DataValidationException error = assertThrows(DataValidationException.class,
                 () -> new GenerateJob(SparkTestSession.get(), GenerateConfig.load(null,
                         settings(prompts, dir.resolve("out"), 1))).run());
-        assertEquals(2, error.count());
+        assertEquals(3, error.count(), "two glued records are an error, not the first with the second dropped");
         assertEquals("prompt", error.examples().get(0).field());
         assertEquals(2, error.examples().get(0).line());
     }

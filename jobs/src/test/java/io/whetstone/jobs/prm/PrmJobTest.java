@@ -71,15 +71,18 @@ class PrmJobTest {
         List<String> lines = new ArrayList<>(solutions(3, 5));
         lines.add("{\"prompt\": \"Add: \", \"steps\": [\"1+1=2. \"]}");
         lines.add("{\"prompt\": \"Add: \", \"steps\": [\"1+1=2. \"], \"soft_labels\": [1.5]}");
+        lines.add("{\"prompt\": \"Add: \", \"steps\": [\"1+1=2. \"], \"soft_labels\": [1.0]} trailing");
         Path file = TestData.write(dir, "bad.jsonl", lines);
         JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
         IllegalArgumentException error = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> StepRowReader.read(context, file.toUri().toString(), new io.whetstone.datasets.tokenize
                         .ByteTokenizer(), "soft_labels", 64, 2));
-        assertTrue(error.getMessage().startsWith("2 invalid step records"), error.getMessage());
+        assertTrue(error.getMessage().startsWith("3 invalid step records"), error.getMessage());
         assertTrue(error.getMessage().contains("bad.jsonl:4: a step record needs") && error.getMessage()
                 .contains("soft_labels"), error.getMessage());
         assertTrue(error.getMessage().contains("bad.jsonl:5: step 0 has label 1.5, outside [0, 1]"),
+                error.getMessage());
+        assertTrue(error.getMessage().contains("bad.jsonl:6: not a JSON object (or text after it)"),
                 error.getMessage());
     }
 
