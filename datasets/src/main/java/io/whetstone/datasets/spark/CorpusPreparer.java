@@ -80,7 +80,7 @@ public final class CorpusPreparer {
             throw new IllegalArgumentException("partitions must be >= 1: " + partitions);
         }
         String key = TokenizedCache.key(context.hadoopConfiguration(), spec.path(), CACHE_VERSION, spec.format(),
-                CorpusReader.isParquet(spec.path(), spec.container()), tokenizer.id(), spec.seqLen(), spec.packing(),
+                CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container()), tokenizer.id(), spec.seqLen(), spec.packing(),
                 spec.truncation(), spec.validation(), partitions);
         Path cache = new Path(spec.cacheDir(), "tokenized-" + key);
         try {
@@ -102,7 +102,7 @@ public final class CorpusPreparer {
     private CorpusStats build(CorpusSpec spec, Tokenizer tokenizer, int partitions, String rejectsDir,
                               FileSystem cacheFs, Path cache) throws IOException {
         context.setJobDescription("whetstone: read and validate " + spec.path());
-        JavaRDD<RawRecord> raw = CorpusReader.isParquet(spec.path(), spec.container())
+        JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container())
                 ? CorpusReader.parquet(spark, spec.path())
                 : CorpusReader.jsonl(context, spec.path());
         RecordParser parser = new RecordParser(spec.format(), new ChatTemplateSpec());

@@ -7,8 +7,15 @@ import static org.apache.spark.sql.functions.to_json;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.hadoop.io.LongWritable;
 import org.apache.hadoop.io.Text;
 import org.apache.hadoop.mapreduce.lib.input.FileSplit;
@@ -36,12 +43,78 @@ public final class CorpusReader {
     private CorpusReader() {
     }
 
-    /** The container format of {@code path}: Parquet if it ends in .parquet or is named so, JSONL otherwise. */
-    public static boolean isParquet(String path, String declared) {
+    /** Parquet's magic number, at the start and the end of every Parquet file. */
+    private static final byte[] PARQUET_MAGIC = {'P', 'A', 'R', '1'};
+
+    /**
+     * The container format of {@code path} under {@code declared} ({@code jsonl}, {@code parquet} or {@code auto}).
+     * Auto reads the files, not the name: Parquet when every data file at the path (a file, a directory such as
+     * one Spark wrote, or a glob; names starting with _ or . are Spark's and Hadoop's markers and skipped) begins
+     * with Parquet's magic number, JSONL when none does; a mix is refused, naming a file of each.
+     */
+    public static boolean isParquet(Configuration conf, String path, String declared) {
         if (declared != null && !declared.isBlank() && !declared.equalsIgnoreCase("auto")) {
             return declared.equalsIgnoreCase("parquet");
         }
-        return path.toLowerCase(Locale.ROOT).contains(".parquet");
+        try {
+            Path pattern = new Path(path);
+            FileSystem fs = pattern.getFileSystem(conf);
+            FileStatus[] matched = fs.globStatus(pattern);
+            if (matched == null || matched.length == 0) {
+                throw new IllegalArgumentException("data.path " + path + " does not exist");
+            }
+            String parquet = null;
+            String other = null;
+            for (FileStatus status : matched) {
+                RemoteIterator<LocatedFileStatus> files = status.isDirectory() ? fs.listFiles(status.getPath(), true)
+                        : null;
+                List<FileStatus> list = new ArrayList<>();
+                if (files == null) {
+                    list.add(status);
+                } else {
+                    while (files.hasNext()) {
+                        list.add(files.next());
+                    }
+                }
+                for (FileStatus file : list) {
+                    if (hidden(file.getPath(), status.getPath()) || file.getLen() == 0) {
+                        continue;
+                    }
+                    if (startsWithMagic(fs, file.getPath())) {
+                        parquet = parquet == null ? file.getPath().toString() : parquet;
+                    } else {
+                        other = other == null ? file.getPath().toString() : other;
+                    }
+                }
+            }
+            if (parquet != null && other != null) {
+                throw new IllegalArgumentException("data.path " + path + " mixes Parquet files (" + parquet
+                        + ") with other files (" + other + "); point it at one kind or set data.container");
+            }
+            return parquet != null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + path, e);
+        }
+    }
+
+    /** A marker such as _SUCCESS or .part.crc, or a file under such a directory, below {@code root}. */
+    private static boolean hidden(Path file, Path root) {
+        for (Path p = file; p != null && !p.equals(root); p = p.getParent()) {
+            if (p.getName().startsWith("_") || p.getName().startsWith(".")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean startsWithMagic(FileSystem fs, Path file) throws IOException {
+        byte[] head = new byte[PARQUET_MAGIC.length];
+        try (FSDataInputStream in = fs.open(file)) {
+            in.readFully(0, head);
+        } catch (java.io.EOFException e) {
+            return false;
+        }
+        return java.util.Arrays.equals(head, PARQUET_MAGIC);
     }
 
     /** JSONL records of every file at {@code path}; blank lines are skipped (and not counted as errors). */

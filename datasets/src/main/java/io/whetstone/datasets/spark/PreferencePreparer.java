@@ -75,7 +75,7 @@ public final class PreferencePreparer {
             throw new IllegalArgumentException("partitions must be >= 1: " + partitions);
         }
         String key = TokenizedCache.key(context.hadoopConfiguration(), spec.path(), CACHE_VERSION, spec.format(),
-                CorpusReader.isParquet(spec.path(), spec.container()), tokenizer.id(), spec.seqLen(),
+                CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container()), tokenizer.id(), spec.seqLen(),
                 spec.truncation(), spec.validation(), partitions + "|window=" + spec.divergenceWindow());
         Path cache = new Path(spec.cacheDir(), "preference-" + key);
         try {
@@ -195,7 +195,7 @@ public final class PreferencePreparer {
     private PreferenceStats build(PreferenceSpec spec, Tokenizer tokenizer, int partitions, String rejectsDir,
                                   FileSystem cacheFs, Path cache) throws IOException {
         context.setJobDescription("whetstone: read, validate and tokenize preferences " + spec.path());
-        JavaRDD<RawRecord> raw = CorpusReader.isParquet(spec.path(), spec.container())
+        JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container())
                 ? CorpusReader.parquet(spark, spec.path()) : CorpusReader.jsonl(context, spec.path());
         PreferenceParser parser = new PreferenceParser(spec.format(), new ChatTemplateSpec());
         int seqLen = spec.seqLen();

@@ -96,7 +96,7 @@ public final class GenerateJob {
         LOG.info("Generating with {} ({} parameters) from {}", config.model().path(), model.params().length,
                 config.data().path());
 
-        JavaRDD<RawRecord> raw = CorpusReader.isParquet(config.data().path(), config.data().container())
+        JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), config.data().path(), config.data().container())
                 ? CorpusReader.parquet(spark, config.data().path())
                 : CorpusReader.jsonl(context, config.data().path());
         PromptParser parser = new PromptParser();

@@ -147,4 +147,41 @@ class CorpusPreparerTest {
         assertEquals("completion", error.examples().get(0).field());
         assertTrue(error.examples().get(0).source().contains("corpus.parquet/part-"), error.examples().get(0).source());
     }
+
+    /**
+     * Auto detects the container by the files' content: a Spark-written Parquet directory without .parquet in its
+     * name is Parquet (it was read as JSONL), a JSONL file named .parquet is JSONL, and a mix is refused.
+     */
+    @Test
+    void autoDetectsParquetByContentNotName(@TempDir Path dir) throws IOException {
+        SparkSession spark = SparkTestSession.get();
+        StructType schema = new StructType().add("prompt", DataTypes.StringType).add("completion", DataTypes.StringType);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            rows.add(RowFactory.create("q" + i, "a" + i));
+        }
+        Path sparkDir = dir.resolve("exported");
+        spark.createDataFrame(rows, schema).coalesce(2).write().parquet(sparkDir.toString());
+        assertTrue(Files.exists(sparkDir.resolve("_SUCCESS")));
+        org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
+        assertTrue(io.whetstone.datasets.spark.CorpusReader.isParquet(conf, sparkDir.toUri().toString(), "auto"));
+        assertTrue(io.whetstone.datasets.spark.CorpusReader.isParquet(conf, sparkDir + "/part-*", "auto"));
+        assertEquals(10, new CorpusPreparer(spark).prepare(spec(sparkDir, CorpusSpec.Validation.STRICT,
+                dir.resolve("cache")), new ByteTokenizer(), 2, dir.resolve("rejects").toString()).stats().examples());
+
+        Path misnamed = TestData.write(dir, "really-jsonl.parquet", TestData.promptCompletionLines(5, 1));
+        assertFalse(io.whetstone.datasets.spark.CorpusReader.isParquet(conf, misnamed.toUri().toString(), "auto"));
+        assertTrue(io.whetstone.datasets.spark.CorpusReader.isParquet(conf, misnamed.toUri().toString(), "parquet"),
+                "a declared container is taken as declared");
+
+        Files.copy(misnamed, sparkDir.resolve("extra.jsonl"));
+        IllegalArgumentException mixed = assertThrows(IllegalArgumentException.class,
+                () -> io.whetstone.datasets.spark.CorpusReader.isParquet(conf, sparkDir.toUri().toString(), "auto"));
+        assertTrue(mixed.getMessage().contains("mixes Parquet files") && mixed.getMessage().contains("extra.jsonl"),
+                mixed.getMessage());
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> io.whetstone.datasets.spark.CorpusReader.isParquet(conf, dir.resolve("nope").toUri().toString(),
+                        "auto"));
+        assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
+    }
 }
