@@ -31,6 +31,8 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Checkpoints of a run, under {@code <run>/checkpoints/round-NNNNNN/}. A checkpoint is a directory a user
@@ -41,6 +43,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * directories count, and the last {@code keep} are kept. Works on any Hadoop file system.
  */
 public final class CheckpointStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PREFIX = "round-";
@@ -155,8 +159,17 @@ public final class CheckpointStore {
             }
             files.writeBytes(new Path(target, "_SUCCESS"), new byte[0]);
             return target.toString();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write checkpoint " + target, e);
+        } catch (IOException | RuntimeException e) {
+            // the previous checkpoints are untouched; only the half-written temporary goes
+            try {
+                fs.delete(temporary, true);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException("cannot write checkpoint " + target, io);
+            }
+            throw (RuntimeException) e;
         }
     }
 
@@ -330,9 +343,41 @@ public final class CheckpointStore {
             return Optional.empty();
         }
         if (resume.equals("auto")) {
-            return latest().map(path -> load(path, lora));
+            return newestUsable(lora);
         }
         return Optional.of(load(resume, lora));
+    }
+
+    /**
+     * The newest complete checkpoint that loads. A damaged one (a truncated or unreadable file) is skipped with a
+     * warning naming it and why, and the one before it is tried; when checkpoints exist but none loads, the error
+     * lists each with its reason.
+     */
+    private Optional<Loaded> newestUsable(LoraConfig lora) {
+        List<Path> complete = complete();
+        List<String> reasons = new ArrayList<>();
+        for (int i = complete.size() - 1; i >= 0; i--) {
+            String dir = complete.get(i).toString();
+            try {
+                Loaded loaded = load(dir, lora);
+                if (!reasons.isEmpty()) {
+                    LOG.warn("Resuming from {}: the newer checkpoints could not be read ({})", dir,
+                            String.join("; ", reasons));
+                }
+                return Optional.of(loaded);
+            } catch (RuntimeException e) {
+                String message = e.getMessage() + (e.getCause() != null && e.getCause().getMessage() != null
+                        ? " (" + e.getCause().getMessage() + ")" : "");
+                LOG.warn("Checkpoint {} is damaged and skipped: {}", dir, message);
+                reasons.add(message.contains(dir) ? message : dir + ": " + message);
+            }
+        }
+        if (!reasons.isEmpty()) {
+            throw new IllegalArgumentException("no usable checkpoint to resume from in " + root + ":\n  "
+                    + String.join("\n  ", reasons) + "\nset checkpoint.resume=none to start over, or to a "
+                    + "checkpoint directory");
+        }
+        return Optional.empty();
     }
 
     public Loaded load(String dir) {

@@ -49,6 +49,43 @@ class ResumeTest {
         assertTrue(metrics.contains("\"event\":\"resume\""), metrics);
     }
 
+    /**
+     * Damaged newest checkpoints (a truncated model file, an unreadable trainer state) are skipped with a warning
+     * and the newest one that loads is used: the run still ends bit-identical to an uninterrupted one. With none
+     * usable, resuming is a clear error.
+     */
+    @Test
+    void damagedCheckpointsAreSkippedForTheNewestUsableOne(@TempDir Path dir) throws IOException {
+        Path data = TestData.write(dir, "corpus.jsonl", TestData.promptCompletionLines(80, 4));
+        List<String> straight = TestData.tinySft(data, dir.resolve("straight"));
+        straight.add("train.rounds=6");
+        SftResult uninterrupted = new SftJob(SparkTestSession.get(), SftConfig.load(null, straight)).run();
+
+        List<String> killed = TestData.tinySft(data, dir.resolve("killed"));
+        killed.addAll(List.of("train.rounds=6", "checkpoint.every_rounds=1", "checkpoint.keep_last=10"));
+        List<String> failing = new java.util.ArrayList<>(killed);
+        failing.add("debug.fail_after_round=4");
+        assertThrows(InjectedFailure.class,
+                () -> new SftJob(SparkTestSession.get(), SftConfig.load(null, failing)).run());
+        Path checkpoints = dir.resolve("killed/checkpoints");
+        Path model = checkpoints.resolve("round-000004/model.safetensors");
+        Files.write(model, java.util.Arrays.copyOf(Files.readAllBytes(model), (int) Files.size(model) / 2));
+        Files.writeString(checkpoints.resolve("round-000003/trainer_state/state.json"), "{\"round\": 3, trunc");
+
+        SftResult resumed = new SftJob(SparkTestSession.get(), SftConfig.load(null, killed)).run();
+        assertEquals(4, resumed.roundsRun(), "rounds 3-6 from round 2, the newest checkpoint that loads");
+        assertArrayEquals(uninterrupted.state().params(), resumed.state().params(), 0f);
+
+        for (String round : List.of("000001", "000002", "000003", "000004", "000005", "000006")) {
+            Path state = checkpoints.resolve("round-" + round + "/trainer_state/state.json");
+            Files.writeString(state, "not json");
+        }
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+                () -> new SftJob(SparkTestSession.get(), SftConfig.load(null, killed)).run());
+        assertTrue(none.getMessage().startsWith("no usable checkpoint to resume from")
+                && none.getMessage().contains("round-000001"), none.getMessage());
+    }
+
     @Test
     void checkpointIsAPortableModelDirectoryAndOldOnesArePruned(@TempDir Path dir) throws IOException {
         Path data = TestData.write(dir, "corpus.jsonl", TestData.promptCompletionLines(40, 5));
