@@ -71,12 +71,13 @@ public final class DpoJob {
 
         CheckpointStore checkpoints = directory.checkpoints();
         LoraConfig requestedLora = LoraTraining.requested(config.lora(), config.train().seed());
-        Optional<CheckpointStore.Loaded> resumed = checkpoints.resume(config.checkpoint().resume(), requestedLora);
+        Optional<CheckpointStore.Loaded> resumed = directory.resume(config.checkpoint().resume(), requestedLora);
         // with adapters the starting model is their frozen base, needed on resume too
         CheckpointStore.ModelAndTokenizer policy = resumed.isPresent() && requestedLora == null ? null
                 : ModelSources.load(files, config.model().init());
         Tokenizer tokenizer = resumed.map(CheckpointStore.Loaded::tokenizer).orElseGet(() -> policy.tokenizer());
         ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> policy.config());
+        directory.recordLoadedModel(modelConfig);
         checkTokenizerAndLength(files, tokenizer, modelConfig);
         CheckpointStore.ModelAndTokenizer reference = config.preference().usesReference()
                 ? reference(files, tokenizer, modelConfig) : null;

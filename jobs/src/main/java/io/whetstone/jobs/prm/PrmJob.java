@@ -64,7 +64,7 @@ public final class PrmJob {
         HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
         RunDirectory directory = RunDirectory.open(files, config.run().dir(), config);
         CheckpointStore checkpoints = directory.checkpoints();
-        Optional<CheckpointStore.Loaded> resumed = checkpoints.resume(config.checkpoint().resume(), null);
+        Optional<CheckpointStore.Loaded> resumed = directory.resume(config.checkpoint().resume(), null);
         CheckpointStore.ModelAndTokenizer initial = resumed.isPresent() ? null
                 : ModelSources.load(files, config.model().init());
         Tokenizer tokenizer = resumed.map(CheckpointStore.Loaded::tokenizer).orElseGet(() -> initial.tokenizer());

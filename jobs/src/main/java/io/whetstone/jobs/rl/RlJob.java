@@ -73,7 +73,7 @@ public final class RlJob {
         HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
         RunDirectory directory = RunDirectory.open(files, config.run().dir(), config);
         LOG.info("{} run directory: {}", config.algorithm().name().toUpperCase(), directory.path());
-        Optional<CheckpointStore.Loaded> resumed = directory.checkpoints().resume(config.checkpoint().resume(), null);
+        Optional<CheckpointStore.Loaded> resumed = directory.resume(config.checkpoint().resume(), null);
         Inputs inputs = loadInputs(context, files, directory.path());
         Position position = startPosition(inputs, directory.checkpoints(), resumed);
         Broadcast<float[]> referenceWeights = context.broadcast(inputs.reference().params());

@@ -73,7 +73,7 @@ public final class SftJob {
         Tokenizer configured = Tokenizers.configured(config.tokenizer(), files);
         CheckpointStore checkpoints = directory.checkpoints();
         LoraConfig requestedLora = LoraTraining.requested(config.lora(), config.train().seed());
-        Optional<CheckpointStore.Loaded> resumed = checkpoints.resume(config.checkpoint().resume(), requestedLora);
+        Optional<CheckpointStore.Loaded> resumed = directory.resume(config.checkpoint().resume(), requestedLora);
         CheckpointStore.ModelAndTokenizer initial = resumed.isPresent() ? null
                 : initialModel(files, configured != null ? configured : new io.whetstone.datasets.tokenize.ByteTokenizer());
         Tokenizer tokenizer = resumed.isPresent() ? resumed.get().tokenizer() : initial.tokenizer();
@@ -83,6 +83,7 @@ public final class SftJob {
                     + " (use tokenizer.type=auto to take the model's)");
         }
         ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> initial.config());
+        directory.recordLoadedModel(modelConfig);
         if (tokenizer.vocabSize() > modelConfig.vocabSize()) {
             throw new IllegalArgumentException("tokenizer " + tokenizer.id() + " has " + tokenizer.vocabSize()
                     + " ids but the model's vocabulary has " + modelConfig.vocabSize());

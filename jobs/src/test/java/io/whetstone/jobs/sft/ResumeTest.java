@@ -86,6 +86,43 @@ class ResumeTest {
                 && none.getMessage().contains("round-000001"), none.getMessage());
     }
 
+    /**
+     * A rerun of a run directory with a changed config: a schedule change applies from the resumed round and is
+     * recorded; a change of what is trained (the data, the model) is refused, naming the key, and the directory's
+     * config.resolved.yaml keeps the config its checkpoints were trained with. A model loaded from model.init is
+     * recorded with its own architecture, not the unused model.* defaults.
+     */
+    @Test
+    void aResumedRunRefusesAChangedModelOrDataAndRecordsOtherChanges(@TempDir Path dir) throws IOException {
+        Path data = TestData.write(dir, "corpus.jsonl", TestData.promptCompletionLines(40, 4));
+        List<String> first = TestData.tinySft(data, dir.resolve("run"));
+        first.add("train.rounds=2");
+        SftResult trained = new SftJob(SparkTestSession.get(), SftConfig.load(null, first)).run();
+
+        List<String> longer = TestData.tinySft(data, dir.resolve("run"));
+        longer.addAll(List.of("train.rounds=4", "train.lr=0.001"));
+        SftResult resumed = new SftJob(SparkTestSession.get(), SftConfig.load(null, longer)).run();
+        assertEquals(2, resumed.roundsRun());
+        String metrics = Files.readString(dir.resolve("run/metrics.jsonl"));
+        assertTrue(metrics.contains("\"event\":\"config_changed\"") && metrics.contains("\"key\":\"train.lr\"")
+                && metrics.contains("\"before\":\"0.003\""), metrics);
+
+        List<String> otherData = TestData.tinySft(data, dir.resolve("run"));
+        otherData.addAll(List.of("train.rounds=6", "data.seq_len=40"));
+        io.whetstone.jobs.config.ConfigException refused = assertThrows(io.whetstone.jobs.config.ConfigException.class,
+                () -> new SftJob(SparkTestSession.get(), SftConfig.load(null, otherData)).run());
+        assertTrue(refused.getMessage().contains("data.seq_len: 48 -> 40"), refused.getMessage());
+        assertTrue(Files.readString(dir.resolve("run/config.resolved.yaml")).contains("seq_len: 48"));
+
+        List<String> fineTune = TestData.tinySft(data, dir.resolve("tuned"));
+        fineTune.addAll(List.of("train.rounds=1", "model.init=" + trained.checkpoint(), "model.width=128",
+                "model.family=llama"));
+        new SftJob(SparkTestSession.get(), SftConfig.load(null, fineTune)).run();
+        String recorded = Files.readString(dir.resolve("tuned/config.resolved.yaml"));
+        assertTrue(recorded.contains("family: \"gpt2\"") || recorded.contains("family: gpt2"), recorded);
+        assertTrue(recorded.contains("width: 32"), recorded);
+    }
+
     @Test
     void checkpointIsAPortableModelDirectoryAndOldOnesArePruned(@TempDir Path dir) throws IOException {
         Path data = TestData.write(dir, "corpus.jsonl", TestData.promptCompletionLines(40, 5));
