@@ -131,6 +131,7 @@ public final class CorpusPreparer {
             }
             return new Outcome(example, false, null);
         }).persist(StorageLevel.MEMORY_AND_DISK());
+        Path temporary = TokenizedCache.temporary(cache);
         try {
             long records = outcomes.count();
             long rejected = Rejects.enforce(context, outcomes.filter(o -> o.error() != null).map(Outcome::error),
@@ -161,7 +162,6 @@ public final class CorpusPreparer {
                         return out.iterator();
                     }, true);
             Dataset<Row> frame = spark.createDataFrame(rows, rowSchema());
-            Path temporary = TokenizedCache.temporary(cache);
             Path rowsDir = new Path(temporary, "rows");
             frame.write().parquet(rowsDir.toString());
             Dataset<Row> written = spark.read().parquet(rowsDir.toString());
@@ -188,6 +188,7 @@ public final class CorpusPreparer {
             return stats;
         } finally {
             outcomes.unpersist(false);
+            TokenizedCache.discard(cacheFs, temporary);
         }
     }
 

@@ -204,6 +204,7 @@ public final class PreferencePreparer {
         JavaRDD<Outcome> outcomes = raw.map(record -> tokenize(parser.parseJson(record.source(), record.line(),
                 record.json()), record.source(), record.line(), record.json(), tokenizer, seqLen, truncation, window))
                 .persist(StorageLevel.MEMORY_AND_DISK());
+        Path temporary = TokenizedCache.temporary(cache);
         try {
             long records = outcomes.count();
             long rejected = Rejects.enforce(context, outcomes.filter(o -> o.error() != null).map(Outcome::error),
@@ -243,7 +244,6 @@ public final class PreferencePreparer {
                         return out.iterator();
                     }, true);
             context.setJobDescription("whetstone: shard and cache preferences " + spec.path());
-            Path temporary = TokenizedCache.temporary(cache);
             spark.createDataFrame(rows, schema()).write().parquet(new Path(temporary, "rows").toString());
             PreferenceStats stats = new PreferenceStats(records, kept, rejected, truncated, desirable, chosenTokens,
                     rejectedTokens, false);
@@ -261,6 +261,7 @@ public final class PreferencePreparer {
             return stats;
         } finally {
             outcomes.unpersist(false);
+            TokenizedCache.discard(cacheFs, temporary);
         }
     }
 

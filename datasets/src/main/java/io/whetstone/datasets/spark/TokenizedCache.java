@@ -65,6 +65,21 @@ final class TokenizedCache {
     }
 
     /**
+     * Removes {@code temporary} if it is still there: a build that failed (no valid examples, a failed write) must
+     * not leave a half-written cache behind. After {@link #publish} it has been renamed and this does nothing.
+     */
+    static void discard(FileSystem fs, Path temporary) {
+        try {
+            if (fs.exists(temporary)) {
+                fs.delete(temporary, true);
+            }
+        } catch (IOException e) {
+            org.slf4j.LoggerFactory.getLogger(TokenizedCache.class).warn("cannot remove {}: {}", temporary,
+                    e.getMessage());
+        }
+    }
+
+    /**
      * Writes {@code manifest.json} ({@code fields}, then the statistics) into {@code temporary}, replaces
      * {@code cache} with it and marks it {@code _SUCCESS}.
      */

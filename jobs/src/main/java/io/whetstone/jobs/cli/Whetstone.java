@@ -20,6 +20,31 @@ public final class Whetstone implements Runnable {
 
     /** Runs {@code args} and returns the exit code (for tests and embedding). */
     public static int execute(String... args) {
+        io.whetstone.jobs.io.RunDirectory.keepCreated();
+        int code;
+        try {
+            code = run(args);
+        } catch (RuntimeException | Error e) {
+            tidy();
+            throw e;
+        }
+        if (code == 0) {
+            io.whetstone.jobs.io.RunDirectory.keepCreated();
+        } else {
+            tidy();
+        }
+        return code;
+    }
+
+    /** Removes the run directories a failed command created before it wrote anything of its own. */
+    private static void tidy() {
+        for (String removed : io.whetstone.jobs.io.RunDirectory.discardUnstarted()) {
+            System.err.println("whetstone: removed " + removed + " (created by this run, which failed before "
+                    + "writing results)");
+        }
+    }
+
+    private static int run(String... args) {
         return new CommandLine(new Whetstone()).setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler((exception, commandLine, parseResult) -> {
                     // Config and data errors are the user's to fix: say what is wrong without a stack trace.

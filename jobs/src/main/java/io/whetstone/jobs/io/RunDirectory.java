@@ -30,14 +30,54 @@ public record RunDirectory(String path, HadoopFiles files, CheckpointStore check
 
     private static final Logger LOG = LoggerFactory.getLogger(RunDirectory.class);
 
+    /** Run directories this JVM created, until the command ends: see {@link #discardUnstarted()}. */
+    private static final java.util.Queue<RunDirectory> CREATED = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** What {@link #open} writes: a directory holding nothing else has no results. */
+    private static final java.util.Set<String> OWN_FILES = java.util.Set.of("config.resolved.yaml", "metrics.jsonl");
+
     /** Creates {@code dir} (if needed) and writes {@code config}'s resolved form into it. */
     public static RunDirectory open(HadoopFiles files, String dir, Object config) {
         String path = files.qualify(dir);
+        boolean existed = files.exists(new Path(path));
         files.mkdirs(new Path(path));
         files.writeBytes(new Path(path, "config.resolved.yaml"),
                 ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
-        return new RunDirectory(path, files, new CheckpointStore(files, path), new MetricsLog(files, path),
-                ConfigLoader.resolvedTree(config));
+        RunDirectory directory = new RunDirectory(path, files, new CheckpointStore(files, path),
+                new MetricsLog(files, path), ConfigLoader.resolvedTree(config));
+        if (!existed) {
+            CREATED.add(directory);
+        }
+        return directory;
+    }
+
+    /**
+     * After a failed command: removes each run directory the command created that holds nothing but what
+     * {@link #open} wrote (no checkpoint, rejects, table or log of work), so a run refused for a bad config or bad
+     * data leaves no half-made directory behind. Directories that existed before, or hold results, are kept.
+     *
+     * @return the directories removed
+     */
+    public static List<String> discardUnstarted() {
+        List<String> removed = new java.util.ArrayList<>();
+        for (RunDirectory directory; (directory = CREATED.poll()) != null; ) {
+            try {
+                org.apache.hadoop.fs.FileSystem fs = directory.files().fs(new Path(directory.path()));
+                boolean onlyOwn = java.util.Arrays.stream(fs.listStatus(new Path(directory.path())))
+                        .map(status -> status.getPath().getName().replaceFirst("^\\.(.*)\\.crc$", "$1"))
+                        .allMatch(OWN_FILES::contains);
+                if (onlyOwn && fs.delete(new Path(directory.path()), true)) {
+                    removed.add(directory.path());
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                LOG.warn("cannot tidy {}: {}", directory.path(), e.getMessage());
+            }
+        }
+        return removed;
+    }
+
+    /** Forgets the directories this command created (it succeeded: they stay). */
+    public static void keepCreated() {
+        CREATED.clear();
     }
 
     /**

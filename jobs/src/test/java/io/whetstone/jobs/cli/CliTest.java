@@ -59,6 +59,30 @@ class CliTest {
         assertTrue(missing.err().contains("data.path must be set"), missing.err());
     }
 
+    /**
+     * A run refused for bad data exits 2 with the file, line and field, and leaves no half-made run directory (it
+     * left config.resolved.yaml behind); a run directory that existed before is kept.
+     */
+    @Test
+    void aRunRefusedForBadDataLeavesNoRunDirectory(@TempDir Path dir) throws Exception {
+        Path data = dir.resolve("bad.jsonl");
+        Files.writeString(data, "{\"prompt\": \"a\", \"completion\": \"b\"}\n{\"prompt\": \"a\"}\n");
+        Path runDir = dir.resolve("runs/sft");
+        Run bad = run("sft", "data.path=" + data.toUri(), "run.dir=" + runDir.toUri(), "train.rounds=1",
+                "model.width=16", "model.layers=1", "model.heads=2", "model.ffn_hidden=32", "data.seq_len=32");
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("bad.jsonl") && bad.err().contains("completion"), bad.err());
+        assertTrue(!bad.err().contains("\tat "), bad.err());
+        assertTrue(!Files.exists(runDir), "the failed run left " + runDir);
+        assertTrue(!Files.exists(dir.resolve("runs/_cache")) || Files.list(dir.resolve("runs/_cache"))
+                .noneMatch(p -> p.getFileName().toString().contains("_tmp-")), "a temporary cache was left behind");
+
+        Files.createDirectories(runDir);
+        Files.writeString(runDir.resolve("notes.txt"), "mine");
+        assertEquals(2, run("sft", "data.path=" + data.toUri(), "run.dir=" + runDir.toUri(), "train.rounds=1").code());
+        assertTrue(Files.exists(runDir.resolve("notes.txt")), "a directory that existed before is the user's");
+    }
+
     /** The demo end to end at toy size: every stage runs and summary.json lists them with their fields. */
     @Test
     void demoWritesBothStagesToTheSummary(@TempDir Path dir) throws Exception {
