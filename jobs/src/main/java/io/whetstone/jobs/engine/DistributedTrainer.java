@@ -41,6 +41,12 @@ public final class DistributedTrainer<R> implements AutoCloseable {
     private final String description;
     private final Broadcast<float[]> base;
     private final Broadcast<float[]> teacher;
+    /**
+     * Depth of Spark's tree aggregation of the partitions' sums ({@code spark.whetstone.aggregation.depth}, default
+     * 2): executors merge partial sums in rounds, so the driver receives about partitions^(1/depth) vectors, not one
+     * per partition. Raise it with hundreds of partitions.
+     */
+    private final int aggregationDepth;
     private ParameterStore driverStore;
     private Kernels driverKernels;
     private Optimizer driverOptimizer;
@@ -79,7 +85,15 @@ public final class DistributedTrainer<R> implements AutoCloseable {
         this.description = description;
         this.base = base;
         this.teacher = teacher;
+        this.aggregationDepth = context.getConf().getInt(AGGREGATION_DEPTH, 2);
+        if (aggregationDepth < 1) {
+            throw new io.whetstone.jobs.config.ConfigException(AGGREGATION_DEPTH + " must be >= 1, got "
+                    + aggregationDepth);
+        }
     }
+
+    /** The Spark setting for {@link #aggregationDepth}. */
+    public static final String AGGREGATION_DEPTH = "spark.whetstone.aggregation.depth";
 
     /** Runs round {@code round} (1-based) from {@code state}. */
     public RoundReport round(TrainingState state, int round) {
@@ -105,7 +119,7 @@ public final class DistributedTrainer<R> implements AutoCloseable {
                                     () -> taskBase == null ? null : taskBase.value(),
                                     () -> taskTeacher == null ? null : taskTeacher.value(), round, partition, rows),
                     true);
-            RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::add, RoundSum::merge, 2);
+            RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::add, RoundSum::merge, aggregationDepth);
             if (sum.params == null || sum.tokens == 0) {
                 throw new IllegalStateException("round " + round + " trained on nothing (empty shards or masks)");
             }
