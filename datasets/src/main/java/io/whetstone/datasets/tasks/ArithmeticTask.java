@@ -51,7 +51,7 @@ public final class ArithmeticTask {
         int attempts = 0;
         while (examples.size() < count) {
             if (++attempts > count * 1000L + 10_000) {
-                throw new IllegalStateException("cannot find " + count + " distinct " + split
+                throw new IllegalArgumentException("cannot find " + count + " distinct " + split
                         + " problems with " + minDigits + "-" + maxDigits + " digits");
             }
             long a = operand(random);

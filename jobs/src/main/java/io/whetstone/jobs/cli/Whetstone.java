@@ -46,17 +46,9 @@ public final class Whetstone implements Runnable {
 
     private static int run(String... args) {
         return new CommandLine(new Whetstone()).setCaseInsensitiveEnumValuesAllowed(true)
-                .setExecutionExceptionHandler((exception, commandLine, parseResult) -> {
-                    // Config and data errors are the user's to fix: say what is wrong without a stack trace.
-                    if (exception instanceof io.whetstone.jobs.config.ConfigException
-                            || exception instanceof io.whetstone.datasets.spark.DataValidationException
-                            || exception instanceof IllegalArgumentException) {
-                        commandLine.getErr().println("whetstone " + commandLine.getCommandName() + ": "
-                                + exception.getMessage());
-                        return 2;
-                    }
-                    throw exception;
-                })
+                // The user's errors in one line with exit 2; bugs (70) and other failures (1) with their trace.
+                .setExecutionExceptionHandler((exception, commandLine, parseResult) ->
+                        Failure.report(exception, commandLine.getCommandName(), commandLine.getErr()))
                 .execute(args);
     }
 

@@ -68,13 +68,13 @@ public final class DistributedTrainer<R> implements AutoCloseable {
     public DistributedTrainer(JavaSparkContext context, JavaRDD<R> shards, RowAdapter<R> adapter, WorkerSetup setup,
                               Mode mode, String description, Broadcast<float[]> base, Broadcast<float[]> teacher) {
         if ((setup.teacher() == null || !setup.teacher().runsTeacher()) != (teacher == null)) {
-            throw new IllegalArgumentException("a teacher is broadcast exactly when the setup runs one");
+            throw new IllegalStateException("a teacher is broadcast exactly when the setup runs one");
         }
         if ((setup.lora() == null) != (base == null)) {
-            throw new IllegalArgumentException("a frozen base is broadcast exactly when adapters train");
+            throw new IllegalStateException("a frozen base is broadcast exactly when adapters train");
         }
         if (mode == Mode.GRADIENT && setup.localSteps() != 1) {
-            throw new IllegalArgumentException("gradient aggregation takes one step per round, got "
+            throw new IllegalStateException("gradient aggregation takes one step per round, got "
                     + setup.localSteps() + " local steps");
         }
         this.context = context;
@@ -121,7 +121,8 @@ public final class DistributedTrainer<R> implements AutoCloseable {
                     true);
             RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::add, RoundSum::merge, aggregationDepth);
             if (sum.params == null || sum.tokens == 0) {
-                throw new IllegalStateException("round " + round + " trained on nothing (empty shards or masks)");
+                throw new IllegalArgumentException("round " + round + " trained on no tokens: every row's trained "
+                        + "positions are masked out (empty completions, or prompts that fill data.seq_len)");
             }
             TrainingState next;
             double gradNorm;

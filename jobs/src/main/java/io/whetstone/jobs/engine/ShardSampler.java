@@ -29,8 +29,8 @@ final class ShardSampler {
     /** The rows of local step {@code step} (0-based) of {@code round} (1-based). */
     <R> List<R> batch(List<R> shard, int round, int step) {
         if (shard.isEmpty()) {
-            throw new IllegalStateException("partition " + partition + " has no rows: use fewer partitions than "
-                    + "packed rows");
+            throw new IllegalArgumentException("partition " + partition + " has no rows: the corpus packs into fewer "
+                    + "rows than spark.partitions; use fewer partitions or more data");
         }
         long start = ((long) (round - 1) * localSteps + step) * batchSize;
         List<R> rows = new ArrayList<>(batchSize);

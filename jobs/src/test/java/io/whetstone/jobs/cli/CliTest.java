@@ -83,6 +83,33 @@ class CliTest {
         assertTrue(Files.exists(runDir.resolve("notes.txt")), "a directory that existed before is the user's");
     }
 
+    /** Corrupt model files and missing paths are the user's to fix: one line naming the file, exit 2, no trace. */
+    @Test
+    void corruptModelsAndMissingPathsExitTwoWithoutATrace(@TempDir Path dir) throws Exception {
+        Path garbage = dir.resolve("model.gguf");
+        Files.write(garbage, new byte[] {'G', 'G', 'U', 'F', 3, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 0xff,
+                (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 1, 0, 0, 0, 0, 0, 0, 0});
+        Run corrupt = run("convert", "--from", garbage.toString(), "--to", dir.resolve("out").toString());
+        assertEquals(2, corrupt.code(), corrupt.err());
+        assertTrue(corrupt.err().contains("model.gguf"), corrupt.err());
+        assertTrue(!corrupt.err().contains("\tat "), corrupt.err());
+
+        Path safetensors = dir.resolve("hf");
+        Files.createDirectories(safetensors);
+        Files.writeString(safetensors.resolve("config.json"), "{\"model_type\": \"llama\", \"hidden_size\": 8}");
+        Files.write(safetensors.resolve("model.safetensors"), new byte[] {(byte) 0xff, 0, 0, 0, 0, 0, 0, 0, '{'});
+        Run truncated = run("convert", "--from", safetensors.toString(), "--to", dir.resolve("out2").toString());
+        assertEquals(2, truncated.code(), truncated.err());
+        assertTrue(!truncated.err().contains("\tat "), truncated.err());
+
+        Path data = dir.resolve("d.jsonl");
+        Files.writeString(data, "{\"prompt\": \"a\", \"completion\": \"b\"}\n");
+        Run missing = run("sft", "data.path=" + data.toUri(), "run.dir=" + dir.resolve("run").toUri(),
+                "model.init=" + dir.resolve("no-such-model.gguf"));
+        assertEquals(2, missing.code(), missing.err());
+        assertTrue(missing.err().contains("no-such-model.gguf") && !missing.err().contains("\tat "), missing.err());
+    }
+
     /** The demo end to end at toy size: every stage runs and summary.json lists them with their fields. */
     @Test
     void demoWritesBothStagesToTheSummary(@TempDir Path dir) throws Exception {

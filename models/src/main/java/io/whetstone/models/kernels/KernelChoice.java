@@ -50,7 +50,7 @@ public enum KernelChoice {
         switch (resolved) {
             case FUSED_CPU:
                 if (!vectorApiAvailable()) {
-                    throw new IllegalStateException("fused_cpu kernels need the JVM flag --add-modules jdk.incubator.vector");
+                    throw new IllegalArgumentException("fused_cpu kernels need the JVM flag --add-modules jdk.incubator.vector");
                 }
                 if (dataType != DataType.FLOAT) {
                     throw new IllegalArgumentException("fused_cpu kernels run in fp32, not " + dataType);

@@ -13,8 +13,8 @@ final class GradientClipping {
     static double norm(ParameterStore store, Kernels kernels, long step) {
         double norm = Math.sqrt(kernels.sumOfSquares(store.grads()));
         if (!Double.isFinite(norm)) {
-            throw new IllegalStateException("gradient norm is " + norm + " at step " + step
-                    + ": the loss diverged or the input holds NaN/Inf");
+            throw new TrainingDivergedException("gradient norm is " + norm + " at step " + step
+                    + ": the loss diverged (lower train.lr or raise warmup) or the input holds NaN/Inf");
         }
         return norm;
     }
