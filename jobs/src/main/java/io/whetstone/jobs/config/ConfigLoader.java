@@ -115,10 +115,46 @@ public final class ConfigLoader {
             if (!node.isObject()) {
                 throw new ConfigException(file + ": expected a mapping of sections at the top level");
             }
+            resolvePaths(node, file.toAbsolutePath().normalize().getParent());
             return node;
         } catch (IOException e) {
             throw new ConfigException(file + ": not valid YAML: " + e.getMessage(), e);
         }
+    }
+
+    /** Keys whose values are file system paths (at any depth, also inside lists such as rewards.components). */
+    private static final java.util.Set<String> PATH_KEYS = java.util.Set.of("path", "dir", "init", "cache_dir",
+            "reference", "reward_model", "teacher");
+    /** Values of path keys that are not paths. */
+    private static final java.util.Set<String> PATH_WORDS = java.util.Set.of("", "scratch", "auto", "none");
+
+    /**
+     * Makes the relative paths written in a config file relative to the file's directory, so a config runs the
+     * same from any working directory (a shipped config run from elsewhere read its data relative to wherever the
+     * user stood). Paths with a scheme (hdfs://, s3a://, file:) or absolute ones are left as they are, and so are
+     * command-line overrides, which are relative to the working directory as a user typing them expects.
+     */
+    static void resolvePaths(JsonNode node, java.nio.file.Path base) {
+        if (node.isObject()) {
+            Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
+            while (fields.hasNext()) {
+                Map.Entry<String, JsonNode> field = fields.next();
+                JsonNode value = field.getValue();
+                if (value.isTextual() && PATH_KEYS.contains(field.getKey()) && isRelativePath(value.asText())) {
+                    field.setValue(MAPPER.getNodeFactory().textNode(
+                            base.resolve(value.asText()).normalize().toString()));
+                } else {
+                    resolvePaths(value, base);
+                }
+            }
+        } else if (node.isArray()) {
+            node.forEach(element -> resolvePaths(element, base));
+        }
+    }
+
+    private static boolean isRelativePath(String text) {
+        String value = text.trim();
+        return !PATH_WORDS.contains(value) && !value.startsWith("/") && !value.matches("^[A-Za-z][A-Za-z0-9+.-]*:.*");
     }
 
     /** Deep-merges {@code source} into {@code target}; keys not in target are kept (and rejected at binding). */
