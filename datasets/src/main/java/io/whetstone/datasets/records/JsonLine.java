@@ -18,8 +18,18 @@ public record JsonLine(JsonNode node, RecordError error) {
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
+    /**
+     * Starts the text of a line whose bytes are not valid UTF-8 (the rest is the line decoded with replacement
+     * characters, for the reject file). A NUL cannot start a JSON text, so no valid line is mistaken for one.
+     */
+    public static final String INVALID_UTF8 = "\u0000invalid-utf8\u0000";
+
     /** Reads line {@code line} (1-based) of {@code source}. */
     public static JsonLine read(String source, long line, String text) {
+        if (text.startsWith(INVALID_UTF8)) {
+            return new JsonLine(null, new RecordError(source, line, "-", "not valid UTF-8 text (decoding it would "
+                    + "replace bytes with U+FFFD)", text.substring(INVALID_UTF8.length())));
+        }
         JsonNode node;
         try {
             node = JSON.readTree(text);

@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.to_json;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import io.whetstone.datasets.records.JsonLine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import org.apache.hadoop.conf.Configuration;
@@ -138,7 +139,7 @@ public final class CorpusReader {
                     while (iterator.hasNext()) {
                         Tuple2<LongWritable, Text> entry = iterator.next();
                         line++;
-                        String text = entry._2().toString();
+                        String text = strictUtf8(entry._2());
                         if (!text.isBlank()) {
                             return new RawRecord(source, line, text);
                         }
@@ -159,6 +160,21 @@ public final class CorpusReader {
                 }
             };
         }, false);
+    }
+
+    /**
+     * The line's text; invalid UTF-8 is marked ({@link JsonLine#INVALID_UTF8}) so the parser rejects the line,
+     * where Hadoop's {@code Text.toString()} would silently replace the bytes and train on the result.
+     */
+    static String strictUtf8(Text line) {
+        try {
+            return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(line.getBytes(), 0, line.getLength())).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return JsonLine.INVALID_UTF8 + line;
+        }
     }
 
     /** Parquet rows of {@code path}, each as the JSON of its columns, with file and row index. */
