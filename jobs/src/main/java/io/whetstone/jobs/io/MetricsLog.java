@@ -33,6 +33,22 @@ public final class MetricsLog {
         }
     }
 
+    /**
+     * An event record: {@code "event": name}, then the key/value pairs in order. Values may be null (written as
+     * JSON null; Map.of refuses them, and String.valueOf wrote the string "null").
+     */
+    public static Map<String, Object> event(String name, Object... keysAndValues) {
+        if (keysAndValues.length % 2 != 0) {
+            throw new IllegalStateException("keys and values come in pairs");
+        }
+        Map<String, Object> record = new java.util.LinkedHashMap<>();
+        record.put("event", name);
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            record.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return record;
+    }
+
     /** Appends one record and rewrites the file. */
     public void append(Map<String, Object> record) {
         try {

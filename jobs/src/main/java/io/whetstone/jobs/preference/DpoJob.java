@@ -140,8 +140,8 @@ public final class DpoJob {
         float[] modelParams = lora == null ? outcome.state().params() : lora.merge(outcome.state().params());
         String rewardModel = config.preference().rewardModel()
                 ? exportRewardModel(checkpoints, runDir, modelParams, modelConfig, tokenizer) : null;
-        metrics.append(Map.of("event", "end", "rounds_run", outcome.roundsRun(), "checkpoint",
-                String.valueOf(outcome.lastCheckpoint())));
+        metrics.append(MetricsLog.event("end", "rounds_run", outcome.roundsRun(), "checkpoint",
+                outcome.lastCheckpoint()));
         return new DpoResult(runDir, outcome.lastCheckpoint(), modelConfig, modelParams, tokenizer,
                 units.stats(), units.referenceCached(), outcome.roundsRun(), outcome.firstLoss(), outcome.lastLoss(),
                 Map.copyOf(lastRound), rewardModel);

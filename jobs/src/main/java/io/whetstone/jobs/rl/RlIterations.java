@@ -133,8 +133,8 @@ final class RlIterations {
             metrics.append(RlJob.evalLine(train.iterations(), "eval_after", evalAfter));
             LOG.info("Held-out reward after: {}", evalAfter);
         }
-        metrics.append(new LinkedHashMap<>(Map.of("event", "end", "iterations_run", run, "checkpoint",
-                String.valueOf(lastCheckpoint), "stopped", String.valueOf(stopReason))));
+        metrics.append(MetricsLog.event("end", "iterations_run", run, "checkpoint", lastCheckpoint, "stopped",
+                stopReason));
         Map<String, Double> seconds = new LinkedHashMap<>();
         for (Map.Entry<String, Double> entry : timeSums.entrySet()) {
             seconds.put(entry.getKey(), run == 0 ? 0 : entry.getValue() / run);

@@ -194,7 +194,7 @@ public final class SftJob {
         state = outcome.state();
         String lastCheckpoint = outcome.lastCheckpoint();
         int run = outcome.roundsRun();
-        metrics.append(Map.of("event", "end", "rounds_run", run, "checkpoint", String.valueOf(lastCheckpoint)));
+        metrics.append(MetricsLog.event("end", "rounds_run", run, "checkpoint", lastCheckpoint));
         float[] modelParams = loraTraining == null ? state.params() : loraTraining.merge(state.params());
         return new SftResult(runDir, lastCheckpoint, modelConfig, state, modelParams, tokenizer, corpus.stats(), run,
                 outcome.firstLoss(), outcome.lastLoss(), outcome.meanAveragingSeconds(), outcome.meanRoundSeconds(),

@@ -115,6 +115,10 @@ class RlJobTest {
         assertTrue(stopped.stopReason().contains("mean response length"), stopped.stopReason());
         assertTrue(metrics(dir.resolve("stop")).stream().anyMatch(l -> l.path("event").asText().equals("stopped")));
         assertNull(stopped.checkpoint(), "no checkpoint of a breached state");
+        JsonNode end = metrics(dir.resolve("stop")).stream().filter(l -> l.path("event").asText().equals("end"))
+                .findFirst().orElseThrow();
+        assertTrue(end.get("checkpoint").isNull(), "JSON null, not the string \"null\": " + end);
+        assertTrue(end.get("stopped").asText().contains("mean response length"), end.toString());
 
         List<String> rollback = RlFixtures.settings(policy, prompts, dir.resolve("rollback"), "grpo");
         rollback.add("guards.length_max=2");
