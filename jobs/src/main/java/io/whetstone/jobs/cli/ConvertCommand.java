@@ -13,8 +13,8 @@ import picocli.CommandLine.Option;
 
 /** {@code whetstone convert}: a GGUF file or a model directory to a Hugging Face model directory. */
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        description = {"Convert a model to a Hugging Face directory (config.json, model.safetensors, tokenizer",
-                "files) that the transformers library loads as the same model. --from takes a .gguf file",
+        description = {"Convert a GGUF file or model directory to a Hugging Face model directory.",
+                "Writes config.json, model.safetensors and the tokenizer files, which the transformers library loads as the same model. --from takes a .gguf file",
                 "(llama architecture; F32, F16, BF16, Q8_0 tensors; its SentencePiece vocabulary becomes a",
                 "tokenizer.json) or a model directory (single or sharded safetensors). Any Hadoop path."})
 public final class ConvertCommand implements Callable<Integer> {

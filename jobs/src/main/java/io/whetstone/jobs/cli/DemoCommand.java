@@ -43,8 +43,8 @@ import picocli.CommandLine.Parameters;
  * and writes {@code summary.json}. The run directory is the last line of output.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"End-to-end demo on the built-in arithmetic task: SFT from scratch on Spark; then DPO-Positive",
-                "from the SFT model on pairs of its own right and wrong answers (scored by the task's verifier) and a",
+        description = {"End-to-end demo of every stage on the built-in arithmetic task, in local mode.",
+                "SFT from scratch on Spark; then DPO-Positive from the SFT model on pairs of its own right and wrong answers (scored by the task's verifier) and a",
                 "reward model on those pairs; a process reward model on Monte-Carlo step labels of its solutions;",
                 "test-time scaling of the SFT model (greedy, self-consistency, compute-optimal self-consistency,",
                 "reward-model vote and best-of-N, best-of-N and beam search by the process reward model, the",

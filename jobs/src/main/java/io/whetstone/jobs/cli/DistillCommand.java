@@ -16,8 +16,8 @@ import io.whetstone.jobs.config.ConfigException;
 
 /** {@code whetstone distill}: logit distillation from a teacher into a student on Spark (SFT with a teacher). */
 @Command(name = "distill", mixinStandardHelpOptions = true,
-        description = {"Logit distillation on Spark: the student trains on a corpus as in sft, its loss mixing the",
-                "divergence from a teacher's next-token distribution (forward KL, reverse KL or generalized JSD,",
+        description = {"Logit distillation from a teacher model on Spark.",
+                "The student trains on a corpus as in sft, its loss mixing the divergence from a teacher's next-token distribution (forward KL, reverse KL or generalized JSD,",
                 "at a temperature) with the data's cross-entropy. The teacher (distill.teacher, same tokenizer)",
                 "is broadcast once and run on the executors. conf/distill.yaml documents the keys; override any",
                 "with key=value. Prints the final checkpoint directory on the last line."})

@@ -14,8 +14,8 @@ import io.whetstone.jobs.distill.DistillDataJob;
 
 /** {@code whetstone distill-data}: a verified chain-of-thought corpus sampled from a teacher on Spark. */
 @Command(name = "distill-data", mixinStandardHelpOptions = true,
-        description = {"Chain-of-thought distillation corpus by rejection sampling on Spark: the teacher samples",
-                "rationales for each prompt on the executors, a verifier scores them, and the verified ones",
+        description = {"A verified chain-of-thought corpus from a teacher, by rejection sampling on Spark.",
+                "The teacher samples rationales for each prompt on the executors, a verifier scores them, and the verified ones",
                 "(deduplicated, at most max_per_prompt per prompt) are written in the prompt_completion format",
                 "the sft job reads, with statistics. Resumable (chunks) and idempotent (keyed by its inputs).",
                 "conf/distill-data.yaml documents every key. Prints the corpus directory on the last line."})

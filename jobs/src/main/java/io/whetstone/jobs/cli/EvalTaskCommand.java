@@ -21,10 +21,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code whetstone eval-task}: held-out exact-match accuracy of models on the built-in arithmetic task. */
 @Command(name = "eval-task", mixinStandardHelpOptions = true,
-        description = {"Held-out exact-match accuracy on the built-in arithmetic task (the demo's task): greedy",
-                "decoding of the task's held-out problems (the same generator and seed as the demo, so with the",
+        description = {"Held-out exact-match accuracy of models on the built-in arithmetic task.",
+                "Greedy decoding of the task's held-out problems (the same generator and seed as the demo, so with the",
                 "default 1,000 they are the demo's held-out set), scored by the task's verifier, on Spark. One line per model:",
-                "path, correct/total, accuracy, and the 95%% interval of the accuracy (normal approximation)."})
+                "path, correct/total, accuracy, and the 95%% Wilson interval of the accuracy."})
 public final class EvalTaskCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "model", arity = "1..*", description = "checkpoints or model directories to evaluate")
@@ -51,10 +51,11 @@ public final class EvalTaskCommand implements Callable<Integer> {
             TaskEvaluation.Result result = TaskEvaluation.evaluate(spark, model.config(), model.params(),
                     model.tokenizer(), heldout, ArithmeticTask.verifier(), DemoCommand.MAX_NEW_TOKENS, partitions,
                     engine, 100);
-            double p = result.accuracy();
-            double half = 1.96 * Math.sqrt(p * (1 - p) / result.total());
+            // Wilson, not the normal approximation, which gave [0.0%, 0.0%] for 0 of 20
+            io.whetstone.jobs.eval.Interval ci = io.whetstone.jobs.eval.Interval.wilson(result.correct(),
+                    result.total());
             System.out.println(String.format("%s  %d/%d  %.1f%%  [%.1f%%, %.1f%%]", path, result.correct(),
-                    result.total(), 100 * p, 100 * (p - half), 100 * (p + half)));
+                    result.total(), 100 * result.accuracy(), 100 * ci.low(), 100 * ci.high()));
         }
         return 0;
     }

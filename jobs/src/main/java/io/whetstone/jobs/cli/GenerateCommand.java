@@ -13,8 +13,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code whetstone generate}: completions for prompts on any Hadoop path. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Sample completions for prompts (JSONL or Parquet with prompt, question or messages) with a",
-                "model (.gguf file or model directory), sharded across executors with the model broadcast once.",
+        description = {"Sample completions for prompts with a model, sharded across executors.",
+                "Prompts are JSONL or Parquet with prompt, question or messages; the model (.gguf file or model directory), sharded across executors with the model broadcast once.",
                 "Writes rows (source, line, sample, prompt, completion, tokens, logprobs, finish) to output.path.",
                 "Settings: conf/generate.yaml documents every key; override any with key=value.",
                 "Prints the output directory on the last line."})

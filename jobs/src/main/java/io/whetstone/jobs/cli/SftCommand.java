@@ -15,8 +15,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code whetstone sft}: supervised fine-tuning on Spark. */
 @Command(name = "sft", mixinStandardHelpOptions = true,
-        description = {"Supervised fine-tuning on Spark: validate and tokenize a corpus on any Hadoop path,",
-                "train with parameter averaging (or gradient aggregation) across partitions, checkpoint,",
+        description = {"Supervised fine-tuning on Spark.",
+                "Validates and tokenizes a corpus on any Hadoop path, trains with parameter averaging (or gradient aggregation) across partitions, checkpoint,",
                 "resume. Settings: conf/sft.yaml documents every key; override any with key=value.",
                 "Prints the final checkpoint directory on the last line."})
 public final class SftCommand implements Callable<Integer> {

@@ -48,6 +48,22 @@ class CliTest {
         assertEquals(0, run("demo", "--help").code());
     }
 
+    /** The command list shows each command's first description line: it must be a whole sentence. */
+    @Test
+    void everyCommandSummaryIsAWholeSentence() {
+        picocli.CommandLine cli = new picocli.CommandLine(new Whetstone());
+        cli.getSubcommands().forEach((name, command) -> {
+            if (name.equals("help")) {
+                return; // picocli's own; the list shows its header
+            }
+            String[] description = command.getCommandSpec().usageMessage().description();
+            assertTrue(description.length > 0, name);
+            String first = description[0].strip();
+            assertTrue(first.endsWith(".") && Character.isUpperCase(first.charAt(0)),
+                    name + "'s summary is cut off in the command list: " + first);
+        });
+    }
+
     @Test
     void configErrorsExitWithTheKeyAndNoStackTrace() {
         Run run = run("sft", "data.path=/x", "train.lrr=1");
