@@ -15,7 +15,10 @@ public final class SparkRuntime {
     private SparkRuntime() {
     }
 
-    /** The active session, or a new one named {@code appName}. */
+    /** How often a running Spark job's progress is logged (after it has run this long). */
+    static final int PROGRESS_SECONDS = 15;
+
+    /** The active session, or a new one named {@code appName}, reporting its jobs' progress. */
     public static SparkSession session(String appName) {
         SparkConf conf = new SparkConf();
         SparkSession.Builder builder = SparkSession.builder().appName(appName);
@@ -30,7 +33,9 @@ public final class SparkRuntime {
         }
         builder.config("spark.driver.maxResultSize", conf.get("spark.driver.maxResultSize", "4g"));
         builder.config("spark.plugins", plugins(conf.get("spark.plugins", "")));
-        return builder.getOrCreate();
+        SparkSession session = builder.getOrCreate();
+        JobProgress.register(session.sparkContext(), PROGRESS_SECONDS);
+        return session;
     }
 
     /** The user's plugins plus {@link NativeBuildPlugin}, which picks each executor's ND4J build. */
