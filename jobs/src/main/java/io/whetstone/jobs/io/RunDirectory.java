@@ -33,13 +33,15 @@ public record RunDirectory(String path, HadoopFiles files, CheckpointStore check
     /** Run directories this JVM created, until the command ends: see {@link #discardUnstarted()}. */
     private static final java.util.Queue<RunDirectory> CREATED = new java.util.concurrent.ConcurrentLinkedQueue<>();
     /** What {@link #open} writes: a directory holding nothing else has no results. */
-    private static final java.util.Set<String> OWN_FILES = java.util.Set.of("config.resolved.yaml", "metrics.jsonl");
+    private static final java.util.Set<String> OWN_FILES = java.util.Set.of("config.resolved.yaml", "metrics.jsonl",
+            RunLog.FILE);
 
     /** Creates {@code dir} (if needed) and writes {@code config}'s resolved form into it. */
     public static RunDirectory open(HadoopFiles files, String dir, Object config) {
         String path = files.qualify(dir);
         boolean existed = files.exists(new Path(path));
         files.mkdirs(new Path(path));
+        RunLog.attach(files, path);
         files.writeBytes(new Path(path, "config.resolved.yaml"),
                 ConfigLoader.toYaml(config).getBytes(StandardCharsets.UTF_8));
         RunDirectory directory = new RunDirectory(path, files, new CheckpointStore(files, path),

@@ -75,6 +75,9 @@ class ResumeTest {
         SftResult resumed = new SftJob(SparkTestSession.get(), SftConfig.load(null, killed)).run();
         assertEquals(4, resumed.roundsRun(), "rounds 3-6 from round 2, the newest checkpoint that loads");
         assertArrayEquals(uninterrupted.state().params(), resumed.state().params(), 0f);
+        String log = Files.readString(dir.resolve("killed/whetstone.log"));
+        assertTrue(log.contains("round-000004 is damaged and skipped"), "the run directory's log has the warning:\n"
+                + log);
 
         for (String round : List.of("000001", "000002", "000003", "000004", "000005", "000006")) {
             Path state = checkpoints.resolve("round-" + round + "/trainer_state/state.json");
@@ -152,5 +155,6 @@ class ResumeTest {
         assertTrue(Files.exists(dir.resolve("run/config.resolved.yaml")));
         String metrics = Files.readString(dir.resolve("run/metrics.jsonl"));
         assertEquals(8, metrics.lines().count(), metrics); // start, 6 rounds, end
+        assertTrue(Files.exists(dir.resolve("run/whetstone.log")), "the run directory keeps its log");
     }
 }
