@@ -10,6 +10,7 @@ import io.whetstone.jobs.config.ModelSpec;
 import io.whetstone.jobs.config.SftConfig;
 import io.whetstone.jobs.config.TrainSpec;
 import io.whetstone.jobs.engine.DistributedTrainer;
+import io.whetstone.jobs.engine.HeldOutLoss;
 import io.whetstone.jobs.engine.PackedRows;
 import io.whetstone.jobs.engine.RoundLoop;
 import io.whetstone.jobs.engine.LoraTraining;
@@ -101,6 +102,9 @@ public final class SftJob {
         CorpusPreparer.Prepared corpus = new CorpusPreparer(spark).prepare(corpusSpec(runDir), tokenizer, partitions,
                 new Path(runDir, "rejects").toString());
         JavaRDD<io.whetstone.datasets.pack.PackedSequence> shards = corpus.rows().persist(StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<io.whetstone.datasets.pack.PackedSequence> heldOut = config.eval().enabled()
+                ? new CorpusPreparer(spark).prepare(corpusSpec(runDir, config.eval().path()), tokenizer, partitions,
+                new Path(runDir, "rejects-eval").toString()).rows().persist(StorageLevel.MEMORY_AND_DISK()) : null;
 
         LoraTraining loraTraining = null;
         if (requestedLora != null) {
@@ -169,6 +173,22 @@ public final class SftJob {
                 "cache", corpus.stats().fromCache()));
 
         CheckpointStore.LoraContext checkpointLora = loraContext;
+        Broadcast<float[]> evalTeacher = teacherParams;
+        java.util.function.BiFunction<Integer, float[], RoundLoop.Extras> heldOutAt = (round, params) -> {
+            HeldOutLoss.Result held = HeldOutLoss.evaluate(context, heldOut, setup, params, base, evalTeacher,
+                    "whetstone sft: held-out loss at round " + round);
+            return new RoundLoop.Extras(Map.of("eval_loss", held.loss(), "eval_ppl", held.perplexity(),
+                    "eval_tokens", held.tokens()), String.format("  held-out loss %.4f (ppl %.2f)", held.loss(),
+                    held.perplexity()));
+        };
+        if (heldOut != null && startRound == 0) {
+            RoundLoop.Extras before = heldOutAt.apply(0, state.params());
+            LOG.info("Held-out before training:{}", before.logSuffix());
+            Map<String, Object> line = new java.util.LinkedHashMap<>(before.fields());
+            line.put("event", "eval");
+            line.put("round", 0);
+            metrics.append(line);
+        }
         RoundLoop.Outcome outcome;
         try (DistributedTrainer<io.whetstone.datasets.pack.PackedSequence> trainer = new DistributedTrainer<>(context,
                 shards, PackedRows.INSTANCE, setup, DistributedTrainer.Mode.parse(train.mode()),
@@ -180,9 +200,13 @@ public final class SftJob {
                                 stateNames, resolved, train.seed(), checkpointLora, last);
                         checkpoints.prune(config.checkpoint().keepLast());
                         return written;
-                    }, report -> RoundLoop.Extras.NONE);
+                    }, report -> config.eval().due(report.round(), train.rounds())
+                            ? heldOutAt.apply(report.round(), report.state().params()) : RoundLoop.Extras.NONE);
         } finally {
             shards.unpersist(false);
+            if (heldOut != null) {
+                heldOut.unpersist(false);
+            }
             if (loraTraining != null) {
                 loraTraining.close();
             }
@@ -245,9 +269,14 @@ public final class SftJob {
     }
 
     private CorpusSpec corpusSpec(String runDir) {
+        return corpusSpec(runDir, config.data().path());
+    }
+
+    /** The training data's spec for the corpus at {@code path} (the held-out corpus is read as the training data). */
+    private CorpusSpec corpusSpec(String runDir, String path) {
         String cache = config.data().cacheDir().isEmpty()
                 ? new Path(new Path(runDir).getParent(), "_cache").toString() : config.data().cacheDir();
-        return new CorpusSpec(config.data().path(), Format.parse(config.data().format()), config.data().container(),
+        return new CorpusSpec(path, Format.parse(config.data().format()), config.data().container(),
                 CorpusSpec.Validation.parse(config.data().validation()), config.data().seqLen(), config.data().packing(),
                 CorpusSpec.Truncation.parse(config.data().truncation()), cache);
     }

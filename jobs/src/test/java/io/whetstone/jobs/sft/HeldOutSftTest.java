@@ -1,0 +1,47 @@
+package io.whetstone.jobs.sft;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.whetstone.jobs.SparkTestSession;
+import io.whetstone.jobs.TestData;
+import io.whetstone.jobs.config.SftConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** SFT with a held-out corpus: its loss and perplexity before training, at the cadence and after the last round. */
+class HeldOutSftTest {
+
+    @Test
+    void heldOutLossIsMeasuredBeforeAtTheCadenceAndAfterAndFalls(@TempDir Path dir) throws IOException {
+        Path data = TestData.write(dir, "train.jsonl", TestData.promptCompletionLines(80, 4));
+        Path heldOut = TestData.write(dir, "heldout.jsonl", TestData.promptCompletionLines(20, 99));
+        for (boolean lora : new boolean[] {false, true}) {
+            Path run = dir.resolve(lora ? "lora" : "full");
+            List<String> settings = TestData.tinySft(data, run);
+            settings.addAll(List.of("train.rounds=4", "eval.path=" + heldOut.toUri(), "eval.every_rounds=2",
+                    "lora.enabled=" + lora));
+            new SftJob(SparkTestSession.get(), SftConfig.load(null, settings)).run();
+            List<JsonNode> evals = new ArrayList<>();
+            ObjectMapper json = new ObjectMapper();
+            for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+                JsonNode node = json.readTree(line);
+                if (node.has("eval_loss")) {
+                    evals.add(node);
+                }
+            }
+            assertEquals(List.of(0, 2, 4), evals.stream().map(n -> n.get("round").asInt()).toList(), evals.toString());
+            double before = evals.get(0).get("eval_loss").asDouble();
+            double after = evals.get(2).get("eval_loss").asDouble();
+            assertTrue(after < before, (lora ? "lora: " : "") + before + " -> " + after);
+            assertEquals(Math.exp(after), evals.get(2).get("eval_ppl").asDouble(), 1e-9 * Math.exp(after));
+        }
+    }
+}
