@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -124,6 +125,32 @@ class CliTest {
                 "model.init=" + dir.resolve("no-such-model.gguf"));
         assertEquals(2, missing.code(), missing.err());
         assertTrue(missing.err().contains("no-such-model.gguf") && !missing.err().contains("\tat "), missing.err());
+    }
+
+    /** perplexity scores a checkpoint on a corpus as the SFT job's held-out evaluation did at its last round. */
+    @Test
+    void perplexityAgreesWithTheTrainingsHeldOutLoss(@TempDir Path dir) throws Exception {
+        Path data = io.whetstone.jobs.TestData.write(dir, "train.jsonl",
+                io.whetstone.jobs.TestData.promptCompletionLines(60, 4));
+        Path heldOut = io.whetstone.jobs.TestData.write(dir, "heldout.jsonl",
+                io.whetstone.jobs.TestData.promptCompletionLines(20, 99));
+        List<String> settings = io.whetstone.jobs.TestData.tinySft(data, dir.resolve("run"));
+        settings.addAll(List.of("train.rounds=2", "eval.path=" + heldOut.toUri()));
+        io.whetstone.jobs.sft.SftResult trained = new io.whetstone.jobs.sft.SftJob(
+                io.whetstone.jobs.SparkTestSession.get(), io.whetstone.jobs.config.SftConfig.load(null, settings)).run();
+        JsonNode last = null;
+        for (String line : Files.readAllLines(dir.resolve("run/metrics.jsonl"))) {
+            JsonNode node = new ObjectMapper().readTree(line);
+            if (node.has("eval_loss")) {
+                last = node;
+            }
+        }
+        Run run = run("perplexity", "--data", heldOut.toUri().toString(), "--seq-len", "48", trained.checkpoint());
+        assertEquals(0, run.code(), run.err());
+        JsonNode result = new ObjectMapper().readTree(run.out().strip().lines().reduce((a, b) -> b).orElseThrow());
+        assertEquals(last.get("eval_loss").asDouble(), result.get("loss").asDouble(), 1e-5);
+        assertEquals(last.get("eval_tokens").asLong(), result.get("tokens").asLong());
+        assertEquals(Math.exp(result.get("loss").asDouble()), result.get("perplexity").asDouble(), 1e-9);
     }
 
     /** The demo end to end at toy size: every stage runs and summary.json lists them with their fields. */
