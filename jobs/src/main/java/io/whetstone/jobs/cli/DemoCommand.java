@@ -226,8 +226,10 @@ public final class DemoCommand implements Callable<Integer> {
         stage.put("mean_averaging_seconds", result.meanAveragingSeconds());
         stage.put("bytes_moved_per_round", result.bytesPerRound());
         writeSummary(files, root, summary, started);
-        System.out.println(String.format("sft: held-out accuracy %.1f%% -> %.1f%% (%d problems), final loss %.4f",
-                100 * before.accuracy(), 100 * after.accuracy(), after.total(), result.lastLoss()));
+        System.out.println(String.format("sft: held-out accuracy %.1f%% -> %.1f%% (%d problems), %s",
+                100 * before.accuracy(), 100 * after.accuracy(), after.total(), result.roundsRun() == 0
+                        ? "no rounds run (the run directory's finished SFT model)"
+                        : String.format("final loss %.4f", result.lastLoss())));
 
         if (!skipDpo) {
             ObjectNode dpo = stages.addObject();
