@@ -210,6 +210,7 @@ public final class DemoCommand implements Callable<Integer> {
 
         ObjectNode summary = JSON.createObjectNode();
         ArrayNode stages = summary.putArray("stages");
+        io.whetstone.jobs.io.ProcessMemory.resetPeak();
         ObjectNode stage = stages.addObject();
         stage.put("name", "sft");
         stage.put("heldout_accuracy_before", before.accuracy());
@@ -323,6 +324,13 @@ public final class DemoCommand implements Callable<Integer> {
     private static void writeSummary(HadoopFiles files, String root, ObjectNode summary, long started)
             throws java.io.IOException {
         summary.put("seconds", (System.nanoTime() - started) / 1e9);
+        // the stage just finished: this JVM's memory (local mode: the executors' too), then a new peak for the next
+        com.fasterxml.jackson.databind.JsonNode stages = summary.path("stages");
+        if (stages.isArray() && !stages.isEmpty() && stages.get(stages.size() - 1) instanceof ObjectNode last
+                && !last.has("memory")) {
+            last.set("memory", io.whetstone.jobs.io.ProcessMemory.snapshot());
+            io.whetstone.jobs.io.ProcessMemory.resetPeak();
+        }
         files.writeBytes(new Path(root, "summary.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
     }
 

@@ -178,6 +178,12 @@ class CliTest {
         JsonNode stages = summary.get("stages");
         assertEquals(7, stages.size(), summary.toString());
         assertEquals("sft", stages.get(0).get("name").asText());
+        for (JsonNode stage : stages) {
+            JsonNode memory = stage.get("memory");
+            assertTrue(memory != null && memory.get("peak_rss_mb").asLong() > 0
+                    && memory.get("peak_rss_mb").asLong() >= memory.get("rss_mb").asLong()
+                    && memory.has("heap_used_mb") && memory.has("nd4j_offheap_mb"), "memory of " + stage);
+        }
         JsonNode dpo = stages.get(1);
         assertEquals("dpo", dpo.get("name").asText());
         assertEquals(stages.get(0).get("heldout_accuracy_after").asDouble(), dpo.get("heldout_accuracy_before").asDouble());
