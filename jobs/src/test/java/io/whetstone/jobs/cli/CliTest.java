@@ -153,6 +153,28 @@ class CliTest {
         assertEquals(Math.exp(result.get("loss").asDouble()), result.get("perplexity").asDouble(), 1e-9);
     }
 
+    /** show prints JSONL or Parquet outputs as text: filtered, limited, long text indented. */
+    @Test
+    void showPrintsOutputsAsText(@TempDir Path dir) throws Exception {
+        Path jsonl = dir.resolve("rollouts.jsonl");
+        Files.writeString(jsonl, "{\"prompt\": \"What is 2 + 2?\", \"completion\": \"2+2=4.\\n#### 4\", \"reward\": 1.0}\n"
+                + "{\"prompt\": \"What is 3 + 3?\", \"completion\": \"#### 7\", \"reward\": 0.0}\n");
+        Run low = run("show", "--where", "reward < 0.5", jsonl.toString());
+        assertEquals(0, low.code(), low.err());
+        assertTrue(low.out().contains("completion: #### 7") && low.out().contains("(1 of 1 records where reward < 0.5)")
+                && !low.out().contains("2 + 2"), low.out());
+        Run multi = run("show", "--limit", "1", "--fields", "completion,reward", jsonl.toString());
+        assertTrue(multi.out().contains("completion:\n    2+2=4.\n    #### 4") && !multi.out().contains("prompt"),
+                multi.out());
+
+        Path parquet = dir.resolve("table");
+        io.whetstone.jobs.SparkTestSession.get().read().json(jsonl.toString()).coalesce(1).write().parquet(
+                parquet.toString());
+        Run fromParquet = run("show", parquet.toString());
+        assertTrue(fromParquet.out().contains("(2 of 2 records)") && fromParquet.out().contains("What is 3 + 3?"),
+                fromParquet.out());
+    }
+
     /** The demo end to end at toy size: every stage runs and summary.json lists them with their fields. */
     @Test
     void demoWritesBothStagesToTheSummary(@TempDir Path dir) throws Exception {
