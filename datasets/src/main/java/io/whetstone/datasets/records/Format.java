@@ -22,6 +22,15 @@ public enum Format {
                 + "' (expected prompt_completion, messages or gsm8k)");
     }
 
+    /** The fields a record of this format may hold (a Parquet table's other columns are not read). */
+    public java.util.Set<String> fields() {
+        return switch (this) {
+            case PROMPT_COMPLETION -> java.util.Set.of("prompt", "completion", "id");
+            case MESSAGES -> java.util.Set.of("messages");
+            case GSM8K -> java.util.Set.of("question", "answer");
+        };
+    }
+
     public String id() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -29,6 +29,15 @@ public enum PreferenceFormat {
         throw new IllegalArgumentException("unknown preference format '" + name + "' (expected paired, unpaired or implicit_prompt)");
     }
 
+    /** The fields a record of this format may hold (a Parquet table's other columns are not read). */
+    public java.util.Set<String> fields() {
+        return switch (this) {
+            case PAIRED -> java.util.Set.of("prompt", "chosen", "rejected", "id", "margin");
+            case UNPAIRED -> java.util.Set.of("prompt", "completion", "label", "id");
+            case IMPLICIT_PROMPT -> java.util.Set.of("chosen", "rejected", "id", "margin");
+        };
+    }
+
     public String id() {
         return name().toLowerCase(Locale.ROOT);
     }

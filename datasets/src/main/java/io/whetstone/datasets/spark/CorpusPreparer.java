@@ -103,7 +103,7 @@ public final class CorpusPreparer {
                               FileSystem cacheFs, Path cache) throws IOException {
         context.setJobDescription("whetstone: read and validate " + spec.path());
         JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container())
-                ? CorpusReader.parquet(spark, spec.path())
+                ? CorpusReader.parquet(spark, spec.path(), spec.format().fields())
                 : CorpusReader.jsonl(context, spec.path());
         RecordParser parser = new RecordParser(spec.format(), new ChatTemplateSpec());
         int maxLength = spec.seqLen() + 1;

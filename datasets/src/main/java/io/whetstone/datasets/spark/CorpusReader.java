@@ -179,10 +179,32 @@ public final class CorpusReader {
 
     /** Parquet rows of {@code path}, each as the JSON of its columns, with file and row index. */
     public static JavaRDD<RawRecord> parquet(SparkSession spark, String path) {
+        return parquet(spark, path, null);
+    }
+
+    /**
+     * Parquet rows of {@code path} as the JSON of the columns named in {@code fields} (null: every column). A table
+     * from a data pipeline often carries more columns than the record format has (ids, timestamps, scores); those
+     * are not read, and listed once in the log. A missing field is the record parser's error, row by row.
+     */
+    public static JavaRDD<RawRecord> parquet(SparkSession spark, String path, java.util.Set<String> fields) {
         Dataset<Row> frame = spark.read().parquet(path);
         List<Column> columns = new ArrayList<>();
+        List<String> ignored = new ArrayList<>();
         for (String name : frame.columns()) {
-            columns.add(col("`" + name + "`"));
+            if (fields == null || fields.contains(name)) {
+                columns.add(col("`" + name + "`"));
+            } else {
+                ignored.add(name);
+            }
+        }
+        if (!ignored.isEmpty()) {
+            org.slf4j.LoggerFactory.getLogger(CorpusReader.class).info("{}: not reading columns {} (the format's "
+                    + "fields are {})", path, ignored, new java.util.TreeSet<>(fields));
+        }
+        if (columns.isEmpty()) {
+            throw new IllegalArgumentException(path + " has none of the format's columns " + new java.util.TreeSet<>(
+                    fields) + "; its columns are " + List.of(frame.columns()));
         }
         Dataset<Row> rows = frame.select(col("_metadata.file_path").as("source"),
                 col("_metadata.row_index").as("row"), to_json(struct(columns.toArray(new Column[0]))).as("json"));

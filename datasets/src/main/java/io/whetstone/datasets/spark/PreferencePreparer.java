@@ -196,7 +196,7 @@ public final class PreferencePreparer {
                                   FileSystem cacheFs, Path cache) throws IOException {
         context.setJobDescription("whetstone: read, validate and tokenize preferences " + spec.path());
         JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container())
-                ? CorpusReader.parquet(spark, spec.path()) : CorpusReader.jsonl(context, spec.path());
+                ? CorpusReader.parquet(spark, spec.path(), spec.format().fields()) : CorpusReader.jsonl(context, spec.path());
         PreferenceParser parser = new PreferenceParser(spec.format(), new ChatTemplateSpec());
         int seqLen = spec.seqLen();
         CorpusSpec.Truncation truncation = spec.truncation();

@@ -64,7 +64,7 @@ public final class PromptReader implements Serializable {
     public static JavaRDD<PromptRecord> read(SparkSession spark, String path, String container, boolean strict,
                                              Tokenizer tokenizer, int maxPromptTokens) {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), path, container) ? CorpusReader.parquet(spark, path)
+        JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), path, container) ? CorpusReader.parquet(spark, path, FIELDS)
                 : CorpusReader.jsonl(context, path);
         PromptReader reader = new PromptReader();
         JavaRDD<Parsed> parsed = raw.zipWithIndex().map(pair -> reader.parse(pair._1(), pair._2(), tokenizer,

@@ -184,4 +184,29 @@ class CorpusPreparerTest {
                         "auto"));
         assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
     }
+
+    /** A pipeline's Parquet table with more columns than the format: only the format's columns are read. */
+    @Test
+    void parquetColumnsOutsideTheFormatAreNotRead(@TempDir Path dir) {
+        SparkSession spark = SparkTestSession.get();
+        StructType schema = new StructType().add("prompt", DataTypes.StringType).add("completion", DataTypes.StringType)
+                .add("source", DataTypes.StringType).add("score", DataTypes.DoubleType);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            rows.add(RowFactory.create("q" + i, "a" + i, "crawl-" + i, 0.5 * i));
+        }
+        Path table = dir.resolve("pipeline-output");
+        spark.createDataFrame(rows, schema).coalesce(1).write().parquet(table.toString());
+        CorpusPreparer.Prepared prepared = new CorpusPreparer(spark).prepare(spec(table, CorpusSpec.Validation.STRICT,
+                dir.resolve("cache")), new ByteTokenizer(), 2, dir.resolve("rejects").toString());
+        assertEquals(8, prepared.stats().examples());
+        assertEquals(0, prepared.stats().rejected());
+
+        Path wrong = dir.resolve("wrong-columns");
+        spark.createDataFrame(rows, schema).select("source", "score").write().parquet(wrong.toString());
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> new CorpusPreparer(spark)
+                .prepare(spec(wrong, CorpusSpec.Validation.STRICT, dir.resolve("cache")), new ByteTokenizer(), 2,
+                        dir.resolve("rejects2").toString()));
+        assertTrue(none.getMessage().contains("has none of the format's columns"), none.getMessage());
+    }
 }
