@@ -29,8 +29,9 @@ public record PrmDataConfig(RunSpec run, PolicySpec policy, PromptDataSpec data,
      * {@code rollouts_per_step} continuations; all at {@code temperature}, up to {@code max_new_tokens}.
      */
     public record Sampling(int solutionsPerPrompt, int rolloutsPerStep, int maxNewTokens, double temperature, int topK,
-                           double topP, int decodeBatch, long seed) {
+                           double topP, int decodeBatch, long seed, int chunkPrompts) {
         public Sampling {
+            Checks.require(chunkPrompts >= 1, "sampling.chunk_prompts must be >= 1, got " + chunkPrompts);
             Checks.require(solutionsPerPrompt >= 1, "sampling.solutions_per_prompt must be >= 1, got "
                     + solutionsPerPrompt);
             Checks.require(rolloutsPerStep >= 1, "sampling.rollouts_per_step must be >= 1, got " + rolloutsPerStep);

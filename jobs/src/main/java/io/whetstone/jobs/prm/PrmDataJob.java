@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.whetstone.datasets.rewards.RewardScorer;
 import io.whetstone.datasets.tasks.Steps;
+import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.PrmDataConfig;
 import io.whetstone.jobs.engine.ModelPool;
 import io.whetstone.jobs.io.CheckpointStore;
@@ -89,14 +90,49 @@ public final class PrmDataJob {
         LOG.info("prm-data: {} questions x {} solutions, {} rollouts from every step prefix (steps end at {})",
                 read.count(), sampling.solutionsPerPrompt(), sampling.rolloutsPerStep(), JSON.valueToTree(delimiter));
         long start = System.nanoTime();
-        List<LabelledSolution> labelled;
+        List<LabelledSolution> labelled = new ArrayList<>();
+        // Chunks of questions, each kept as it finishes under a key of the settings and the policy's weights: a
+        // killed run resumes at its first unfinished chunk; other settings or another policy start a new area.
+        Path work = new Path(output.getParent(), "." + output.getName() + ".chunks-" + workKey(policy));
         try {
-            context.setJobDescription("whetstone prm-data: step rollouts");
-            labelled = new ArrayList<>(read.prompts().mapPartitions(part -> {
-                List<io.whetstone.jobs.rollout.PromptRecord> list = new ArrayList<>();
-                part.forEachRemaining(list::add);
-                return StepRollouts.label(solutions, rollouts, weights::value, list, delimiter, trueLabels).iterator();
-            }).collect());
+            long maxIndex = read.prompts().map(io.whetstone.jobs.rollout.PromptRecord::index).reduce(Math::max);
+            int chunkSize = sampling.chunkPrompts();
+            int chunks = io.whetstone.jobs.rollout.ChunkedSampling.chunks(maxIndex, chunkSize);
+            double sampledSeconds = 0;
+            int sampledChunks = 0;
+            for (int chunk = 0; chunk < chunks; chunk++) {
+                Path chunkDir = new Path(work, String.format("chunk-%05d", chunk));
+                if (!files.exists(new Path(chunkDir, "_SUCCESS"))) {
+                    long from = (long) chunk * chunkSize;
+                    long to = from + chunkSize;
+                    long chunkStart = System.nanoTime();
+                    context.setJobDescription("whetstone prm-data: step rollouts, chunk " + (chunk + 1) + "/" + chunks
+                            + " (questions " + from + "-" + (to - 1) + ")");
+                    List<LabelledSolution> part = read.prompts().filter(p -> p.index() >= from && p.index() < to)
+                            .mapPartitions(rows -> {
+                                List<io.whetstone.jobs.rollout.PromptRecord> list = new ArrayList<>();
+                                rows.forEachRemaining(list::add);
+                                return StepRollouts.label(solutions, rollouts, weights::value, list, delimiter,
+                                        trueLabels).iterator();
+                            }).collect();
+                    StringBuilder lines = new StringBuilder();
+                    part.forEach(solution -> lines.append(LabelledSolutions.toJson(solution)).append('\n'));
+                    files.writeBytes(new Path(chunkDir, "solutions.jsonl"),
+                            lines.toString().getBytes(StandardCharsets.UTF_8));
+                    files.writeBytes(new Path(chunkDir, "_SUCCESS"), new byte[0]);
+                    double took = (System.nanoTime() - chunkStart) / 1e9;
+                    sampledSeconds += took;
+                    sampledChunks++;
+                    double eta = sampledSeconds / sampledChunks * (chunks - chunk - 1);
+                    LOG.info(String.format("prm-data chunk %d/%d  %d solutions  %.1fs  eta %s", chunk + 1, chunks,
+                            part.size(), took, io.whetstone.jobs.engine.RoundLoop.format(eta)));
+                    directory.metrics().append(Map.of("chunk", chunk + 1, "solutions", part.size(), "chunk_s", took,
+                            "eta_s", eta));
+                }
+                String text = new String(files.readBytes(new Path(chunkDir, "solutions.jsonl")),
+                        StandardCharsets.UTF_8);
+                text.lines().filter(l -> !l.isBlank()).forEach(l -> labelled.add(LabelledSolutions.fromJson(l)));
+            }
         } finally {
             weights.destroy();
             read.prompts().unpersist(false);
@@ -172,6 +208,15 @@ public final class PrmDataJob {
                     : (double) firstErrorAgree / firstErrorChecked);
         }
         return stats;
+    }
+
+    /** The chunks' key: the settings that change the labels, and the policy's weights. */
+    private String workKey(CheckpointStore.ModelAndTokenizer policy) {
+        String settings = ConfigLoader.toJson(config.sampling()) + ConfigLoader.toJson(config.steps())
+                + ConfigLoader.toJson(config.answer()) + config.data().path()
+                + CheckpointStore.sha256(policy.params()) + policy.tokenizer().id();
+        return UUID.nameUUIDFromBytes(settings.getBytes(StandardCharsets.UTF_8)).toString().replace("-", "")
+                .substring(0, 16);
     }
 
     private String write(HadoopFiles files, Path output, List<LabelledSolution> solutions, Map<String, Object> stats) {

@@ -82,6 +82,19 @@ class PrmDataJobTest {
 
         PrmDataJob.Result again = run(policy, data, dir, "labels-3", 3);
         assertEquals(lines, Files.readAllLines(Path.of(URI.create(again.data()))), "another partitioning, same labels");
+
+        // 6 questions in chunks of 4: a run killed after its first chunk resumes at the second, to the same labels
+        Path work;
+        try (java.util.stream.Stream<Path> listing = Files.list(dir)) {
+            work = listing.filter(p -> p.getFileName().toString().startsWith(".labels-2.chunks-")).findFirst()
+                    .orElseThrow();
+        }
+        Files.delete(work.resolve("chunk-00001/_SUCCESS"));
+        PrmDataJob.Result resumed = run(policy, data, dir, "labels-2", 2);
+        assertEquals(lines, Files.readAllLines(Path.of(URI.create(resumed.data()))), "resumed, same labels");
+        long chunkLines = Files.readAllLines(dir.resolve("labels-2-run/metrics.jsonl")).stream()
+                .filter(l -> l.contains("\"chunk_s\"")).count();
+        assertEquals(3, chunkLines, "2 chunks in the first run, only the unfinished one in the rerun");
     }
 
     private static PrmDataJob.Result run(SftResult policy, Path data, Path dir, String name, int partitions) {
@@ -89,7 +102,7 @@ class PrmDataJobTest {
                 + policy.checkpoint(), "data.path=" + data.toUri(), "run.dir=" + dir.resolve(name + "-run").toUri(),
                 "output.path=" + dir.resolve(name).toUri(), "sampling.solutions_per_prompt=3",
                 "sampling.rollouts_per_step=4", "sampling.max_new_tokens=64", "sampling.decode_batch=16",
-                "steps.delimiter='. '", "steps.true_labels=true", "answer.format=task", "spark.partitions="
+                "steps.delimiter='. '", "steps.true_labels=true", "sampling.chunk_prompts=4", "answer.format=task", "spark.partitions="
                         + partitions, "spark.threads_per_task=1"))).run();
     }
 }
