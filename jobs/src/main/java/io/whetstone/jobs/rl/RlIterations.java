@@ -347,7 +347,8 @@ final class RlIterations {
                         + "the run started)"
                 : " (after " + position.rollbacks + " rollbacks)";
         stopReason = "iteration " + iteration + ": " + breach + why;
-        LOG.error("Stopping: {}. The last good checkpoint is {}", stopReason, lastCheckpoint);
+        LOG.error("Stopping: {}. {}", stopReason, lastCheckpoint == null ? "No checkpoint was written"
+                : "The last checkpoint is " + lastCheckpoint);
         directory.metrics().append(new LinkedHashMap<>(Map.of("event", "stopped", "iteration", iteration,
                 "reason", stopReason)));
         return false;
