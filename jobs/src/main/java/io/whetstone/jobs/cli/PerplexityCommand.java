@@ -63,7 +63,18 @@ public final class PerplexityCommand implements Callable<Integer> {
         SparkSession spark = SparkRuntime.session("whetstone perplexity");
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
         HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
-        String cacheDir = cache != null ? cache : Files.createTempDirectory("whetstone-ppl-").toUri().toString();
+        java.nio.file.Path temporary = cache == null ? Files.createTempDirectory("whetstone-ppl-") : null;
+        String cacheDir = cache != null ? cache : temporary.toUri().toString();
+        try {
+            return score(spark, context, files, cacheDir);
+        } finally {
+            if (temporary != null) {
+                org.apache.commons.io.FileUtils.deleteQuietly(temporary.toFile());
+            }
+        }
+    }
+
+    private int score(SparkSession spark, JavaSparkContext context, HadoopFiles files, String cacheDir) {
         CorpusSpec spec = new CorpusSpec(data, Format.parse(format), "auto", CorpusSpec.Validation.STRICT, seqLen, true,
                 CorpusSpec.Truncation.ERROR, cacheDir);
         int threads = SparkRuntime.threadsPerTask(spark, 0);

@@ -39,11 +39,20 @@ public final class ShowCommand implements Callable<Integer> {
         SparkSession spark = SparkRuntime.session("whetstone show");
         boolean parquet = CorpusReader.isParquet(spark.sparkContext().hadoopConfiguration(), path, "auto");
         Dataset<Row> rows = parquet ? spark.read().parquet(path) : spark.read().json(path);
-        if (where != null && !where.isBlank()) {
-            rows = rows.where(where);
-        }
-        if (!fields.isEmpty()) {
-            rows = rows.selectExpr(fields.stream().map(f -> "`" + f + "`").toArray(String[]::new));
+        try {
+            if (where != null && !where.isBlank()) {
+                rows = rows.where(where);
+            }
+            if (!fields.isEmpty()) {
+                rows = rows.selectExpr(fields.stream().map(f -> "`" + f + "`").toArray(String[]::new));
+            }
+        } catch (Exception e) {
+            // Spark throws AnalysisException (checked, undeclared from Scala) for an unknown field or bad SQL
+            if (!(e instanceof org.apache.spark.sql.AnalysisException analysis)) {
+                throw e;
+            }
+            throw new IllegalArgumentException("show " + path + ": " + analysis.getSimpleMessage()
+                    + " (its fields are " + String.join(", ", rows.columns()) + ")");
         }
         long total = rows.count();
         print(rows.limit(limit).collectAsList(), rows.schema().fields(), System.out);

@@ -167,6 +167,11 @@ class CliTest {
         assertTrue(multi.out().contains("completion:\n    2+2=4.\n    #### 4") && !multi.out().contains("prompt"),
                 multi.out());
 
+        Run typo = run("show", "--where", "rewrd < 0.5", jsonl.toString());
+        assertEquals(2, typo.code(), typo.err());
+        assertTrue(typo.err().contains("its fields are completion, prompt, reward") && !typo.err().contains("\tat "),
+                typo.err());
+
         Path parquet = dir.resolve("table");
         io.whetstone.jobs.SparkTestSession.get().read().json(jsonl.toString()).coalesce(1).write().parquet(
                 parquet.toString());
