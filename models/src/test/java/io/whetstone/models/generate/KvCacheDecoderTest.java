@@ -66,7 +66,7 @@ class KvCacheDecoderTest {
     @MethodSource("models")
     void samplerLogProbsEqualTeacherForcedLogProbs(ModelConfig config) {
         try (Transformer model = model(config)) {
-            assertSamplerMatchesTrainer(model, model);
+            assertSamplerMatchesTrainer(model, model, 1e-5);
         }
     }
 
@@ -92,7 +92,9 @@ class KvCacheDecoderTest {
                     model.lora(), TrainingState.toFloats(model.trainableParameters().params()));
             try (Transformer teacher = new Transformer(config, EngineOptions.fp32(2))) {
                 TrainingState.copyInto(merged, teacher.parameters().params());
-                assertSamplerMatchesTrainer(model, teacher);
+                // The sampler merges in its own order (W + (B·A)·scale per layer copy); with weights scaled by 8
+                // the float rounding of the two merges reaches 1.3e-5 on some CPUs, so this pair is compared at 1e-4.
+                assertSamplerMatchesTrainer(model, teacher, 1e-4);
             }
 
             SamplingConfig greedy = SamplingConfig.greedy(12, 7);
@@ -105,7 +107,7 @@ class KvCacheDecoderTest {
     }
 
     /** {@code sampler}'s samples have the log-probs a teacher-forced pass of {@code trainer} gives them. */
-    private static void assertSamplerMatchesTrainer(Transformer sampler, Transformer trainer) {
+    private static void assertSamplerMatchesTrainer(Transformer sampler, Transformer trainer, double tolerance) {
         ModelConfig config = sampler.config();
         List<int[]> prompts = prompts(config.vocabSize());
         SamplingConfig sampling = new SamplingConfig(16, 0.9, 12, 0.95, 5, new int[0]);
@@ -124,7 +126,7 @@ class KvCacheDecoderTest {
             ForwardPass pass = trainer.forward(tokens, targets, 1, length);
             for (int k = 0; k < completion.tokens().length; k++) {
                 float teacher = pass.logProbs().getFloat(0, prompt.length - 1 + k);
-                assertEquals(teacher, completion.logProbs()[k], 1e-5 * Math.max(1, Math.abs(teacher)),
+                assertEquals(teacher, completion.logProbs()[k], tolerance * Math.max(1, Math.abs(teacher)),
                         "prompt " + i + " token " + k);
                 assertTrue(completion.samplerLogProbs()[k] <= 1e-6);
             }
