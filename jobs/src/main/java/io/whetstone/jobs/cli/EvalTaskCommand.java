@@ -1,7 +1,12 @@
 package io.whetstone.jobs.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.whetstone.datasets.tasks.ArithmeticTask;
 import io.whetstone.datasets.tasks.TaskExample;
+import io.whetstone.datasets.tasks.Verifier;
+import io.whetstone.jobs.eval.Interval;
+import io.whetstone.jobs.eval.ProblemFile;
 import io.whetstone.jobs.eval.TaskEvaluation;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
@@ -9,9 +14,11 @@ import io.whetstone.jobs.io.ModelSources;
 import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.kernels.KernelChoice;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -19,44 +26,90 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code whetstone eval-task}: held-out exact-match accuracy of models on the built-in arithmetic task. */
+/** {@code whetstone eval-task}: exact-match accuracy of models on problems with reference answers. */
 @Command(name = "eval-task", mixinStandardHelpOptions = true,
-        description = {"Held-out exact-match accuracy of models on the built-in arithmetic task.",
-                "Greedy decoding of the task's held-out problems (the same generator and seed as the demo, so with the",
-                "default 1,000 they are the demo's held-out set), scored by the task's verifier, on Spark. One line per model:",
-                "path, correct/total, accuracy, and the 95%% Wilson interval of the accuracy."})
+        description = {"Exact-match accuracy of models on problems with reference answers, on Spark.",
+                "Greedy decoding of each problem, scored by its final answer after '####': the built-in arithmetic task's",
+                "held-out problems (the demo's with the default seed and 1,000 problems), or --data, a JSONL file of",
+                "{question, answer} records in GSM8K's format. One line per model: path, correct/total, accuracy and",
+                "the 95%% Wilson interval; --output also writes results.jsonl and every completion with its verdict."})
 public final class EvalTaskCommand implements Callable<Integer> {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @Parameters(paramLabel = "model", arity = "1..*", description = "checkpoints or model directories to evaluate")
     List<String> models = new ArrayList<>();
 
-    @Option(names = "--examples", defaultValue = "1000", description = "held-out problems (default: ${DEFAULT-VALUE})")
+    @Option(names = "--data", description = "problems in GSM8K's JSONL format (default: the built-in task's held-out "
+            + "problems)")
+    String data;
+
+    @Option(names = "--examples", defaultValue = "1000",
+            description = "built-in held-out problems, or at most this many of --data (default: ${DEFAULT-VALUE})")
     int examples;
 
     @Option(names = "--seed", defaultValue = "7", description = "seed of the task generator (default: ${DEFAULT-VALUE}, the demo's)")
     long seed;
 
+    @Option(names = "--max-new-tokens", defaultValue = "110",
+            description = "longest completion (default: ${DEFAULT-VALUE}, the built-in task's)")
+    int maxNewTokens;
+
     @Option(names = "--partitions", defaultValue = "2", description = "Spark partitions (default: ${DEFAULT-VALUE})")
     int partitions;
+
+    @Option(names = "--output", description = "directory for results.jsonl and completions-<n>.jsonl (one per model)")
+    String output;
 
     @Override
     public Integer call() {
         SparkSession spark = SparkRuntime.session("whetstone eval-task");
         HadoopFiles files = new HadoopFiles(JavaSparkContext.fromSparkContext(spark.sparkContext()).hadoopConfiguration());
-        List<TaskExample> heldout = new ArithmeticTask(2, 3, true, seed).generate(ArithmeticTask.Split.TEST, examples);
+        List<TaskExample> problems;
+        Verifier verifier;
+        if (data != null) {
+            problems = ProblemFile.read(files, data);
+            problems = problems.subList(0, Math.min(examples, problems.size()));
+            verifier = ProblemFile.verifier();
+        } else {
+            problems = new ArithmeticTask(2, 3, true, seed).generate(ArithmeticTask.Split.TEST, examples);
+            verifier = ArithmeticTask.verifier();
+        }
+        List<CheckpointStore.ModelAndTokenizer> loaded = new ArrayList<>();
+        for (String path : models) {
+            loaded.add(ModelSources.load(files, path)); // every model loads before any evaluation starts
+        }
         int threads = SparkRuntime.threadsPerTask(spark, 0);
         EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.AUTO, threads);
-        for (String path : models) {
-            CheckpointStore.ModelAndTokenizer model = ModelSources.load(files, path);
+        StringBuilder results = new StringBuilder();
+        for (int m = 0; m < models.size(); m++) {
+            CheckpointStore.ModelAndTokenizer model = loaded.get(m);
             TaskEvaluation.Result result = TaskEvaluation.evaluate(spark, model.config(), model.params(),
-                    model.tokenizer(), heldout, ArithmeticTask.verifier(), DemoCommand.MAX_NEW_TOKENS, partitions,
-                    engine, 100);
+                    model.tokenizer(), problems, verifier, maxNewTokens, partitions, engine, 100);
             // Wilson, not the normal approximation, which gave [0.0%, 0.0%] for 0 of 20
-            io.whetstone.jobs.eval.Interval ci = io.whetstone.jobs.eval.Interval.wilson(result.correct(),
-                    result.total());
-            System.out.println(String.format("%s  %d/%d  %.1f%%  [%.1f%%, %.1f%%]", path, result.correct(),
+            Interval ci = Interval.wilson(result.correct(), result.total());
+            ObjectNode line = JSON.createObjectNode().put("model", models.get(m)).put("correct", result.correct())
+                    .put("total", result.total()).put("accuracy", result.accuracy()).put("ci95_low", ci.low())
+                    .put("ci95_high", ci.high()).put("problems", data != null ? data : "built-in task, seed " + seed);
+            results.append(line).append('\n');
+            if (output != null) {
+                writeCompletions(files, new Path(output, "completions-" + (m + 1) + ".jsonl"), result.samples());
+            }
+            System.out.println(String.format("%s  %d/%d  %.1f%%  [%.1f%%, %.1f%%]", models.get(m), result.correct(),
                     result.total(), 100 * result.accuracy(), 100 * ci.low(), 100 * ci.high()));
         }
+        if (output != null) {
+            files.writeBytes(new Path(output, "results.jsonl"), results.toString().getBytes(StandardCharsets.UTF_8));
+        }
         return 0;
+    }
+
+    private static void writeCompletions(HadoopFiles files, Path path, List<TaskEvaluation.Sample> samples) {
+        StringBuilder text = new StringBuilder();
+        for (TaskEvaluation.Sample sample : samples) {
+            text.append(JSON.createObjectNode().put("id", sample.id()).put("question", sample.question())
+                    .put("completion", sample.completion()).put("correct", sample.correct())).append('\n');
+        }
+        files.writeBytes(path, text.toString().getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "whetstone", mixinStandardHelpOptions = true, version = "whetstone 0.1.0",
         description = "Post-training of language models on Spark and Hadoop.",
-        subcommands = {DemoCommand.class, SftCommand.class, DpoCommand.class, PreferenceDataCommand.class, EvalPreferencesCommand.class, RewardModelCommand.class, EvalRewardModelCommand.class, DistillCommand.class, DistillDataCommand.class, EvalTaskCommand.class, PerplexityCommand.class, ShowCommand.class, TtsCommand.class, PrmDataCommand.class, PrmCommand.class, EvalPrmCommand.class, GrpoCommand.class, PpoCommand.class,
+        subcommands = {DemoCommand.class, PipelineCommand.class, ReportCommand.class, TaskDataCommand.class, SftCommand.class, DpoCommand.class, PreferenceDataCommand.class, EvalPreferencesCommand.class, RewardModelCommand.class, EvalRewardModelCommand.class, DistillCommand.class, DistillDataCommand.class, EvalTaskCommand.class, PerplexityCommand.class, ShowCommand.class, TtsCommand.class, PrmDataCommand.class, PrmCommand.class, EvalPrmCommand.class, GrpoCommand.class, PpoCommand.class,
                 GenerateCommand.class, ConvertCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Whetstone implements Runnable {
 
@@ -42,6 +42,11 @@ public final class Whetstone implements Runnable {
             System.err.println("whetstone: removed " + removed + " (created by this run, which failed before "
                     + "writing results)");
         }
+    }
+
+    /** Runs one command of a pipeline in this JVM: its exit code, its errors reported as at top level. */
+    static int runNested(String... args) {
+        return run(args);
     }
 
     private static int run(String... args) {

@@ -92,6 +92,49 @@ public final class ConfigLoader {
         }
     }
 
+    /**
+     * The path-valued keys of config file {@code file} (dotted, with list indices: {@code data.path},
+     * {@code rewards.components[1].path}) and their values, relative ones resolved against the file's directory as
+     * the jobs read them; for fingerprinting a job's inputs.
+     */
+    public static Map<String, String> pathValues(Path file) {
+        Map<String, String> paths = new java.util.TreeMap<>();
+        collectPaths(readFile(file), "", paths);
+        return paths;
+    }
+
+    /** Whether the defaults resource {@code resource} has dotted key {@code key}, i.e. whether the job takes it. */
+    public static boolean hasKey(String resource, String key) {
+        JsonNode node = defaults(resource);
+        for (String part : key.split("\\.")) {
+            node = node.path(part);
+        }
+        return !node.isMissingNode();
+    }
+
+    /** Whether dotted key {@code key} names a file system path ({@code data.path}, {@code model.init}, ...). */
+    public static boolean isPathKey(String key) {
+        return PATH_KEYS.contains(key.substring(key.lastIndexOf('.') + 1));
+    }
+
+    private static void collectPaths(JsonNode node, String prefix, Map<String, String> paths) {
+        if (node.isObject()) {
+            node.fields().forEachRemaining(field -> {
+                String key = prefix.isEmpty() ? field.getKey() : prefix + "." + field.getKey();
+                if (field.getValue().isTextual() && PATH_KEYS.contains(field.getKey())
+                        && !PATH_WORDS.contains(field.getValue().asText().trim())) {
+                    paths.put(key, field.getValue().asText());
+                } else {
+                    collectPaths(field.getValue(), key, paths);
+                }
+            });
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                collectPaths(node.get(i), prefix + "[" + i + "]", paths);
+            }
+        }
+    }
+
     private static ObjectNode defaults(String resource) {
         try (InputStream in = ConfigLoader.class.getResourceAsStream(resource)) {
             if (in == null) {
