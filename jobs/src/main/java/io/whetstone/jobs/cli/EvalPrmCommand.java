@@ -27,6 +27,9 @@ public final class EvalPrmCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, description = "steps.jsonl with true_labels (any Hadoop path)")
     String data;
 
+    @Option(names = "--output", description = "directory for results.jsonl (the step metrics, for the run report)")
+    String output;
+
     @Option(names = "--partitions", defaultValue = "2", description = "Spark partitions (default: ${DEFAULT-VALUE})")
     int partitions;
 
@@ -34,10 +37,17 @@ public final class EvalPrmCommand implements Callable<Integer> {
     public Integer call() {
         SparkSession spark = SparkRuntime.session("whetstone eval-prm");
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        ProcessRewardModel prm = ProcessRewardModel.load(context, new HadoopFiles(context.hadoopConfiguration()),
+        HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
+        ProcessRewardModel prm = ProcessRewardModel.load(context, files,
                 model, new EngineOptions(DataType.FLOAT, KernelChoice.AUTO, SparkRuntime.threadsPerTask(spark, 0)));
         try {
             Map<String, Double> result = PrmEvaluation.evaluate(context, data, prm, partitions);
+            if (output != null) {
+                com.fasterxml.jackson.databind.node.ObjectNode line = new com.fasterxml.jackson.databind.ObjectMapper()
+                        .createObjectNode().put("model", model);
+                result.forEach(line::put);
+                io.whetstone.jobs.eval.ResultsFile.write(files, output, java.util.List.of(line.put("data", data)));
+            }
             System.out.println(String.format("%s  %.0f steps  step accuracy %.3f  first-error detection %.3f of %.0f  "
                             + "right solutions judged right %.3f of %.0f", model, result.get("steps"),
                     result.get("step_accuracy"), result.get("first_error_detection"),

@@ -36,6 +36,9 @@ public final class EvalRewardModelCommand implements Callable<Integer> {
     @Option(names = "--out", description = "write each pair's rewards here (JSON lines)")
     String out;
 
+    @Option(names = "--output", description = "directory for results.jsonl (pairs, accuracy, for the run report)")
+    String output;
+
     @Option(names = "--partitions", defaultValue = "2", description = "Spark partitions (default: ${DEFAULT-VALUE})")
     int partitions;
 
@@ -54,6 +57,13 @@ public final class EvalRewardModelCommand implements Callable<Integer> {
                         pair.id().replace("\\", "\\\\").replace("\"", "\\\""), pair.chosen(), pair.rejected()));
             }
             files.writeBytes(new Path(files.qualify(out)), lines.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        if (output != null) {
+            io.whetstone.jobs.eval.ResultsFile.write(files, output, java.util.List.of(
+                    new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("model", model)
+                            .put("correct", Math.round(result.accuracy() * result.pairs())).put("total", result.pairs())
+                            .put("accuracy", result.accuracy()).put("mean_reward_gap", result.meanGap())
+                            .put("data", data)));
         }
         System.out.println(String.format("%s  %d pairs  accuracy %.3f  mean reward gap %.4f", model, result.pairs(),
                 result.accuracy(), result.meanGap()));

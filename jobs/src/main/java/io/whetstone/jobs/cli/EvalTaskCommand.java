@@ -81,7 +81,7 @@ public final class EvalTaskCommand implements Callable<Integer> {
         }
         int threads = SparkRuntime.threadsPerTask(spark, 0);
         EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.AUTO, threads);
-        StringBuilder results = new StringBuilder();
+        List<ObjectNode> results = new ArrayList<>();
         for (int m = 0; m < models.size(); m++) {
             CheckpointStore.ModelAndTokenizer model = loaded.get(m);
             TaskEvaluation.Result result = TaskEvaluation.evaluate(spark, model.config(), model.params(),
@@ -91,7 +91,7 @@ public final class EvalTaskCommand implements Callable<Integer> {
             ObjectNode line = JSON.createObjectNode().put("model", models.get(m)).put("correct", result.correct())
                     .put("total", result.total()).put("accuracy", result.accuracy()).put("ci95_low", ci.low())
                     .put("ci95_high", ci.high()).put("problems", data != null ? data : "built-in task, seed " + seed);
-            results.append(line).append('\n');
+            results.add(line);
             if (output != null) {
                 writeCompletions(files, new Path(output, "completions-" + (m + 1) + ".jsonl"), result.samples());
             }
@@ -99,7 +99,7 @@ public final class EvalTaskCommand implements Callable<Integer> {
                     result.total(), 100 * result.accuracy(), 100 * ci.low(), 100 * ci.high()));
         }
         if (output != null) {
-            files.writeBytes(new Path(output, "results.jsonl"), results.toString().getBytes(StandardCharsets.UTF_8));
+            io.whetstone.jobs.eval.ResultsFile.write(files, output, results);
         }
         return 0;
     }

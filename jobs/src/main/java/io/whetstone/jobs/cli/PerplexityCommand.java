@@ -58,6 +58,9 @@ public final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--partitions", defaultValue = "2", description = "Spark partitions (default: ${DEFAULT-VALUE})")
     int partitions;
 
+    @Option(names = "--output", description = "directory for results.jsonl (one line per model, for the run report)")
+    String output;
+
     @Override
     public Integer call() throws Exception {
         SparkSession spark = SparkRuntime.session("whetstone perplexity");
@@ -79,6 +82,7 @@ public final class PerplexityCommand implements Callable<Integer> {
                 CorpusSpec.Truncation.ERROR, cacheDir);
         int threads = SparkRuntime.threadsPerTask(spark, 0);
         ObjectMapper json = new ObjectMapper();
+        List<ObjectNode> results = new ArrayList<>();
         for (String path : models) {
             CheckpointStore.ModelAndTokenizer model = ModelSources.load(files, path);
             if (seqLen > model.config().maxSeqLen()) {
@@ -99,11 +103,16 @@ public final class PerplexityCommand implements Callable<Integer> {
                 line.put("loss", result.loss());
                 line.put("perplexity", result.perplexity());
                 line.put("tokens", (long) result.tokens());
+                line.put("data", data);
+                results.add(line);
                 System.out.println(line);
             } finally {
                 rows.unpersist(false);
                 ModelPool.clear();
             }
+        }
+        if (output != null) {
+            io.whetstone.jobs.eval.ResultsFile.write(files, output, results);
         }
         return 0;
     }

@@ -87,7 +87,7 @@ public final class PipelineCommand implements Callable<Integer> {
     }
 
     /** The commands a stage may run: every command but the ones that run others or only print. */
-    static Set<String> commands() {
+    public static Set<String> commands() {
         Set<String> names = new HashSet<>(new CommandLine(new Whetstone()).getSubcommands().keySet());
         names.removeAll(Set.of("pipeline", "demo", "help"));
         return names;

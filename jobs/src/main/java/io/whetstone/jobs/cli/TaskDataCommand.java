@@ -23,6 +23,11 @@ public final class TaskDataCommand implements Callable<Integer> {
     @Option(names = "--heldout", defaultValue = "1000", description = "held-out problems (default: ${DEFAULT-VALUE})")
     int heldout;
 
+    @Option(names = "--prompt-completion", paramLabel = "dir",
+            description = "also write the training problems as prompt_completion records (the chat template's "
+                    + "question prompt, the worked solution) to <dir>/corpus.jsonl, e.g. to mix with a distilled corpus")
+    String promptCompletion;
+
     @Option(names = "--seed", defaultValue = "7", description = "seed of the generator (default: ${DEFAULT-VALUE}, the demo's)")
     long seed;
 
@@ -33,8 +38,20 @@ public final class TaskDataCommand implements Callable<Integer> {
         }
         HadoopFiles files = new HadoopFiles(new org.apache.hadoop.conf.Configuration());
         ArithmeticTask task = new ArithmeticTask(2, 3, true, seed);
-        DemoCommand.writeJsonl(files, new Path(output, "train.jsonl").toString(),
-                task.generate(ArithmeticTask.Split.TRAIN, train));
+        java.util.List<io.whetstone.datasets.tasks.TaskExample> problems = task.generate(ArithmeticTask.Split.TRAIN, train);
+        DemoCommand.writeJsonl(files, new Path(output, "train.jsonl").toString(), problems);
+        if (promptCompletion != null) {
+            io.whetstone.datasets.records.ChatTemplateSpec template = new io.whetstone.datasets.records.ChatTemplateSpec();
+            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+            StringBuilder text = new StringBuilder();
+            for (int i = 0; i < problems.size(); i++) {
+                text.append(json.createObjectNode().put("id", "train-" + i)
+                        .put("prompt", template.questionPrompt(problems.get(i).question()))
+                        .put("completion", problems.get(i).solution())).append('\n');
+            }
+            files.writeBytes(new Path(promptCompletion, "corpus.jsonl"),
+                    text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
         DemoCommand.writeJsonl(files, new Path(output, "heldout.jsonl").toString(),
                 task.generate(ArithmeticTask.Split.TEST, heldout));
         files.writeBytes(new Path(output, "_SUCCESS"), new byte[0]);

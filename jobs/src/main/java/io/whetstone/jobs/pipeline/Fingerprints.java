@@ -42,7 +42,16 @@ public final class Fingerprints {
         FileSystem fs = files.fs(root);
         try {
             if (!fs.exists(root)) {
-                return "missing";
+                FileStatus[] matches = fs.globStatus(root);
+                if (matches == null || matches.length == 0) {
+                    return "missing";
+                }
+                StringBuilder glob = new StringBuilder("glob\n"); // data.path may be a glob: each match's listing
+                java.util.Arrays.sort(matches);
+                for (FileStatus match : matches) {
+                    glob.append(match.getPath()).append(' ').append(of(files, match.getPath().toString())).append('\n');
+                }
+                return sha256(glob.toString());
             }
             FileStatus status = fs.getFileStatus(root);
             StringBuilder listing = new StringBuilder();

@@ -205,14 +205,7 @@ public final class PipelineRunner {
         Map<String, String> set = new LinkedHashMap<>();
         stage.set().forEach((key, value) -> set.put(key, Placeholders.substitute(value, name -> lookup(name, dir),
                 where + ", set " + key)));
-        String defaults = CONFIG_DEFAULTS.get(stage.command());
-        if (defaults != null && ConfigLoader.hasKey(defaults, "run.dir") && !set.containsKey("run.dir")) {
-            set.put("run.dir", dir);
-        }
-        if (defaults != null && ConfigLoader.hasKey(defaults, "output.path") && !set.containsKey("output.path")
-                && configPaths.getOrDefault("output.path", "").isBlank()) {
-            set.put("output.path", new Path(dir, "output").toString());
-        }
+        addStageKeys(stage.command(), set, dir);
         set.forEach((key, value) -> argv.add(key + "=" + value));
         List<String> args = stage.args().stream()
                 .map(arg -> Placeholders.substitute(arg, name -> lookup(name, dir), where + ", args")).toList();
@@ -242,6 +235,22 @@ public final class PipelineRunner {
                 "running", null, Instant.now().toString(), null, null);
     }
 
+    /**
+     * Adds to a stage's settings what the pipeline decides for it, unless its {@code set} names them: every stage
+     * writes under its own directory, whatever its config file says ({@code conf/*.yaml} write under {@code runs/},
+     * and a dated nightly directory must hold all of a night's output): {@code run.dir} is the stage's directory
+     * and {@code output.path} {@code <dir>/output}.
+     */
+    public static void addStageKeys(String command, Map<String, String> set, String dir) {
+        String defaults = CONFIG_DEFAULTS.get(command);
+        if (defaults != null && ConfigLoader.hasKey(defaults, "run.dir") && !set.containsKey("run.dir")) {
+            set.put("run.dir", dir);
+        }
+        if (defaults != null && ConfigLoader.hasKey(defaults, "output.path") && !set.containsKey("output.path")) {
+            set.put("output.path", new Path(dir, "output").toString());
+        }
+    }
+
     private void addInput(Map<String, String> inputs, String key, String value, String dir) {
         if (OUTPUT_KEYS.contains(key) || key.endsWith("cache_dir") || value.isBlank()) {
             return;
@@ -265,7 +274,8 @@ public final class PipelineRunner {
     private String lookup(String name, String dir) {
         String[] parts = name.split("\\.", 3);
         return switch (parts[0]) {
-            case "pipeline" -> parts.length == 2 && parts[1].equals("dir") ? root : null;
+            case "pipeline" -> parts.length != 2 ? null : parts[1].equals("dir") ? root
+                    : parts[1].equals("file_dir") ? spec.file().toAbsolutePath().normalize().getParent().toString() : null;
             case "stage" -> parts.length == 2 && parts[1].equals("dir") ? dir : null;
             case "env" -> parts.length == 2 ? System.getenv(parts[1]) : null;
             case "stages" -> {
