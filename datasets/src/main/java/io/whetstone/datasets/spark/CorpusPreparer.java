@@ -79,9 +79,14 @@ public final class CorpusPreparer {
         if (partitions < 1) {
             throw new IllegalArgumentException("partitions must be >= 1: " + partitions);
         }
-        String key = TokenizedCache.key(context.hadoopConfiguration(), spec.path(), CACHE_VERSION, spec.format(),
-                CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container()), tokenizer.id(), spec.seqLen(), spec.packing(),
-                spec.truncation(), spec.validation(), partitions);
+        Object[] settings = {CACHE_VERSION, spec.format(),
+                CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container()), tokenizer.id(),
+                spec.seqLen(), spec.packing(), spec.truncation(), spec.validation(), partitions};
+        if (spec.split().active()) { // the key of a whole corpus is as before, so existing caches stay valid
+            settings = java.util.Arrays.copyOf(settings, settings.length + 1);
+            settings[settings.length - 1] = spec.split();
+        }
+        String key = TokenizedCache.key(context.hadoopConfiguration(), spec.path(), settings);
         Path cache = new Path(spec.cacheDir(), "tokenized-" + key);
         try {
             FileSystem fs = cache.getFileSystem(context.hadoopConfiguration());
@@ -105,6 +110,13 @@ public final class CorpusPreparer {
         JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container())
                 ? CorpusReader.parquet(spark, spec.path(), spec.format().fields())
                 : CorpusReader.jsonl(context, spec.path());
+        HeldOutSplit split = spec.split();
+        if (split.active()) {
+            raw = raw.filter(record -> split.keeps(record.json()));
+            LOG.info("Reading the {} side of {}: records whose content hash falls {} {} of the range", split.heldOut()
+                    ? "held-out" : "training", spec.path(), split.heldOut() ? "in the first" : "outside the first",
+                    split.fraction());
+        }
         RecordParser parser = new RecordParser(spec.format(), new ChatTemplateSpec());
         int maxLength = spec.seqLen() + 1;
         CorpusSpec.Truncation truncation = spec.truncation();
@@ -327,6 +339,7 @@ public final class CorpusPreparer {
         fields.put("seq_len", spec.seqLen());
         fields.put("packing", spec.packing());
         fields.put("partitions", partitions);
+        fields.put("split", spec.split().toString());
         return fields;
     }
 }

@@ -17,7 +17,8 @@ import java.util.Locale;
  * @param cacheDir where tokenized corpora are cached (a Hadoop path)
  */
 public record CorpusSpec(String path, Format format, String container, Validation validation, int seqLen,
-                         boolean packing, Truncation truncation, String cacheDir) implements Serializable {
+                         boolean packing, Truncation truncation, String cacheDir, HeldOutSplit split)
+        implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
@@ -39,7 +40,20 @@ public record CorpusSpec(String path, Format format, String container, Validatio
         }
     }
 
+    /** The whole corpus at {@code path}. */
+    public CorpusSpec(String path, Format format, String container, Validation validation, int seqLen, boolean packing,
+                      Truncation truncation, String cacheDir) {
+        this(path, format, container, validation, seqLen, packing, truncation, cacheDir, HeldOutSplit.NONE);
+    }
+
+    /** This corpus's side {@code heldOut} of a split holding out {@code fraction} of its records. */
+    public CorpusSpec withSplit(double fraction, boolean heldOut) {
+        return new CorpusSpec(path, format, container, validation, seqLen, packing, truncation, cacheDir,
+                new HeldOutSplit(fraction, heldOut));
+    }
+
     public CorpusSpec {
+        split = split == null ? HeldOutSplit.NONE : split;
         if (path == null || path.isBlank()) {
             throw new IllegalArgumentException("data.path must be set");
         }

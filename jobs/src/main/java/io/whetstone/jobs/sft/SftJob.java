@@ -99,11 +99,15 @@ public final class SftJob {
                 ? teacher(files, tokenizer, modelConfig) : null;
 
         int partitions = config.spark().partitions();
-        CorpusPreparer.Prepared corpus = new CorpusPreparer(spark).prepare(corpusSpec(runDir), tokenizer, partitions,
+        CorpusSpec trainSpec = config.eval().split() ? corpusSpec(runDir).withSplit(config.eval().fraction(), false)
+                : corpusSpec(runDir);
+        CorpusPreparer.Prepared corpus = new CorpusPreparer(spark).prepare(trainSpec, tokenizer, partitions,
                 new Path(runDir, "rejects").toString());
         JavaRDD<io.whetstone.datasets.pack.PackedSequence> shards = corpus.rows().persist(StorageLevel.MEMORY_AND_DISK());
         JavaRDD<io.whetstone.datasets.pack.PackedSequence> heldOut = config.eval().enabled()
-                ? new CorpusPreparer(spark).prepare(corpusSpec(runDir, config.eval().path()), tokenizer, partitions,
+                ? new CorpusPreparer(spark).prepare(config.eval().split()
+                        ? corpusSpec(runDir).withSplit(config.eval().fraction(), true)
+                        : corpusSpec(runDir, config.eval().path()), tokenizer, partitions,
                 new Path(runDir, "rejects-eval").toString()).rows().persist(StorageLevel.MEMORY_AND_DISK()) : null;
 
         LoraTraining loraTraining = null;

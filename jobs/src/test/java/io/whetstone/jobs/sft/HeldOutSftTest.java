@@ -44,4 +44,32 @@ class HeldOutSftTest {
             assertEquals(Math.exp(after), evals.get(2).get("eval_ppl").asDouble(), 1e-9 * Math.exp(after));
         }
     }
+
+    @Test
+    void aFractionOfTheCorpusIsHeldOutByContentAndNotTrainedOn(@TempDir Path dir) throws IOException {
+        List<String> lines = TestData.promptCompletionLines(80, 4);
+        Path data = TestData.write(dir, "train.jsonl", lines);
+        long trainSide = lines.stream().filter(new io.whetstone.datasets.spark.HeldOutSplit(0.25, false)::keeps).count();
+        assertTrue(trainSide > 40 && trainSide < 80, "the split holds some out: " + trainSide);
+        Path run = dir.resolve("run");
+        List<String> settings = TestData.tinySft(data, run);
+        settings.addAll(List.of("train.rounds=2", "eval.fraction=0.25"));
+        SftResult result = new SftJob(SparkTestSession.get(), SftConfig.load(null, settings)).run();
+        assertEquals(trainSide, result.corpus().examples(), "only the training side is trained on");
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> evals = new ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            JsonNode node = json.readTree(line);
+            if (node.has("eval_loss")) {
+                evals.add(node);
+            }
+        }
+        assertEquals(List.of(0, 2), evals.stream().map(n -> n.get("round").asInt()).toList());
+
+        List<String> both = new ArrayList<>(settings);
+        both.add("eval.path=" + data.toUri());
+        io.whetstone.jobs.config.ConfigException error = org.junit.jupiter.api.Assertions.assertThrows(
+                io.whetstone.jobs.config.ConfigException.class, () -> SftConfig.load(null, both));
+        assertTrue(error.getMessage().contains("eval.path and eval.fraction are alternatives"), error.getMessage());
+    }
 }
