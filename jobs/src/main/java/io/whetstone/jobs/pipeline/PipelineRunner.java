@@ -175,7 +175,10 @@ public final class PipelineRunner {
         if (execution.lastLine() != null) {
             outputs.put(RESULT, execution.lastLine());
         }
-        StageRecord record = planned.finish("done", 0, seconds, outputs);
+        // Fingerprinted again now that it ran: a path it read may be one it also wrote (task-data's extra corpus,
+        // an output.path outside its directory), and the next run must compare with what it left, not with what
+        // it found.
+        StageRecord record = planned.refingerprinted(plan(stage, deps)).finish("done", 0, seconds, outputs);
         record.write(files, dir);
         files.writeBytes(new Path(dir, "_SUCCESS"), new byte[0]);
         completed.put(stage.name(), record);

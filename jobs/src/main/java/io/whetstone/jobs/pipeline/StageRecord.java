@@ -35,6 +35,12 @@ public record StageRecord(String name, String command, List<String> argv, String
                 started, elapsed, newOutputs);
     }
 
+    /** This record with the fingerprint and inputs of {@code now}, the same stage planned again. */
+    StageRecord refingerprinted(StageRecord now) {
+        return new StageRecord(name, command, argv, now.fingerprint(), now.configSha256(), now.inputs(), now.upstream(),
+                status, exitCode, started, seconds, outputs);
+    }
+
     /** Writes {@code stage.json} into {@code dir}. */
     void write(HadoopFiles files, String dir) {
         try {

@@ -47,6 +47,15 @@ class PipelineRunnerTest {
         String runDir = argv.stream().filter(a -> a.startsWith("run.dir=")).map(a -> a.substring(8)).findFirst()
                 .orElse(null);
         int code = nextCode.getOrDefault(argv.get(0), 0);
+        int output = argv.indexOf("--output");
+        if (output >= 0) { // a command writing where its arguments say, outside its stage directory
+            try {
+                Path target = Files.createDirectories(Path.of(new org.apache.hadoop.fs.Path(argv.get(output + 1)).toUri()));
+                Files.writeString(target.resolve("part-" + ran.size()), "written");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
         nextCode.remove(argv.get(0));
         if (runDir != null) {
             try {
@@ -252,6 +261,25 @@ class PipelineRunnerTest {
         ConfigException noOutput = assertThrows(ConfigException.class, () -> run(file));
         assertTrue(noOutput.getMessage().contains("stage 'b' has no output 'nope' (it has: "), noOutput.getMessage());
         assertTrue(noOutput.getMessage().contains("checkpoint"), noOutput.getMessage());
+    }
+
+    @Test
+    void aPathAStageWritesOutsideItsDirectoryIsNotAChangedInputNextTime() throws IOException {
+        Path file = pipelineFile("""
+                stages:
+                  - name: data
+                    command: task-data
+                    args: [--output, "${pipeline.dir}/corpora/original"]
+                  - name: base
+                    command: sft
+                    set: {data.path: "${pipeline.dir}/corpora/*/part-*"}
+                    after: [data]
+                """);
+        assertEquals(0, run(file));
+        assertEquals(List.of("task-data", "sft"), commandsRun());
+        ran.clear();
+        assertEquals(0, run(file));
+        assertEquals(List.of(), commandsRun(), "its own output read back is not a change");
     }
 
     @Test
