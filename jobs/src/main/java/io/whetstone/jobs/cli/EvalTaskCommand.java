@@ -3,10 +3,10 @@ package io.whetstone.jobs.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.whetstone.datasets.tasks.ArithmeticTask;
-import io.whetstone.datasets.tasks.TaskExample;
 import io.whetstone.datasets.tasks.Verifier;
 import io.whetstone.jobs.eval.Interval;
-import io.whetstone.jobs.eval.ProblemFile;
+import io.whetstone.jobs.eval.PromptProblems;
+import io.whetstone.datasets.tasks.AnswerFormat;
 import io.whetstone.jobs.eval.TaskEvaluation;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
@@ -30,9 +30,10 @@ import picocli.CommandLine.Parameters;
 @Command(name = "eval-task", mixinStandardHelpOptions = true,
         description = {"Exact-match accuracy of models on problems with reference answers, on Spark.",
                 "Greedy decoding of each problem, scored by its final answer after '####': the built-in arithmetic task's",
-                "held-out problems (the demo's with the default seed and 1,000 problems), or --data, a JSONL file of",
-                "{question, answer} records in GSM8K's format. One line per model: path, correct/total, accuracy and",
-                "the 95%% Wilson interval; --output also writes results.jsonl and every completion with its verdict."})
+                "held-out problems (the demo's with the default seed and 1,000 problems), or --data: records with a",
+                "question and its answer (GSM8K's format) or a prompt and its reference, JSONL or Parquet. One line per",
+                "model: path, correct/total, accuracy and the 95%% Wilson interval; --output also writes results.jsonl",
+                "and every completion with its verdict."})
 public final class EvalTaskCommand implements Callable<Integer> {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -40,9 +41,13 @@ public final class EvalTaskCommand implements Callable<Integer> {
     @Parameters(paramLabel = "model", arity = "1..*", description = "checkpoints or model directories to evaluate")
     List<String> models = new ArrayList<>();
 
-    @Option(names = "--data", description = "problems in GSM8K's JSONL format (default: the built-in task's held-out "
-            + "problems)")
+    @Option(names = "--data", description = "problems: {question, answer} or {prompt, reference} records on any Hadoop "
+            + "path (default: the built-in task's held-out problems)")
     String data;
+
+    @Option(names = "--answer-format", description = "how final answers are read and compared: gsm8k (the number "
+            + "after ####, normalised; the default with --data) or task (the exact #### answer; the built-in task's)")
+    String answerFormat;
 
     @Option(names = "--examples", defaultValue = "1000",
             description = "built-in held-out problems, or at most this many of --data (default: ${DEFAULT-VALUE})")
@@ -65,26 +70,19 @@ public final class EvalTaskCommand implements Callable<Integer> {
     public Integer call() {
         SparkSession spark = SparkRuntime.session("whetstone eval-task");
         HadoopFiles files = new HadoopFiles(JavaSparkContext.fromSparkContext(spark.sparkContext()).hadoopConfiguration());
-        List<TaskExample> problems;
-        Verifier verifier;
-        if (data != null) {
-            problems = ProblemFile.read(files, data);
-            problems = problems.subList(0, Math.min(examples, problems.size()));
-            verifier = ProblemFile.verifier();
-        } else {
-            problems = new ArithmeticTask(2, 3, true, seed).generate(ArithmeticTask.Split.TEST, examples);
-            verifier = ArithmeticTask.verifier();
-        }
+        AnswerFormat format = AnswerFormat.parse(answerFormat != null ? answerFormat : data != null ? "gsm8k" : "task");
         List<CheckpointStore.ModelAndTokenizer> loaded = new ArrayList<>();
         for (String path : models) {
             loaded.add(ModelSources.load(files, path)); // every model loads before any evaluation starts
         }
+        Verifier verifier = data != null ? PromptProblems.verifier(format) : ArithmeticTask.verifier();
         int threads = SparkRuntime.threadsPerTask(spark, 0);
         EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.AUTO, threads);
         List<ObjectNode> results = new ArrayList<>();
         for (int m = 0; m < models.size(); m++) {
             CheckpointStore.ModelAndTokenizer model = loaded.get(m);
-            TaskEvaluation.Result result = TaskEvaluation.evaluate(spark, model.config(), model.params(),
+            List<TaskEvaluation.Problem> problems = problems(spark, model);
+            TaskEvaluation.Result result = TaskEvaluation.evaluateProblems(spark, model.config(), model.params(),
                     model.tokenizer(), problems, verifier, maxNewTokens, partitions, engine, 100);
             // Wilson, not the normal approximation, which gave [0.0%, 0.0%] for 0 of 20
             Interval ci = Interval.wilson(result.correct(), result.total());
@@ -102,6 +100,22 @@ public final class EvalTaskCommand implements Callable<Integer> {
             io.whetstone.jobs.eval.ResultsFile.write(files, output, results);
         }
         return 0;
+    }
+
+    /** The problems as {@code model} sees them (a file's prompts are tokenized and checked by its tokenizer). */
+    private List<TaskEvaluation.Problem> problems(SparkSession spark, CheckpointStore.ModelAndTokenizer model) {
+        if (data == null) {
+            return new ArithmeticTask(2, 3, true, seed).generate(ArithmeticTask.Split.TEST, examples).stream()
+                    .map(TaskEvaluation.Problem::templated).toList();
+        }
+        if (maxNewTokens >= model.config().maxSeqLen()) {
+            throw new IllegalArgumentException("--max-new-tokens " + maxNewTokens + " leaves no room for a prompt in the "
+                    + "model's max_seq_len " + model.config().maxSeqLen());
+        }
+        List<TaskEvaluation.Problem> all = PromptProblems.read(spark, data, model.tokenizer(),
+                model.config().maxSeqLen() - maxNewTokens, AnswerFormat.parse(answerFormat != null ? answerFormat
+                        : "gsm8k"));
+        return all.subList(0, Math.min(examples, all.size()));
     }
 
     private static void writeCompletions(HadoopFiles files, Path path, List<TaskEvaluation.Sample> samples) {

@@ -39,18 +39,36 @@ public final class TaskEvaluation {
     public record Result(double accuracy, int correct, int total, List<Sample> samples) {
     }
 
+    /** A problem and the prompt text the model sees (the chat template's question prompt, or a record's own). */
+    public record Problem(TaskExample example, String prompt) implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        /** {@code example} asked through the chat template's question prompt, as SFT trains on it. */
+        public static Problem templated(TaskExample example) {
+            return new Problem(example, new ChatTemplateSpec().questionPrompt(example.question()));
+        }
+    }
+
     public static Result evaluate(SparkSession spark, ModelConfig config, float[] params, Tokenizer tokenizer,
                                   List<TaskExample> examples, Verifier verifier, int maxNewTokens, int partitions,
                                   EngineOptions engine, int batchSize) {
+        return evaluateProblems(spark, config, params, tokenizer, examples.stream().map(Problem::templated).toList(),
+                verifier, maxNewTokens, partitions, engine, batchSize);
+    }
+
+    /** {@link #evaluate} of problems with their own prompts. */
+    public static Result evaluateProblems(SparkSession spark, ModelConfig config, float[] params, Tokenizer tokenizer,
+                                          List<Problem> examples, Verifier verifier, int maxNewTokens, int partitions,
+                                          EngineOptions engine, int batchSize) {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<float[]> weights = context.broadcast(params);
         try {
             context.setJobDescription("whetstone: evaluate " + examples.size() + " held-out examples");
             List<Sample> samples = context.parallelize(examples, Math.max(1, Math.min(partitions, examples.size())))
                     .mapPartitions(iterator -> {
-                        List<TaskExample> part = new ArrayList<>();
+                        List<Problem> part = new ArrayList<>();
                         iterator.forEachRemaining(part::add);
-                        return decode(config, weights.value(), tokenizer, part, verifier, maxNewTokens, engine,
+                        return decodeProblems(config, weights.value(), tokenizer, part, verifier, maxNewTokens, engine,
                                 batchSize).iterator();
                     }).collect();
             int correct = (int) samples.stream().filter(Sample::correct).count();
@@ -65,7 +83,14 @@ public final class TaskEvaluation {
     public static List<Sample> decode(ModelConfig config, float[] params, Tokenizer tokenizer,
                                       List<TaskExample> examples, Verifier verifier, int maxNewTokens,
                                       EngineOptions engine, int batchSize) {
-        ChatTemplateSpec template = new ChatTemplateSpec();
+        return decodeProblems(config, params, tokenizer, examples.stream().map(Problem::templated).toList(), verifier,
+                maxNewTokens, engine, batchSize);
+    }
+
+    /** Decodes and scores {@code problems} in this JVM. */
+    static List<Sample> decodeProblems(ModelConfig config, float[] params, Tokenizer tokenizer,
+                                       List<Problem> examples, Verifier verifier, int maxNewTokens,
+                                       EngineOptions engine, int batchSize) {
         List<Sample> samples = new ArrayList<>();
         try (Transformer model = new Transformer(config, engine)) {
             TrainingState.copyInto(params, model.parameters().params());
@@ -74,10 +99,10 @@ public final class TaskEvaluation {
             KvCacheDecoder fast = cached ? new KvCacheDecoder(model) : null;
             GreedyDecoder plain = cached ? null : new GreedyDecoder(model);
             for (int start = 0; start < examples.size(); start += batchSize) {
-                List<TaskExample> chunk = examples.subList(start, Math.min(examples.size(), start + batchSize));
+                List<Problem> chunk = examples.subList(start, Math.min(examples.size(), start + batchSize));
                 List<int[]> prompts = new ArrayList<>();
-                for (TaskExample example : chunk) {
-                    int[] text = tokenizer.encode(template.questionPrompt(example.question()));
+                for (Problem problem : chunk) {
+                    int[] text = tokenizer.encode(problem.prompt());
                     int[] prompt = new int[text.length + 1];
                     prompt[0] = tokenizer.bosId();
                     System.arraycopy(text, 0, prompt, 1, text.length);
@@ -94,7 +119,7 @@ public final class TaskEvaluation {
                 }
                 for (int i = 0; i < chunk.size(); i++) {
                     String completion = tokenizer.decode(outputs.get(i));
-                    TaskExample example = chunk.get(i);
+                    TaskExample example = chunk.get(i).example();
                     samples.add(new Sample(example.id(), example.question(), completion,
                             verifier.correct(example, completion)));
                 }
