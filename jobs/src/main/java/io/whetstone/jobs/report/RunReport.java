@@ -212,6 +212,15 @@ public final class RunReport {
         }
         numbers(html, stage);
         charts(html, stage);
+        summaryTables(html, stage);
+        for (StageData.Figure figure : stage.figures()) {
+            // as an image, so the figure's own ids and styles cannot clash with the page's
+            html.append("<figure><img alt=\"").append(Html.escape(new Path(figure.file()).getName()))
+                    .append("\" src=\"data:image/svg+xml;base64,")
+                    .append(java.util.Base64.getEncoder().encodeToString(figure.svg().getBytes(StandardCharsets.UTF_8)))
+                    .append("\"><figcaption>").append(Html.escape(new Path(figure.file()).getName()))
+                    .append("</figcaption></figure>");
+        }
         events(html, stage);
         stage.samples().forEach(samples -> samples(html, samples));
         if (stage.config() != null) {
@@ -321,6 +330,41 @@ public final class RunReport {
             constants.forEach((key, value) -> html.append(Html.escape(key)).append(" = ").append(value).append("; "));
             html.append("</p>");
         }
+    }
+
+    /** A job's {@code summary.json}: each list of records in it as a table (tts's strategies and budgets). */
+    private static void summaryTables(StringBuilder html, StageData stage) {
+        if (stage.summary() == null) {
+            return;
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = stage.summary().fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> field = it.next();
+            if (!field.getValue().isArray() || field.getValue().isEmpty() || !field.getValue().get(0).isObject()) {
+                continue;
+            }
+            Set<String> columns = new LinkedHashSet<>();
+            field.getValue().forEach(row -> row.fieldNames().forEachRemaining(columns::add));
+            html.append("<h3>").append(Html.escape(field.getKey())).append("</h3><table><tr>");
+            columns.forEach(column -> html.append("<th>").append(Html.escape(column)).append("</th>"));
+            html.append("</tr>");
+            for (JsonNode row : field.getValue()) {
+                html.append("<tr>");
+                for (String column : columns) {
+                    JsonNode value = row.path(column);
+                    String text = value.isNumber() ? Html.number(value.asDouble()) : value.isArray()
+                            ? arrayText(value) : value.isMissingNode() || value.isNull() ? "" : value.asText();
+                    html.append("<td>").append(Html.escape(text)).append("</td>");
+                }
+                html.append("</tr>");
+            }
+            html.append("</table>");
+        }
+    }
+
+    private static String arrayText(JsonNode array) {
+        List<String> items = new ArrayList<>();
+        array.forEach(item -> items.add(item.isNumber() ? Html.number(item.asDouble()) : item.asText()));
+        return "[" + String.join(", ", items) + "]";
     }
 
     /** Held-out evaluation events ({@code "eval": {...}}) as series over iterations, one per field. */
@@ -441,5 +485,5 @@ public final class RunReport {
             + ".ax{font-size:10px;fill:#555}.lg{font-size:10px}.frame{fill:none;stroke:#ccc}"
             + "dl.numbers{display:flex;flex-wrap:wrap;gap:4px 18px}dl.numbers div{min-width:150px}"
             + "dt{color:#666;font-size:12px}dd{margin:0;font-weight:600}pre{margin:0;white-space:pre-wrap;"
-            + "font-size:12px}td.ok{color:#1a7f37}td.bad{color:#c62828}details{margin:6px 0}";
+            + "font-size:12px}figure{margin:8px 0}figure img{max-width:100%}td.ok{color:#1a7f37}td.bad{color:#c62828}details{margin:6px 0}";
 }

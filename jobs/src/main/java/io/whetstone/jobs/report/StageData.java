@@ -17,11 +17,19 @@ import org.apache.hadoop.fs.Path;
  * files of completions with verdicts. Lines a crash cut short are skipped.
  */
 record StageData(String name, String dir, List<JsonNode> rounds, List<JsonNode> events, String config,
-                 JsonNode stage, List<JsonNode> results, List<Samples> samples) {
+                 JsonNode stage, List<JsonNode> results, List<Samples> samples, JsonNode summary,
+                 List<Figure> figures) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Samples shown per file. */
     static final int SAMPLES = 6;
+
+    /** An SVG figure a job wrote into its directory (tts's accuracy-versus-tokens plot). */
+    record Figure(String file, String svg) {
+    }
+
+    /** Figures larger than this are linked, not embedded. */
+    static final long MAX_FIGURE_BYTES = 2L << 20;
 
     /** Completions from one file: the file and a few of its records (right and wrong ones). */
     record Samples(String file, int total, int correct, List<JsonNode> shown) {
@@ -44,7 +52,37 @@ record StageData(String name, String dir, List<JsonNode> rounds, List<JsonNode> 
             stage = parsed.isEmpty() ? null : parsed.get(0);
         }
         List<JsonNode> results = lines(files, new Path(dir, "results.jsonl"));
-        return new StageData(name, dir, rounds, events, config, stage, results, samples(files, new Path(dir)));
+        Path summaryPath = new Path(dir, "summary.json");
+        JsonNode summary = null;
+        if (files.exists(summaryPath)) {
+            List<JsonNode> parsed = parse(new String(files.readBytes(summaryPath), StandardCharsets.UTF_8)
+                    .replace('\n', ' '));
+            summary = parsed.isEmpty() ? null : parsed.get(0);
+        }
+        return new StageData(name, dir, rounds, events, config, stage, results, samples(files, new Path(dir)), summary,
+                figures(files, new Path(dir)));
+    }
+
+    /** The SVG files directly in {@code dir}, by name. */
+    static List<Figure> figures(HadoopFiles files, Path dir) {
+        List<Figure> figures = new ArrayList<>();
+        try {
+            FileSystem fs = files.fs(dir);
+            if (!fs.exists(dir)) {
+                return figures;
+            }
+            FileStatus[] statuses = fs.listStatus(dir);
+            java.util.Arrays.sort(statuses, java.util.Comparator.comparing(s -> s.getPath().getName()));
+            for (FileStatus status : statuses) {
+                if (status.isFile() && status.getPath().getName().endsWith(".svg") && status.getLen() <= MAX_FIGURE_BYTES) {
+                    figures.add(new Figure(status.getPath().toString(),
+                            new String(files.readBytes(status.getPath()), StandardCharsets.UTF_8)));
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot list " + dir, e);
+        }
+        return figures;
     }
 
     /** The end event's fields, or an empty object. */
