@@ -58,17 +58,30 @@ public final class PipelineCommand implements Callable<Integer> {
             description = "a setting for one stage, as if in its 'set' (repeatable), e.g. --set sft.train.rounds=2")
     List<String> settings = new ArrayList<>();
 
+    @Option(names = "--var", paramLabel = "name=value",
+            description = "a value of the file's vars (repeatable), used as ${vars.name}")
+    List<String> vars = new ArrayList<>();
+
     @Option(names = "--no-report", description = "do not write report.html at the end")
     boolean noReport;
 
     @Override
     public Integer call() {
-        PipelineSpec spec = withSettings(PipelineSpec.read(config, commands()), settings);
+        return run("pipeline", config, dir, only, rerun, vars, settings, !noReport);
+    }
+
+    /**
+     * Runs pipeline file {@code file} in {@code dir} (null: the file's own {@code dir}) and, if asked, writes the
+     * report; returns the exit code. {@code command} names the command in messages.
+     */
+    static int run(String command, Path file, String dir, List<String> only, List<String> rerun, List<String> vars,
+                   List<String> settings, boolean report) {
+        PipelineSpec spec = withSettings(PipelineSpec.read(file, commands()).withVars(vars), settings);
         String directory = dir != null ? dir : spec.dir();
         if (directory == null || directory.isBlank()) {
-            throw new ConfigException(config + ": no pipeline directory: set 'dir' in the file or pass --dir");
+            throw new ConfigException(file + ": no pipeline directory: set 'dir' in the file or pass --dir");
         }
-        SparkSession spark = SparkRuntime.session("whetstone pipeline");
+        SparkSession spark = SparkRuntime.session("whetstone " + command);
         HadoopFiles files = new HadoopFiles(JavaSparkContext.fromSparkContext(spark.sparkContext()).hadoopConfiguration());
         PipelineRunner runner = new PipelineRunner(spec, directory, files, PipelineCommand::runStage,
                 new PipelineRunner.Options(new LinkedHashSet<>(only), new LinkedHashSet<>(rerun)));
@@ -76,12 +89,11 @@ public final class PipelineCommand implements Callable<Integer> {
         try {
             code = runner.run();
         } catch (PipelineLock.HeldException e) {
-            System.err.println("whetstone pipeline: " + e.getMessage());
+            System.err.println("whetstone " + command + ": " + e.getMessage());
             return LOCKED;
         }
-        if (!noReport) {
-            String report = RunReport.write(files, runner.root());
-            System.out.println(report);
+        if (report) {
+            System.out.println(RunReport.write(files, runner.root()));
         }
         return code;
     }
@@ -118,7 +130,7 @@ public final class PipelineCommand implements Callable<Integer> {
             stages.set(index, new io.whetstone.jobs.pipeline.StageSpec(stage.name(), stage.command(), stage.config(),
                     set, stage.args(), stage.after()));
         }
-        return new PipelineSpec(spec.file(), spec.dir(), stages);
+        return new PipelineSpec(spec.file(), spec.dir(), spec.vars(), stages);
     }
 
     /** Runs one stage's command line here, passing its output through and keeping its last line. */

@@ -281,6 +281,7 @@ public final class PipelineRunner {
                     : parts[1].equals("file_dir") ? spec.file().toAbsolutePath().normalize().getParent().toString() : null;
             case "stage" -> parts.length == 2 && parts[1].equals("dir") ? dir : null;
             case "env" -> parts.length == 2 ? System.getenv(parts[1]) : null;
+            case "vars" -> parts.length == 2 ? spec.vars().get(parts[1]) : null;
             case "stages" -> {
                 if (parts.length != 3 || !completed.containsKey(parts[1])) {
                     yield null;

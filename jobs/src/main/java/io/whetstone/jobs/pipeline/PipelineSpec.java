@@ -18,20 +18,37 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * A pipeline file: {@code dir} (the pipeline directory, where each stage gets its own directory) and
+ * A pipeline file: {@code dir} (the pipeline directory, where each stage gets its own directory), {@code vars}
+ * (named values the stages use as {@code ${vars.NAME}}, overridable with {@code --var NAME=value}) and
  * {@code stages}, a list of {@link StageSpec}s. Relative paths in it ({@code dir}, {@code config}, and path keys in
  * {@code set}) resolve against the file's directory, as in job configs. Every mistake is an error naming the file,
  * the stage and the key.
  */
-public record PipelineSpec(Path file, String dir, List<StageSpec> stages) {
+public record PipelineSpec(Path file, String dir, Map<String, String> vars, List<StageSpec> stages) {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]*");
-    private static final Set<String> TOP_KEYS = Set.of("dir", "stages");
+    private static final Set<String> TOP_KEYS = Set.of("dir", "vars", "stages");
     private static final Set<String> STAGE_KEYS = Set.of("name", "command", "config", "set", "args", "after");
 
     public PipelineSpec {
+        vars = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(vars));
         stages = List.copyOf(stages);
+    }
+
+    /** This pipeline with {@code name=value} settings of its {@code vars} (each must be declared in the file). */
+    public PipelineSpec withVars(List<String> settings) {
+        Map<String, String> values = new LinkedHashMap<>(vars);
+        for (String setting : settings) {
+            int equals = setting.indexOf('=');
+            String name = equals > 0 ? setting.substring(0, equals) : setting;
+            if (equals <= 0 || !vars.containsKey(name)) {
+                throw new ConfigException("--var " + setting + ": expected name=value with a name the pipeline's "
+                        + "vars declare (" + String.join(", ", vars.keySet()) + ")");
+            }
+            values.put(name, setting.substring(equals + 1));
+        }
+        return new PipelineSpec(file, dir, values, stages);
     }
 
     /** Reads and checks {@code file}; {@code knownCommands} are the commands a stage may run. */
@@ -51,6 +68,15 @@ public record PipelineSpec(Path file, String dir, List<StageSpec> stages) {
         checkKeys(file, root, TOP_KEYS, "the top level");
         Path base = file.toAbsolutePath().normalize().getParent();
         String dir = root.path("dir").isTextual() ? resolve(base, root.get("dir").asText()) : null;
+        Map<String, String> vars = new LinkedHashMap<>();
+        JsonNode declared = root.path("vars");
+        if (!declared.isMissingNode() && !declared.isNull()) {
+            if (!declared.isObject()) {
+                throw new ConfigException(file + ": 'vars' must map names to values, e.g. train_problems: 20000");
+            }
+            declared.fields().forEachRemaining(var -> vars.put(var.getKey(), var.getValue().isTextual()
+                    ? var.getValue().asText() : var.getValue().toString()));
+        }
         JsonNode list = root.path("stages");
         if (!list.isArray() || list.isEmpty()) {
             throw new ConfigException(file + ": 'stages' must be a non-empty list of stages");
@@ -72,7 +98,7 @@ public record PipelineSpec(Path file, String dir, List<StageSpec> stages) {
                 }
             }
         }
-        return new PipelineSpec(file, dir, stages);
+        return new PipelineSpec(file, dir, vars, stages);
     }
 
     private static StageSpec stage(Path file, Path base, JsonNode node, int index, Set<String> knownCommands) {

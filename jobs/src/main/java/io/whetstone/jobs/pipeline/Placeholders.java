@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
 /**
  * {@code ${...}} placeholders in stage values: {@code ${stages.NAME.KEY}} (an earlier stage's output: {@code dir},
  * {@code result}, the last line it printed, or a field of its run's end event such as {@code checkpoint}),
- * {@code ${pipeline.dir}}, {@code ${pipeline.file_dir}} (the pipeline file's directory, for relative paths in
+ * {@code ${vars.NAME}} (the file's {@code vars}), {@code ${pipeline.dir}}, {@code ${pipeline.file_dir}} (the pipeline file's directory, for relative paths in
  * {@code args}), {@code ${stage.dir}} (the stage's own directory) and {@code ${env.NAME}}.
  */
 public final class Placeholders {

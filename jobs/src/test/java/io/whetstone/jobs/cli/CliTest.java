@@ -182,91 +182,61 @@ class CliTest {
 
     /** The demo end to end at toy size: every stage runs and summary.json lists them with their fields. */
     @Test
-    void demoWritesBothStagesToTheSummary(@TempDir Path dir) throws Exception {
+    void theDemoPipelineRunsEveryStageAndASecondRunSkipsThemAll(@TempDir Path dir) throws Exception {
         Path runDir = dir.resolve("demo");
-        Run run = run("demo", "--run-dir", runDir.toString(), "--train-examples", "64", "--heldout-examples", "16",
+        List<String> args = new java.util.ArrayList<>(List.of("demo", "--run-dir", runDir.toString(),
+                "--var", "train_problems=64", "--var", "heldout_problems=16", "--var", "pair_prompts=16",
+                "--var", "prm_prompts=8", "--var", "prm_heldout=4", "--var", "max_new_tokens=8",
                 "train.rounds=2", "train.averaging_frequency=2", "train.batch_size_per_worker=2", "model.width=32",
-                "model.layers=1", "model.heads=2", "model.kv_heads=1", "model.ffn_hidden=64",
-                "--grpo", "train.iterations=2", "--grpo", "rollout.prompts_per_iteration=4",
-                "--grpo", "rollout.group_size=2", "--grpo", "rollout.max_new_tokens=8", "--grpo", "eval.every_iterations=0",
-                "--distill", "model.width=16", "--distill", "model.layers=1", "--distill", "model.heads=2",
-                "--distill", "model.kv_heads=1", "--distill", "model.ffn_hidden=32", "--distill", "train.rounds=2",
-                // a 2-round model answers nothing right: pairs by a length penalty instead of the verifier
-                "--pairs", "sampling.max_new_tokens=8", "--pairs", "pairs.keep_unfinished=true",
-                "--pairs", "scoring.components=[{name: short, type: length, max_tokens: 8, buffer: 6}]",
-                "--dpo", "train.rounds=2", "--dpo", "train.batch_size_per_worker=2", "--dpo", "data.seq_len=64",
-                "--rm", "train.rounds=2", "--rm", "train.batch_size_per_worker=2", "--rm", "data.seq_len=64",
-                "--tts", "sampling.samples_per_prompt=4", "--tts", "sampling.max_new_tokens=8",
-                "--tts", "budget.values=[1, 4]", "--tts", "beam.max_steps=2",
-                "--prm", "sampling.solutions_per_prompt=2", "--prm", "sampling.rollouts_per_step=2",
-                "--prm", "sampling.max_new_tokens=8", "--prm", "train.rounds=2", "--prm", "train.batch_size_per_worker=4");
-        assertEquals(0, run.code(), run.err());
-        JsonNode summary = new ObjectMapper().readTree(Files.readString(runDir.resolve("summary.json")));
-        JsonNode stages = summary.get("stages");
-        assertEquals(7, stages.size(), summary.toString());
-        assertEquals("sft", stages.get(0).get("name").asText());
-        for (JsonNode stage : stages) {
-            JsonNode memory = stage.get("memory");
-            assertTrue(memory != null && memory.get("peak_rss_mb").asLong() > 0
-                    && memory.get("peak_rss_mb").asLong() >= memory.get("rss_mb").asLong()
-                    && memory.has("heap_used_mb") && memory.has("nd4j_offheap_mb"), "memory of " + stage);
+                "model.layers=1", "model.heads=2", "model.kv_heads=1", "model.ffn_hidden=64"));
+        // a 2-round model answers nothing right: pairs by a length penalty instead of the verifier
+        for (String stage : List.of("pairs", "pairs_heldout")) {
+            args.addAll(List.of("--set", stage + ".pairs.keep_unfinished=true", "--set",
+                    stage + ".scoring.components=[{name: short, type: length, max_tokens: 8, buffer: 6}]"));
         }
-        JsonNode dpo = stages.get(1);
-        assertEquals("dpo", dpo.get("name").asText());
-        assertEquals(stages.get(0).get("heldout_accuracy_after").asDouble(), dpo.get("heldout_accuracy_before").asDouble());
-        for (String field : new String[] {"heldout_accuracy_after", "heldout_ci95_before", "heldout_ci95_after",
-                "checkpoint", "pairs", "pair_stats", "last_round"}) {
-            assertTrue(dpo.has(field), field + " missing in " + dpo);
+        for (String stage : List.of("dpo", "reward_model")) {
+            args.addAll(List.of("--set", stage + ".train.rounds=2", "--set", stage + ".train.batch_size_per_worker=2",
+                    "--set", stage + ".data.seq_len=64"));
         }
-        assertEquals(dpo.get("pairs").asInt(), dpo.get("pair_stats").get("pairs").asInt());
-        assertEquals(2, dpo.get("rounds").asInt());
-        JsonNode rm = stages.get(2);
-        assertEquals("reward_model", rm.get("name").asText());
-        for (String field : new String[] {"heldout_pair_accuracy", "heldout_pair_ci95", "heldout_pairs", "train_pairs",
-                "reward_model"}) {
-            assertTrue(rm.has(field), field + " missing in " + rm);
+        for (String stage : List.of("prm_labels", "prm_labels_heldout")) {
+            args.addAll(List.of("--set", stage + ".sampling.solutions_per_prompt=2", "--set",
+                    stage + ".sampling.rollouts_per_step=2"));
         }
-        assertEquals(dpo.get("pairs").asInt(), rm.get("train_pairs").asInt());
-        assertTrue(Files.exists(runDir.resolve("eval/reward_model_heldout.jsonl")));
-        JsonNode prm = stages.get(3);
-        assertEquals("process_reward_model", prm.get("name").asText());
-        for (String field : new String[] {"model", "train_solutions", "label_agreement_with_true_steps",
-                "heldout_step_accuracy", "heldout_first_error_detection"}) {
-            assertTrue(prm.has(field), field + " missing in " + prm);
+        args.addAll(List.of("--set", "prm.train.rounds=2", "--set", "prm.train.batch_size_per_worker=4",
+                "--set", "tts.sampling.samples_per_prompt=4", "--set", "tts.budget.values=[1, 4]",
+                "--set", "tts.beam.max_steps=2", "--set", "grpo.train.iterations=2",
+                "--set", "grpo.rollout.prompts_per_iteration=4", "--set", "grpo.rollout.group_size=2",
+                "--set", "grpo.eval.every_iterations=0", "--set", "cot.sampling.chunk_prompts=8"));
+        for (String stage : List.of("student_sft_only", "student_sequence", "student_distilled")) {
+            for (String setting : List.of("model.width=16", "model.layers=1", "model.heads=2", "model.kv_heads=1",
+                    "model.ffn_hidden=32", "train.rounds=2", "train.averaging_frequency=2",
+                    "train.batch_size_per_worker=2")) {
+                args.addAll(List.of("--set", stage + "." + setting));
+            }
         }
-        assertEquals(128, prm.get("train_solutions").asInt(), "64 problems x 2 solutions");
-        JsonNode tts = stages.get(4);
-        assertEquals("tts", tts.get("name").asText());
-        assertTrue(tts.has("greedy_accuracy"), tts.toString());
-        // greedy once; self-consistency, adaptive, the reward model's vote and best-of-N, best-of-N by the process
-        // reward model and the oracle at 1 and 4; beam search once (4 beams x 4 draws)
-        assertEquals(14, tts.get("strategies").size(), tts.toString());
-        for (String field : new String[] {"name", "budget_tokens_per_question", "accuracy", "ci95"}) {
-            assertTrue(tts.get("strategies").get(1).has(field), field + " missing in " + tts);
+        Run run = run(args.toArray(String[]::new));
+        assertEquals(0, run.code(), run.out() + run.err());
+        JsonNode pipeline = new ObjectMapper().readTree(runDir.resolve("pipeline.json").toFile());
+        List<String> names = new java.util.ArrayList<>();
+        for (JsonNode stage : pipeline.get("stages")) {
+            names.add(stage.get("name").asText());
+            assertEquals("ran", stage.get("outcome").asText(), stage.toString());
+            assertTrue(Files.exists(runDir.resolve(stage.get("name").asText()).resolve("_SUCCESS")), stage.toString());
         }
-        assertTrue(Files.exists(runDir.resolve("tts/accuracy_vs_tokens.svg")));
-        JsonNode grpo = stages.get(5);
-        assertEquals("grpo", grpo.get("name").asText());
-        assertEquals(stages.get(0).get("heldout_accuracy_after").asDouble(), grpo.get("heldout_accuracy_before").asDouble());
-        for (String field : new String[] {"heldout_accuracy_after", "checkpoint", "completions_per_second",
-                "train_reward_first_iteration", "mean_seconds_per_iteration"}) {
-            assertTrue(grpo.has(field), field + " missing in " + grpo);
+        assertEquals(24, names.size(), names.toString());
+        String report = Files.readString(runDir.resolve("report.html"));
+        for (String name : names) {
+            assertTrue(report.contains("<section id=\"stage-" + name + "\">"), name);
         }
-        assertEquals(2, grpo.get("iterations").asInt());
-        assertTrue(grpo.get("mean_seconds_per_iteration").has("generation"), grpo.toString());
-        assertTrue(Files.exists(runDir.resolve("eval/grpo_heldout.jsonl")));
-        JsonNode distill = stages.get(6);
-        assertEquals("distill", distill.get("name").asText());
-        assertEquals(grpo.get("heldout_accuracy_after").asDouble(), distill.get("teacher_heldout_accuracy").asDouble());
-        for (String field : new String[] {"teacher_params", "student_params", "student_heldout_accuracy",
-                "student_sft_only_accuracy", "student_sequence_distill_accuracy", "corpus"}) {
-            assertTrue(distill.has(field), field + " missing in " + distill);
+        for (String eval : List.of("eval_sft", "eval_dpo", "eval_grpo", "eval_reward_model", "eval_prm", "forgetting")) {
+            assertTrue(Files.exists(runDir.resolve(eval).resolve("results.jsonl")), eval);
         }
-        assertTrue(distill.get("student_params").asLong() < distill.get("teacher_params").asLong());
-        assertEquals(2, distill.get("student_rounds").asInt());
-        assertTrue(Files.exists(runDir.resolve("distill/student-sequence/checkpoints")), "the sequence-level student");
-        assertEquals(64, distill.get("corpus").get("prompts").asInt());
-        assertTrue(run.out().strip().endsWith(runDir.toUri().toString().replaceAll("/$", ""))
-                || run.out().contains(runDir.toString()), run.out());
+        assertEquals(3, Files.readAllLines(runDir.resolve("eval_students/results.jsonl")).size());
+        assertEquals(4, Files.readAllLines(runDir.resolve("forgetting/results.jsonl")).size(),
+                "SFT, DPO, GRPO and the distilled student");
+
+        Run again = run(args.toArray(String[]::new));
+        assertEquals(0, again.code(), again.err());
+        assertEquals(24, again.out().split("skipped \\(complete, nothing changed\\)", -1).length - 1, again.out());
     }
 }

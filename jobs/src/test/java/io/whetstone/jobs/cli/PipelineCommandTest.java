@@ -135,6 +135,24 @@ class PipelineCommandTest {
         assertTrue(bad.err().contains("whetstone sft: "), bad.err());
     }
 
+    @Test
+    void theDemoIsTheShippedDemoPipeline() throws IOException {
+        Path run = dir.resolve("demo");
+        Run data = run("demo", "--run-dir", run.toString(), "--only", "data,prompts_1k", "train.rounds=3");
+        assertEquals(0, data.code(), data.out() + data.err());
+        assertTrue(Files.exists(run.resolve("data/_SUCCESS")) && Files.exists(run.resolve("prompts_1k/_SUCCESS")));
+        assertTrue(Files.exists(run.resolve("data/data/heldout.jsonl")));
+        assertEquals(Files.readString(Path.of(System.getProperty("user.dir")).resolve("../conf/pipelines/demo.yaml")),
+                Files.readString(run.resolve("demo-pipeline.yaml")), "the jar's pipeline is conf/pipelines/demo.yaml");
+        assertTrue(Files.exists(run.resolve("report.html")));
+        JsonNode summary = JSON.readTree(run.resolve("pipeline.json").toFile());
+        assertEquals("not_selected", summary.path("stages").get(3).path("outcome").asText(), "sft was not asked for");
+
+        Run bad = run("demo", "--run-dir", run.toString(), "--set", "nosuchstage.x=1");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("no stage named 'nosuchstage'"), bad.err());
+    }
+
     private static JsonNode parse(String line) {
         try {
             return JSON.readTree(line);

@@ -59,7 +59,8 @@ class ShippedPipelinesTest {
                 }
                 Map<String, String> set = new java.util.LinkedHashMap<>();
                 stage.set().forEach((key, value) -> set.put(key, Placeholders.substitute(value,
-                        name -> "/tmp/placeholder", file + " " + stage.name())));
+                        name -> name.startsWith("vars.") ? spec.vars().get(name.substring(5)) : "/tmp/placeholder",
+                        file + " " + stage.name())));
                 io.whetstone.jobs.pipeline.PipelineRunner.addStageKeys(stage.command(), set, "/tmp/placeholder-run");
                 List<String> overrides = new ArrayList<>();
                 set.forEach((key, value) -> overrides.add(key + "=" + value));
