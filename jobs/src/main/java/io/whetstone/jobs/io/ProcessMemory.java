@@ -10,7 +10,7 @@ import java.util.List;
 /**
  * Where this JVM's memory is: peak and current resident set (Linux {@code /proc/self/status}: VmHWM, VmRSS), the
  * Java heap in use, and the off-heap memory ND4J holds through JavaCPP. In local mode the executors run in this JVM,
- * so the demo reports it per stage; the peak is reset between stages (Linux's {@code /proc/self/clear_refs}).
+ * so a pipeline reports it per stage (pipeline.json); the peak is reset between stages (Linux's {@code /proc/self/clear_refs}).
  */
 public final class ProcessMemory {
 

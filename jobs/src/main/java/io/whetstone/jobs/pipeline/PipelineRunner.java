@@ -161,9 +161,12 @@ public final class PipelineRunner {
         System.out.println("stage " + stage.name() + ": " + reason + "; running " + stage.command());
         planned.write(files, dir);
         long start = System.nanoTime();
+        io.whetstone.jobs.io.ProcessMemory.resetPeak();
         StageExecutor.Execution execution = executor.execute(planned.argv());
         double seconds = (System.nanoTime() - start) / 1e9;
         line.put("reason", reason).put("seconds", seconds).put("exit_code", execution.exitCode());
+        // this JVM's memory over the stage: in local mode the executors' too
+        line.set("memory", io.whetstone.jobs.io.ProcessMemory.snapshot());
         if (execution.exitCode() != 0) {
             planned.finish("failed", execution.exitCode(), seconds, Map.of()).write(files, dir);
             line.put("outcome", Outcome.FAILED.name().toLowerCase());

@@ -119,7 +119,7 @@ public final class RunReport {
 
     private static void overview(StringBuilder html, List<StageData> stages, JsonNode pipeline) {
         html.append("<h2>Stages</h2><table><tr><th>stage</th><th>command</th><th>outcome</th><th>time</th>"
-                + "<th>result</th></tr>");
+                + "<th>peak memory</th><th>result</th></tr>");
         for (StageData stage : stages) {
             JsonNode line = pipelineLine(pipeline, stage.name());
             JsonNode record = stage.stage();
@@ -132,7 +132,10 @@ public final class RunReport {
             html.append("<tr><td><a href=\"#stage-").append(Html.escape(stage.name())).append("\">")
                     .append(Html.escape(stage.name())).append("</a></td><td>")
                     .append(Html.escape(record != null ? record.path("command").asText("") : "")).append("</td><td>")
-                    .append(Html.escape(outcome)).append("</td><td>").append(duration(seconds)).append("</td><td class=\"path\">")
+                    .append(Html.escape(outcome)).append("</td><td>").append(duration(seconds)).append("</td><td>")
+                    .append(line != null && line.path("memory").path("peak_rss_mb").asLong(-1) > 0
+                            ? line.path("memory").path("peak_rss_mb").asLong() + " MB" : "")
+                    .append("</td><td class=\"path\">")
                     .append(Html.escape(result)).append("</td></tr>");
         }
         html.append("</table>");
