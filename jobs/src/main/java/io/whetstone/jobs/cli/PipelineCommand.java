@@ -144,7 +144,26 @@ public final class PipelineCommand implements Callable<Integer> {
         } finally {
             System.out.flush();
             System.setOut(original);
+            releaseStageMemory(argv.get(0));
         }
+    }
+
+    /**
+     * What one stage held must not stay for the next in the same JVM: cached RDDs it left persisted, the models
+     * pooled for its workers, and the off-heap arrays only a garbage collection frees.
+     */
+    private static void releaseStageMemory(String command) {
+        SparkSession.getActiveSession().foreach(spark -> {
+            var persisted = spark.sparkContext().getPersistentRDDs();
+            if (!persisted.isEmpty()) {
+                org.slf4j.LoggerFactory.getLogger(PipelineCommand.class).info(
+                        "{} left {} cached RDDs; unpersisting them", command, persisted.size());
+                persisted.values().foreach(rdd -> rdd.unpersist(false));
+            }
+            return null;
+        });
+        io.whetstone.jobs.engine.ModelPool.clear();
+        System.gc();
     }
 
     /** An output stream that writes through and remembers the last non-blank line. */
