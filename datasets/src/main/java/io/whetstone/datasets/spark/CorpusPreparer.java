@@ -86,6 +86,10 @@ public final class CorpusPreparer {
             settings = java.util.Arrays.copyOf(settings, settings.length + 1);
             settings[settings.length - 1] = spec.split();
         }
+        if (spec.columns().active()) {
+            settings = java.util.Arrays.copyOf(settings, settings.length + 1);
+            settings[settings.length - 1] = spec.columns().fieldToColumn();
+        }
         String key = TokenizedCache.key(context.hadoopConfiguration(), spec.path(), settings);
         Path cache = new Path(spec.cacheDir(), "tokenized-" + key);
         try {
@@ -107,9 +111,8 @@ public final class CorpusPreparer {
     private CorpusStats build(CorpusSpec spec, Tokenizer tokenizer, int partitions, String rejectsDir,
                               FileSystem cacheFs, Path cache) throws IOException {
         context.setJobDescription("whetstone: read and validate " + spec.path());
-        JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container())
-                ? CorpusReader.parquet(spark, spec.path(), spec.format().fields())
-                : CorpusReader.jsonl(context, spec.path());
+        JavaRDD<RawRecord> raw = CorpusReader.read(spark, spec.path(), spec.container(), spec.format().fields(),
+                spec.columns());
         HeldOutSplit split = spec.split();
         if (split.active()) {
             raw = raw.filter(record -> split.keeps(record.json()));

@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.to_json;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import io.whetstone.datasets.records.JsonLine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -188,11 +189,44 @@ public final class CorpusReader {
      * are not read, and listed once in the log. A missing field is the record parser's error, row by row.
      */
     public static JavaRDD<RawRecord> parquet(SparkSession spark, String path, java.util.Set<String> fields) {
+        return parquet(spark, path, fields, ColumnMap.NONE);
+    }
+
+    /**
+     * The records of {@code path} as JSON objects with the format's {@code fields}: Parquet as {@link #parquet}
+     * reads it, JSONL line by line; {@code columns} says which column or key holds a field of another name.
+     */
+    public static JavaRDD<RawRecord> read(SparkSession spark, String path, String container,
+                                          java.util.Set<String> fields, ColumnMap columns) {
+        columns.check(fields);
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        if (isParquet(context.hadoopConfiguration(), path, container)) {
+            return parquet(spark, path, fields, columns);
+        }
+        JavaRDD<RawRecord> lines = jsonl(context, path);
+        return columns.active() ? lines.map(columns::rename) : lines;
+    }
+
+    /** {@link #parquet(SparkSession, String, java.util.Set)} with fields read from the columns {@code map} names. */
+    public static JavaRDD<RawRecord> parquet(SparkSession spark, String path, java.util.Set<String> fields,
+                                             ColumnMap map) {
         Dataset<Row> frame = spark.read().parquet(path);
         List<Column> columns = new ArrayList<>();
         List<String> ignored = new ArrayList<>();
+        java.util.Set<String> present = new java.util.HashSet<>(List.of(frame.columns()));
+        for (Map.Entry<String, String> mapped : map.fieldToColumn().entrySet()) {
+            if (!present.contains(mapped.getValue())) {
+                throw new IllegalArgumentException(path + ": data.columns." + mapped.getKey() + " names column '"
+                        + mapped.getValue() + "', which the table does not have (its columns: "
+                        + List.of(frame.columns()) + ")");
+            }
+            columns.add(col("`" + mapped.getValue() + "`").as(mapped.getKey()));
+        }
         for (String name : frame.columns()) {
-            if (fields == null || fields.contains(name)) {
+            if (map.fieldToColumn().containsValue(name)) {
+                continue;
+            }
+            if ((fields == null || fields.contains(name)) && !map.fieldToColumn().containsKey(name)) {
                 columns.add(col("`" + name + "`"));
             } else {
                 ignored.add(name);

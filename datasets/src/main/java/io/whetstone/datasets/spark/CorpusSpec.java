@@ -17,8 +17,8 @@ import java.util.Locale;
  * @param cacheDir where tokenized corpora are cached (a Hadoop path)
  */
 public record CorpusSpec(String path, Format format, String container, Validation validation, int seqLen,
-                         boolean packing, Truncation truncation, String cacheDir, HeldOutSplit split)
-        implements Serializable {
+                         boolean packing, Truncation truncation, String cacheDir, HeldOutSplit split,
+                         ColumnMap columns) implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
@@ -43,17 +43,24 @@ public record CorpusSpec(String path, Format format, String container, Validatio
     /** The whole corpus at {@code path}. */
     public CorpusSpec(String path, Format format, String container, Validation validation, int seqLen, boolean packing,
                       Truncation truncation, String cacheDir) {
-        this(path, format, container, validation, seqLen, packing, truncation, cacheDir, HeldOutSplit.NONE);
+        this(path, format, container, validation, seqLen, packing, truncation, cacheDir, HeldOutSplit.NONE,
+                ColumnMap.NONE);
     }
 
     /** This corpus's side {@code heldOut} of a split holding out {@code fraction} of its records. */
     public CorpusSpec withSplit(double fraction, boolean heldOut) {
         return new CorpusSpec(path, format, container, validation, seqLen, packing, truncation, cacheDir,
-                new HeldOutSplit(fraction, heldOut));
+                new HeldOutSplit(fraction, heldOut), columns);
+    }
+
+    /** This corpus with its fields read from the columns (or JSON keys) {@code map} names. */
+    public CorpusSpec withColumns(ColumnMap map) {
+        return new CorpusSpec(path, format, container, validation, seqLen, packing, truncation, cacheDir, split, map);
     }
 
     public CorpusSpec {
         split = split == null ? HeldOutSplit.NONE : split;
+        columns = columns == null ? ColumnMap.NONE : columns;
         if (path == null || path.isBlank()) {
             throw new IllegalArgumentException("data.path must be set");
         }

@@ -76,7 +76,8 @@ public final class PreferencePreparer {
         }
         String key = TokenizedCache.key(context.hadoopConfiguration(), spec.path(), CACHE_VERSION, spec.format(),
                 CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container()), tokenizer.id(), spec.seqLen(),
-                spec.truncation(), spec.validation(), partitions + "|window=" + spec.divergenceWindow());
+                spec.truncation(), spec.validation(), partitions + "|window=" + spec.divergenceWindow()
+                        + (spec.columns().active() ? "|columns=" + spec.columns().fieldToColumn() : ""));
         Path cache = new Path(spec.cacheDir(), "preference-" + key);
         try {
             FileSystem fs = cache.getFileSystem(context.hadoopConfiguration());
@@ -195,8 +196,8 @@ public final class PreferencePreparer {
     private PreferenceStats build(PreferenceSpec spec, Tokenizer tokenizer, int partitions, String rejectsDir,
                                   FileSystem cacheFs, Path cache) throws IOException {
         context.setJobDescription("whetstone: read, validate and tokenize preferences " + spec.path());
-        JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container())
-                ? CorpusReader.parquet(spark, spec.path(), spec.format().fields()) : CorpusReader.jsonl(context, spec.path());
+        JavaRDD<RawRecord> raw = CorpusReader.read(spark, spec.path(), spec.container(), spec.format().fields(),
+                spec.columns());
         PreferenceParser parser = new PreferenceParser(spec.format(), new ChatTemplateSpec());
         int seqLen = spec.seqLen();
         CorpusSpec.Truncation truncation = spec.truncation();

@@ -19,12 +19,13 @@ import java.io.Serializable;
  *                         completion token
  */
 public record PreferenceSpec(String path, PreferenceFormat format, String container, CorpusSpec.Validation validation,
-                             int seqLen, CorpusSpec.Truncation truncation, String cacheDir, int divergenceWindow)
-        implements Serializable {
+                             int seqLen, CorpusSpec.Truncation truncation, String cacheDir, int divergenceWindow,
+                             ColumnMap columns) implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
     public PreferenceSpec {
+        columns = columns == null ? ColumnMap.NONE : columns;
         if (seqLen < 2) {
             throw new IllegalArgumentException("data.seq_len must be >= 2, got " + seqLen);
         }
@@ -37,6 +38,12 @@ public record PreferenceSpec(String path, PreferenceFormat format, String contai
     /** Whole completions. */
     public PreferenceSpec(String path, PreferenceFormat format, String container, CorpusSpec.Validation validation,
                           int seqLen, CorpusSpec.Truncation truncation, String cacheDir) {
-        this(path, format, container, validation, seqLen, truncation, cacheDir, 0);
+        this(path, format, container, validation, seqLen, truncation, cacheDir, 0, ColumnMap.NONE);
+    }
+
+    /** Whole completions or a divergence window, every field under its own name. */
+    public PreferenceSpec(String path, PreferenceFormat format, String container, CorpusSpec.Validation validation,
+                          int seqLen, CorpusSpec.Truncation truncation, String cacheDir, int divergenceWindow) {
+        this(path, format, container, validation, seqLen, truncation, cacheDir, divergenceWindow, ColumnMap.NONE);
     }
 }

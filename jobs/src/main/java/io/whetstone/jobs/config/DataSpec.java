@@ -7,7 +7,7 @@ import java.util.Set;
  * {@code _cache} beside the run directory, so nightly runs with dated run directories share it.
  */
 public record DataSpec(String path, String format, String container, String validation, int seqLen, boolean packing,
-                       String truncation, String cacheDir) {
+                       String truncation, String cacheDir, java.util.Map<String, String> columns) {
 
     public DataSpec {
         Checks.require(path != null && !path.isBlank(), "data.path must be set (a file, directory or glob)");
@@ -17,5 +17,6 @@ public record DataSpec(String path, String format, String container, String vali
         truncation = Checks.oneOf("data.truncation", truncation, Set.of("error", "truncate"));
         Checks.require(seqLen >= 2, "data.seq_len must be >= 2, got " + seqLen);
         cacheDir = cacheDir == null ? "" : cacheDir;
+        columns = columns == null ? java.util.Map.of() : java.util.Map.copyOf(columns);
     }
 }

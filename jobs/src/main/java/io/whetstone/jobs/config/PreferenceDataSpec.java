@@ -11,7 +11,8 @@ import java.util.Set;
  * its completions differ (the shared beginning cancels in pairwise losses).
  */
 public record PreferenceDataSpec(String path, String format, String container, String validation, int seqLen,
-                                 String truncation, String cacheDir, int divergenceWindow) {
+                                 String truncation, String cacheDir, int divergenceWindow,
+                                 java.util.Map<String, String> columns) {
 
     public PreferenceDataSpec {
         Checks.require(path != null && !path.isBlank(), "data.path must be set (a file, directory or glob)");
@@ -21,6 +22,7 @@ public record PreferenceDataSpec(String path, String format, String container, S
         truncation = Checks.oneOf("data.truncation", truncation, Set.of("error", "truncate"));
         Checks.require(seqLen >= 2, "data.seq_len must be >= 2, got " + seqLen);
         cacheDir = cacheDir == null ? "" : cacheDir;
+        columns = columns == null ? java.util.Map.of() : java.util.Map.copyOf(columns);
         Checks.require(divergenceWindow >= 0, "data.divergence_window must be >= 0 (0: whole completions), got "
                 + divergenceWindow);
     }

@@ -48,8 +48,9 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
      * The prompts: JSONL or Parquet records with {@code question} (templated as in SFT; its {@code answer}
      * is the reference) or {@code prompt} (as is; {@code reference} optional), and an optional {@code id}.
      */
-    public record Data(String path, String container, String validation) {
+    public record Data(String path, String container, String validation, java.util.Map<String, String> columns) {
         public Data {
+            columns = columns == null ? java.util.Map.of() : java.util.Map.copyOf(columns);
             Checks.require(path != null && !path.isBlank(), "data.path must name the prompts");
             container = Checks.oneOf("data.container", container, Set.of("auto", "jsonl", "parquet"));
             validation = Checks.oneOf("data.validation", validation, Set.of("strict", "lenient"));

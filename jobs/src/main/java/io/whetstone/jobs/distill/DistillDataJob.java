@@ -100,7 +100,7 @@ public final class DistillDataJob {
         Path work = new Path(output, "_work-" + key.substring(0, 16));
         MetricsLog metrics = directory.metrics();
         ChunkedSampling.Outcome sampled = ChunkedSampling.sample(spark, files, config.data().path(),
-                config.data().container(), config.data().validation().equals("strict"), teacher, engine,
+                config.data().container(), config.data().columns(), config.data().validation().equals("strict"), teacher, engine,
                 sampling.spec(), sampling.chunkPrompts(), verifier, config.filter().timeoutMs(),
                 config.spark().partitions(), work, key, metrics, new ChunkedSampling.Settings("distill-data",
                         sampling.chunkPrompts(), config.filter().minReward(), config.debug().failAfterRound()));

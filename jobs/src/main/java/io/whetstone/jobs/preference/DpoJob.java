@@ -238,6 +238,6 @@ public final class DpoJob {
         return new PreferenceSpec(config.data().path(), PreferenceFormat.parse(config.data().format()),
                 config.data().container(), CorpusSpec.Validation.parse(config.data().validation()),
                 config.data().seqLen(), CorpusSpec.Truncation.parse(config.data().truncation()), cache,
-                config.data().divergenceWindow());
+                config.data().divergenceWindow(), new io.whetstone.datasets.spark.ColumnMap(config.data().columns()));
     }
 }

@@ -90,7 +90,7 @@ public final class PreferenceDataJob {
 
         Path work = new Path(output, "_work-" + key.substring(0, 16));
         ChunkedSampling.Outcome sampled = ChunkedSampling.sample(spark, files, config.data().path(),
-                config.data().container(), config.data().validation().equals("strict"), policy, engine,
+                config.data().container(), config.data().columns(), config.data().validation().equals("strict"), policy, engine,
                 sampling.spec(), sampling.chunkPrompts(), scorers, config.scoring().timeoutMs(),
                 config.spark().partitions(), work, key, directory.metrics(),
                 new ChunkedSampling.Settings("preference-data", sampling.chunkPrompts(),

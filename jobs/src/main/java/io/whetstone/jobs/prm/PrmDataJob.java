@@ -76,7 +76,7 @@ public final class PrmDataJob {
         List<RewardScorer.Component> verifier = RewardFactory.build(List.of(Map.of("name", "correct", "type",
                 config.answer().format())), sampling.maxNewTokens(), context, files, engine);
         PromptReader.Partitioned read = PromptReader.readPartitioned(spark, config.data().path(),
-                config.data().container(), config.data().validation().equals("strict"), policy.tokenizer(), maxPrompt,
+                config.data().container(), config.data().columns(), config.data().validation().equals("strict"), policy.tokenizer(), maxPrompt,
                 config.spark().partitions());
         Broadcast<float[]> weights = context.broadcast(policy.params());
         SamplerSetup solutions = new SamplerSetup(policy.config(), engine, policy.tokenizer(), new SamplingSpec(

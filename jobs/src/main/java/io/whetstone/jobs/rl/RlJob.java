@@ -138,7 +138,7 @@ public final class RlJob {
                 config.rollout().maxNewTokens(), context, files, engine);
         List<String> componentNames = rewards.stream().map(RewardScorer.Component::name).toList();
         PromptReader.Partitioned read = PromptReader.readPartitioned(spark, config.data().path(),
-                config.data().container(), config.data().validation().equals("strict"), tokenizer, maxPrompt, partitions);
+                config.data().container(), config.data().columns(), config.data().validation().equals("strict"), tokenizer, maxPrompt, partitions);
         JavaRDD<PromptRecord> evalPrompts = null;
         if (config.eval().enabled()) {
             int maxEval = config.eval().maxPrompts();

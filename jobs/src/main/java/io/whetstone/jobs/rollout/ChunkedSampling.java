@@ -124,7 +124,7 @@ public final class ChunkedSampling {
      * Appends a start line (prompts, chunks, key) to {@code metrics}.
      */
     public static Outcome sample(SparkSession spark, HadoopFiles files, String dataPath, String container,
-                                 boolean strict, CheckpointStore.ModelAndTokenizer model, EngineOptions engine,
+                                 java.util.Map<String, String> columns, boolean strict, CheckpointStore.ModelAndTokenizer model, EngineOptions engine,
                                  SamplingSpec sampling, int chunkPrompts, List<RewardScorer.Component> scorers,
                                  long timeoutMs, int partitions, Path work, String key, MetricsLog metrics,
                                  Settings settings) {
@@ -134,7 +134,7 @@ public final class ChunkedSampling {
             throw new IllegalArgumentException("sampling.max_new_tokens " + sampling.maxNewTokens() + " leaves no room "
                     + "for a prompt within the model's max_seq_len " + model.config().maxSeqLen());
         }
-        PromptReader.Partitioned read = PromptReader.readPartitioned(spark, dataPath, container, strict,
+        PromptReader.Partitioned read = PromptReader.readPartitioned(spark, dataPath, container, columns, strict,
                 model.tokenizer(), maxPrompt, partitions);
         JavaRDD<PromptRecord> prompts = read.prompts();
         long maxIndex = prompts.map(PromptRecord::index).reduce(Math::max);

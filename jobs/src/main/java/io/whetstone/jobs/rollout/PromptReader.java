@@ -47,7 +47,15 @@ public final class PromptReader implements Serializable {
      */
     public static Partitioned readPartitioned(SparkSession spark, String path, String container, boolean strict,
                                               Tokenizer tokenizer, int maxPromptTokens, int partitions) {
-        JavaRDD<PromptRecord> parsed = read(spark, path, container, strict, tokenizer, maxPromptTokens);
+        return readPartitioned(spark, path, container, java.util.Map.of(), strict, tokenizer, maxPromptTokens,
+                partitions);
+    }
+
+    /** {@link #readPartitioned} with fields read from the columns (or JSON keys) {@code columns} names. */
+    public static Partitioned readPartitioned(SparkSession spark, String path, String container,
+                                              java.util.Map<String, String> columns, boolean strict,
+                                              Tokenizer tokenizer, int maxPromptTokens, int partitions) {
+        JavaRDD<PromptRecord> parsed = read(spark, path, container, columns, strict, tokenizer, maxPromptTokens);
         JavaRDD<PromptRecord> prompts = parsed.mapToPair(p -> new scala.Tuple2<>(p.index(), p))
                 .partitionBy(new org.apache.spark.HashPartitioner(partitions)).values()
                 .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
@@ -63,9 +71,15 @@ public final class PromptReader implements Serializable {
     /** The prompts of {@code path}, validated; the RDD is cached (callers unpersist it). */
     public static JavaRDD<PromptRecord> read(SparkSession spark, String path, String container, boolean strict,
                                              Tokenizer tokenizer, int maxPromptTokens) {
-        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), path, container) ? CorpusReader.parquet(spark, path, FIELDS)
-                : CorpusReader.jsonl(context, path);
+        return read(spark, path, container, java.util.Map.of(), strict, tokenizer, maxPromptTokens);
+    }
+
+    /** {@link #read} with fields read from the columns (or JSON keys) {@code columns} names. */
+    public static JavaRDD<PromptRecord> read(SparkSession spark, String path, String container,
+                                             java.util.Map<String, String> columns, boolean strict,
+                                             Tokenizer tokenizer, int maxPromptTokens) {
+        JavaRDD<RawRecord> raw = CorpusReader.read(spark, path, container, FIELDS,
+                new io.whetstone.datasets.spark.ColumnMap(columns));
         PromptReader reader = new PromptReader();
         JavaRDD<Parsed> parsed = raw.zipWithIndex().map(pair -> reader.parse(pair._1(), pair._2(), tokenizer,
                 maxPromptTokens)).cache();

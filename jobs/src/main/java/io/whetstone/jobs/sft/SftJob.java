@@ -282,6 +282,7 @@ public final class SftJob {
                 ? new Path(new Path(runDir).getParent(), "_cache").toString() : config.data().cacheDir();
         return new CorpusSpec(path, Format.parse(config.data().format()), config.data().container(),
                 CorpusSpec.Validation.parse(config.data().validation()), config.data().seqLen(), config.data().packing(),
-                CorpusSpec.Truncation.parse(config.data().truncation()), cache);
+                CorpusSpec.Truncation.parse(config.data().truncation()), cache)
+                .withColumns(new io.whetstone.datasets.spark.ColumnMap(config.data().columns()));
     }
 }

@@ -127,7 +127,7 @@ public final class TtsJob {
         ProcessRewardModel prm = config.processReward().path().isEmpty() ? null
                 : ProcessRewardModel.load(context, files, config.processReward().path(), engine);
         PromptReader.Partitioned read = PromptReader.readPartitioned(spark, config.data().path(),
-                config.data().container(), config.data().validation().equals("strict"), policy.tokenizer(), maxPrompt,
+                config.data().container(), config.data().columns(), config.data().validation().equals("strict"), policy.tokenizer(), maxPrompt,
                 config.spark().partitions());
         LOG.info("tts: {} questions x {} samples from {}; strategies {} at {} budgets {}", read.count(),
                 config.sampling().samplesPerPrompt(), config.policy().path(), config.strategies(),

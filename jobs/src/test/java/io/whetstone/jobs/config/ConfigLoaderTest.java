@@ -124,4 +124,16 @@ class ConfigLoaderTest {
         org.junit.jupiter.api.Assertions.assertTrue(unknown.getMessage().contains("preference.betta"),
                 unknown.getMessage());
     }
+
+    @Test
+    void columnMapsBindFromFilesAndOverrides(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("sft.yaml");
+        Files.writeString(file, "data:\n  path: /corpus\n  columns: {prompt: problem}\n");
+        assertEquals(java.util.Map.of("prompt", "problem"), SftConfig.load(file, List.of()).data().columns());
+        assertEquals(java.util.Map.of("prompt", "q", "completion", "a"), SftConfig.load(file,
+                List.of("data.columns={prompt: q, completion: a}")).data().columns());
+        assertEquals(java.util.Map.of("question", "problem_text"), RlConfig.load(null, List.of("data.path=/p", "model.init=/m",
+                "data.columns={question: problem_text}")).data().columns());
+        assertEquals(java.util.Map.of(), DpoConfig.load(null, List.of("data.path=/p", "model.init=/m")).data().columns());
+    }
 }

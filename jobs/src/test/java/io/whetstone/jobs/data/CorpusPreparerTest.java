@@ -148,6 +148,49 @@ class CorpusPreparerTest {
         assertTrue(error.examples().get(0).source().contains("corpus.parquet/part-"), error.examples().get(0).source());
     }
 
+    /** data.columns: a table's or a JSONL file's fields stored under other names are read as the format's. */
+    @Test
+    void fieldsAreReadFromTheColumnsTheMapNames(@TempDir Path dir) throws IOException {
+        SparkSession spark = SparkTestSession.get();
+        StructType schema = new StructType().add("problem", DataTypes.StringType).add("solution", DataTypes.StringType)
+                .add("score", DataTypes.DoubleType);
+        List<Row> rows = new ArrayList<>();
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            rows.add(RowFactory.create("q" + i, "a" + i, 0.5));
+            jsonl.append("{\"problem\": \"q").append(i).append("\", \"solution\": \"a").append(i).append("\"}\n");
+        }
+        Path parquet = dir.resolve("table");
+        spark.createDataFrame(rows, schema).coalesce(1).write().parquet(parquet.toString());
+        Path lines = Files.writeString(dir.resolve("renamed.jsonl"), jsonl.toString());
+        io.whetstone.datasets.spark.ColumnMap columns = new io.whetstone.datasets.spark.ColumnMap(
+                java.util.Map.of("prompt", "problem", "completion", "solution"));
+        for (Path data : List.of(parquet, lines)) {
+            CorpusPreparer.Prepared prepared = new CorpusPreparer(spark).prepare(
+                    spec(data, CorpusSpec.Validation.STRICT, dir.resolve("cache")).withColumns(columns),
+                    new ByteTokenizer(), 2, dir.resolve("rejects").toString());
+            assertEquals(12, prepared.stats().examples(), data.toString());
+            assertEquals(0, prepared.stats().rejected());
+        }
+        // without the map, the same table has none of the format's fields
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> new CorpusPreparer(spark)
+                .prepare(spec(parquet, CorpusSpec.Validation.STRICT, dir.resolve("cache")), new ByteTokenizer(), 2,
+                        dir.resolve("rejects").toString()));
+        assertTrue(none.getMessage().contains("has none of the format's columns"), none.getMessage());
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> new CorpusPreparer(spark)
+                .prepare(spec(parquet, CorpusSpec.Validation.STRICT, dir.resolve("cache")).withColumns(
+                        new io.whetstone.datasets.spark.ColumnMap(java.util.Map.of("prompt", "question"))),
+                        new ByteTokenizer(), 2, dir.resolve("rejects").toString()));
+        assertTrue(missing.getMessage().contains("data.columns.prompt names column 'question', which the table "
+                + "does not have"), missing.getMessage());
+        IllegalArgumentException notAField = assertThrows(IllegalArgumentException.class, () -> new CorpusPreparer(spark)
+                .prepare(spec(lines, CorpusSpec.Validation.STRICT, dir.resolve("cache")).withColumns(
+                        new io.whetstone.datasets.spark.ColumnMap(java.util.Map.of("answer", "solution"))),
+                        new ByteTokenizer(), 2, dir.resolve("rejects").toString()));
+        assertTrue(notAField.getMessage().contains("data.columns: 'answer' is not a field of the format"),
+                notAField.getMessage());
+    }
+
     /**
      * Auto detects the container by the files' content: a Spark-written Parquet directory without .parquet in its
      * name is Parquet (it was read as JSONL), a JSONL file named .parquet is JSONL, and a mix is refused.
