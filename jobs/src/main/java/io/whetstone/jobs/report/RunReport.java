@@ -136,7 +136,8 @@ public final class RunReport {
                     .append(line != null && line.path("memory").path("peak_rss_mb").asLong(-1) > 0
                             ? line.path("memory").path("peak_rss_mb").asLong() + " MB" : "")
                     .append("</td><td class=\"path\">")
-                    .append(Html.escape(result)).append("</td></tr>");
+                    .append(Html.escape(result.length() > 120 ? result.substring(0, 117) + "..." : result))
+                    .append("</td></tr>");
         }
         html.append("</table>");
     }
@@ -189,7 +190,7 @@ public final class RunReport {
         if (rows.isEmpty()) {
             return;
         }
-        html.append("<h2>Held-out evaluation</h2><table><tr><th>stage</th><th>on</th><th>result</th>"
+        html.append("<h2>Held-out evaluation</h2><table><tr><th>stage</th><th>model or data</th><th>result</th>"
                 + "<th>95% interval</th><th>n</th></tr>");
         for (String[] row : rows) {
             html.append("<tr>");
