@@ -29,10 +29,10 @@ import picocli.CommandLine.Option;
 @Command(name = "pipeline", mixinStandardHelpOptions = true,
         description = {"Runs the stages of a pipeline file in dependency order, then writes the run report.",
                 "Each stage is a Whetstone command with its config and key=value settings; a stage may read an earlier",
-                "stage's outputs through ${stages.NAME.checkpoint} (or .dir, .result, or any field of its end event).",
+                "stage's outputs through $${stages.NAME.checkpoint} (or .dir, .result, or any field of its end event).",
                 "A stage that completed with the same command line, config file, inputs and upstream stages is skipped;",
                 "a changed one reruns with the stages after it; an interrupted one resumes from its checkpoint.",
-                "A lock in the pipeline directory refuses a second concurrent run. See conf/nightly.yaml and README.",
+                "A lock in the pipeline directory refuses a second concurrent run. See conf/pipelines/nightly.yaml and the README.",
                 "Exit codes: 0 done, 2 user error, 3 stopped by a guard, 75 the directory is locked by another run,",
                 "other codes a failure (the failing stage's code). Prints the report's path on the last line."})
 public final class PipelineCommand implements Callable<Integer> {
@@ -40,7 +40,7 @@ public final class PipelineCommand implements Callable<Integer> {
     /** Exit code when another run holds the pipeline directory (EX_TEMPFAIL: try again later). */
     static final int LOCKED = 75;
 
-    @Option(names = "--config", required = true, description = "the pipeline file (see conf/nightly.yaml)")
+    @Option(names = "--config", required = true, description = "the pipeline file (see conf/pipelines/nightly.yaml)")
     Path config;
 
     @Option(names = "--dir", description = "the pipeline directory (default: the file's 'dir')")
@@ -59,7 +59,7 @@ public final class PipelineCommand implements Callable<Integer> {
     List<String> settings = new ArrayList<>();
 
     @Option(names = "--var", paramLabel = "name=value",
-            description = "a value of the file's vars (repeatable), used as ${vars.name}")
+            description = "a value of the file's vars (repeatable), used as $${vars.name}")
     List<String> vars = new ArrayList<>();
 
     @Option(names = "--no-report", description = "do not write report.html at the end")

@@ -50,11 +50,26 @@ public final class Whetstone implements Runnable {
     }
 
     private static int run(String... args) {
-        return new CommandLine(new Whetstone()).setCaseInsensitiveEnumValuesAllowed(true)
+        CommandLine commandLine = new CommandLine(new Whetstone());
+        commandLine.getSubcommands().values().forEach(Whetstone::paragraphs);
+        return commandLine.setCaseInsensitiveEnumValuesAllowed(true)
                 // The user's errors in one line with exit 2; bugs (70) and other failures (1) with their trace.
                 .setExecutionExceptionHandler((exception, commandLine, parseResult) ->
                         Failure.report(exception, commandLine.getCommandName(), commandLine.getErr()))
                 .execute(args);
+    }
+
+    /**
+     * A command's description as picocli prints it: the first line (the summary the command list shows), then the
+     * rest as one paragraph that picocli wraps once to the terminal's width (the source keeps its lines short, and
+     * printing each as a line wrapped them twice).
+     */
+    static void paragraphs(CommandLine command) {
+        String[] lines = command.getCommandSpec().usageMessage().description();
+        if (lines.length > 2) {
+            String rest = String.join(" ", java.util.Arrays.copyOfRange(lines, 1, lines.length));
+            command.getCommandSpec().usageMessage().description(lines[0], rest);
+        }
     }
 
     public static void main(String[] args) {
