@@ -11,7 +11,7 @@ import picocli.CommandLine.Parameters;
 /** {@code whetstone report}: the self-contained HTML report of run directories. */
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = {"Writes report.html into each run directory given: a pipeline's, the demo's or one job's.",
-                "Charts of every metric per round or iteration, held-out results with 95% intervals, guard events,",
+                "Charts of every metric per round or iteration, held-out results with 95%% intervals, guard events,",
                 "sample completions with their verdicts and the resolved configs, as one file that needs no network.",
                 "Prints each report's path."})
 public final class ReportCommand implements Callable<Integer> {

@@ -50,9 +50,9 @@ public final class Whetstone implements Runnable {
     }
 
     private static int run(String... args) {
-        CommandLine commandLine = new CommandLine(new Whetstone());
-        commandLine.getSubcommands().values().forEach(Whetstone::paragraphs);
-        return commandLine.setCaseInsensitiveEnumValuesAllowed(true)
+        CommandLine whetstone = new CommandLine(new Whetstone());
+        whetstone.getSubcommands().values().forEach(Whetstone::paragraphs);
+        return whetstone.setCaseInsensitiveEnumValuesAllowed(true)
                 // The user's errors in one line with exit 2; bugs (70) and other failures (1) with their trace.
                 .setExecutionExceptionHandler((exception, commandLine, parseResult) ->
                         Failure.report(exception, commandLine.getCommandName(), commandLine.getErr()))
@@ -67,8 +67,9 @@ public final class Whetstone implements Runnable {
     static void paragraphs(CommandLine command) {
         String[] lines = command.getCommandSpec().usageMessage().description();
         if (lines.length > 2) {
-            String rest = String.join(" ", java.util.Arrays.copyOfRange(lines, 1, lines.length));
-            command.getCommandSpec().usageMessage().description(lines[0], rest);
+            // the getter returns the text with ${...} already resolved: escaped again for the second resolution
+            String rest = String.join(" ", java.util.Arrays.copyOfRange(lines, 1, lines.length)).replace("${", "$${");
+            command.getCommandSpec().usageMessage().description(lines[0].replace("${", "$${"), rest);
         }
     }
 

@@ -31,6 +31,35 @@ class CliTest {
         assertEquals(0, run("demo", "--help").code());
     }
 
+    /**
+     * Every command's help renders without picocli's warnings (an unescaped % in a description), without a
+     * placeholder resolved to "null" (an unescaped ${...}), and wraps its description once (no line of it ends
+     * short before a line that would have fitted on it).
+     */
+    @Test
+    void everyCommandsHelpRendersCleanly() {
+        for (String name : new picocli.CommandLine(new Whetstone()).getSubcommands().keySet()) {
+            if (name.equals("help")) {
+                continue;
+            }
+            Run help = run(name, "--help");
+            assertEquals(0, help.code(), name);
+            assertTrue(!help.err().contains("WARN") && !help.out().contains("WARN"), name + ": " + help.err());
+            assertTrue(!help.out().contains(" null "), name + ": " + help.out());
+            String[] lines = help.out().split("\n");
+            for (int i = 1; i + 1 < lines.length && !lines[i + 1].startsWith(" "); i++) {
+                String next = lines[i + 1].strip();
+                if (next.isEmpty() || lines[i].isBlank() || lines[i].startsWith(" ") || lines[i].startsWith("Usage")) {
+                    continue;
+                }
+                int firstWord = next.indexOf(' ') < 0 ? next.length() : next.indexOf(' ');
+                boolean sentenceEnd = lines[i].endsWith(".") || lines[i].endsWith(":");
+                assertTrue(sentenceEnd || lines[i].length() + 1 + firstWord > 70,
+                        name + ": line wrapped short: '" + lines[i] + "' before '" + next + "'");
+            }
+        }
+    }
+
     /** The command list shows each command's first description line: it must be a whole sentence. */
     @Test
     void everyCommandSummaryIsAWholeSentence() {
