@@ -1,10 +1,7 @@
 package io.whetstone.jobs.cli;
 
-import io.whetstone.datasets.tasks.TaskExample;
-import io.whetstone.jobs.io.HadoopFiles;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -40,20 +37,8 @@ public final class DemoCommand implements Callable<Integer> {
             + "is resumed: complete, unchanged stages are skipped")
     String runDir;
 
-    @Option(names = "--only", split = ",", paramLabel = "stage",
-            description = "run only these stages of conf/pipelines/demo.yaml (the stages they read must be complete)")
-    List<String> only = new ArrayList<>();
-
-    @Option(names = "--rerun", split = ",", paramLabel = "stage", description = "run these stages even if complete")
-    List<String> rerun = new ArrayList<>();
-
-    @Option(names = "--set", paramLabel = "stage.key=value",
-            description = "a setting of one stage (repeatable), e.g. --set grpo.train.iterations=60")
-    List<String> settings = new ArrayList<>();
-
-    @Option(names = "--var", paramLabel = "name=value",
-            description = "a value of the pipeline's vars (repeatable), e.g. --var train_problems=5000")
-    List<String> vars = new ArrayList<>();
+    @picocli.CommandLine.Mixin
+    StageSelection stages = new StageSelection();
 
     @Parameters(paramLabel = "key=value", description = "overrides of the SFT stage, e.g. train.rounds=50")
     List<String> overrides = new ArrayList<>();
@@ -70,20 +55,8 @@ public final class DemoCommand implements Callable<Integer> {
             }
             Files.write(file, in.readAllBytes());
         }
-        List<String> all = new ArrayList<>();
-        overrides.forEach(override -> all.add("sft." + override));
-        all.addAll(settings);
-        return PipelineCommand.run("demo", file, dir, only, rerun, vars, all, true);
-    }
-
-    /** The problems as GSM8K-format {question, answer} records. */
-    static void writeJsonl(HadoopFiles files, String path, List<TaskExample> examples) {
-        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-        StringBuilder text = new StringBuilder();
-        for (TaskExample example : examples) {
-            text.append(json.createObjectNode().put("question", example.question()).put("answer", example.solution()))
-                    .append('\n');
-        }
-        files.writeBytes(new org.apache.hadoop.fs.Path(path), text.toString().getBytes(StandardCharsets.UTF_8));
+        List<String> sft = new ArrayList<>();
+        overrides.forEach(override -> sft.add("sft." + override));
+        return PipelineCommand.run("demo", file, dir, stages, sft, true);
     }
 }

@@ -49,9 +49,10 @@ public final class EvalTaskCommand implements Callable<Integer> {
             + "after ####, normalised; the default with --data) or task (the exact #### answer; the built-in task's)")
     String answerFormat;
 
-    @Option(names = "--examples", defaultValue = "1000",
-            description = "built-in held-out problems, or at most this many of --data (default: ${DEFAULT-VALUE})")
-    int examples;
+    @Option(names = "--examples",
+            description = "problems: the built-in task's first N held-out ones (default: 1000), or the first N of --data "
+                    + "(default: all of them)")
+    Integer examples;
 
     @Option(names = "--seed", defaultValue = "7", description = "seed of the task generator (default: ${DEFAULT-VALUE}, the demo's)")
     long seed;
@@ -105,7 +106,7 @@ public final class EvalTaskCommand implements Callable<Integer> {
     /** The problems as {@code model} sees them (a file's prompts are tokenized and checked by its tokenizer). */
     private List<TaskEvaluation.Problem> problems(SparkSession spark, CheckpointStore.ModelAndTokenizer model) {
         if (data == null) {
-            return new ArithmeticTask(2, 3, true, seed).generate(ArithmeticTask.Split.TEST, examples).stream()
+            return new ArithmeticTask(2, 3, true, seed).generate(ArithmeticTask.Split.TEST, examples != null ? examples : 1000).stream()
                     .map(TaskEvaluation.Problem::templated).toList();
         }
         if (maxNewTokens >= model.config().maxSeqLen()) {
@@ -115,7 +116,7 @@ public final class EvalTaskCommand implements Callable<Integer> {
         List<TaskEvaluation.Problem> all = PromptProblems.read(spark, data, model.tokenizer(),
                 model.config().maxSeqLen() - maxNewTokens, AnswerFormat.parse(answerFormat != null ? answerFormat
                         : "gsm8k"));
-        return all.subList(0, Math.min(examples, all.size()));
+        return examples == null ? all : all.subList(0, Math.min(examples, all.size()));
     }
 
     private static void writeCompletions(HadoopFiles files, Path path, List<TaskEvaluation.Sample> samples) {

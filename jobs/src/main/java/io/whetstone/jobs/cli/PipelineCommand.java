@@ -46,37 +46,26 @@ public final class PipelineCommand implements Callable<Integer> {
     @Option(names = "--dir", description = "the pipeline directory (default: the file's 'dir')")
     String dir;
 
-    @Option(names = "--only", split = ",", paramLabel = "stage",
-            description = "run only these stages (comma-separated); the stages they read must have completed")
-    List<String> only = new ArrayList<>();
-
-    @Option(names = "--rerun", split = ",", paramLabel = "stage",
-            description = "run these stages even if complete and unchanged (and so the stages after them)")
-    List<String> rerun = new ArrayList<>();
-
-    @Option(names = "--set", paramLabel = "stage.key=value",
-            description = "a setting for one stage, as if in its 'set' (repeatable), e.g. --set sft.train.rounds=2")
-    List<String> settings = new ArrayList<>();
-
-    @Option(names = "--var", paramLabel = "name=value",
-            description = "a value of the file's vars (repeatable), used as $${vars.name}")
-    List<String> vars = new ArrayList<>();
+    @picocli.CommandLine.Mixin
+    StageSelection stages = new StageSelection();
 
     @Option(names = "--no-report", description = "do not write report.html at the end")
     boolean noReport;
 
     @Override
     public Integer call() {
-        return run("pipeline", config, dir, only, rerun, vars, settings, !noReport);
+        return run("pipeline", config, dir, stages, List.of(), !noReport);
     }
 
     /**
      * Runs pipeline file {@code file} in {@code dir} (null: the file's own {@code dir}) and, if asked, writes the
      * report; returns the exit code. {@code command} names the command in messages.
      */
-    static int run(String command, Path file, String dir, List<String> only, List<String> rerun, List<String> vars,
-                   List<String> settings, boolean report) {
-        PipelineSpec spec = withSettings(PipelineSpec.read(file, commands()).withVars(vars), settings);
+    static int run(String command, Path file, String dir, StageSelection selection, List<String> moreSettings,
+                   boolean report) {
+        List<String> settings = new ArrayList<>(moreSettings);
+        settings.addAll(selection.settings);
+        PipelineSpec spec = withSettings(PipelineSpec.read(file, commands()).withVars(selection.vars), settings);
         String directory = dir != null ? dir : spec.dir();
         if (directory == null || directory.isBlank()) {
             throw new ConfigException(file + ": no pipeline directory: set 'dir' in the file or pass --dir");
@@ -84,7 +73,7 @@ public final class PipelineCommand implements Callable<Integer> {
         SparkSession spark = SparkRuntime.session("whetstone " + command);
         HadoopFiles files = new HadoopFiles(JavaSparkContext.fromSparkContext(spark.sparkContext()).hadoopConfiguration());
         PipelineRunner runner = new PipelineRunner(spec, directory, files, PipelineCommand::runStage,
-                new PipelineRunner.Options(new LinkedHashSet<>(only), new LinkedHashSet<>(rerun)));
+                new PipelineRunner.Options(new LinkedHashSet<>(selection.only), new LinkedHashSet<>(selection.rerun)));
         int code;
         try {
             code = runner.run();

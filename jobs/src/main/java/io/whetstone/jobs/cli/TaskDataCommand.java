@@ -39,7 +39,7 @@ public final class TaskDataCommand implements Callable<Integer> {
         HadoopFiles files = new HadoopFiles(new org.apache.hadoop.conf.Configuration());
         ArithmeticTask task = new ArithmeticTask(2, 3, true, seed);
         java.util.List<io.whetstone.datasets.tasks.TaskExample> problems = task.generate(ArithmeticTask.Split.TRAIN, train);
-        DemoCommand.writeJsonl(files, new Path(output, "train.jsonl").toString(), problems);
+        writeJsonl(files, new Path(output, "train.jsonl").toString(), problems);
         if (promptCompletion != null) {
             io.whetstone.datasets.records.ChatTemplateSpec template = new io.whetstone.datasets.records.ChatTemplateSpec();
             com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
@@ -52,10 +52,21 @@ public final class TaskDataCommand implements Callable<Integer> {
             files.writeBytes(new Path(promptCompletion, "corpus.jsonl"),
                     text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
-        DemoCommand.writeJsonl(files, new Path(output, "heldout.jsonl").toString(),
+        writeJsonl(files, new Path(output, "heldout.jsonl").toString(),
                 task.generate(ArithmeticTask.Split.TEST, heldout));
         files.writeBytes(new Path(output, "_SUCCESS"), new byte[0]);
         System.out.println(files.qualify(output));
         return 0;
+    }
+
+    /** The problems as GSM8K-format {question, answer} records. */
+    private static void writeJsonl(HadoopFiles files, String path, java.util.List<io.whetstone.datasets.tasks.TaskExample> examples) {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        StringBuilder text = new StringBuilder();
+        for (io.whetstone.datasets.tasks.TaskExample example : examples) {
+            text.append(json.createObjectNode().put("question", example.question()).put("answer", example.solution()))
+                    .append('\n');
+        }
+        files.writeBytes(new org.apache.hadoop.fs.Path(path), text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 }
