@@ -52,7 +52,7 @@ public final class GenerationBenchmark {
         ModelConfig base = shape.model(family);
         ModelConfig config = new ModelConfig(base.family(), base.vocabSize(), base.width(), base.layers(), base.heads(),
                 base.kvHeads(), base.ffnHidden(), Math.max(base.maxSeqLen(), promptLength + newTokens), base.normEps(),
-                base.ropeTheta(), base.tiedEmbeddings());
+                base.ropeTheta(), base.tiedEmbeddings(), base.variant());
         Random random = new Random(7);
         List<int[]> batch = new ArrayList<>();
         for (int p = 0; p < prompts; p++) {

@@ -3,6 +3,7 @@ package io.whetstone.models.checkpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.whetstone.models.Architecture;
 import io.whetstone.models.Family;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.engine.ParameterStore;
@@ -15,7 +16,10 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * Hugging Face {@code config.json} and tensor names for both families, to and from the engine's layout.
+ * Hugging Face tensor names for every {@link Architecture}, to and from the engine's layout (and
+ * {@code config.json} through {@link HfConfig}). Phi-3 stores the engine's fused q/k/v and gate/up as
+ * {@code qkv_proj} and {@code gate_up_proj} ([out, in]); Qwen2's q/k/v biases and Qwen3's q/k norm weights
+ * are permuted like the q and k rows; Gemma's norm weights w are the engine's 1 + w.
  *
  * <p>GPT-2: names and [in, out] Conv1D shapes are the engine's own (as in the {@code gpt2} checkpoints).
  * Llama: the fused {@code wqkv} and {@code w_gate_up} are split into {@code q_proj}, {@code k_proj},
@@ -31,76 +35,14 @@ public final class HfFormat {
     private HfFormat() {
     }
 
-    /** {@code config.json} for {@code config}, with the tokenizer's special ids. */
+    /** {@code config.json} for {@code config}, with the tokenizer's special ids (see {@link HfConfig}). */
     public static ObjectNode configJson(ModelConfig config, int bosId, int eosId) {
-        ObjectNode root = JSON.createObjectNode();
-        if (config.family() == Family.GPT2) {
-            root.putArray("architectures").add("GPT2LMHeadModel");
-            root.put("model_type", "gpt2");
-            root.put("vocab_size", config.vocabSize());
-            root.put("n_embd", config.width());
-            root.put("n_layer", config.layers());
-            root.put("n_head", config.heads());
-            root.put("n_positions", config.maxSeqLen());
-            root.put("n_ctx", config.maxSeqLen());
-            root.put("n_inner", config.ffnHidden());
-            root.put("activation_function", "gelu_new");
-            root.put("layer_norm_epsilon", config.normEps());
-            root.put("tie_word_embeddings", true);
-        } else {
-            root.putArray("architectures").add("LlamaForCausalLM");
-            root.put("model_type", "llama");
-            root.put("vocab_size", config.vocabSize());
-            root.put("hidden_size", config.width());
-            root.put("intermediate_size", config.ffnHidden());
-            root.put("num_hidden_layers", config.layers());
-            root.put("num_attention_heads", config.heads());
-            root.put("num_key_value_heads", config.kvHeads());
-            root.put("max_position_embeddings", config.maxSeqLen());
-            root.put("rms_norm_eps", config.normEps());
-            root.put("rope_theta", config.ropeTheta());
-            root.put("hidden_act", "silu");
-            root.put("attention_bias", false);
-            root.put("mlp_bias", false);
-            root.put("tie_word_embeddings", config.tiedEmbeddings());
-        }
-        root.put("bos_token_id", bosId);
-        root.put("eos_token_id", eosId);
-        root.put("torch_dtype", "float32");
-        return root;
+        return HfConfig.write(config, bosId, eosId);
     }
 
-    /** The model shape of a Hugging Face {@code config.json} (gpt2 or llama). */
+    /** The model shape of a Hugging Face {@code config.json} (see {@link HfConfig}). */
     public static ModelConfig parseConfig(JsonNode root, String file) {
-        String type = root.path("model_type").asText("");
-        try {
-            if (type.equals("gpt2")) {
-                int width = need(root, "n_embd", file);
-                int inner = root.path("n_inner").isNumber() ? root.get("n_inner").asInt() : 4 * width;
-                return new ModelConfig(Family.GPT2, need(root, "vocab_size", file), width, need(root, "n_layer", file),
-                        need(root, "n_head", file), need(root, "n_head", file), inner, need(root, "n_positions", file),
-                        root.path("layer_norm_epsilon").asDouble(1e-5), 10000.0, true);
-            }
-            if (type.equals("llama")) {
-                int heads = need(root, "num_attention_heads", file);
-                return new ModelConfig(Family.LLAMA, need(root, "vocab_size", file), need(root, "hidden_size", file),
-                        need(root, "num_hidden_layers", file), heads, root.path("num_key_value_heads").asInt(heads),
-                        need(root, "intermediate_size", file), need(root, "max_position_embeddings", file),
-                        root.path("rms_norm_eps").asDouble(1e-6), root.path("rope_theta").asDouble(10000.0),
-                        root.path("tie_word_embeddings").asBoolean(false));
-            }
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointFormatException(file + ": " + e.getMessage(), e);
-        }
-        throw new CheckpointFormatException(file + ": model_type '" + type + "' is not supported (gpt2, llama)");
-    }
-
-    private static int need(JsonNode root, String key, String file) {
-        JsonNode value = root.get(key);
-        if (value == null || !value.isNumber()) {
-            throw new CheckpointFormatException(file + ": missing or non-numeric " + key);
-        }
-        return value.asInt();
+        return HfConfig.parse(root, file);
     }
 
     /** The model's tensors under Hugging Face names and layouts. */
@@ -116,24 +58,49 @@ public final class HfFormat {
         int q = config.heads() * d;
         int kv = config.kvHeads() * d;
         int f = config.ffnHidden();
+        Architecture architecture = config.architecture();
+        double normOffset = architecture.normWeightsOffsetByOne() ? -1 : 0;
         out.put("model.embed_tokens.weight", tensor(store.tensor("embed")));
         for (int i = 0; i < config.layers(); i++) {
             String p = "model.layers." + i + ".";
             String e = "layers." + i + ".";
             INDArray wqkv = store.tensor(e + "wqkv");
-            out.put(p + "input_layernorm.weight", tensor(store.tensor(e + "attn_norm")));
-            out.put(p + "self_attn.q_proj.weight", tensor(toHfRope(columns(wqkv, 0, q).transpose(), config.heads(), d)));
-            out.put(p + "self_attn.k_proj.weight",
-                    tensor(toHfRope(columns(wqkv, q, q + kv).transpose(), config.kvHeads(), d)));
-            out.put(p + "self_attn.v_proj.weight", tensor(columns(wqkv, q + kv, q + 2 * kv).transpose()));
+            out.put(p + "input_layernorm.weight", tensor(store.tensor(e + "attn_norm").add(normOffset)));
+            INDArray qRows = toHfRope(columns(wqkv, 0, q).transpose(), config.heads(), d);
+            INDArray kRows = toHfRope(columns(wqkv, q, q + kv).transpose(), config.kvHeads(), d);
+            INDArray vRows = columns(wqkv, q + kv, q + 2 * kv).transpose();
+            if (architecture == Architecture.PHI3) {
+                out.put(p + "self_attn.qkv_proj.weight", tensor(Nd4j.vstack(qRows, kRows, vRows)));
+            } else {
+                out.put(p + "self_attn.q_proj.weight", tensor(qRows));
+                out.put(p + "self_attn.k_proj.weight", tensor(kRows));
+                out.put(p + "self_attn.v_proj.weight", tensor(vRows));
+            }
+            if (config.variant().qkvBias()) {
+                INDArray bias = store.tensor(e + "bqkv").reshape(config.qkvWidth(), 1);
+                out.put(p + "self_attn.q_proj.bias", vector(toHfRope(bias.get(rows(0, q)), config.heads(), d)));
+                out.put(p + "self_attn.k_proj.bias", vector(toHfRope(bias.get(rows(q, q + kv)), config.kvHeads(), d)));
+                out.put(p + "self_attn.v_proj.bias", vector(bias.get(rows(q + kv, q + 2 * kv))));
+            }
+            if (config.variant().qkNorm()) {
+                out.put(p + "self_attn.q_norm.weight", vector(toHfRope(store.tensor(e + "q_norm").reshape(d, 1), 1, d)));
+                out.put(p + "self_attn.k_norm.weight", vector(toHfRope(store.tensor(e + "k_norm").reshape(d, 1), 1, d)));
+            }
             out.put(p + "self_attn.o_proj.weight", tensor(store.tensor(e + "wo").transpose()));
-            out.put(p + "post_attention_layernorm.weight", tensor(store.tensor(e + "ffn_norm")));
+            if (config.variant().outputBias()) {
+                out.put(p + "self_attn.o_proj.bias", tensor(store.tensor(e + "bo")));
+            }
+            out.put(p + "post_attention_layernorm.weight", tensor(store.tensor(e + "ffn_norm").add(normOffset)));
             INDArray gateUp = store.tensor(e + "w_gate_up");
-            out.put(p + "mlp.gate_proj.weight", tensor(columns(gateUp, 0, f).transpose()));
-            out.put(p + "mlp.up_proj.weight", tensor(columns(gateUp, f, 2 * f).transpose()));
+            if (architecture == Architecture.PHI3) {
+                out.put(p + "mlp.gate_up_proj.weight", tensor(gateUp.transpose()));
+            } else {
+                out.put(p + "mlp.gate_proj.weight", tensor(columns(gateUp, 0, f).transpose()));
+                out.put(p + "mlp.up_proj.weight", tensor(columns(gateUp, f, 2 * f).transpose()));
+            }
             out.put(p + "mlp.down_proj.weight", tensor(store.tensor(e + "w_down").transpose()));
         }
-        out.put("model.norm.weight", tensor(store.tensor("norm")));
+        out.put("model.norm.weight", tensor(store.tensor("norm").add(normOffset)));
         if (!config.tiedEmbeddings()) {
             out.put("lm_head.weight", tensor(store.tensor("lm_head")));
         }
@@ -158,29 +125,75 @@ public final class HfFormat {
         int kv = config.kvHeads() * d;
         int f = config.ffnHidden();
         int c = config.width();
+        Architecture architecture = config.architecture();
+        double normOffset = architecture.normWeightsOffsetByOne() ? 1 : 0;
         assign(store.tensor("embed"), hf(tensors, "model.embed_tokens.weight", file, config.vocabSize(), c));
         for (int i = 0; i < config.layers(); i++) {
             String p = "model.layers." + i + ".";
             String e = "layers." + i + ".";
-            assign(store.tensor(e + "attn_norm"), hf(tensors, p + "input_layernorm.weight", file, c));
+            assign(store.tensor(e + "attn_norm"), hf(tensors, p + "input_layernorm.weight", file, c).add(normOffset));
+            INDArray qRows;
+            INDArray kRows;
+            INDArray vRows;
+            if (architecture == Architecture.PHI3) {
+                INDArray fused = hf(tensors, p + "self_attn.qkv_proj.weight", file, q + 2L * kv, c);
+                qRows = fused.get(rows(0, q));
+                kRows = fused.get(rows(q, q + kv));
+                vRows = fused.get(rows(q + kv, q + 2 * kv));
+            } else {
+                qRows = hf(tensors, p + "self_attn.q_proj.weight", file, q, c);
+                kRows = hf(tensors, p + "self_attn.k_proj.weight", file, kv, c);
+                vRows = hf(tensors, p + "self_attn.v_proj.weight", file, kv, c);
+            }
             INDArray wqkv = store.tensor(e + "wqkv");
-            columns(wqkv, 0, q).assign(fromHfRope(hf(tensors, p + "self_attn.q_proj.weight", file, q, c),
-                    config.heads(), d).transpose());
-            columns(wqkv, q, q + kv).assign(fromHfRope(hf(tensors, p + "self_attn.k_proj.weight", file, kv, c),
-                    config.kvHeads(), d).transpose());
-            columns(wqkv, q + kv, q + 2 * kv).assign(hf(tensors, p + "self_attn.v_proj.weight", file, kv, c)
-                    .transpose());
+            columns(wqkv, 0, q).assign(fromHfRope(qRows, config.heads(), d).transpose());
+            columns(wqkv, q, q + kv).assign(fromHfRope(kRows, config.kvHeads(), d).transpose());
+            columns(wqkv, q + kv, q + 2 * kv).assign(vRows.transpose());
+            if (config.variant().qkvBias()) {
+                INDArray bias = store.tensor(e + "bqkv");
+                bias.get(NDArrayIndex.interval(0, q)).assign(fromHfRope(
+                        hf(tensors, p + "self_attn.q_proj.bias", file, q).reshape(q, 1), config.heads(), d)
+                        .reshape(q).castTo(bias.dataType()));
+                bias.get(NDArrayIndex.interval(q, q + kv)).assign(fromHfRope(
+                        hf(tensors, p + "self_attn.k_proj.bias", file, kv).reshape(kv, 1), config.kvHeads(), d)
+                        .reshape(kv).castTo(bias.dataType()));
+                bias.get(NDArrayIndex.interval(q + kv, q + 2 * kv)).assign(
+                        hf(tensors, p + "self_attn.v_proj.bias", file, kv).castTo(bias.dataType()));
+            }
+            if (config.variant().qkNorm()) {
+                assign(store.tensor(e + "q_norm"),
+                        fromHfRope(hf(tensors, p + "self_attn.q_norm.weight", file, d).reshape(d, 1), 1, d).reshape(d));
+                assign(store.tensor(e + "k_norm"),
+                        fromHfRope(hf(tensors, p + "self_attn.k_norm.weight", file, d).reshape(d, 1), 1, d).reshape(d));
+            }
             assign(store.tensor(e + "wo"), hf(tensors, p + "self_attn.o_proj.weight", file, c, q).transpose());
-            assign(store.tensor(e + "ffn_norm"), hf(tensors, p + "post_attention_layernorm.weight", file, c));
+            if (config.variant().outputBias()) {
+                assign(store.tensor(e + "bo"), hf(tensors, p + "self_attn.o_proj.bias", file, c));
+            }
+            assign(store.tensor(e + "ffn_norm"),
+                    hf(tensors, p + "post_attention_layernorm.weight", file, c).add(normOffset));
             INDArray gateUp = store.tensor(e + "w_gate_up");
-            columns(gateUp, 0, f).assign(hf(tensors, p + "mlp.gate_proj.weight", file, f, c).transpose());
-            columns(gateUp, f, 2 * f).assign(hf(tensors, p + "mlp.up_proj.weight", file, f, c).transpose());
+            if (architecture == Architecture.PHI3) {
+                assign(gateUp, hf(tensors, p + "mlp.gate_up_proj.weight", file, 2L * f, c).transpose());
+            } else {
+                columns(gateUp, 0, f).assign(hf(tensors, p + "mlp.gate_proj.weight", file, f, c).transpose());
+                columns(gateUp, f, 2 * f).assign(hf(tensors, p + "mlp.up_proj.weight", file, f, c).transpose());
+            }
             assign(store.tensor(e + "w_down"), hf(tensors, p + "mlp.down_proj.weight", file, c, f).transpose());
         }
-        assign(store.tensor("norm"), hf(tensors, "model.norm.weight", file, c));
+        assign(store.tensor("norm"), hf(tensors, "model.norm.weight", file, c).add(normOffset));
         if (!config.tiedEmbeddings()) {
             assign(store.tensor("lm_head"), hf(tensors, "lm_head.weight", file, config.vocabSize(), c));
         }
+    }
+
+    private static org.nd4j.linalg.indexing.INDArrayIndex[] rows(long from, long to) {
+        return new org.nd4j.linalg.indexing.INDArrayIndex[] {NDArrayIndex.interval(from, to), NDArrayIndex.all()};
+    }
+
+    private static Tensor vector(INDArray column) {
+        INDArray dense = column.castTo(DataType.FLOAT).dup('c');
+        return new Tensor(new long[] {dense.length()}, dense.data().asFloat());
     }
 
     private static INDArray hf(Map<String, Tensor> tensors, String name, String file, long... shape) {

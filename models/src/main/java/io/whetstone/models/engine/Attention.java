@@ -9,8 +9,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Causal multi-head self-attention with optional grouped queries and rotary positions: one GEMM for
- * q, k and v, the attention kernel per (batch, key/value head), one GEMM out.
+ * Causal multi-head self-attention with optional grouped queries, rotary positions and per-head q/k norms:
+ * one GEMM for q, k and v, the attention kernel per (batch, key/value head), one GEMM out.
  * The output projection's bias (GPT-2) is added by the block with the residual.
  */
 final class Attention {
@@ -22,6 +22,7 @@ final class Attention {
     private final INDArray bqkv; // [(H+2K)D] or null
     private final INDArray dBqkv;
     private final Projection outProjection; // W [HD, C]
+    private final QkNorm qkNorm; // null without q/k norms
 
     private AttentionShape shape;
     private INDArray qkv; // [N, (H+2K)D]
@@ -33,7 +34,8 @@ final class Attention {
     private INDArray merged; // [N, HD]
 
     Attention(ModelConfig config, Kernels kernels, RopeTable rope, Projection qkvProjection, INDArray bqkv,
-              INDArray dBqkv, Projection outProjection) {
+              INDArray dBqkv, Projection outProjection, QkNorm qkNorm) {
+        this.qkNorm = qkNorm;
         this.config = config;
         this.kernels = kernels;
         this.rope = rope;
@@ -57,6 +59,9 @@ final class Attention {
         y = Nd4j.zeros(dataType, bk, gt, d);
         merged = Nd4j.zeros(dataType, n, (long) config.heads() * d);
         qkvProjection.allocate(n, dataType);
+        if (qkNorm != null) {
+            qkNorm.allocate(n, dataType);
+        }
         outProjection.allocate(n, dataType);
     }
 
@@ -67,6 +72,9 @@ final class Attention {
     /** out [N, C] = attention(x [N, C]) without the output bias; dropoutSeed is for adapters (null: none). */
     void forward(INDArray x, INDArray out, Long dropoutSeed) {
         qkvProjection.forward(x, qkv, dropoutSeed);
+        if (qkNorm != null) {
+            qkNorm.forward(qkv); // a variant never has both q/k norms and qkv biases, so no bias comes first
+        }
         kernels.splitHeads(qkv, bqkv, rope, shape, q, k, v);
         kernels.attention(q, k, v, 1.0 / Math.sqrt(config.headSize()), shape, probs, y);
         kernels.mergeHeads(y, shape, merged);
@@ -88,6 +96,9 @@ final class Attention {
         kernels.attentionBackward(q, k, v, probs, dy, 1.0 / Math.sqrt(config.headSize()), shape, dq, dk, dv);
         INDArray dQkv = scratch.like("dqkv", qkv);
         kernels.splitHeadsBackward(dq, dk, dv, rope, shape, dQkv);
+        if (qkNorm != null) {
+            qkNorm.backward(dQkv);
+        }
         if (dBqkv != null) {
             kernels.biasGradient(dQkv, dBqkv);
         }

@@ -1,6 +1,5 @@
 package io.whetstone.models.engine;
 
-import io.whetstone.models.Family;
 import io.whetstone.models.kernels.Kernels;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -8,12 +7,22 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The MLP of a block: GPT-2's x W_fc + b -> tanh-GELU -> W_proj, or Llama's SwiGLU
- * (silu(x W_gate) * x W_up) W_down with the gate and up projections fused into one [C, 2F] GEMM.
- * GPT-2's output bias is added by the block with the residual.
+ * (silu(x W_gate) * x W_up) W_down with the gate and up projections fused into one [C, 2F] GEMM (Gemma's
+ * GeGLU gates with tanh-GELU instead). GPT-2's output bias is added by the block with the residual.
  */
 final class FeedForward {
 
-    private final Family family;
+    /** The activation. */
+    enum Kind {
+        /** GPT-2: tanh-GELU of x W_fc + b. */
+        GELU,
+        /** silu(gate) * up. */
+        SWIGLU,
+        /** gelu_tanh(gate) * up. */
+        GEGLU
+    }
+
+    private final Kind kind;
     private final Kernels kernels;
     private final int hidden;
     private final Projection in; // W [C, F] (GPT-2) or [C, 2F] (Llama)
@@ -23,9 +32,9 @@ final class FeedForward {
     private INDArray pre; // [N, F] or [N, 2F]: input projection (plus bias)
     private INDArray act; // [N, F]
 
-    FeedForward(Family family, Kernels kernels, int hidden, Projection in, INDArray bIn, INDArray dBIn,
+    FeedForward(Kind kind, Kernels kernels, int hidden, Projection in, INDArray bIn, INDArray dBIn,
                 Projection out) {
-        this.family = family;
+        this.kind = kind;
         this.kernels = kernels;
         this.hidden = hidden;
         this.in = in;
@@ -35,7 +44,7 @@ final class FeedForward {
     }
 
     private int inWidth() {
-        return family == Family.GPT2 ? hidden : 2 * hidden;
+        return kind == Kind.GELU ? hidden : 2 * hidden;
     }
 
     void allocate(int rows, DataType dataType) {
@@ -48,10 +57,10 @@ final class FeedForward {
     /** y [N, C] = mlp(x [N, C]) without GPT-2's output bias; dropoutSeed is for adapters (null: none). */
     void forward(INDArray x, INDArray y, Long dropoutSeed) {
         in.forward(x, pre, dropoutSeed);
-        if (family == Family.GPT2) {
-            kernels.biasGelu(pre, bIn, act);
-        } else {
-            kernels.swiglu(pre, act);
+        switch (kind) {
+            case GELU -> kernels.biasGelu(pre, bIn, act);
+            case SWIGLU -> kernels.swiglu(pre, act);
+            case GEGLU -> kernels.geglu(pre, act);
         }
         out.forward(act, y, dropoutSeed == null ? null : dropoutSeed + 1);
     }
@@ -61,13 +70,17 @@ final class FeedForward {
         INDArray dAct = scratch.rows("mlp.dact", hidden);
         out.backward(act, dOut, dAct, false);
         INDArray dPre;
-        if (family == Family.GPT2) {
+        if (kind == Kind.GELU) {
             kernels.geluBackward(dAct, pre, dAct);
             kernels.biasGradient(dAct, dBIn);
             dPre = dAct;
         } else {
             dPre = scratch.rows("mlp.dpre", 2L * hidden);
-            kernels.swigluBackward(dAct, pre, dPre);
+            if (kind == Kind.SWIGLU) {
+                kernels.swigluBackward(dAct, pre, dPre);
+            } else {
+                kernels.gegluBackward(dAct, pre, dPre);
+            }
         }
         in.backward(x, dPre, dx, false);
     }

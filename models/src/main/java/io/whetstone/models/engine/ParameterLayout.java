@@ -16,6 +16,8 @@ import java.util.Map;
  * <p>GPT-2 tensors carry their Hugging Face names and shapes (Conv1D weights are [in, out]). Llama
  * tensors use a fused layout: {@code layers.N.wqkv} [C, (H+2K)D] holds the q, k and v projections side
  * by side, and {@code layers.N.w_gate_up} [C, 2F] the gate and up projections, so each is one GEMM.
+ * Optional tensors of a {@link io.whetstone.models.Variant}: {@code bqkv} [(H+2K)D], {@code bo} [C],
+ * {@code q_norm} and {@code k_norm} [D] (in the engine's rotary pair order, like the q and k rows).
  */
 public final class ParameterLayout {
 
@@ -105,8 +107,18 @@ public final class ParameterLayout {
             String p = "layers." + i + ".";
             specs.add(new TensorSpec(p + "attn_norm", shape(width), false, Init.ONES, 0));
             specs.add(new TensorSpec(p + "wqkv", shape(width, c.qkvWidth()), true, Init.NORMAL, std));
+            if (c.variant().qkvBias()) {
+                specs.add(new TensorSpec(p + "bqkv", shape(c.qkvWidth()), false, Init.ZEROS, 0));
+            }
+            if (c.variant().qkNorm()) {
+                specs.add(new TensorSpec(p + "q_norm", shape(c.headSize()), false, Init.ONES, 0));
+                specs.add(new TensorSpec(p + "k_norm", shape(c.headSize()), false, Init.ONES, 0));
+            }
             specs.add(new TensorSpec(p + "wo", shape((long) c.heads() * c.headSize(), width), true, Init.NORMAL,
                     residualStd));
+            if (c.variant().outputBias()) {
+                specs.add(new TensorSpec(p + "bo", shape(width), false, Init.ZEROS, 0));
+            }
             specs.add(new TensorSpec(p + "ffn_norm", shape(width), false, Init.ONES, 0));
             specs.add(new TensorSpec(p + "w_gate_up", shape(width, 2L * c.ffnHidden()), true, Init.NORMAL, std));
             specs.add(new TensorSpec(p + "w_down", shape(c.ffnHidden(), width), true, Init.NORMAL, residualStd));

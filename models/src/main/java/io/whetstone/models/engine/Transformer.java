@@ -2,6 +2,7 @@ package io.whetstone.models.engine;
 
 import io.whetstone.models.Family;
 import io.whetstone.models.ModelConfig;
+import io.whetstone.models.Variant;
 import io.whetstone.models.kernels.Kernels;
 import io.whetstone.models.kernels.RopeTable;
 import io.whetstone.models.lora.LoraConfig;
@@ -98,7 +99,7 @@ public final class Transformer implements AutoCloseable {
         this.frozen = lora != null;
         boolean gpt2 = config.family() == Family.GPT2;
         RopeTable rope = gpt2 ? null
-                : RopeTable.create(config.maxSeqLen(), config.headSize(), config.ropeTheta(), dataType);
+                : RopeTable.create(config, dataType);
         for (int i = 0; i < config.layers(); i++) {
             blocks.add(gpt2 ? gpt2Block(i) : llamaBlock(i, rope));
         }
@@ -137,8 +138,8 @@ public final class Transformer implements AutoCloseable {
         String p = "h." + i + ".";
         Attention attention = new Attention(config, kernels, null, projection(p + "attn.c_attn.weight"),
                 store.tensor(p + "attn.c_attn.bias"), store.gradient(p + "attn.c_attn.bias"),
-                projection(p + "attn.c_proj.weight"));
-        FeedForward mlp = new FeedForward(Family.GPT2, kernels, config.ffnHidden(), projection(p + "mlp.c_fc.weight"),
+                projection(p + "attn.c_proj.weight"), null);
+        FeedForward mlp = new FeedForward(FeedForward.Kind.GELU, kernels, config.ffnHidden(), projection(p + "mlp.c_fc.weight"),
                 store.tensor(p + "mlp.c_fc.bias"), store.gradient(p + "mlp.c_fc.bias"),
                 projection(p + "mlp.c_proj.weight"));
         return new Block(kernels, config.width(),
@@ -150,14 +151,26 @@ public final class Transformer implements AutoCloseable {
 
     private Block llamaBlock(int i, RopeTable rope) {
         String p = "layers." + i + ".";
-        Attention attention = new Attention(config, kernels, rope, projection(p + "wqkv"), null, null,
-                projection(p + "wo"));
-        FeedForward mlp = new FeedForward(Family.LLAMA, kernels, config.ffnHidden(), projection(p + "w_gate_up"),
+        Variant variant = config.variant();
+        QkNorm qkNorm = variant.qkNorm() ? new QkNorm(kernels, config.normEps(), config.heads(), config.kvHeads(),
+                config.headSize(), store, p) : null;
+        Attention attention = new Attention(config, kernels, rope, projection(p + "wqkv"),
+                optional(p + "bqkv", false), optional(p + "bqkv", true), projection(p + "wo"), qkNorm);
+        FeedForward mlp = new FeedForward(variant.architecture().gelu() ? FeedForward.Kind.GEGLU
+                : FeedForward.Kind.SWIGLU, kernels, config.ffnHidden(), projection(p + "w_gate_up"),
                 null, null, projection(p + "w_down"));
         return new Block(kernels, config.width(),
                 new Norm(Family.LLAMA, kernels, config.normEps(), store, p + "attn_norm"), attention,
                 new Norm(Family.LLAMA, kernels, config.normEps(), store, p + "ffn_norm"), mlp,
-                null, null, null, null);
+                optional(p + "bo", false), null, optional(p + "bo", true), null);
+    }
+
+    /** A variant's optional tensor (or its gradient), null where the variant has none. */
+    private INDArray optional(String name, boolean gradient) {
+        if (!store.layout().has(name)) {
+            return null;
+        }
+        return gradient ? store.gradient(name) : store.tensor(name);
     }
 
     public ModelConfig config() {
@@ -252,6 +265,9 @@ public final class Transformer implements AutoCloseable {
         this.tokens = tokens.clone();
         this.targets = targets.clone();
         kernels.embed(this.tokens, embedding, positions, seqLen, stream.get(0));
+        if (config.architecture().scalesEmbedding()) {
+            stream.get(0).muli(embeddingScale());
+        }
         for (int i = 0; i < blocks.size(); i++) {
             blocks.get(i).forward(stream.get(i), stream.get(i + 1), projection,
                     dropoutSeed == null ? null : dropoutSeed * 1_000_003L + i * 17L);
@@ -330,8 +346,20 @@ public final class Transformer implements AutoCloseable {
             blocks.get(i).backward(stream.get(i), dh, scratch);
         }
         if (!frozen) {
+            if (config.architecture().scalesEmbedding()) {
+                dh.muli(embeddingScale());
+            }
             kernels.embedBackward(tokens, dh, dEmbedding, dPositions, seqLen);
         }
+    }
+
+    /**
+     * Gemma's factor on the token embedding, sqrt(C), rounded to the model's precision as transformers does
+     * (it builds the factor as a tensor of the hidden states' dtype).
+     */
+    private double embeddingScale() {
+        double scale = Math.sqrt(config.width());
+        return options.dataType() == DataType.DOUBLE ? scale : (float) scale;
     }
 
     @Override

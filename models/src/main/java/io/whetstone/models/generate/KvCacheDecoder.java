@@ -46,6 +46,8 @@ public final class KvCacheDecoder {
     private final float[] ropeCos; // [maxSeqLen * headSize/2], null for GPT-2
     private final float[] ropeSin;
     private final boolean gpt2;
+    private final float[][] qNorm; // [L][D] Qwen3's per-head q norm weights, null without
+    private final float[][] kNorm;
 
     public KvCacheDecoder(Transformer model) {
         if (model.parameters().dataType() != DataType.FLOAT || !KernelChoice.cpuBackend()) {
@@ -57,10 +59,11 @@ public final class KvCacheDecoder {
         this.store = model.parameters();
         this.merged = mergedAdapters(model);
         this.gpt2 = config.family() == Family.GPT2;
-        this.rope = gpt2 ? null : RopeTable.create(config.maxSeqLen(), config.headSize(), config.ropeTheta(),
-                DataType.FLOAT);
+        this.rope = gpt2 ? null : RopeTable.create(config, DataType.FLOAT);
         this.ropeCos = rope == null ? null : rope.cos().dup().reshape(rope.cos().length()).toFloatVector();
         this.ropeSin = rope == null ? null : rope.sin().dup().reshape(rope.sin().length()).toFloatVector();
+        this.qNorm = perLayer(store, config.layers(), "q_norm");
+        this.kNorm = perLayer(store, config.layers(), "k_norm");
     }
 
     /**
@@ -352,16 +355,24 @@ public final class KvCacheDecoder {
         Nd4j.gemm(s.normed, weight(layer, "qkv"), s.qkv, false, false, 1.0, 0.0);
         attention.run();
         Nd4j.gemm(s.y, weight(layer, "o"), s.projection, false, false, 1.0, 0.0);
-        kernels.addResidual(s.x, s.projection, gpt2 ? tensor("h." + layer + ".attn.c_proj.bias") : null, s.x);
+        kernels.addResidual(s.x, s.projection, gpt2 ? tensor("h." + layer + ".attn.c_proj.bias")
+                : optional("layers." + layer + ".bo"), s.x);
         norm(layer, false, s.x, s);
         Nd4j.gemm(s.normed, weight(layer, "in"), s.pre, false, false, 1.0, 0.0);
         if (gpt2) {
             kernels.biasGelu(s.pre, tensor("h." + layer + ".mlp.c_fc.bias"), s.act);
+        } else if (config.architecture().gelu()) {
+            kernels.geglu(s.pre, s.act);
         } else {
             kernels.swiglu(s.pre, s.act);
         }
         Nd4j.gemm(s.act, weight(layer, "out"), s.projection, false, false, 1.0, 0.0);
         kernels.addResidual(s.x, s.projection, gpt2 ? tensor("h." + layer + ".mlp.c_proj.bias") : null, s.x);
+    }
+
+    /** A variant's optional tensor, null where the variant has none. */
+    private INDArray optional(String name) {
+        return store.layout().has(name) ? tensor(name) : null;
     }
 
     /** The final norm and the LM head: logits = norm(x) W^T. */
@@ -415,6 +426,8 @@ public final class KvCacheDecoder {
         INDArray positionTable = gpt2 ? tensor("wpe.weight") : null;
         float[] row = new float[c];
         float[] positionRow = new float[c];
+        // Gemma's sqrt(C), in fp32 as transformers computes it for fp32 weights
+        float scale = config.architecture().scalesEmbedding() ? (float) Math.sqrt(c) : 1f;
         for (int r = 0; r < s.rows; r++) {
             if (live != null && !live[r]) {
                 Arrays.fill(row, 0f);
@@ -432,17 +445,30 @@ public final class KvCacheDecoder {
                     row[i] += positionRow[i];
                 }
             }
+            if (scale != 1f) {
+                for (int i = 0; i < c; i++) {
+                    row[i] *= scale;
+                }
+            }
             out.put((int) s.x.offset() + r * c, row, 0, c);
         }
     }
 
-    /** Row {@code r}'s q, k and v from s.qkv, with GPT-2's bias added and rotary rotation at {@code position}. */
+    /**
+     * Row {@code r}'s q, k and v from s.qkv, with the bias added, q and k normed per head (Qwen3) and rotated at
+     * {@code position}.
+     */
     private void qkvRow(Buffers s, int layer, int r, int position, float[] row, float[] bias) {
         int width = config.qkvWidth();
         s.qkv.data().asNioFloat().get((int) s.qkv.offset() + r * width, row, 0, width);
         if (bias != null) {
             for (int i = 0; i < width; i++) {
                 row[i] += bias[i];
+            }
+        }
+        if (qNorm != null) {
+            for (int head = 0; head < config.heads() + config.kvHeads(); head++) {
+                rmsNorm(row, head * config.headSize(), head < config.heads() ? qNorm[layer] : kNorm[layer]);
             }
         }
         if (rope != null) {
@@ -453,15 +479,39 @@ public final class KvCacheDecoder {
         }
     }
 
+    /** RMSNorm of the head at row[offset, offset + D) with {@code weight} [D], in place (as the model's kernel). */
+    private void rmsNorm(float[] row, int offset, float[] weight) {
+        int size = config.headSize();
+        double sum = 0;
+        for (int d = 0; d < size; d++) {
+            sum += row[offset + d] * row[offset + d];
+        }
+        float inverse = (float) (1.0 / Math.sqrt(sum / size + config.normEps()));
+        for (int d = 0; d < size; d++) {
+            row[offset + d] = row[offset + d] * inverse * weight[d];
+        }
+    }
+
     private float[] qkvBias(int layer) {
-        if (!gpt2) {
+        INDArray b = gpt2 ? tensor("h." + layer + ".attn.c_attn.bias") : optional("layers." + layer + ".bqkv");
+        return b == null ? null : floats(b);
+    }
+
+    private static float[] floats(INDArray vector) {
+        float[] values = new float[(int) vector.length()];
+        vector.data().asNioFloat().get((int) vector.offset(), values, 0, values.length);
+        return values;
+    }
+
+    private static float[][] perLayer(ParameterStore store, int layers, String suffix) {
+        if (!store.layout().has("layers.0." + suffix)) {
             return null;
         }
-        int width = config.qkvWidth();
-        float[] bias = new float[width];
-        INDArray b = tensor("h." + layer + ".attn.c_attn.bias");
-        b.data().asNioFloat().get((int) b.offset(), bias, 0, width);
-        return bias;
+        float[][] weights = new float[layers][];
+        for (int layer = 0; layer < layers; layer++) {
+            weights[layer] = floats(store.tensor("layers." + layer + "." + suffix));
+        }
+        return weights;
     }
 
     /** Prefill attention: each prompt's positions in order, writing the prompt's cache and attending causally. */

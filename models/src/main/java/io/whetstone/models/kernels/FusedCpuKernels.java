@@ -465,6 +465,62 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
         });
     }
 
+    @Override
+    public void geglu(INDArray gateUp, INDArray out) {
+        FloatBuffer inBuf = host(gateUp);
+        FloatBuffer outBuf = host(out);
+        int hidden = cols(out);
+        parallel.run(rows(out), 2L * hidden, (chunk, start, end) -> {
+            Scratch s = scratch.get();
+            float[] gate = s.a(hidden);
+            float[] up = s.b(hidden);
+            for (int n = start; n < end; n++) {
+                load(inBuf, base(gateUp) + n * 2 * hidden, gate, hidden, 0f);
+                load(inBuf, base(gateUp) + n * 2 * hidden + hidden, up, hidden, 0f);
+                for (int i = 0; i < hidden; i += LANES) {
+                    FloatVector x = FloatVector.fromArray(S, gate, i);
+                    // gelu(x) = x * sigmoid(2u), u = c (x + a x^3)
+                    FloatVector twoU = x.mul(x).mul(GELU_A).add(1f).mul(x).mul(2 * GELU_C);
+                    x.mul(sigmoid(twoU)).mul(FloatVector.fromArray(S, up, i)).intoArray(gate, i);
+                }
+                outBuf.put(base(out) + n * hidden, gate, 0, hidden);
+            }
+        });
+    }
+
+    @Override
+    public void gegluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp) {
+        FloatBuffer dOutBuf = host(dOut);
+        FloatBuffer inBuf = host(gateUp);
+        FloatBuffer dInBuf = host(dGateUp);
+        int hidden = cols(dOut);
+        parallel.run(rows(dOut), 2L * hidden, (chunk, start, end) -> {
+            Scratch s = scratch.get();
+            float[] dy = s.a(hidden);
+            float[] gate = s.b(hidden);
+            float[] up = s.c(hidden);
+            for (int n = start; n < end; n++) {
+                load(dOutBuf, base(dOut) + n * hidden, dy, hidden, 0f);
+                load(inBuf, base(gateUp) + n * 2 * hidden, gate, hidden, 0f);
+                load(inBuf, base(gateUp) + n * 2 * hidden + hidden, up, hidden, 0f);
+                for (int i = 0; i < hidden; i += LANES) {
+                    FloatVector x = FloatVector.fromArray(S, gate, i);
+                    FloatVector u = FloatVector.fromArray(S, up, i);
+                    FloatVector d = FloatVector.fromArray(S, dy, i);
+                    FloatVector x2 = x.mul(x);
+                    FloatVector sig = sigmoid(x2.mul(GELU_A).add(1f).mul(x).mul(2 * GELU_C));
+                    // d gelu/dx = s + 2 x s (1 - s) c (1 + 3 a x^2), s = sigmoid(2u)
+                    FloatVector inner = x2.mul(3 * GELU_A).add(1f).mul(2 * GELU_C);
+                    FloatVector derivative = sig.neg().add(1f).mul(sig).mul(x).mul(inner).add(sig);
+                    d.mul(u).mul(derivative).intoArray(gate, i);
+                    d.mul(x.mul(sig)).intoArray(up, i);
+                }
+                dInBuf.put(base(dGateUp) + n * 2 * hidden, gate, 0, hidden);
+                dInBuf.put(base(dGateUp) + n * 2 * hidden + hidden, up, 0, hidden);
+            }
+        });
+    }
+
     // ---------------------------------------------------------------- attention layout and softmax
 
     @Override

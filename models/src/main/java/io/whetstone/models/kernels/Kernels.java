@@ -50,6 +50,12 @@ public interface Kernels {
     /** dGateUp [N, 2F] from dOut [N, F]. */
     void swigluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp);
 
+    /** out [N, F] = gelu_tanh(gate) * up, gateUp [N, 2F] = [gate | up] (Gemma's GeGLU). */
+    void geglu(INDArray gateUp, INDArray out);
+
+    /** dGateUp [N, 2F] from dOut [N, F] through {@link #geglu}. */
+    void gegluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp);
+
     /**
      * Splits qkv [N, (H+2K)D] (columns: H query heads, K key heads, K value heads) into
      * q [B, K, G, T, D] (query head h = k*G + g), k [B, K, T, D] and v [B, K, T, D], adding bias

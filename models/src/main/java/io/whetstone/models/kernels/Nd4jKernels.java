@@ -179,6 +179,31 @@ public final class Nd4jKernels implements Kernels {
         upHalf(dGateUp, hidden).assign(dUp);
     }
 
+    @Override
+    public void geglu(INDArray gateUp, INDArray out) {
+        int hidden = cols(out);
+        INDArray gate = gateHalf(gateUp, hidden);
+        INDArray up = upHalf(gateUp, hidden);
+        INDArray tanh = Transforms.tanh(gate.mul(gate).muli(GELU_A).addi(1).muli(gate).muli(GELU_C), false);
+        matrix(out).assign(tanh.addi(1).muli(gate).muli(0.5).muli(up));
+    }
+
+    @Override
+    public void gegluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp) {
+        int hidden = cols(dOut);
+        INDArray x = gateHalf(gateUp, hidden);
+        INDArray up = upHalf(gateUp, hidden);
+        INDArray dy = matrix(dOut);
+        INDArray x2 = x.mul(x);
+        INDArray tanh = Transforms.tanh(x2.mul(GELU_A).addi(1).muli(x).muli(GELU_C), false);
+        INDArray gelu = tanh.add(1).muli(x).muli(0.5);
+        // 0.5 (1 + tanh) + 0.5 x (1 - tanh^2) c (1 + 3 a x^2)
+        INDArray slope = tanh.mul(tanh).rsubi(1).muli(x).muli(x2.muli(3 * GELU_A).addi(1)).muli(0.5 * GELU_C);
+        INDArray derivative = tanh.addi(1).muli(0.5).addi(slope);
+        gateHalf(dGateUp, hidden).assign(dy.mul(up).muli(derivative));
+        upHalf(dGateUp, hidden).assign(dy.mul(gelu));
+    }
+
     /** qkv columns [from, from + heads*D) as [B, T, heads, D]. */
     private static INDArray headColumns(INDArray qkv, AttentionShape s, int from, int heads) {
         INDArray block = matrix(qkv).get(NDArrayIndex.all(),

@@ -225,6 +225,45 @@ public final class ReferenceKernels implements Kernels {
         }
     }
 
+    @Override
+    public void geglu(INDArray gateUp, INDArray out) {
+        int rows = rows(out);
+        int hidden = cols(out);
+        for (int n = 0; n < rows; n++) {
+            for (int f = 0; f < hidden; f++) {
+                double gate = get(gateUp, (long) n * 2 * hidden + f);
+                double up = get(gateUp, (long) n * 2 * hidden + hidden + f);
+                set(out, (long) n * hidden + f, gelu(gate) * up);
+            }
+        }
+    }
+
+    @Override
+    public void gegluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp) {
+        int rows = rows(dOut);
+        int hidden = cols(dOut);
+        for (int n = 0; n < rows; n++) {
+            for (int f = 0; f < hidden; f++) {
+                long gateIndex = (long) n * 2 * hidden + f;
+                long upIndex = gateIndex + hidden;
+                double gate = get(gateUp, gateIndex);
+                double up = get(gateUp, upIndex);
+                double grad = get(dOut, (long) n * hidden + f);
+                set(dGateUp, gateIndex, grad * up * geluDerivative(gate));
+                set(dGateUp, upIndex, grad * gelu(gate));
+            }
+        }
+    }
+
+    private static double gelu(double x) {
+        return 0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x * x * x)));
+    }
+
+    private static double geluDerivative(double x) {
+        double tanh = Math.tanh(GELU_C * (x + 0.044715 * x * x * x));
+        return 0.5 * (1 + tanh) + 0.5 * x * (1 - tanh * tanh) * GELU_C * (1 + 3 * 0.044715 * x * x);
+    }
+
     /** Column of head {@code head}'s feature {@code d} in the fused qkv row: q heads, then k, then v. */
     private static long queryIndex(AttentionShape s, int b, int kvHead, int g, int t, int d) {
         return ((((long) b * s.kvHeads() + kvHead) * s.groupSize() + g) * s.seqLen() + t) * s.headSize() + d;

@@ -1,5 +1,7 @@
 package io.whetstone.models.kernels;
 
+import io.whetstone.models.ModelConfig;
+import io.whetstone.models.RopeScaling;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -17,13 +19,26 @@ public record RopeTable(INDArray cos, INDArray sin, int headSize) {
 
     /** Tables for positions 0..maxSeqLen-1, computed in double and stored in {@code dataType}. */
     public static RopeTable create(int maxSeqLen, int headSize, double theta, DataType dataType) {
+        return create(maxSeqLen, headSize, RopeScaling.NONE.inverseFrequencies(headSize, theta), dataType);
+    }
+
+    /** The table of a Llama-family model: its head size, theta and rope scaling, up to its max_seq_len. */
+    public static RopeTable create(ModelConfig config, DataType dataType) {
+        return create(config.maxSeqLen(), config.headSize(),
+                config.variant().ropeScaling().inverseFrequencies(config.headSize(), config.ropeTheta()), dataType);
+    }
+
+    /** Tables for the inverse frequencies {@code frequencies} [D/2] (angle = position * frequency). */
+    public static RopeTable create(int maxSeqLen, int headSize, double[] frequencies, DataType dataType) {
         int half = headSize / 2;
+        if (frequencies.length != half) {
+            throw new IllegalArgumentException("expected " + half + " frequencies, got " + frequencies.length);
+        }
         double[] cos = new double[maxSeqLen * half];
         double[] sin = new double[maxSeqLen * half];
         for (int position = 0; position < maxSeqLen; position++) {
             for (int i = 0; i < half; i++) {
-                double frequency = Math.pow(theta, -2.0 * i / headSize);
-                double angle = position * frequency;
+                double angle = position * frequencies[i];
                 cos[position * half + i] = Math.cos(angle);
                 sin[position * half + i] = Math.sin(angle);
             }

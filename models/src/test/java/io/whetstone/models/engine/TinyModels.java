@@ -1,6 +1,9 @@
 package io.whetstone.models.engine;
 
+import io.whetstone.models.Architecture;
 import io.whetstone.models.ModelConfig;
+import io.whetstone.models.RopeScaling;
+import io.whetstone.models.Variant;
 import java.util.Random;
 
 /** Tiny shapes and random batches for engine tests. */
@@ -17,6 +20,27 @@ public final class TinyModels {
     /** Llama with grouped queries: V 11, C 8, L 2, H 4, K 2 (D 2), F 12, Tmax 6. */
     public static ModelConfig llama() {
         return ModelConfig.llama(11, 8, 2, 4, 2, 12, 6);
+    }
+
+    /** Qwen2: Llama with q/k/v biases, tied head. */
+    public static ModelConfig qwen2() {
+        return llama().withVariant(Variant.plain(Architecture.QWEN2).withBiases(true, false)).withTiedEmbeddings(true);
+    }
+
+    /** Llama with attention_bias (q/k/v and output biases) and Llama 3 rope scaling. */
+    public static ModelConfig llamaWithBiases() {
+        return llama().withVariant(Variant.plain(Architecture.LLAMA).withBiases(true, true)
+                .withRopeScaling(RopeScaling.llama3(8, 1, 4, 4)));
+    }
+
+    /** Qwen3: per-head q/k RMSNorm, head size 6 independent of the width (C 8, H 4). */
+    public static ModelConfig qwen3() {
+        return llama().withVariant(Variant.plain(Architecture.QWEN3).withQkNorm(true).withHeadDim(6));
+    }
+
+    /** Gemma: embedding scaled by sqrt(C), GeGLU, head size 6 (H*D = 24 != C), tied head. */
+    public static ModelConfig gemma() {
+        return llama().withVariant(Variant.plain(Architecture.GEMMA).withHeadDim(6)).withTiedEmbeddings(true);
     }
 
     /** A random batch with next-token targets, some positions without a target, and a random mask. */

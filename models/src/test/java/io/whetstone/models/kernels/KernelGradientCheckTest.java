@@ -145,6 +145,22 @@ class KernelGradientCheckTest {
 
     @ParameterizedTest
     @MethodSource("kernels")
+    void geglu(Kernels k) {
+        Random r = new Random(16);
+        INDArray gateUp = random(r, 3, 12).muli(2);
+        INDArray weights = random(r, 3, 6);
+        DoubleSupplier loss = () -> {
+            INDArray out = Nd4j.zeros(D, 3, 6);
+            k.geglu(gateUp, out);
+            return dot(weights, out);
+        };
+        INDArray dGateUp = Nd4j.zeros(D, 3, 12);
+        k.gegluBackward(weights, gateUp, dGateUp);
+        check("gate/up", gateUp, dGateUp, loss);
+    }
+
+    @ParameterizedTest
+    @MethodSource("kernels")
     void splitHeadsWithRopeAndGroupedQueries(Kernels k) {
         AttentionShape shape = new AttentionShape(2, 3, 4, 2, 4);
         RopeTable rope = RopeTable.create(5, 4, 10000.0, D);

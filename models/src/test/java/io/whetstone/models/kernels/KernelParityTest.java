@@ -153,6 +153,15 @@ class KernelParityTest {
 
     @ParameterizedTest
     @MethodSource("candidates")
+    void geglu(Candidate candidate) {
+        Random random = new Random(6);
+        compare(candidate, arrays(random, s(N, 2 * C), s(N, C)), (k, a) -> k.geglu(a.get(0), a.get(1)));
+        compare(candidate, arrays(random, s(N, C), s(N, 2 * C), s(N, 2 * C)),
+                (k, a) -> k.gegluBackward(a.get(0), a.get(1), a.get(2)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("candidates")
     void attentionLayout(Candidate candidate) {
         AttentionShape shape = new AttentionShape(2, 5, 4, 2, 6);
         RopeTable rope = RopeTable.create(8, 6, 10000.0, candidate.dataType());
