@@ -22,6 +22,10 @@ public final class GgufModel {
     private GgufModel() {
     }
 
+    private static final java.util.regex.Pattern KNOWN_TENSOR = java.util.regex.Pattern.compile(
+            "token_embd\\.weight|output_norm\\.weight|output\\.weight|blk\\.\\d+\\.(attn_norm|attn_q|attn_k|attn_v|"
+                    + "attn_output|ffn_norm|ffn_gate|ffn_up|ffn_down)\\.weight");
+
     /** The model shape the file's metadata declares. */
     public static ModelConfig config(GgufFile file) {
         String architecture = file.require("general.architecture", String.class);
@@ -44,6 +48,17 @@ public final class GgufModel {
             throw new CheckpointFormatException("GGUF rope.dimension_count " + n + " differs from the head size "
                     + width / heads + " (partial rotary embedding is not supported)");
         }
+        Object scaling = file.metadata().get("llama.rope.scaling.type");
+        if (scaling != null && !"none".equals(scaling)) {
+            throw new CheckpointFormatException("GGUF llama.rope.scaling.type '" + scaling
+                    + "' is not supported for GGUF files (convert the Hugging Face directory instead)");
+        }
+        Object keyLength = file.metadata().get("llama.attention.key_length");
+        if (keyLength instanceof Number n && n.intValue() != width / heads) {
+            throw new CheckpointFormatException("GGUF llama.attention.key_length " + n + " differs from the width / "
+                    + "heads " + width / heads + " (not supported for GGUF files)");
+        }
+        checkTensorNames(file.tensors().keySet());
         try {
             return new ModelConfig(Family.LLAMA, vocab, width, (int) file.requireInteger("llama.block_count"), heads,
                     kvHeads, (int) file.requireInteger("llama.feed_forward_length"),
@@ -51,6 +66,19 @@ public final class GgufModel {
                     theta instanceof Number n ? n.doubleValue() : 10000.0, !file.tensors().containsKey("output.weight"));
         } catch (IllegalArgumentException e) {
             throw new CheckpointFormatException("GGUF metadata describes an impossible model: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Refuses a tensor the engine would not compute with, e.g. rope_freqs.weight (Llama 3 rope scaling) or
+     * attention biases: loading without them would be another model.
+     */
+    static void checkTensorNames(java.util.Collection<String> names) {
+        for (String name : names) {
+            if (!KNOWN_TENSOR.matcher(name).matches()) {
+                throw new CheckpointFormatException("GGUF tensor " + name + " is not one the engine computes with; "
+                        + "refusing to load rather than ignore it");
+            }
         }
     }
 

@@ -100,4 +100,14 @@ class GgufTypesTest {
         assertTrue(error.getMessage().contains("tensor q8") && error.getMessage().contains("outside the file"),
                 error.getMessage());
     }
+
+    @org.junit.jupiter.api.Test
+    void tensorsTheEngineWouldIgnoreAreRefused() {
+        GgufModel.checkTensorNames(java.util.List.of("token_embd.weight", "blk.3.ffn_gate.weight", "output.weight"));
+        for (String name : java.util.List.of("rope_freqs.weight", "blk.0.attn_q.bias")) {
+            CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+                    () -> GgufModel.checkTensorNames(java.util.List.of("token_embd.weight", name)));
+            assertTrue(e.getMessage().contains(name), e.getMessage());
+        }
+    }
 }
