@@ -45,7 +45,7 @@ public final class LoraTraining implements AutoCloseable {
      */
     public static LoraTraining start(JavaSparkContext context, LoraConfig requested, ModelConfig model,
                                      float[] baseParams, String baseSource, Optional<CheckpointStore.Loaded> resumed) {
-        LoraConfig lora = requested.forFamily(model.family());
+        LoraConfig lora = requested.forArchitecture(model.architecture());
         resumed.ifPresent(loaded -> requireSameBase(loaded, baseParams));
         CheckpointStore.LoraContext checkpoint = new CheckpointStore.LoraContext(new LoraLayout(model, lora),
                 baseParams, baseSource);

@@ -16,8 +16,8 @@ public final class LoraLayout {
 
     /** The adapters {@code lora} puts on {@code config} (empty targets: the family's defaults). */
     public LoraLayout(ModelConfig config, LoraConfig lora) {
-        lora = lora.forFamily(config.family());
-        lora.validateFor(config.family());
+        lora = lora.forArchitecture(config.architecture());
+        lora.validateFor(config.architecture());
         this.lora = lora;
         this.sites = sites(config, lora);
         List<TensorSpec> specs = new ArrayList<>();
@@ -54,6 +54,11 @@ public final class LoraLayout {
                 int q = c.heads() * c.headSize();
                 int kv = c.kvHeads() * c.headSize();
                 int f = c.ffnHidden();
+                // Phi-3's fused modules: one adapter over all of q/k/v (B's q and k rows rope-permuted, v's not)
+                add(sites, lora, new LoraSite(i, "qkv_proj", p + "wqkv", width, 0, q + 2 * kv,
+                        peft + "self_attn.qkv_proj", c.heads() + c.kvHeads()));
+                add(sites, lora, new LoraSite(i, "gate_up_proj", p + "w_gate_up", width, 0, 2 * f,
+                        peft + "mlp.gate_up_proj", 0));
                 add(sites, lora, new LoraSite(i, "q_proj", p + "wqkv", width, 0, q, peft + "self_attn.q_proj", c.heads()));
                 add(sites, lora, new LoraSite(i, "k_proj", p + "wqkv", width, q, kv, peft + "self_attn.k_proj",
                         c.kvHeads()));

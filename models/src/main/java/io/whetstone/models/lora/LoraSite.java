@@ -11,7 +11,9 @@ package io.whetstone.models.lora;
  * @param from first column of the block
  * @param width columns of the block
  * @param peftPath the module's path in a PEFT checkpoint (without {@code .lora_A.weight})
- * @param ropeHeads for q/k of Llama: heads whose rows are permuted between the engine's and HF's RoPE layout; 0 otherwise
+ * @param ropeHeads for q/k of Llama: how many heads, from the block's first column, have their rows permuted
+ *     between the engine's and HF's RoPE layout (all of a q or k block; the q and k heads of Phi-3's fused
+ *     qkv block, not its v heads); 0 otherwise
  */
 public record LoraSite(int layer, String module, String weight, int in, int from, int width, String peftPath,
                        int ropeHeads) {

@@ -54,7 +54,7 @@ public final class LoraWeights {
             INDArray loraA = store.tensor(site.aName()).transpose(); // [r, in]
             INDArray loraB = store.tensor(site.bName()).transpose(); // [width, r]
             if (site.ropeHeads() > 0) {
-                loraB = HfFormat.toHfRope(loraB, site.ropeHeads(), config.headSize());
+                loraB = permuteRopeRows(loraB, site.ropeHeads(), config.headSize(), true);
             }
             out.put(site.peftPath() + ".lora_A.weight", tensor(loraA));
             out.put(site.peftPath() + ".lora_B.weight", tensor(loraB));
@@ -70,12 +70,23 @@ public final class LoraWeights {
             INDArray loraA = read(tensors, site.peftPath() + ".lora_A.weight", file, rank, site.in());
             INDArray loraB = read(tensors, site.peftPath() + ".lora_B.weight", file, site.width(), rank);
             if (site.ropeHeads() > 0) {
-                loraB = HfFormat.fromHfRope(loraB, site.ropeHeads(), config.headSize());
+                loraB = permuteRopeRows(loraB, site.ropeHeads(), config.headSize(), false);
             }
             store.tensor(site.aName()).assign(loraA.transpose());
             store.tensor(site.bName()).assign(loraB.transpose());
         }
         return TrainingState.toFloats(store.params());
+    }
+
+    /** rows [width, r] with its first {@code heads} heads' rows permuted to (or from) HF's rotary layout. */
+    private static INDArray permuteRopeRows(INDArray rows, int heads, int headSize, boolean toHf) {
+        long roped = (long) heads * headSize;
+        INDArray head = rows.get(NDArrayIndex.interval(0, roped), NDArrayIndex.all());
+        INDArray permuted = toHf ? HfFormat.toHfRope(head, heads, headSize) : HfFormat.fromHfRope(head, heads, headSize);
+        if (roped == rows.size(0)) {
+            return permuted;
+        }
+        return Nd4j.vstack(permuted, rows.get(NDArrayIndex.interval(roped, rows.size(0)), NDArrayIndex.all()).dup());
     }
 
     /** PEFT's {@code adapter_config.json}. */

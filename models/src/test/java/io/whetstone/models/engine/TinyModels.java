@@ -38,6 +38,11 @@ public final class TinyModels {
         return llama().withVariant(Variant.plain(Architecture.QWEN3).withQkNorm(true).withHeadDim(6));
     }
 
+    /** Phi-3: Llama computed the same way, stored with fused qkv_proj and gate_up_proj. */
+    public static ModelConfig phi3() {
+        return llama().withVariant(Variant.plain(Architecture.PHI3));
+    }
+
     /** Gemma: embedding scaled by sqrt(C), GeGLU, head size 6 (H*D = 24 != C), tied head. */
     public static ModelConfig gemma() {
         return llama().withVariant(Variant.plain(Architecture.GEMMA).withHeadDim(6)).withTiedEmbeddings(true);

@@ -43,7 +43,9 @@ class LoraTest {
                 Arguments.of(TinyModels.gpt2(), List.of("c_attn", "c_proj", "c_fc"), 0.0),
                 Arguments.of(TinyModels.llama(), List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                         "up_proj", "down_proj"), 0.0),
-                Arguments.of(TinyModels.llama(), List.of("q_proj", "v_proj", "down_proj"), 0.3));
+                Arguments.of(TinyModels.llama(), List.of("q_proj", "v_proj", "down_proj"), 0.3),
+                Arguments.of(TinyModels.phi3(), List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj"), 0.0),
+                Arguments.of(TinyModels.qwen3(), List.of("q_proj", "k_proj", "v_proj"), 0.0));
     }
 
     private static Transformer model(ModelConfig config, LoraConfig lora, EngineOptions options) {
@@ -144,6 +146,11 @@ class LoraTest {
                 .map(LoraSite::module).collect(java.util.stream.Collectors.toSet()));
         assertEquals(java.util.Set.of("q_proj", "v_proj"), new LoraLayout(TinyModels.llama(), none).sites().stream()
                 .map(LoraSite::module).collect(java.util.stream.Collectors.toSet()));
+        assertEquals(java.util.Set.of("qkv_proj"), new LoraLayout(TinyModels.phi3(), none).sites().stream()
+                .map(LoraSite::module).collect(java.util.stream.Collectors.toSet()));
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> new LoraLayout(
+                TinyModels.phi3(), new LoraConfig(2, 4, 0, List.of("q_proj"), 1)));
+        assertTrue(error.getMessage().contains("phi3 has no module 'q_proj'"), error.getMessage());
     }
 
     private static INDArray array(Tensor tensor) {
