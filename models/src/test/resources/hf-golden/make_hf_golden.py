@@ -40,6 +40,19 @@ CASES = {
 }
 
 
+def save_tokenizer(directory):
+    """A word-level tokenizer over the 97 ids (w3 ... w96 and three specials), BOS added, so a directory is
+    complete for Whetstone's loaders and `convert`."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+    vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, **{f"w{i}": i for i in range(3, VOCAB)}}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<pad>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>",
+                            pad_token="<pad>").save_pretrained(directory)
+
+
 def perturb(model, generator):
     with torch.no_grad():
         for name, parameter in model.named_parameters():
@@ -58,6 +71,7 @@ def main(out):
         perturb(model, generator)
         directory = os.path.join(out, name)
         model.save_pretrained(directory, safe_serialization=True)
+        save_tokenizer(directory)
         with torch.no_grad():
             logits = model(sequences).logits
             continuations = []

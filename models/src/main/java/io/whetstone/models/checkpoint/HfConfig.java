@@ -233,6 +233,9 @@ public final class HfConfig {
                 }
             }
             root.put("tie_word_embeddings", config.tiedEmbeddings());
+            // some config classes default it to an id beyond a small vocabulary (Phi-3: 32000), which
+            // transformers then refuses as the embedding's padding_idx; none keeps every row trainable there
+            root.putNull("pad_token_id");
         }
         root.put("bos_token_id", bosId);
         root.put("eos_token_id", eosId);
