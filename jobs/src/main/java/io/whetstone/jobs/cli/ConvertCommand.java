@@ -3,6 +3,7 @@ package io.whetstone.jobs.cli;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.ModelSources;
+import java.io.IOException;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Option;
         description = {"Convert a GGUF file or model directory to a Hugging Face model directory.",
                 "Writes config.json, model.safetensors and the tokenizer files, which the transformers library loads as the same model. --from takes a .gguf file",
                 "(llama architecture; F32, F16, BF16, Q8_0 tensors; its SentencePiece vocabulary becomes a",
-                "tokenizer.json) or a model directory (single or sharded safetensors). Any Hadoop path."})
+                "tokenizer.json), a model directory (single or sharded safetensors) or a LoRA adapter directory (merged into its base). Any Hadoop path."})
 public final class ConvertCommand implements Callable<Integer> {
 
     @Option(names = "--from", required = true, description = "a .gguf file or a model directory")
@@ -28,12 +29,17 @@ public final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         HadoopFiles files = new HadoopFiles(new Configuration());
+        System.out.println(write(files, ModelSources.load(files, from), to));
+        return 0;
+    }
+
+    /** Writes {@code model} as a new Hugging Face directory {@code to} (atomically: temporary, then rename). */
+    static Path write(HadoopFiles files, CheckpointStore.ModelAndTokenizer model, String to) throws IOException {
         Path target = new Path(files.qualify(to));
         FileSystem fs = files.fs(target);
         if (fs.exists(target)) {
             throw new IllegalArgumentException("--to " + target + " already exists");
         }
-        CheckpointStore.ModelAndTokenizer model = ModelSources.load(files, from);
         Path temporary = new Path(target.getParent(), "." + target.getName() + "._tmp-" + UUID.randomUUID());
         fs.mkdirs(temporary);
         new CheckpointStore(files, temporary.toString()).writeModel(temporary, model.params(), model.config(),
@@ -41,7 +47,6 @@ public final class ConvertCommand implements Callable<Integer> {
         if (!fs.rename(temporary, target)) {
             throw new IllegalStateException("cannot rename " + temporary + " to " + target);
         }
-        System.out.println(target);
-        return 0;
+        return target;
     }
 }

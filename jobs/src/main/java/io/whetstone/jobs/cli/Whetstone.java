@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "whetstone", mixinStandardHelpOptions = true, version = "whetstone 0.1.0",
         description = "Post-training of language models on Spark and Hadoop.",
         subcommands = {DemoCommand.class, PipelineCommand.class, ReportCommand.class, TaskDataCommand.class, SftCommand.class, DpoCommand.class, PreferenceDataCommand.class, EvalPreferencesCommand.class, RewardModelCommand.class, EvalRewardModelCommand.class, DistillCommand.class, DistillDataCommand.class, EvalTaskCommand.class, PerplexityCommand.class, ShowCommand.class, TtsCommand.class, PrmDataCommand.class, PrmCommand.class, EvalPrmCommand.class, GrpoCommand.class, PpoCommand.class,
-                GenerateCommand.class, ConvertCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                GenerateCommand.class, ConvertCommand.class, MergeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Whetstone implements Runnable {
 
     @Override

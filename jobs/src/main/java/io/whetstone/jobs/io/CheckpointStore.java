@@ -180,12 +180,37 @@ public final class CheckpointStore {
         files.writeAtomically(new Path(dir, "adapter_model.safetensors"),
                 out -> Safetensors.write(out, tensors, Map.of("format", "pt")));
         files.writeBytes(new Path(dir, "adapter_config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(
-                LoraWeights.adapterConfig(config, lora.layout().config(), lora.baseSource())));
+                LoraWeights.adapterConfig(config, lora.layout().config(), huggingFaceBase(config, tokenizer, lora))));
         ObjectNode hfConfig = HfFormat.configJson(config, tokenizer.bosId(), tokenizer.eosId());
         files.writeBytes(new Path(dir, "config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(hfConfig));
         for (Map.Entry<String, byte[]> file : tokenizer.files().entrySet()) {
             files.writeBytes(new Path(dir, file.getKey()), file.getValue());
         }
+    }
+
+    /**
+     * Where PEFT finds the adapters' base: the base itself when it is a model directory; for a GGUF base, a
+     * Hugging Face copy written once beside the checkpoints ({@code base/} under the checkpoint root).
+     */
+    private String huggingFaceBase(ModelConfig config, Tokenizer tokenizer, LoraContext lora) throws IOException {
+        if (lora.baseSource() == null || !lora.baseSource().toLowerCase().endsWith(".gguf")) {
+            return lora.baseSource();
+        }
+        Path base = new Path(root, "base");
+        if (!files.exists(new Path(base, "_SUCCESS"))) {
+            FileSystem fs = files.fs(root);
+            Path temporary = new Path(root, ".base._tmp-" + UUID.randomUUID());
+            fs.mkdirs(temporary);
+            writeModel(temporary, lora.base(), config, tokenizer);
+            if (fs.exists(base)) {
+                fs.delete(base, true);
+            }
+            if (!fs.rename(temporary, base)) {
+                throw new IOException("cannot rename " + temporary + " to " + base);
+            }
+            files.writeBytes(new Path(base, "_SUCCESS"), new byte[0]);
+        }
+        return files.fs(root).makeQualified(base).toString();
     }
 
     /** The first 16 hex digits of SHA-256 over the values (identifies a frozen base). */

@@ -33,7 +33,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * Models from wherever users keep them, on any Hadoop path: a GGUF file (llama architecture, with its
  * SentencePiece vocabulary), or a Hugging Face directory ({@code config.json} and {@code model.safetensors}
  * or a sharded {@code model.safetensors.index.json}, plus tokenizer files), which is also what whetstone
- * checkpoints are.
+ * checkpoints are, or a LoRA adapter directory on such a base ({@link AdapterDirectory}).
  */
 public final class ModelSources {
 
@@ -42,9 +42,19 @@ public final class ModelSources {
     private ModelSources() {
     }
 
-    /** Loads {@code path}: a {@code .gguf} file or a model directory. */
+    /**
+     * Loads {@code path}: a {@code .gguf} file, a model directory, or an adapter directory (PEFT's
+     * {@code adapter_config.json} and {@code adapter_model.safetensors}, as LoRA checkpoints are), which loads
+     * its base and merges the adapters in.
+     */
     public static CheckpointStore.ModelAndTokenizer load(HadoopFiles files, String path) {
-        return path.toLowerCase().endsWith(".gguf") ? gguf(files, path) : CheckpointStore.loadModel(files, path);
+        if (path.toLowerCase().endsWith(".gguf")) {
+            return gguf(files, path);
+        }
+        if (AdapterDirectory.isAdapterDirectory(files, path)) {
+            return AdapterDirectory.loadMerged(files, path);
+        }
+        return CheckpointStore.loadModel(files, path);
     }
 
     /** A GGUF file's model and tokenizer. */

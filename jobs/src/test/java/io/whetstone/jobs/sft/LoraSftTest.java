@@ -14,6 +14,7 @@ import io.whetstone.jobs.TestData;
 import io.whetstone.jobs.config.SftConfig;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.io.ModelSources;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,6 +70,20 @@ class LoraSftTest {
         CheckpointStore.ModelAndTokenizer merged = CheckpointStore.loadModel(new HadoopFiles(new Configuration()),
                 last.resolve("merged").toUri().toString());
         assertArrayEquals(lora.modelParams(), merged.params(), 0f);
+
+        // the adapter directory works where a model does: its GGUF base was written once as a Hugging Face
+        // directory for PEFT, and loading the adapters merges them into it
+        HadoopFiles files = new HadoopFiles(new Configuration());
+        Path base = Path.of(java.net.URI.create(adapterConfig.get("base_model_name_or_path").asText()));
+        assertTrue(Files.exists(base.resolve("model.safetensors")), base.toString());
+        assertEquals(last.getParent(), base.getParent(), "beside the checkpoints");
+        assertArrayEquals(lora.modelParams(), ModelSources.load(files, last.toUri().toString()).params(), 0f);
+        Path out = dir.resolve("merged-by-command");
+        assertEquals(0, io.whetstone.jobs.cli.Whetstone.execute("merge", "--adapter",
+                last.toUri().toString(), "--to", out.toUri().toString()));
+        assertArrayEquals(lora.modelParams(), CheckpointStore.loadModel(files, out.toUri().toString()).params(), 0f);
+        assertEquals(2, io.whetstone.jobs.cli.Whetstone.execute("merge", "--adapter",
+                out.toUri().toString(), "--to", dir.resolve("again").toUri().toString()), "a full model is no adapter");
     }
 
     @Test
