@@ -53,8 +53,22 @@ public final class BenchCommand implements Callable<Integer> {
             + "prompt's prefilled cache (default: ${DEFAULT-VALUE})")
     int samples;
 
+    @Option(names = "--lora-0.5b", description = "run the 0.5B-scale check instead: a random model of Qwen2.5-0.5B's "
+            + "shape, LoRA rank 8 on all projections, --steps timed steps on one sequence of --seq-len tokens, then "
+            + "sampling (peer: bench/peer_lora_torch.py)")
+    boolean loraScale;
+
+    @Option(names = "--seq-len", defaultValue = "512", description = "with --lora-0.5b: tokens per step "
+            + "(default: ${DEFAULT-VALUE})")
+    int seqLen;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
+        if (loraScale) {
+            int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+            return runChild(threadCount, List.of("lora-0.5b", Integer.toString(threadCount), Integer.toString(steps),
+                    Integer.toString(seqLen)));
+        }
         List<Family> families = family.equalsIgnoreCase("both") ? List.of(Family.GPT2, Family.LLAMA)
                 : List.of(Family.parse(family));
         KernelChoice.parse(kernels);
@@ -74,6 +88,17 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** One (size, family) in a child JVM with this JVM's classpath and the engine's JVM flags. */
     private int runChild(BenchShape shape, Family f, int threadCount) throws IOException, InterruptedException {
+        List<String> arguments = new ArrayList<>(List.of(shape.name(), f.id(), Integer.toString(threadCount)));
+        if (generate) {
+            arguments.addAll(List.of("generate", Integer.toString(samples)));
+        } else {
+            arguments.addAll(List.of(kernels, Integer.toString(warmup), Integer.toString(steps)));
+        }
+        return runChild(threadCount, arguments);
+    }
+
+    /** {@link BenchMain} with {@code arguments} in a child JVM; its JSON lines are printed. */
+    private int runChild(int threadCount, List<String> arguments) throws IOException, InterruptedException {
         String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
         List<String> command = new ArrayList<>(List.of(java,
                 "--add-modules=jdk.incubator.vector",
@@ -81,13 +106,8 @@ public final class BenchCommand implements Callable<Integer> {
                 // own footprint near PyTorch's process size.
                 "-Xmx1g", "-Xmn64m", "-XX:+UseSerialGC",
                 "-Dorg.bytedeco.javacpp.maxbytes=16G", "-Dorg.bytedeco.javacpp.maxphysicalbytes=20G",
-                "-cp", System.getProperty("java.class.path"),
-                BenchMain.class.getName(), shape.name(), f.id(), Integer.toString(threadCount)));
-        if (generate) {
-            command.addAll(List.of("generate", Integer.toString(samples)));
-        } else {
-            command.addAll(List.of(kernels, Integer.toString(warmup), Integer.toString(steps)));
-        }
+                "-cp", System.getProperty("java.class.path"), BenchMain.class.getName()));
+        command.addAll(arguments);
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().put("OMP_NUM_THREADS", Integer.toString(threadCount));
         builder.environment().putIfAbsent("OMP_WAIT_POLICY", "passive");

@@ -9,7 +9,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * Runs one benchmark in this JVM and prints one JSON line. The CLI's {@code bench} starts one JVM per
  * config so that peak RSS is per config. Arguments: {@code CONFIG FAMILY THREADS KERNELS WARMUP STEPS}, or
  * {@code CONFIG FAMILY THREADS generate [SAMPLES]} for the KV-cache sampling benchmark (SAMPLES per prompt,
- * default 1).
+ * default 1), or {@code lora-0.5b THREADS STEPS SEQ} for the 0.5B-scale LoRA check ({@link LoraScaleBenchmark}).
  */
 public final class BenchMain {
 
@@ -17,6 +17,12 @@ public final class BenchMain {
     }
 
     public static void main(String[] args) {
+        if (args.length >= 1 && args[0].equals("lora-0.5b")) {
+            // lora-0.5b THREADS STEPS SEQ
+            System.out.println(LoraScaleBenchmark.run(Integer.parseInt(args[1]), Integer.parseInt(args[2]),
+                    Integer.parseInt(args[3])));
+            return;
+        }
         if ((args.length == 4 || args.length == 5) && args[3].equals("generate")) {
             BenchShape shape = BenchShape.parse(args[0]);
             EngineOptions options = new EngineOptions(DataType.FLOAT, KernelChoice.AUTO, Integer.parseInt(args[2]));

@@ -24,21 +24,34 @@ public final class ParameterStore {
 
     /** Zero-filled parameters and gradients of {@code layout} in {@code dataType}. */
     public ParameterStore(ParameterLayout layout, DataType dataType) {
+        this(layout, dataType, false);
+    }
+
+    /**
+     * As {@link #ParameterStore(ParameterLayout, DataType)}; with {@code frozenMatrices} the decayed tensors (the
+     * matrices of a base that LoRA keeps frozen: their gradients are never computed) get no gradient storage,
+     * which halves a frozen model's memory. {@link #gradient} is then null for them, and {@link #grads} covers
+     * only the other tensors (norms, biases), in layout order.
+     */
+    public ParameterStore(ParameterLayout layout, DataType dataType, boolean frozenMatrices) {
         if (layout.length() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("models above 2^31 parameters are not supported: " + layout.length());
         }
         this.layout = layout;
         this.dataType = dataType;
+        long gradientStart = frozenMatrices ? layout.decayedLength() : 0;
         this.params = Nd4j.zeros(dataType, layout.length());
-        this.grads = Nd4j.zeros(dataType, layout.length());
+        this.grads = Nd4j.zeros(dataType, Math.max(1, layout.length() - gradientStart));
         for (TensorSpec spec : layout.tensors()) {
-            paramViews.put(spec.name(), view(params, spec));
-            gradViews.put(spec.name(), view(grads, spec));
+            paramViews.put(spec.name(), view(params, spec, 0));
+            if (layout.offset(spec.name()) >= gradientStart) {
+                gradViews.put(spec.name(), view(grads, spec, gradientStart));
+            }
         }
     }
 
-    private INDArray view(INDArray flat, TensorSpec spec) {
-        long offset = layout.offset(spec.name());
+    private INDArray view(INDArray flat, TensorSpec spec, long start) {
+        long offset = layout.offset(spec.name()) - start;
         return flat.get(NDArrayIndex.interval(offset, offset + spec.length())).reshape(spec.shape());
     }
 
@@ -85,7 +98,7 @@ public final class ParameterStore {
         return params;
     }
 
-    /** The flat gradient vector [P], same layout. */
+    /** The flat gradient vector [P], same layout (without the frozen matrices' part, see the constructor). */
     public INDArray grads() {
         return grads;
     }
@@ -99,13 +112,12 @@ public final class ParameterStore {
         return view;
     }
 
-    /** The gradient of tensor {@code name} (a view). */
+    /** The gradient of tensor {@code name} (a view), or null for a frozen matrix (no gradient storage). */
     public INDArray gradient(String name) {
-        INDArray view = gradViews.get(name);
-        if (view == null) {
+        if (!paramViews.containsKey(name)) {
             throw new IllegalArgumentException("no tensor named " + name);
         }
-        return view;
+        return gradViews.get(name);
     }
 
     /** Sets every gradient to zero. */

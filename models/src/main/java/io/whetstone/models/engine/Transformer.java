@@ -89,8 +89,9 @@ public final class Transformer implements AutoCloseable {
         this.options = options;
         DataType dataType = options.dataType();
         this.kernels = options.kernels().create(dataType, options.threads());
+        // a frozen base (LoRA) computes no matrix gradients, so it keeps no storage for them
         this.store = new ParameterStore(heads == null ? ParameterLayout.of(config)
-                : ParameterLayout.concat(ParameterLayout.of(config), heads), dataType);
+                : ParameterLayout.concat(ParameterLayout.of(config), heads), dataType, loraConfig != null);
         this.lora = loraConfig == null ? null : new LoraLayout(config, loraConfig);
         this.adapters = lora == null ? null : new ParameterStore(lora.layout(), dataType);
         if (adapters != null) {

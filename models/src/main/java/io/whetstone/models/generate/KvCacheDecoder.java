@@ -29,7 +29,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * positions in one pass (one GEMM of [prompt tokens, C] per weight, causal attention within the prompt), and
  * every row then decodes from the prompt's cached prefix plus its own cache of generated tokens. A decode step
  * feeds each live row its last token at its own position: per layer three or four GEMMs of [B, C] through
- * ND4J, the model's own kernels for norms, activations and residuals, and attention over the cache in Java.
+ * ND4J (plus the rank-r products of LoRA adapters where there are any), the model's own kernels for norms,
+ * activations and residuals, and attention over the cache in Java.
  * Every sampled token comes with its log-probability under the model (what a teacher-forced forward pass
  * gives) and under the sampling distribution. Deterministic: each row has its own generator seeded by
  * (seed, row), so a row's tokens do not depend on the rows batched with it.
@@ -40,8 +41,8 @@ public final class KvCacheDecoder {
     private final ModelConfig config;
     private final Kernels kernels;
     private final ParameterStore store;
-    /** Weights with LoRA adapters merged in (W[:, block] + s A B), by name; empty without adapters. */
-    private final Map<String, INDArray> merged;
+    /** The LoRA sites on each adapted weight, by weight name; empty without adapters. */
+    private final Map<String, List<LoraSite>> adapters;
     private final RopeTable rope;
     private final float[] ropeCos; // [maxSeqLen * headSize/2], null for GPT-2
     private final float[] ropeSin;
@@ -57,7 +58,7 @@ public final class KvCacheDecoder {
         this.config = model.config();
         this.kernels = model.kernels();
         this.store = model.parameters();
-        this.merged = mergedAdapters(model);
+        this.adapters = adaptersByWeight(model);
         this.gpt2 = config.family() == Family.GPT2;
         this.rope = gpt2 ? null : RopeTable.create(config, DataType.FLOAT);
         this.ropeCos = rope == null ? null : rope.cos().dup().reshape(rope.cos().length()).toFloatVector();
@@ -67,30 +68,41 @@ public final class KvCacheDecoder {
     }
 
     /**
-     * The adapted weights with the model's current adapters merged in, so samples come from the model that trains
-     * (the base weights alone are the frozen model: on-policy distillation with LoRA sampled from it). Only adapted
-     * weights are copied; a decoder is made per generation call, after the adapters last changed.
+     * The model's current adapters by the weight they adapt, so samples come from the model that trains (the base
+     * weights alone are the frozen model: on-policy distillation with LoRA sampled from it). They are applied
+     * beside the base GEMM, x W + s (x A) B, rather than merged: a merged copy of every adapted weight would cost
+     * as much memory as the base's matrices. A decoder is made per generation call, after the adapters last changed.
      */
-    private static Map<String, INDArray> mergedAdapters(Transformer model) {
+    private static Map<String, List<LoraSite>> adaptersByWeight(Transformer model) {
+        Map<String, List<LoraSite>> sites = new HashMap<>();
         LoraLayout lora = model.lora();
-        Map<String, INDArray> merged = new HashMap<>();
-        if (lora == null) {
-            return merged;
+        if (lora != null) {
+            for (LoraSite site : lora.sites()) {
+                sites.computeIfAbsent(site.weight(), name -> new ArrayList<>()).add(site);
+            }
         }
-        ParameterStore adapters = model.trainableParameters();
-        for (LoraSite site : lora.sites()) {
-            INDArray weight = merged.computeIfAbsent(site.weight(), name -> model.parameters().tensor(name).dup('c'));
-            INDArray delta = adapters.tensor(site.aName()).mmul(adapters.tensor(site.bName()))   // [in, width]
-                    .muli(lora.config().scale());
-            weight.get(NDArrayIndex.all(), NDArrayIndex.interval(site.from(), site.from() + site.width())).addi(delta);
-        }
-        return merged;
+        return sites;
     }
 
-    /** A weight as sampling sees it: merged with its adapters where it has any. */
+    /** out [N, out] = x [N, in] W, plus the adapters on W's column blocks. */
+    private void project(INDArray x, String weight, INDArray out) {
+        Nd4j.gemm(x, store.tensor(weight), out, false, false, 1.0, 0.0);
+        List<LoraSite> sites = adapters.get(weight);
+        if (sites == null) {
+            return;
+        }
+        ParameterStore trainable = model.trainableParameters();
+        double scale = model.lora().config().scale();
+        for (LoraSite site : sites) {
+            INDArray low = x.mmul(trainable.tensor(site.aName())); // [N, r]
+            INDArray delta = low.mmul(trainable.tensor(site.bName())).muli(scale); // [N, width]
+            out.get(NDArrayIndex.all(), NDArrayIndex.interval(site.from(), site.from() + site.width())).addi(delta);
+        }
+    }
+
+    /** A weight or vector of the base model. */
     private INDArray tensor(String name) {
-        INDArray adapted = merged.get(name);
-        return adapted != null ? adapted : store.tensor(name);
+        return store.tensor(name);
     }
 
     /** Ends a row early: called after each generated token with the row's tokens so far. */
@@ -352,13 +364,13 @@ public final class KvCacheDecoder {
     /** One transformer block over the rows of {@code s}; {@code attention} fills s.y from s.qkv. */
     private void block(Buffers s, int layer, Runnable attention) {
         norm(layer, true, s.x, s);
-        Nd4j.gemm(s.normed, weight(layer, "qkv"), s.qkv, false, false, 1.0, 0.0);
+        project(s.normed, weight(layer, "qkv"), s.qkv);
         attention.run();
-        Nd4j.gemm(s.y, weight(layer, "o"), s.projection, false, false, 1.0, 0.0);
+        project(s.y, weight(layer, "o"), s.projection);
         kernels.addResidual(s.x, s.projection, gpt2 ? tensor("h." + layer + ".attn.c_proj.bias")
                 : optional("layers." + layer + ".bo"), s.x);
         norm(layer, false, s.x, s);
-        Nd4j.gemm(s.normed, weight(layer, "in"), s.pre, false, false, 1.0, 0.0);
+        project(s.normed, weight(layer, "in"), s.pre);
         if (gpt2) {
             kernels.biasGelu(s.pre, tensor("h." + layer + ".mlp.c_fc.bias"), s.act);
         } else if (config.architecture().gelu()) {
@@ -366,7 +378,7 @@ public final class KvCacheDecoder {
         } else {
             kernels.swiglu(s.pre, s.act);
         }
-        Nd4j.gemm(s.act, weight(layer, "out"), s.projection, false, false, 1.0, 0.0);
+        project(s.act, weight(layer, "out"), s.projection);
         kernels.addResidual(s.x, s.projection, gpt2 ? tensor("h." + layer + ".mlp.c_proj.bias") : null, s.x);
     }
 
@@ -387,23 +399,24 @@ public final class KvCacheDecoder {
         Nd4j.gemm(s.normed, head, logits, false, true, 1.0, 0.0);
     }
 
-    private INDArray weight(int layer, String which) {
+    /** The name of a block's weight: qkv, o, in (MLP input) or out (MLP output). */
+    private String weight(int layer, String which) {
         if (gpt2) {
             String p = "h." + layer + ".";
-            return tensor(switch (which) {
+            return switch (which) {
                 case "qkv" -> p + "attn.c_attn.weight";
                 case "o" -> p + "attn.c_proj.weight";
                 case "in" -> p + "mlp.c_fc.weight";
                 default -> p + "mlp.c_proj.weight";
-            });
+            };
         }
         String p = "layers." + layer + ".";
-        return tensor(switch (which) {
+        return switch (which) {
             case "qkv" -> p + "wqkv";
             case "o" -> p + "wo";
             case "in" -> p + "w_gate_up";
             default -> p + "w_down";
-        });
+        };
     }
 
     private void norm(int layer, boolean first, INDArray x, Buffers s) {

@@ -86,15 +86,17 @@ class KvCacheDecoderTest {
             model.trainableParameters().params().assign(Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT,
                     model.trainableParameters().params().length()).subi(0.5).muli(0.6));
             model.setDropoutSeed(null);
-            // The trainer's forward pass of the merged weights (LoraWeights.merge, which export uses; the LoRA
-            // forward pass equals it up to rounding, tested with LoRA): the sampler must sample from that model.
+            // The sampler applies the adapters beside the base GEMMs as the trainer's LoRA forward does, in another
+            // summation order: with weights scaled by 8 and adapters of trained size the rounding reaches 3e-5
+            // (measured), so this pair is compared at 1e-4; without the adapters the error is about 2.
+            assertSamplerMatchesTrainer(model, model, 1e-4);
+            // And the model export writes (LoraWeights.merge) is the same model up to the rounding of the merge,
+            // which with weights scaled by 8 reaches a few 1e-4 in log-prob.
             float[] merged = LoraWeights.merge(config, TrainingState.toFloats(model.parameters().params()),
                     model.lora(), TrainingState.toFloats(model.trainableParameters().params()));
-            try (Transformer teacher = new Transformer(config, EngineOptions.fp32(2))) {
-                TrainingState.copyInto(merged, teacher.parameters().params());
-                // The sampler merges in its own order (W + (B·A)·scale per layer copy); with weights scaled by 8
-                // the float rounding of the two merges reaches 1.3e-5 on some CPUs, so this pair is compared at 1e-4.
-                assertSamplerMatchesTrainer(model, teacher, 1e-4);
+            try (Transformer exported = new Transformer(config, EngineOptions.fp32(2))) {
+                TrainingState.copyInto(merged, exported.parameters().params());
+                assertSamplerMatchesTrainer(model, exported, 2e-3);
             }
 
             SamplingConfig greedy = SamplingConfig.greedy(12, 7);
