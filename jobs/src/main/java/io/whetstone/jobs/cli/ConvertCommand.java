@@ -3,6 +3,7 @@ package io.whetstone.jobs.cli;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.ModelSources;
+import io.whetstone.models.checkpoint.Safetensors;
 import java.io.IOException;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -26,15 +27,21 @@ public final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--to", required = true, description = "the Hugging Face directory to write (must not exist)")
     String to;
 
+    @Option(names = "--dtype", defaultValue = "float32", description = "how to store the weights: float32 or "
+            + "bfloat16 (half the size; rounded to nearest even) (default: ${DEFAULT-VALUE})")
+    String dtype;
+
     @Override
     public Integer call() throws Exception {
+        Safetensors.StorageType type = Safetensors.StorageType.parse(dtype);
         HadoopFiles files = new HadoopFiles(new Configuration());
-        System.out.println(write(files, ModelSources.load(files, from), to));
+        System.out.println(write(files, ModelSources.load(files, from), to, type));
         return 0;
     }
 
     /** Writes {@code model} as a new Hugging Face directory {@code to} (atomically: temporary, then rename). */
-    static Path write(HadoopFiles files, CheckpointStore.ModelAndTokenizer model, String to) throws IOException {
+    static Path write(HadoopFiles files, CheckpointStore.ModelAndTokenizer model, String to,
+                      Safetensors.StorageType type) throws IOException {
         Path target = new Path(files.qualify(to));
         FileSystem fs = files.fs(target);
         if (fs.exists(target)) {
@@ -43,7 +50,7 @@ public final class ConvertCommand implements Callable<Integer> {
         Path temporary = new Path(target.getParent(), "." + target.getName() + "._tmp-" + UUID.randomUUID());
         fs.mkdirs(temporary);
         new CheckpointStore(files, temporary.toString()).writeModel(temporary, model.params(), model.config(),
-                model.tokenizer());
+                model.tokenizer(), type);
         if (!fs.rename(temporary, target)) {
             throw new IllegalStateException("cannot rename " + temporary + " to " + target);
         }

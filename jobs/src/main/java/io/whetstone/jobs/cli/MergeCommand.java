@@ -3,6 +3,7 @@ package io.whetstone.jobs.cli;
 import io.whetstone.jobs.io.AdapterDirectory;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.ModelSources;
+import io.whetstone.models.checkpoint.Safetensors;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
@@ -25,14 +26,19 @@ public final class MergeCommand implements Callable<Integer> {
     @Option(names = "--to", required = true, description = "the model directory to write (must not exist)")
     String to;
 
+    @Option(names = "--dtype", defaultValue = "float32", description = "how to store the weights: float32 or "
+            + "bfloat16 (default: ${DEFAULT-VALUE})")
+    String dtype;
+
     @Override
     public Integer call() throws Exception {
+        Safetensors.StorageType type = Safetensors.StorageType.parse(dtype);
         HadoopFiles files = new HadoopFiles(new Configuration());
         if (!AdapterDirectory.isAdapterDirectory(files, adapter)) {
             throw new IllegalArgumentException("--adapter " + adapter + " is not an adapter directory (no "
                     + AdapterDirectory.CONFIG + ", or it holds a full model)");
         }
-        System.out.println(ConvertCommand.write(files, ModelSources.load(files, adapter), to));
+        System.out.println(ConvertCommand.write(files, ModelSources.load(files, adapter), to, type));
         return 0;
     }
 }

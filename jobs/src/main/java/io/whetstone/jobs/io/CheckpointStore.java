@@ -9,6 +9,7 @@ import io.whetstone.datasets.tokenize.SentencePieceTokenizer;
 import io.whetstone.datasets.tokenize.TiktokenTokenizer;
 import io.whetstone.datasets.tokenize.Tokenizer;
 import io.whetstone.models.ModelConfig;
+import io.whetstone.models.checkpoint.HfConfig;
 import io.whetstone.models.checkpoint.HfFormat;
 import io.whetstone.models.checkpoint.Safetensors;
 import io.whetstone.models.checkpoint.Tensor;
@@ -234,21 +235,32 @@ public final class CheckpointStore {
 
     /** Writes a model directory (config.json, model.safetensors, tokenizer files) into {@code dir}. */
     public void writeModel(Path dir, float[] params, ModelConfig config, Tokenizer tokenizer) throws IOException {
+        writeModel(dir, params, config, tokenizer, Safetensors.StorageType.F32);
+    }
+
+    /** As {@link #writeModel(Path, float[], ModelConfig, Tokenizer)}, the weights stored as {@code type}. */
+    public void writeModel(Path dir, float[] params, ModelConfig config, Tokenizer tokenizer,
+                           Safetensors.StorageType type) throws IOException {
         ParameterStore store = new ParameterStore(ParameterLayout.of(config), DataType.FLOAT);
         TrainingState.copyInto(params, store.params());
         Map<String, Tensor> tensors = HfFormat.export(store, config);
         files.writeAtomically(new Path(dir, "model.safetensors"),
-                out -> Safetensors.write(out, tensors, Map.of("format", "pt")));
-        ObjectNode hfConfig = HfFormat.configJson(config, tokenizer.bosId(), tokenizer.eosId());
+                out -> Safetensors.write(out, tensors, Map.of("format", "pt"), type));
+        ObjectNode hfConfig = HfConfig.write(config, tokenizer.bosId(), tokenizer.eosId(), type.torchName());
         files.writeBytes(new Path(dir, "config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(hfConfig));
         for (Map.Entry<String, byte[]> file : tokenizer.files().entrySet()) {
             files.writeBytes(new Path(dir, file.getKey()), file.getValue());
         }
     }
 
+    /** The architecture's class with another head: Qwen2ForCausalLM -> Qwen2ForSequenceClassification. */
+    private static String headClass(ModelConfig config, String head) {
+        return config.architecture().hfClass().replace("ForCausalLM", head);
+    }
+
     /**
-     * Writes a reward model in Hugging Face's sequence-classification layout ({@code LlamaForSequenceClassification}
-     * or {@code GPT2ForSequenceClassification}, one label): the base model's tensors, without the language-model
+     * Writes a reward model in Hugging Face's sequence-classification layout ({@code LlamaForSequenceClassification},
+     * {@code Qwen2ForSequenceClassification}... or {@code GPT2ForSequenceClassification}, one label): the base model's tensors, without the language-model
      * head, and {@code score.weight} [1, C], the head's row of {@code scoreToken} (the reward is that row times the
      * final normed hidden state after the last token); then {@code _SUCCESS}.
      */
@@ -256,7 +268,7 @@ public final class CheckpointStore {
             throws IOException {
         boolean gpt2 = config.family() == io.whetstone.models.Family.GPT2;
         writeScoreModel(dir, params, config, tokenizer, scoreToken, gpt2 ? "GPT2ForSequenceClassification"
-                : "LlamaForSequenceClassification", "score", false);
+                : headClass(config, "ForSequenceClassification"), "score", false);
     }
 
     /**
@@ -270,7 +282,7 @@ public final class CheckpointStore {
                                         int scoreToken) throws IOException {
         boolean gpt2 = config.family() == io.whetstone.models.Family.GPT2;
         writeScoreModel(dir, params, config, tokenizer, scoreToken, gpt2 ? "GPT2ForTokenClassification"
-                : "LlamaForTokenClassification", gpt2 ? "classifier" : "score", true);
+                : headClass(config, "ForTokenClassification"), gpt2 ? "classifier" : "score", true);
     }
 
     private void writeScoreModel(Path dir, float[] params, ModelConfig config, Tokenizer tokenizer, int scoreToken,

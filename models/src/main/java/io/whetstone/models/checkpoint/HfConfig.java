@@ -184,6 +184,11 @@ public final class HfConfig {
 
     /** {@code config.json} for {@code config} (4.x keys, which transformers 5 also reads), with the special ids. */
     public static ObjectNode write(ModelConfig config, int bosId, int eosId) {
+        return write(config, bosId, eosId, "float32");
+    }
+
+    /** As {@link #write(ModelConfig, int, int)}, for weights stored as {@code torchDtype} (float32, bfloat16). */
+    public static ObjectNode write(ModelConfig config, int bosId, int eosId, String torchDtype) {
         ObjectNode root = JSON.createObjectNode();
         Architecture architecture = config.architecture();
         root.putArray("architectures").add(architecture.hfClass());
@@ -239,7 +244,7 @@ public final class HfConfig {
         }
         root.put("bos_token_id", bosId);
         root.put("eos_token_id", eosId);
-        root.put("torch_dtype", "float32");
+        root.put("torch_dtype", torchDtype);
         return root;
     }
 

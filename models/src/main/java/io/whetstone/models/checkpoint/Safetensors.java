@@ -27,7 +27,7 @@ import java.util.Map;
  * streams the tensors in offset order, so it works on any InputStream (local or Hadoop) without
  * random access, and checks every length and offset against the file size first: a truncated or
  * hostile file gets a {@link CheckpointFormatException}, never an out-of-memory error.
- * Reads F32, F16 and BF16 (as float32); writes F32.
+ * Reads F32, F16 and BF16 (as float32); writes F32 or BF16.
  */
 public final class Safetensors {
 
@@ -38,9 +38,45 @@ public final class Safetensors {
     private Safetensors() {
     }
 
+    /** The element types this writer stores. */
+    public enum StorageType {
+        F32(4, "float32"),
+        /** bfloat16, rounded to nearest even: half the bytes, the range of F32, 8 bits of mantissa. */
+        BF16(2, "bfloat16");
+
+        private final int bytes;
+        private final String torchName;
+
+        StorageType(int bytes, String torchName) {
+            this.bytes = bytes;
+            this.torchName = torchName;
+        }
+
+        /** The name config.json's {@code torch_dtype} uses. */
+        public String torchName() {
+            return torchName;
+        }
+
+        /** float32 or bfloat16 (also F32, BF16), any case. */
+        public static StorageType parse(String name) {
+            for (StorageType type : values()) {
+                if (type.name().equalsIgnoreCase(name) || type.torchName.equalsIgnoreCase(name)) {
+                    return type;
+                }
+            }
+            throw new IllegalArgumentException("unknown dtype '" + name + "' (float32 or bfloat16)");
+        }
+    }
+
     /** Writes {@code tensors} in map order as F32, with optional string metadata. Does not close {@code out}. */
     public static void write(OutputStream out, Map<String, Tensor> tensors, Map<String, String> metadata)
             throws IOException {
+        write(out, tensors, metadata, StorageType.F32);
+    }
+
+    /** Writes {@code tensors} in map order as {@code type}, with optional string metadata. Does not close {@code out}. */
+    public static void write(OutputStream out, Map<String, Tensor> tensors, Map<String, String> metadata,
+                             StorageType type) throws IOException {
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
@@ -49,12 +85,12 @@ public final class Safetensors {
         long offset = 0;
         for (Map.Entry<String, Tensor> entry : tensors.entrySet()) {
             ObjectNode info = header.putObject(entry.getKey());
-            info.put("dtype", "F32");
+            info.put("dtype", type.name());
             var shape = info.putArray("shape");
             for (long dimension : entry.getValue().shape()) {
                 shape.add(dimension);
             }
-            long size = 4L * entry.getValue().values().length;
+            long size = (long) type.bytes * entry.getValue().values().length;
             info.putArray("data_offsets").add(offset).add(offset + size);
             offset += size;
         }
@@ -74,7 +110,11 @@ public final class Safetensors {
                     buffered.write(chunk.array(), 0, chunk.position());
                     chunk.clear();
                 }
-                chunk.putFloat(value);
+                if (type == StorageType.F32) {
+                    chunk.putFloat(value);
+                } else {
+                    chunk.putShort(floatToBfloat16(value));
+                }
             }
         }
         buffered.write(chunk.array(), 0, chunk.position());
@@ -214,6 +254,16 @@ public final class Safetensors {
             done += n;
         }
         return values;
+    }
+
+    /** float to bfloat16, rounded to nearest even (NaN stays a quiet NaN). */
+    static short floatToBfloat16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        if (Float.isNaN(value)) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        int rounding = 0x7FFF + ((bits >>> 16) & 1);
+        return (short) ((bits + rounding) >>> 16);
     }
 
     /** IEEE 754 half precision to float (Float.float16ToFloat arrives only in Java 20). */

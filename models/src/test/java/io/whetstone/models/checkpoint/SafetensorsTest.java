@@ -91,4 +91,31 @@ class SafetensorsTest {
         buffer.putLong(headerBytes.length).put(headerBytes).put(data);
         return buffer.array();
     }
+
+    @Test
+    void writesBfloat16RoundedToNearestEven() throws IOException {
+        // 1 + 2^-8 lies halfway between bfloat16 neighbours 1 and 1 + 2^-7: ties go to the even mantissa (1);
+        // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6: it goes to 1 + 2^-6
+        float[] values = {1f + 0x1p-8f, 1f + 3 * 0x1p-8f, -2.5f, 3.0e38f, 1e-40f, Float.NaN, 0.1f};
+        float[] expected = {1f, 1f + 0x1p-6f, -2.5f, 226 * 0x1p120f, Float.intBitsToFloat(0x00010000), Float.NaN, 0.10009765625f}; // 3e38 = 1.7632 * 2^127 -> 226/128; subnormal 1e-40 keeps its top 7 mantissa bits
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("w", new Tensor(new long[] {values.length}, values));
+        ByteArrayOutputStream f32 = new ByteArrayOutputStream();
+        Safetensors.write(f32, tensors, Map.of());
+        ByteArrayOutputStream bf16 = new ByteArrayOutputStream();
+        Safetensors.write(bf16, tensors, Map.of(), Safetensors.StorageType.BF16);
+        assertTrue(new String(bf16.toByteArray(), StandardCharsets.UTF_8).contains("\"dtype\":\"BF16\""));
+        float[] read = Safetensors.read(new ByteArrayInputStream(bf16.toByteArray()), bf16.size(), "m").get("w")
+                .values();
+        for (int i = 0; i < values.length; i++) {
+            if (Float.isNaN(expected[i])) {
+                assertTrue(Float.isNaN(read[i]));
+            } else {
+                assertEquals(expected[i], read[i], Math.abs(expected[i]) * 1e-4 + 1e-45, "value " + values[i]);
+            }
+        }
+        assertEquals(1f, read[0], 0f);
+        assertEquals(1f + 0x1p-6f, read[1], 0f);
+        assertEquals(Safetensors.StorageType.BF16, Safetensors.StorageType.parse("bfloat16"));
+    }
 }
