@@ -7,11 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -34,12 +31,16 @@ public final class HfTokenizer implements Tokenizer {
     private final Set<Integer> specialIds;
     private final Map<String, String> aliases;
     private final int vocabSize;
-    private final String id;
+    private String id; // computed on first use (TokenizerIdentity encodes probes)
     private transient HuggingFaceTokenizer delegate;
+    /** tokenizer.json without its start-of-text space (null: the same as tokenizer.json), see encodeContinuation. */
+    private final byte[] continuationJson;
+    private transient HuggingFaceTokenizer continuationDelegate;
 
     private HfTokenizer(byte[] tokenizerJson, byte[] tokenizerConfig, Map<String, String> aliases) {
         this.tokenizerJson = tokenizerJson.clone();
         this.tokenizerConfig = tokenizerConfig == null ? null : tokenizerConfig.clone();
+        this.continuationJson = withoutPrefixSpace(tokenizerJson);
         this.tokenIds = new HashMap<>();
         this.specialIds = new HashSet<>();
         this.aliases = new LinkedHashMap<>();
@@ -84,7 +85,6 @@ public final class HfTokenizer implements Tokenizer {
         if (!this.aliases.containsKey("<|pad|>") && this.aliases.containsKey("<|eos|>")) {
             this.aliases.put("<|pad|>", this.aliases.get("<|eos|>"));
         }
-        this.id = "hf:" + sha256(tokenizerJson).substring(0, 16);
     }
 
     /**
@@ -95,30 +95,120 @@ public final class HfTokenizer implements Tokenizer {
         return new HfTokenizer(tokenizerJson, tokenizerConfig, aliases);
     }
 
-    private static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     private synchronized HuggingFaceTokenizer delegate() {
         if (delegate == null) {
-            try {
-                delegate = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(tokenizerJson),
-                        // DJL truncates to 512 tokens and may pad unless told not to; length limits are ours.
-                        Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false",
-                                "maxLength", Integer.toString(Integer.MAX_VALUE / 2)));
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot load tokenizer.json", e);
-            }
+            delegate = load(withoutSpecialMatching(tokenizerJson));
         }
         return delegate;
     }
 
+    /**
+     * tokenizer.json without its special added tokens, so that text is never split at a special token's string
+     * ("</s>" in a user's text stays text): the Tokenizer contract, which transformers reaches with
+     * split_special_tokens and DJL cannot be told. Whetstone places special tokens by id.
+     */
+    static byte[] withoutSpecialMatching(byte[] tokenizerJson) {
+        try {
+            JsonNode root = JSON.readTree(tokenizerJson);
+            JsonNode added = root.path("added_tokens");
+            if (!added.isArray()) {
+                return tokenizerJson;
+            }
+            var kept = JSON.createArrayNode();
+            for (JsonNode token : added) {
+                if (!token.path("special").asBoolean(false)) {
+                    kept.add(token);
+                }
+            }
+            if (kept.size() == added.size()) {
+                return tokenizerJson;
+            }
+            ((com.fasterxml.jackson.databind.node.ObjectNode) root).set("added_tokens", kept);
+            return JSON.writeValueAsBytes(root);
+        } catch (IOException e) {
+            return tokenizerJson; // invalid JSON is reported by the constructor
+        }
+    }
+
+    private synchronized HuggingFaceTokenizer continuationDelegate() {
+        if (continuationDelegate == null) {
+            continuationDelegate = load(withoutSpecialMatching(continuationJson));
+        }
+        return continuationDelegate;
+    }
+
+    private static HuggingFaceTokenizer load(byte[] json) {
+        try {
+            return HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json),
+                    // DJL truncates to 512 tokens and may pad unless told not to; length limits are ours.
+                    Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false",
+                            "maxLength", Integer.toString(Integer.MAX_VALUE / 2)));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load tokenizer.json", e);
+        }
+    }
+
+    /**
+     * SentencePiece-style tokenizer.json files put a space (U+2581) before the text: a {@code Prepend} normalizer
+     * (Llama 2, converted GGUF vocabularies) or a {@code Metaspace} pre-tokenizer that prepends. That is right at
+     * the start of a sequence and wrong for a piece that continues one (a completion after its prompt, a turn after
+     * a marker), so continuations use a copy without it, as SentencePiece itself does. Null when there is none.
+     */
+    static byte[] withoutPrefixSpace(byte[] tokenizerJson) {
+        try {
+            JsonNode root = JSON.readTree(tokenizerJson);
+            boolean changed = dropPrepend(root, "normalizer") | dropMetaspacePrefix(root.path("pre_tokenizer"));
+            return changed ? JSON.writeValueAsBytes(root) : null;
+        } catch (IOException e) {
+            return null; // invalid JSON is reported by the constructor
+        }
+    }
+
+    private static boolean dropPrepend(JsonNode parent, String field) {
+        JsonNode node = parent.path(field);
+        if (node.path("type").asText().equals("Prepend") && node.path("prepend").asText().equals("\u2581")) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) parent).putNull(field);
+            return true;
+        }
+        if (node.path("type").asText().equals("Sequence") && node.path("normalizers").isArray()) {
+            var list = (com.fasterxml.jackson.databind.node.ArrayNode) node.get("normalizers");
+            for (int i = 0; i < list.size(); i++) {
+                JsonNode item = list.get(i);
+                if (item.path("type").asText().equals("Prepend") && item.path("prepend").asText().equals("\u2581")) {
+                    list.remove(i);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static boolean dropMetaspacePrefix(JsonNode node) {
+        boolean changed = false;
+        if (node.path("type").asText().equals("Metaspace")) {
+            var object = (com.fasterxml.jackson.databind.node.ObjectNode) node;
+            if (!node.path("prepend_scheme").asText("never").equals("never") || node.path("add_prefix_space")
+                    .asBoolean(false)) {
+                object.put("prepend_scheme", "never");
+                if (node.has("add_prefix_space")) {
+                    object.put("add_prefix_space", false);
+                }
+                changed = true;
+            }
+        }
+        for (JsonNode child : node.path("pretokenizers")) {
+            changed |= dropMetaspacePrefix(child);
+        }
+        return changed;
+    }
+
+    /** The behavioural identity ({@link TokenizerIdentity}): the same for this vocabulary from any file. */
     @Override
-    public String id() {
+    public synchronized String id() {
+        if (id == null) {
+            id = TokenizerIdentity.of("tok:", this);
+        }
         return id;
     }
 
@@ -138,13 +228,25 @@ public final class HfTokenizer implements Tokenizer {
         return result;
     }
 
+    /** As {@link #encode}, without the start-of-text space SentencePiece-style files add (see withoutPrefixSpace). */
+    @Override
+    public int[] encodeContinuation(String text) {
+        if (continuationJson == null) {
+            return encode(text);
+        }
+        long[] ids = continuationDelegate().encode(text, false, false).getIds();
+        int[] result = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            result[i] = (int) ids[i];
+        }
+        return result;
+    }
+
     @Override
     public String decode(int[] ids) {
-        long[] values = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            values[i] = ids[i];
-        }
-        return delegate().decode(values, true);
+        // special ids are skipped here: the encoding delegate no longer knows which ids are special
+        return delegate().decode(java.util.Arrays.stream(ids).filter(tokenId -> !specialIds.contains(tokenId))
+                .mapToLong(tokenId -> tokenId).toArray(), true);
     }
 
     @Override

@@ -5,11 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +39,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private final int unk;
     private final Map<String, Integer> ids = new HashMap<>();
     private final int[] byteIds = new int[256];
-    private final String id;
+    private String id; // computed on first use (TokenizerIdentity encodes probes)
 
     /** A tokenizer of {@code pieces} with {@code scores} and GGUF token {@code types}, and its special ids. */
     public SentencePieceTokenizer(List<String> pieces, float[] scores, int[] types, int bos, int eos, int unk) {
@@ -73,25 +70,15 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 ids.putIfAbsent(piece, i);
             }
         }
-        this.id = "spm:" + digest();
     }
 
-    private String digest() {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            for (int i = 0; i < pieces.size(); i++) {
-                sha.update(pieces.get(i).getBytes(StandardCharsets.UTF_8));
-                sha.update((byte) 0);
-                sha.update(Float.toString(scores[i]).getBytes(StandardCharsets.UTF_8));
-            }
-            return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
+    /** The behavioural identity ({@link TokenizerIdentity}): the same for this vocabulary from any file. */
     @Override
-    public String id() {
+    public synchronized String id() {
+        if (id == null) {
+            id = TokenizerIdentity.of("tok:", this);
+        }
         return id;
     }
 

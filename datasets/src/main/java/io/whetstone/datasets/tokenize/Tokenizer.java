@@ -10,7 +10,10 @@ import java.util.Map;
  */
 public interface Tokenizer extends Serializable {
 
-    /** A stable identity for cache keys, e.g. {@code byte-v1} or {@code hf:<sha256 of tokenizer.json>}. */
+    /**
+     * A stable identity for cache keys and same-tokenizer checks, e.g. {@code byte-v1}, or {@code tok:<digest>} of
+     * what a vocabulary tokenizer does ({@link TokenizerIdentity}), whichever file it was read from.
+     */
     String id();
 
     /** Number of token ids (the model's vocabulary size must be at least this). */

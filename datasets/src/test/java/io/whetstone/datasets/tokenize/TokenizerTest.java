@@ -55,6 +55,33 @@ class TokenizerTest {
         }
     }
 
+    /** A word-level tokenizer.json with a SentencePiece-style Prepend normalizer and special added tokens. */
+    private static byte[] prependTokenizer() {
+        return ("{\"version\": \"1.0\", \"added_tokens\": [{\"id\": 0, \"content\": \"<s>\", \"special\": true, "
+                + "\"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false}, {\"id\": 1, "
+                + "\"content\": \"</s>\", \"special\": true, \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
+                + "\"normalized\": false}], \"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": "
+                + "\"Prepend\", \"prepend\": \"\u2581\"}, {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, "
+                + "\"content\": \"\u2581\"}]}, \"pre_tokenizer\": null, \"post_processor\": null, \"decoder\": null, "
+                + "\"model\": {\"type\": \"BPE\", \"dropout\": null, \"unk_token\": \"<unk>\", \"fuse_unk\": true, "
+                + "\"byte_fallback\": false, \"vocab\": {\"<s>\": 0, \"</s>\": 1, \"<unk>\": 2, \"\u2581\": 3, \"a\": 4, "
+                + "\"\u2581a\": 5, \"<\": 6, \">\": 7, \"/\": 8, \"s\": 9}, \"merges\": [\"\u2581 a\"]}}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void continuationsGetNoStartOfTextSpaceAndSpecialStringsStayText() {
+        HfTokenizer tokenizer = HfTokenizer.of(prependTokenizer(), null, Map.of("<|bos|>", "<s>", "<|eos|>", "</s>"));
+        assertArrayEquals(new int[] {5}, tokenizer.encode("a"), "the start of a text gets the space");
+        assertArrayEquals(new int[] {4}, tokenizer.encodeContinuation("a"), "a continuation does not");
+        assertArrayEquals(new int[] {5, 5}, tokenizer.encodeContinuation(" a a"));
+        // "</s>" typed in a text is the characters, never the end-of-sequence token
+        int[] ids = tokenizer.encodeContinuation("</s>");
+        assertArrayEquals(new int[] {6, 8, 9, 7}, ids);
+        assertEquals(1, tokenizer.eosId());
+        assertEquals("a", tokenizer.decode(new int[] {0, 4, 1}), "special ids are skipped in decoding");
+    }
+
     @Test
     void tokenizedExampleMarksTrainableTokens() {
         ByteTokenizer tokenizer = new ByteTokenizer();

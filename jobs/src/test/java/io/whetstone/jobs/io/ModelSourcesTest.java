@@ -110,6 +110,17 @@ class ModelSourcesTest {
             assertEquals(logitsA, logitsB);
         }
         assertEquals(fromGguf.tokenizer().id(), fromHf.tokenizer().id(), "the same SentencePiece vocabulary");
+        // The converted tokenizer.json read as any Hugging Face tokenizer (tokenizer.path of a student trained from
+        // scratch beside a GGUF teacher) is the same tokenizer: identity follows the vocabulary and its rules.
+        io.whetstone.datasets.tokenize.Tokenizer plainHf = io.whetstone.jobs.sft.Tokenizers.load(
+                new io.whetstone.jobs.config.TokenizerSpec("hf", out.toString(), java.util.Map.of()), files);
+        assertTrue(plainHf instanceof io.whetstone.datasets.tokenize.HfTokenizer);
+        assertEquals(fromGguf.tokenizer().id(), plainHf.id());
+        for (String probe : io.whetstone.datasets.tokenize.TokenizerIdentity.PROBES) {
+            // a piece continuing a sequence gets no start-of-text space, and "</s>" in text stays text, in both
+            assertArrayEquals(fromGguf.tokenizer().encodeContinuation(probe), plainHf.encodeContinuation(probe), probe);
+        }
+        assertTrue(!plainHf.id().equals(new io.whetstone.datasets.tokenize.ByteTokenizer().id()));
         for (String text : texts()) {
             assertArrayEquals(fromGguf.tokenizer().encode(text), fromHf.tokenizer().encode(text), text);
         }
