@@ -4,6 +4,7 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,12 +25,16 @@ public final class HfTokenizer implements Tokenizer {
 
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** tokenizer_config.json's key for tokenizer.special_tokens, so a checkpoint keeps the mapping it trained with. */
+    static final String MAPPED_KEY = "whetstone_special_tokens";
 
     private final byte[] tokenizerJson;
     private final byte[] tokenizerConfig;
     private final Map<String, Integer> tokenIds;
     private final Set<Integer> specialIds;
     private final Map<String, String> aliases;
+    /** The aliases given explicitly (tokenizer.special_tokens), kept in tokenizer_config.json by {@link #files}. */
+    private final Map<String, String> explicit;
     private final int vocabSize;
     private String id; // computed on first use (TokenizerIdentity encodes probes)
     private transient HuggingFaceTokenizer delegate;
@@ -44,6 +49,7 @@ public final class HfTokenizer implements Tokenizer {
         this.tokenIds = new HashMap<>();
         this.specialIds = new HashSet<>();
         this.aliases = new LinkedHashMap<>();
+        this.explicit = new LinkedHashMap<>(aliases);
         try {
             JsonNode root = JSON.readTree(tokenizerJson);
             JsonNode vocab = root.path("model").path("vocab");
@@ -82,6 +88,22 @@ public final class HfTokenizer implements Tokenizer {
             throw new IllegalArgumentException("tokenizer.json is not valid JSON: " + e.getMessage(), e);
         }
         this.aliases.putAll(aliases);
+        if (tokenizerConfig != null) {
+            try {
+                JSON.readTree(tokenizerConfig).path(MAPPED_KEY).fields().forEachRemaining(entry -> {
+                    this.aliases.putIfAbsent(entry.getKey(), entry.getValue().asText());
+                    this.explicit.putIfAbsent(entry.getKey(), entry.getValue().asText());
+                });
+            } catch (IOException e) {
+                throw new IllegalArgumentException("tokenizer_config.json is not valid JSON: " + e.getMessage(), e);
+            }
+        }
+        for (Map.Entry<String, String> alias : aliases.entrySet()) {
+            if (!tokenIds.containsKey(alias.getValue())) {
+                throw new IllegalArgumentException("tokenizer.special_tokens: " + alias.getKey() + " is mapped to '"
+                        + alias.getValue() + "', which is not a token of this tokenizer");
+            }
+        }
         if (!this.aliases.containsKey("<|pad|>") && this.aliases.containsKey("<|eos|>")) {
             this.aliases.put("<|pad|>", this.aliases.get("<|eos|>"));
         }
@@ -254,7 +276,9 @@ public final class HfTokenizer implements Tokenizer {
         String content = aliases.getOrDefault(name, name);
         Integer tokenId = tokenIds.get(content);
         if (tokenId == null) {
-            throw new IllegalArgumentException("tokenizer " + id + " has no token for " + name
+            // not id(): the identity itself asks for every special name
+            throw new IllegalArgumentException("the tokenizer.json tokenizer (" + vocabSize + " ids) has no token for "
+                    + name
                     + (content.equals(name) ? "" : " (mapped to '" + content + "')")
                     + "; map it with tokenizer.special_tokens in the job config");
         }
@@ -270,9 +294,29 @@ public final class HfTokenizer implements Tokenizer {
     public Map<String, byte[]> files() {
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put("tokenizer.json", tokenizerJson.clone());
-        if (tokenizerConfig != null) {
+        if (!explicit.isEmpty()) {
+            try {
+                ObjectNode config = tokenizerConfig == null ? JSON.createObjectNode()
+                        : (ObjectNode) JSON.readTree(tokenizerConfig);
+                ObjectNode mapped = config.putObject(MAPPED_KEY);
+                new java.util.TreeMap<>(explicit).forEach(mapped::put);
+                files.put("tokenizer_config.json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot write tokenizer_config.json", e);
+            }
+        } else if (tokenizerConfig != null) {
             files.put("tokenizer_config.json", tokenizerConfig.clone());
         }
         return files;
+    }
+
+    @Override
+    public Tokenizer withSpecialTokens(Map<String, String> mapping) {
+        if (mapping.isEmpty()) {
+            return this;
+        }
+        Map<String, String> merged = new LinkedHashMap<>(explicit);
+        merged.putAll(mapping);
+        return new HfTokenizer(tokenizerJson, tokenizerConfig, merged);
     }
 }

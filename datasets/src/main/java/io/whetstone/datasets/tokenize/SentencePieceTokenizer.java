@@ -40,9 +40,17 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private final Map<String, Integer> ids = new HashMap<>();
     private final int[] byteIds = new int[256];
     private String id; // computed on first use (TokenizerIdentity encodes probes)
+    /** whetstone special names mapped to pieces (tokenizer.special_tokens); empty by default. */
+    private final Map<String, String> names;
 
     /** A tokenizer of {@code pieces} with {@code scores} and GGUF token {@code types}, and its special ids. */
     public SentencePieceTokenizer(List<String> pieces, float[] scores, int[] types, int bos, int eos, int unk) {
+        this(pieces, scores, types, bos, eos, unk, Map.of());
+    }
+
+    /** As the other constructor, with whetstone special names mapped to pieces of the vocabulary. */
+    public SentencePieceTokenizer(List<String> pieces, float[] scores, int[] types, int bos, int eos, int unk,
+                                  Map<String, String> names) {
         if (pieces.size() != scores.length || pieces.size() != types.length) {
             throw new IllegalArgumentException("vocabulary of " + pieces.size() + " pieces has " + scores.length
                     + " scores and " + types.length + " types");
@@ -53,6 +61,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
             }
         }
         this.pieces = List.copyOf(pieces);
+        this.names = Map.copyOf(names);
         this.scores = scores.clone();
         this.types = types.clone();
         this.bos = bos;
@@ -70,6 +79,12 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 ids.putIfAbsent(piece, i);
             }
         }
+        for (Map.Entry<String, String> name : this.names.entrySet()) {
+            if (!ids.containsKey(name.getValue())) {
+                throw new IllegalArgumentException("tokenizer.special_tokens: " + name.getKey() + " is mapped to '"
+                        + name.getValue() + "', which is not a piece of this vocabulary");
+            }
+        }
     }
 
 
@@ -85,6 +100,16 @@ public final class SentencePieceTokenizer implements Tokenizer {
     @Override
     public int vocabSize() {
         return pieces.size();
+    }
+
+    @Override
+    public Tokenizer withSpecialTokens(Map<String, String> mapping) {
+        if (mapping.isEmpty()) {
+            return this;
+        }
+        Map<String, String> merged = new LinkedHashMap<>(names);
+        merged.putAll(mapping);
+        return new SentencePieceTokenizer(pieces, scores, types, bos, eos, unk, merged);
     }
 
     /** The piece of token {@code id}. */
@@ -190,13 +215,20 @@ public final class SentencePieceTokenizer implements Tokenizer {
 
     @Override
     public int specialId(String name) {
+        String mapped = names.get(name);
+        if (mapped != null) {
+            return ids.get(mapped);
+        }
         return switch (name) {
             case "<|bos|>" -> bos;
             case "<|eos|>", "<|pad|>" -> eos;
             default -> {
                 Integer tokenId = ids.get(name);
                 if (tokenId == null) {
-                    throw new IllegalArgumentException("tokenizer " + id + " has no special token " + name);
+                    // not id(): the identity itself asks for every special name
+                    throw new IllegalArgumentException("the SentencePiece tokenizer (" + pieces.size()
+                            + " pieces) has no special token " + name
+                            + "; map it to a piece of the vocabulary with tokenizer.special_tokens");
                 }
                 yield tokenId;
             }
@@ -294,6 +326,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
         root.put("bos", bos);
         root.put("eos", eos);
         root.put("unk", unk);
+        ObjectNode mapped = root.putObject("special_tokens");
+        new java.util.TreeMap<>(names).forEach(mapped::put);
         ArrayNode pieceArray = root.putArray("pieces");
         ArrayNode scoreArray = root.putArray("scores");
         ArrayNode typeArray = root.putArray("types");
@@ -318,8 +352,11 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 scoreArray[i] = (float) root.path("scores").get(i).asDouble();
                 typeArray[i] = root.path("types").get(i).asInt();
             }
+            Map<String, String> mapped = new LinkedHashMap<>();
+            root.path("special_tokens").fields().forEachRemaining(entry -> mapped.put(entry.getKey(),
+                    entry.getValue().asText()));
             return new SentencePieceTokenizer(pieceList, scoreArray, typeArray, root.path("bos").asInt(),
-                    root.path("eos").asInt(), root.path("unk").asInt());
+                    root.path("eos").asInt(), root.path("unk").asInt(), mapped);
         } catch (java.io.IOException | NullPointerException e) {
             throw new IllegalArgumentException(VOCABULARY_FILE + " is not a valid vocabulary: " + e.getMessage(), e);
         }

@@ -42,6 +42,19 @@ public interface Tokenizer extends Serializable {
     /** Files that reproduce this tokenizer, by file name (saved into checkpoints). */
     Map<String, byte[]> files();
 
+    /**
+     * This tokenizer with whetstone's special names (e.g. {@code <|user|>}) mapped to tokens of its vocabulary
+     * ({@code tokenizer.special_tokens}), kept in the files it writes; fails naming a token the vocabulary lacks.
+     * Tokenizers without a vocabulary to map into refuse a non-empty map.
+     */
+    default Tokenizer withSpecialTokens(Map<String, String> names) {
+        if (names.isEmpty()) {
+            return this;
+        }
+        throw new IllegalArgumentException("tokenizer.special_tokens: tokenizer " + id() + " cannot map special "
+                + "tokens (it has its own: " + names.keySet() + " are not needed or not supported)");
+    }
+
     default int bosId() {
         return specialId("<|bos|>");
     }

@@ -7,7 +7,8 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * A tokenizer's identity from what it does, not the file it came from: its vocabulary size, its special ids and
+ * A tokenizer's identity from what it does, not the file it came from: its vocabulary size, its special ids
+ * (including the chat markers, which {@code tokenizer.special_tokens} may map) and
  * the ids it gives a fixed set of probe texts (ASCII, digits, whitespace runs, accents, CJK, emoji, code, chat
  * markers as plain text), at the start of a sequence and continuing one. A GGUF file's SentencePiece vocabulary
  * and the tokenizer.json converted from it are one tokenizer and get one identity; tokenizers that differ in
@@ -32,7 +33,8 @@ public final class TokenizerIdentity {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             update(sha, "vocab " + tokenizer.vocabSize());
-            for (String name : List.of("<|bos|>", "<|eos|>", "<|pad|>")) {
+            for (String name : List.of("<|bos|>", "<|eos|>", "<|pad|>", "<|system|>", "<|user|>", "<|assistant|>",
+                    "<|end|>")) {
                 int id;
                 try {
                     id = tokenizer.specialId(name);

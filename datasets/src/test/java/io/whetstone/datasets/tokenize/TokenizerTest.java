@@ -83,6 +83,22 @@ class TokenizerTest {
     }
 
     @Test
+    void mappedSpecialTokensAreCheckedAndKeptInTheFiles() {
+        HfTokenizer base = HfTokenizer.of(prependTokenizer(), null, Map.of("<|bos|>", "<s>", "<|eos|>", "</s>"));
+        assertThrows(IllegalArgumentException.class, () -> base.specialId("<|user|>"));
+        Tokenizer mapped = base.withSpecialTokens(Map.of("<|user|>", "\u2581a"));
+        assertEquals(5, mapped.specialId("<|user|>"));
+        assertTrue(!mapped.id().equals(base.id()), "the mapping is part of the identity");
+        Map<String, byte[]> files = mapped.files();
+        HfTokenizer reloaded = HfTokenizer.of(files.get("tokenizer.json"), files.get("tokenizer_config.json"), Map.of());
+        assertEquals(5, reloaded.specialId("<|user|>"));
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> base.withSpecialTokens(Map.of("<|end|>", "nope")));
+        assertTrue(unknown.getMessage().contains("<|end|> is mapped to 'nope'"), unknown.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new ByteTokenizer().withSpecialTokens(Map.of("<|user|>", "a")));
+    }
+
+    @Test
     void tokenizedExampleMarksTrainableTokens() {
         ByteTokenizer tokenizer = new ByteTokenizer();
         Example example = new Example("f", 1, List.of(new Piece.Special("<|bos|>", false),

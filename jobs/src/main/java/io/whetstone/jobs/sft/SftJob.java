@@ -33,6 +33,7 @@ import io.whetstone.models.lora.LoraConfig;
 import io.whetstone.models.optim.AdamWConfig;
 import io.whetstone.models.optim.LrSchedule;
 import io.whetstone.models.train.TrainingState;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -77,11 +78,18 @@ public final class SftJob {
         Optional<CheckpointStore.Loaded> resumed = directory.resume(config.checkpoint().resume(), requestedLora);
         CheckpointStore.ModelAndTokenizer initial = resumed.isPresent() ? null
                 : initialModel(files, configured != null ? configured : new io.whetstone.datasets.tokenize.ByteTokenizer());
-        Tokenizer tokenizer = resumed.isPresent() ? resumed.get().tokenizer() : initial.tokenizer();
+        Tokenizer modelTokenizer = resumed.isPresent() ? resumed.get().tokenizer() : initial.tokenizer();
+        // tokenizer.special_tokens maps whetstone's names onto the model's own tokenizer (a GGUF or model
+        // directory's); checkpoints keep the mapping
+        Tokenizer tokenizer = configured == null
+                ? modelTokenizer.withSpecialTokens(config.tokenizer().specialTokens()) : modelTokenizer;
         if (configured != null && !configured.id().equals(tokenizer.id())) {
             throw new IllegalArgumentException("tokenizer.type " + config.tokenizer().type() + " gives tokenizer "
                     + configured.id() + " but the model was trained with " + tokenizer.id()
                     + " (use tokenizer.type=auto to take the model's)");
+        }
+        if (Format.parse(config.data().format()) == Format.MESSAGES) {
+            requireChatMarkers(tokenizer);
         }
         ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> initial.config());
         directory.recordLoadedModel(modelConfig);
@@ -230,10 +238,35 @@ public final class SftJob {
     }
 
 
+    /**
+     * One configuration error, before any data is read, when {@code messages} data needs chat markers the tokenizer
+     * lacks (instead of one error per record).
+     */
+    static void requireChatMarkers(Tokenizer tokenizer) {
+        List<String> missing = new ArrayList<>();
+        for (String marker : List.of("<|user|>", "<|assistant|>", "<|end|>")) {
+            try {
+                tokenizer.specialId(marker);
+            } catch (IllegalArgumentException e) {
+                missing.add(marker);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("data.format messages: tokenizer " + tokenizer.id() + " has no tokens "
+                    + "for the chat markers " + missing + " (and <|system|> for system turns); map them to tokens of "
+                    + "the model's vocabulary with tokenizer.special_tokens, e.g. tokenizer.special_tokens="
+                    + "{\"<|user|>\": \"...\", \"<|assistant|>\": \"...\", \"<|end|>\": \"...\"} "
+                    + "(Hugging Face chat templates are not interpreted yet)");
+        }
+    }
+
     /** The teacher of logit distillation: loaded, and checked to share the student's tokenizer and vocabulary. */
     private CheckpointStore.ModelAndTokenizer teacher(HadoopFiles files, Tokenizer studentTokenizer, ModelConfig student) {
         String path = config.distill().teacher();
-        CheckpointStore.ModelAndTokenizer teacher = ModelSources.load(files, path);
+        CheckpointStore.ModelAndTokenizer loaded = ModelSources.load(files, path);
+        // the student's tokenizer.special_tokens apply to the teacher's tokenizer too
+        CheckpointStore.ModelAndTokenizer teacher = new CheckpointStore.ModelAndTokenizer(loaded.config(),
+                loaded.params(), loaded.tokenizer().withSpecialTokens(config.tokenizer().specialTokens()));
         if (!teacher.tokenizer().id().equals(studentTokenizer.id()) || teacher.config().vocabSize() != student.vocabSize()) {
             throw new IllegalArgumentException("distill.teacher " + path + " uses tokenizer " + teacher.tokenizer().id()
                     + " (vocabulary " + teacher.config().vocabSize() + ") but the student uses " + studentTokenizer.id()

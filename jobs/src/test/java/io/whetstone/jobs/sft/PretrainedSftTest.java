@@ -43,4 +43,42 @@ class PretrainedSftTest {
         assertEquals(result.tokenizer().id(), saved.tokenizer().id());
         assertEquals(result.config(), saved.config());
     }
+
+    /**
+     * The trial from issue 13: messages SFT of the real GGUF model, whose vocabulary has no chat markers. Without a
+     * mapping it is one configuration error naming the markers (not one error per record); with
+     * tokenizer.special_tokens mapping them to pieces of the vocabulary it trains, and the checkpoint keeps the map.
+     */
+    @Test
+    void messagesOnAGgufModelNeedTheMarkersMappedOnceAndKeepTheMapping(@TempDir Path dir) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            lines.add("{\"messages\": [{\"role\": \"user\", \"content\": \"Tell me about Tim " + i + ".\"}, "
+                    + "{\"role\": \"assistant\", \"content\": \"Tim had a red ball.\"}]}");
+        }
+        Path data = TestData.write(dir, "chat.jsonl", lines);
+        String gguf = Path.of(System.getProperty("whetstone.assets", "../shared/assets"), "stories260K.gguf")
+                .toUri().toString();
+        List<String> settings = new ArrayList<>(List.of("data.path=" + data.toUri(), "data.format=messages",
+                "data.seq_len=48", "model.init=" + gguf, "train.rounds=2", "train.averaging_frequency=2",
+                "train.batch_size_per_worker=4", "spark.partitions=2", "spark.threads_per_task=1"));
+        List<String> unmapped = new ArrayList<>(settings);
+        unmapped.add("run.dir=" + dir.resolve("unmapped").toUri());
+        IllegalArgumentException error = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new SftJob(SparkTestSession.get(), SftConfig.load(null, unmapped)).run());
+        assertTrue(error.getMessage().contains("[<|user|>, <|assistant|>, <|end|>]")
+                && error.getMessage().contains("tokenizer.special_tokens"), error.getMessage());
+
+        List<String> mapped = new ArrayList<>(settings);
+        mapped.add("run.dir=" + dir.resolve("mapped").toUri());
+        mapped.add("tokenizer.special_tokens={\"<|user|>\": \"\u2581O\", \"<|assistant|>\": \"\u2581H\", "
+                + "\"<|end|>\": \"</s>\"}");
+        SftResult result = new SftJob(SparkTestSession.get(), SftConfig.load(null, mapped)).run();
+        CheckpointStore.ModelAndTokenizer saved = CheckpointStore.loadModel(new HadoopFiles(new Configuration()),
+                result.checkpoint());
+        var tokenizer = (io.whetstone.datasets.tokenize.SentencePieceTokenizer) saved.tokenizer();
+        assertEquals("\u2581O", tokenizer.piece(tokenizer.specialId("<|user|>")));
+        assertEquals(tokenizer.eosId(), tokenizer.specialId("<|end|>"));
+        assertEquals(result.tokenizer().id(), saved.tokenizer().id());
+    }
 }
