@@ -465,6 +465,8 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
         });
     }
 
+    // geglu and its backward repeat swiglu's loop with another activation written inline: a functional
+    // parameter in these hot loops would cost the vector code its inlining (the reference kernels share one loop).
     @Override
     public void geglu(INDArray gateUp, INDArray out) {
         FloatBuffer inBuf = host(gateUp);

@@ -195,51 +195,41 @@ public final class ReferenceKernels implements Kernels {
 
     @Override
     public void swiglu(INDArray gateUp, INDArray out) {
-        int rows = rows(out);
-        int hidden = cols(out);
-        for (int n = 0; n < rows; n++) {
-            for (int f = 0; f < hidden; f++) {
-                double gate = get(gateUp, (long) n * 2 * hidden + f);
-                double up = get(gateUp, (long) n * 2 * hidden + hidden + f);
-                double sigmoid = 1 / (1 + Math.exp(-gate));
-                set(out, (long) n * hidden + f, gate * sigmoid * up);
-            }
-        }
+        gated(gateUp, out, ReferenceKernels::silu);
     }
 
     @Override
     public void swigluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp) {
-        int rows = rows(dOut);
-        int hidden = cols(dOut);
-        for (int n = 0; n < rows; n++) {
-            for (int f = 0; f < hidden; f++) {
-                long gateIndex = (long) n * 2 * hidden + f;
-                long upIndex = gateIndex + hidden;
-                double gate = get(gateUp, gateIndex);
-                double up = get(gateUp, upIndex);
-                double sigmoid = 1 / (1 + Math.exp(-gate));
-                double grad = get(dOut, (long) n * hidden + f);
-                set(dGateUp, gateIndex, grad * up * sigmoid * (1 + gate * (1 - sigmoid)));
-                set(dGateUp, upIndex, grad * gate * sigmoid);
-            }
-        }
+        gatedBackward(dOut, gateUp, dGateUp, ReferenceKernels::silu, ReferenceKernels::siluDerivative);
     }
 
     @Override
     public void geglu(INDArray gateUp, INDArray out) {
+        gated(gateUp, out, ReferenceKernels::gelu);
+    }
+
+    @Override
+    public void gegluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp) {
+        gatedBackward(dOut, gateUp, dGateUp, ReferenceKernels::gelu, ReferenceKernels::geluDerivative);
+    }
+
+    /** out [N, F] = activation(gate) * up, gateUp [N, 2F] = [gate | up]. */
+    private static void gated(INDArray gateUp, INDArray out, java.util.function.DoubleUnaryOperator activation) {
         int rows = rows(out);
         int hidden = cols(out);
         for (int n = 0; n < rows; n++) {
             for (int f = 0; f < hidden; f++) {
                 double gate = get(gateUp, (long) n * 2 * hidden + f);
                 double up = get(gateUp, (long) n * 2 * hidden + hidden + f);
-                set(out, (long) n * hidden + f, gelu(gate) * up);
+                set(out, (long) n * hidden + f, activation.applyAsDouble(gate) * up);
             }
         }
     }
 
-    @Override
-    public void gegluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp) {
+    /** dGateUp [N, 2F] from dOut [N, F] through {@link #gated}. */
+    private static void gatedBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp,
+                                      java.util.function.DoubleUnaryOperator activation,
+                                      java.util.function.DoubleUnaryOperator derivative) {
         int rows = rows(dOut);
         int hidden = cols(dOut);
         for (int n = 0; n < rows; n++) {
@@ -249,10 +239,19 @@ public final class ReferenceKernels implements Kernels {
                 double gate = get(gateUp, gateIndex);
                 double up = get(gateUp, upIndex);
                 double grad = get(dOut, (long) n * hidden + f);
-                set(dGateUp, gateIndex, grad * up * geluDerivative(gate));
-                set(dGateUp, upIndex, grad * gelu(gate));
+                set(dGateUp, gateIndex, grad * up * derivative.applyAsDouble(gate));
+                set(dGateUp, upIndex, grad * activation.applyAsDouble(gate));
             }
         }
+    }
+
+    private static double silu(double x) {
+        return x / (1 + Math.exp(-x));
+    }
+
+    private static double siluDerivative(double x) {
+        double sigmoid = 1 / (1 + Math.exp(-x));
+        return sigmoid * (1 + x * (1 - sigmoid));
     }
 
     private static double gelu(double x) {
