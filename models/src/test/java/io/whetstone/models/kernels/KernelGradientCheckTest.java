@@ -130,33 +130,34 @@ class KernelGradientCheckTest {
     @ParameterizedTest
     @MethodSource("kernels")
     void swiglu(Kernels k) {
-        Random r = new Random(15);
-        INDArray gateUp = random(r, 3, 12).muli(2);
-        INDArray weights = random(r, 3, 6);
-        DoubleSupplier loss = () -> {
-            INDArray out = Nd4j.zeros(D, 3, 6);
-            k.swiglu(gateUp, out);
-            return dot(weights, out);
-        };
-        INDArray dGateUp = Nd4j.zeros(D, 3, 12);
-        k.swigluBackward(weights, gateUp, dGateUp);
-        check("gate/up", gateUp, dGateUp, loss);
+        checkGated(k::swiglu, k::swigluBackward, new Random(15));
     }
 
     @ParameterizedTest
     @MethodSource("kernels")
     void geglu(Kernels k) {
-        Random r = new Random(16);
+        checkGated(k::geglu, k::gegluBackward, new Random(16));
+    }
+
+    /** A gated MLP activation (gateUp [3, 12] to out [3, 6]) against finite differences. */
+    private static void checkGated(java.util.function.BiConsumer<INDArray, INDArray> forward,
+                                   TriConsumer backward, Random r) {
         INDArray gateUp = random(r, 3, 12).muli(2);
         INDArray weights = random(r, 3, 6);
         DoubleSupplier loss = () -> {
             INDArray out = Nd4j.zeros(D, 3, 6);
-            k.geglu(gateUp, out);
+            forward.accept(gateUp, out);
             return dot(weights, out);
         };
         INDArray dGateUp = Nd4j.zeros(D, 3, 12);
-        k.gegluBackward(weights, gateUp, dGateUp);
+        backward.accept(weights, gateUp, dGateUp);
         check("gate/up", gateUp, dGateUp, loss);
+    }
+
+    /** A kernel's backward (dOut, input, dInput). */
+    @FunctionalInterface
+    private interface TriConsumer {
+        void accept(INDArray a, INDArray b, INDArray c);
     }
 
     @ParameterizedTest

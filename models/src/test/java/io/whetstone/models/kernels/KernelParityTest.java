@@ -144,17 +144,11 @@ class KernelParityTest {
 
     @ParameterizedTest
     @MethodSource("candidates")
-    void swiglu(Candidate candidate) {
+    void gatedActivations(Candidate candidate) {
         Random random = new Random(5);
         compare(candidate, arrays(random, s(N, 2 * C), s(N, C)), (k, a) -> k.swiglu(a.get(0), a.get(1)));
         compare(candidate, arrays(random, s(N, C), s(N, 2 * C), s(N, 2 * C)),
                 (k, a) -> k.swigluBackward(a.get(0), a.get(1), a.get(2)));
-    }
-
-    @ParameterizedTest
-    @MethodSource("candidates")
-    void geglu(Candidate candidate) {
-        Random random = new Random(6);
         compare(candidate, arrays(random, s(N, 2 * C), s(N, C)), (k, a) -> k.geglu(a.get(0), a.get(1)));
         compare(candidate, arrays(random, s(N, C), s(N, 2 * C), s(N, 2 * C)),
                 (k, a) -> k.gegluBackward(a.get(0), a.get(1), a.get(2)));
