@@ -75,7 +75,10 @@ public final class DpoJob {
         // with adapters the starting model is their frozen base, needed on resume too
         CheckpointStore.ModelAndTokenizer policy = resumed.isPresent() && requestedLora == null ? null
                 : ModelSources.load(files, config.model().init());
-        Tokenizer tokenizer = resumed.map(CheckpointStore.Loaded::tokenizer).orElseGet(() -> policy.tokenizer());
+        Tokenizer modelTokenizer = resumed.map(CheckpointStore.Loaded::tokenizer).orElseGet(() -> policy.tokenizer());
+        // tokenizer.special_tokens maps whetstone's names onto the model's own tokenizer, as in SFT
+        Tokenizer tokenizer = Tokenizers.configured(config.tokenizer(), files) == null
+                ? modelTokenizer.withSpecialTokens(config.tokenizer().specialTokens()) : modelTokenizer;
         ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> policy.config());
         directory.recordLoadedModel(modelConfig);
         checkTokenizerAndLength(files, tokenizer, modelConfig);
@@ -214,7 +217,9 @@ public final class DpoJob {
     /** The frozen reference, checked to share the policy's tokenizer and shape of vocabulary. */
     private CheckpointStore.ModelAndTokenizer reference(HadoopFiles files, Tokenizer tokenizer, ModelConfig policy) {
         String path = config.referencePath();
-        CheckpointStore.ModelAndTokenizer reference = ModelSources.load(files, path);
+        CheckpointStore.ModelAndTokenizer loaded = ModelSources.load(files, path);
+        CheckpointStore.ModelAndTokenizer reference = new CheckpointStore.ModelAndTokenizer(loaded.config(),
+                loaded.params(), loaded.tokenizer().withSpecialTokens(config.tokenizer().specialTokens()));
         if (!reference.tokenizer().id().equals(tokenizer.id()) || reference.config().vocabSize() != policy.vocabSize()) {
             throw new IllegalArgumentException("reference " + path + " uses tokenizer " + reference.tokenizer().id()
                     + " (vocabulary " + reference.config().vocabSize() + ") but the policy uses " + tokenizer.id()

@@ -1,0 +1,48 @@
+package io.whetstone.jobs.preference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.whetstone.datasets.tokenize.SentencePieceTokenizer;
+import io.whetstone.jobs.SparkTestSession;
+import io.whetstone.jobs.TestData;
+import io.whetstone.jobs.config.DpoConfig;
+import io.whetstone.jobs.io.CheckpointStore;
+import io.whetstone.jobs.io.HadoopFiles;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** DPO on message-list pairs from the real GGUF model, its chat markers mapped with tokenizer.special_tokens. */
+class DpoMappedMarkersTest {
+
+    @Test
+    void messagePairsTrainWithTheMarkersMappedOntoTheGgufVocabulary(@TempDir Path dir) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            lines.add("{\"prompt\": [{\"role\": \"user\", \"content\": \"What did Tim have " + i + "?\"}], "
+                    + "\"chosen\": [{\"role\": \"assistant\", \"content\": \"Tim had a red ball.\"}], "
+                    + "\"rejected\": [{\"role\": \"assistant\", \"content\": \"The sky was big.\"}]}");
+        }
+        Path data = TestData.write(dir, "pairs.jsonl", lines);
+        String gguf = Path.of(System.getProperty("whetstone.assets", "../shared/assets"), "stories260K.gguf")
+                .toUri().toString();
+        DpoResult result = new DpoJob(SparkTestSession.get(), DpoConfig.load(null, List.of(
+                "run.dir=" + dir.resolve("run").toUri(), "data.path=" + data.toUri(), "data.seq_len=48",
+                "model.init=" + gguf, "train.rounds=2", "train.averaging_frequency=1", "train.batch_size_per_worker=4",
+                "spark.partitions=2", "spark.threads_per_task=1",
+                "tokenizer.special_tokens={\"<|user|>\": \"\u2581O\", \"<|assistant|>\": \"\u2581H\", \"<|end|>\": \"</s>\"}")))
+                .run();
+        assertEquals(16, result.corpus().units());
+        assertEquals(Math.log(2), result.firstLoss(), 1e-4);
+        CheckpointStore.ModelAndTokenizer saved = CheckpointStore.loadModel(new HadoopFiles(new Configuration()),
+                result.checkpoint());
+        SentencePieceTokenizer tokenizer = (SentencePieceTokenizer) saved.tokenizer();
+        assertEquals("\u2581H", tokenizer.piece(tokenizer.specialId("<|assistant|>")));
+        assertTrue(result.tokenizer().id().equals(saved.tokenizer().id()));
+    }
+}
