@@ -3,7 +3,9 @@ package io.whetstone.models.engine;
 import static io.whetstone.models.Arrays4Test.relativeError;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.whetstone.models.Architecture;
 import io.whetstone.models.ModelConfig;
+import io.whetstone.models.Variant;
 import io.whetstone.models.kernels.KernelChoice;
 import io.whetstone.models.objectives.MaskedCrossEntropy;
 import io.whetstone.models.objectives.ObjectiveResult;
@@ -27,7 +29,15 @@ class ModelParityTest {
                 Arguments.of("gpt2", gpt2, KernelChoice.FUSED_CPU),
                 Arguments.of("llama-gqa", llama, KernelChoice.FUSED_CPU),
                 Arguments.of("gpt2", gpt2, KernelChoice.ND4J),
-                Arguments.of("llama-gqa", llama, KernelChoice.ND4J));
+                Arguments.of("llama-gqa", llama, KernelChoice.ND4J),
+                // the variants' own layers on the fused path: q/k/v biases, per-head q/k norms with a head size
+                // apart from the width, Gemma's scaled embedding and GeGLU
+                Arguments.of("qwen2", llama.withVariant(Variant.plain(Architecture.QWEN2).withBiases(true, false)),
+                        KernelChoice.FUSED_CPU),
+                Arguments.of("qwen3", llama.withVariant(Variant.plain(Architecture.QWEN3).withQkNorm(true)
+                        .withHeadDim(16)), KernelChoice.FUSED_CPU),
+                Arguments.of("gemma", llama.withVariant(Variant.plain(Architecture.GEMMA).withHeadDim(12))
+                        .withTiedEmbeddings(true), KernelChoice.FUSED_CPU));
     }
 
     @ParameterizedTest(name = "{0} {2}")
