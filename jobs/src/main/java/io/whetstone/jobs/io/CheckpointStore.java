@@ -194,8 +194,12 @@ public final class CheckpointStore {
      * Hugging Face copy written once beside the checkpoints ({@code base/} under the checkpoint root).
      */
     private String huggingFaceBase(ModelConfig config, Tokenizer tokenizer, LoraContext lora) throws IOException {
-        if (lora.baseSource() == null || !lora.baseSource().toLowerCase().endsWith(".gguf")) {
-            return lora.baseSource();
+        if (lora.baseSource() == null) {
+            return null;
+        }
+        if (!lora.baseSource().toLowerCase().endsWith(".gguf")) {
+            // qualified: a relative path would be read relative to the adapter directory
+            return files.qualify(lora.baseSource());
         }
         Path base = new Path(root, "base");
         if (!files.exists(new Path(base, "_SUCCESS"))) {
