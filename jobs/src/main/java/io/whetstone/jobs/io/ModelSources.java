@@ -3,7 +3,6 @@ package io.whetstone.jobs.io;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.whetstone.datasets.tokenize.SentencePieceTokenizer;
-import io.whetstone.datasets.tokenize.Tokenizer;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.checkpoint.CheckpointFormatException;
 import io.whetstone.models.checkpoint.GgufFile;
