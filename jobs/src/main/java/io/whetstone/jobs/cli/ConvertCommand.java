@@ -39,7 +39,7 @@ public final class ConvertCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Writes {@code model} as a new Hugging Face directory {@code to} (atomically: temporary, then rename). */
+    /** Writes {@code model} as a new Hugging Face directory {@code to} (temporary, rename, {@code _SUCCESS}). */
     static Path write(HadoopFiles files, CheckpointStore.ModelAndTokenizer model, String to,
                       Safetensors.StorageType type) throws IOException {
         Path target = new Path(files.qualify(to));
@@ -51,9 +51,7 @@ public final class ConvertCommand implements Callable<Integer> {
         fs.mkdirs(temporary);
         new CheckpointStore(files, temporary.toString()).writeModel(temporary, model.params(), model.config(),
                 model.tokenizer(), type);
-        if (!fs.rename(temporary, target)) {
-            throw new IllegalStateException("cannot rename " + temporary + " to " + target);
-        }
+        files.publishDirectory(temporary, target);
         return target;
     }
 }

@@ -203,17 +203,10 @@ public final class CheckpointStore {
         }
         Path base = new Path(root, "base");
         if (!files.exists(new Path(base, "_SUCCESS"))) {
-            FileSystem fs = files.fs(root);
             Path temporary = new Path(root, ".base._tmp-" + UUID.randomUUID());
-            fs.mkdirs(temporary);
+            files.fs(root).mkdirs(temporary);
             writeModel(temporary, lora.base(), config, tokenizer);
-            if (fs.exists(base)) {
-                fs.delete(base, true);
-            }
-            if (!fs.rename(temporary, base)) {
-                throw new IOException("cannot rename " + temporary + " to " + base);
-            }
-            files.writeBytes(new Path(base, "_SUCCESS"), new byte[0]);
+            files.publishDirectory(temporary, base);
         }
         return files.fs(root).makeQualified(base).toString();
     }
