@@ -53,7 +53,12 @@ public final class AdapterDirectory {
                             + " is " + config + ": the adapters were not trained on this base");
                 }
             }
-            LoraLayout layout = new LoraLayout(config, lora);
+            LoraLayout layout;
+            try {
+                layout = new LoraLayout(config, lora); // target_modules must exist in the base's architecture
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(configFile + ": " + e.getMessage(), e);
+            }
             Path weights = new Path(dir, WEIGHTS);
             float[] adapters = LoraWeights.fromPeft(config, layout, ModelSources.read(files, weights), weights.toString());
             float[] merged = LoraWeights.merge(config, baseModel.params(), layout, adapters);
@@ -98,7 +103,11 @@ public final class AdapterDirectory {
         List<String> modules = new ArrayList<>();
         targets.forEach(node -> modules.add(node.asText()));
         int rank = adapterConfig.path("r").asInt(0);
-        return new LoraConfig(rank, adapterConfig.path("lora_alpha").asDouble(rank),
-                adapterConfig.path("lora_dropout").asDouble(0), modules, 0);
+        try {
+            return new LoraConfig(rank, adapterConfig.path("lora_alpha").asDouble(rank),
+                    adapterConfig.path("lora_dropout").asDouble(0), modules, 0);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
     }
 }

@@ -123,13 +123,26 @@ public final class HfConfig {
     }
 
     private static void checkActivation(JsonNode root, Architecture architecture, String file) {
-        String key = architecture == Architecture.GEMMA && root.has("hidden_activation") ? "hidden_activation"
-                : "hidden_act";
+        if (architecture == Architecture.GEMMA && root.hasNonNull("hidden_activation")) {
+            // transformers 4.x computes Gemma's MLP with hidden_activation whatever hidden_act says
+            requireActivation(root, "hidden_activation", GELU_TANH, architecture, file);
+        } else if (architecture == Architecture.GEMMA) {
+            // early Gemma configs say hidden_act "gelu" without hidden_activation; Gemma was trained with the tanh
+            // approximation, which transformers 4.x then uses (5.x reads hidden_act), and so does the engine
+            Set<String> accepted = new java.util.HashSet<>(GELU_TANH);
+            accepted.add("gelu");
+            requireActivation(root, "hidden_act", accepted, architecture, file);
+        } else {
+            requireActivation(root, "hidden_act", SILU, architecture, file);
+        }
+    }
+
+    private static void requireActivation(JsonNode root, String key, Set<String> accepted, Architecture architecture,
+                                          String file) {
         JsonNode value = root.get(key);
         if (value == null || value.isNull()) {
             return; // each config class has its own default, which is the engine's
         }
-        Set<String> accepted = architecture.gelu() ? GELU_TANH : SILU;
         if (!accepted.contains(value.asText())) {
             throw refused(file, key, value.asText() + " (" + architecture + " computes with "
                     + (architecture.gelu() ? "gelu_pytorch_tanh" : "silu") + ")");
@@ -216,8 +229,10 @@ public final class HfConfig {
             root.put("rms_norm_eps", config.normEps());
             root.put("rope_theta", config.ropeTheta());
             writeRopeScaling(root, variant.ropeScaling());
-            root.put(architecture == Architecture.GEMMA ? "hidden_activation" : "hidden_act",
-                    architecture.gelu() ? "gelu_pytorch_tanh" : "silu");
+            root.put("hidden_act", architecture.gelu() ? "gelu_pytorch_tanh" : "silu");
+            if (architecture == Architecture.GEMMA) {
+                root.put("hidden_activation", "gelu_pytorch_tanh"); // the key transformers 4.x reads for Gemma
+            }
             switch (architecture) {
                 case LLAMA -> {
                     if (variant.qkvBias() != variant.outputBias()) {

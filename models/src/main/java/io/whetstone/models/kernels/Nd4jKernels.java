@@ -133,19 +133,37 @@ public final class Nd4jKernels implements Kernels {
         if (bias != null) {
             x.addiRowVector(bias);
         }
-        INDArray tanh = Transforms.tanh(x.mul(x).muli(GELU_A).addi(1).muli(x).muli(GELU_C), false);
-        matrix(out).assign(tanh.addi(1).muli(x).muli(0.5));
+        matrix(out).assign(gelu(x));
     }
 
     @Override
     public void geluBackward(INDArray dOut, INDArray preact, INDArray dPreact) {
-        INDArray x = matrix(preact);
+        matrix(dPreact).assign(matrix(dOut).mul(geluDerivative(matrix(preact))));
+    }
+
+    /** tanh-GELU of x, a new array: 0.5 x (1 + tanh(c (x + a x^3))). */
+    private static INDArray gelu(INDArray x) {
+        INDArray tanh = Transforms.tanh(x.mul(x).muli(GELU_A).addi(1).muli(x).muli(GELU_C), false);
+        return tanh.addi(1).muli(x).muli(0.5);
+    }
+
+    /** d gelu / dx, a new array: 0.5 (1 + tanh) + 0.5 x (1 - tanh^2) c (1 + 3 a x^2). */
+    private static INDArray geluDerivative(INDArray x) {
         INDArray x2 = x.mul(x);
         INDArray tanh = Transforms.tanh(x2.mul(GELU_A).addi(1).muli(x).muli(GELU_C), false);
-        // 0.5 (1 + tanh) + 0.5 x (1 - tanh^2) c (1 + 3 a x^2)
         INDArray slope = tanh.mul(tanh).rsubi(1).muli(x).muli(x2.muli(3 * GELU_A).addi(1)).muli(0.5 * GELU_C);
-        INDArray derivative = tanh.addi(1).muli(0.5).addi(slope);
-        matrix(dPreact).assign(matrix(dOut).mul(derivative));
+        return tanh.addi(1).muli(0.5).addi(slope);
+    }
+
+    /** silu(x) = x sigmoid(x), a new array. */
+    private static INDArray silu(INDArray x) {
+        return Transforms.sigmoid(x, true).muli(x);
+    }
+
+    /** d silu / dx = sigmoid (1 + x (1 - sigmoid)), a new array. */
+    private static INDArray siluDerivative(INDArray x) {
+        INDArray sigmoid = Transforms.sigmoid(x, true);
+        return sigmoid.rsub(1).muli(x).addi(1).muli(sigmoid);
     }
 
     private static INDArray gateHalf(INDArray gateUp, int hidden) {
@@ -158,50 +176,39 @@ public final class Nd4jKernels implements Kernels {
 
     @Override
     public void swiglu(INDArray gateUp, INDArray out) {
-        int hidden = cols(out);
-        INDArray gate = gateHalf(gateUp, hidden);
-        INDArray up = upHalf(gateUp, hidden);
-        matrix(out).assign(Transforms.sigmoid(gate, true).muli(gate).muli(up));
+        gated(gateUp, out, Nd4jKernels::silu);
     }
 
     @Override
     public void swigluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp) {
-        int hidden = cols(dOut);
-        INDArray gate = gateHalf(gateUp, hidden);
-        INDArray up = upHalf(gateUp, hidden);
-        INDArray dy = matrix(dOut);
-        INDArray sigmoid = Transforms.sigmoid(gate, true);
-        INDArray silu = sigmoid.mul(gate);
-        INDArray dSilu = sigmoid.rsub(1).muli(gate).addi(1).muli(sigmoid);
-        INDArray dGate = dy.mul(up).muli(dSilu);
-        INDArray dUp = dy.mul(silu);
-        gateHalf(dGateUp, hidden).assign(dGate);
-        upHalf(dGateUp, hidden).assign(dUp);
+        gatedBackward(dOut, gateUp, dGateUp, Nd4jKernels::silu, Nd4jKernels::siluDerivative);
     }
 
     @Override
     public void geglu(INDArray gateUp, INDArray out) {
-        int hidden = cols(out);
-        INDArray gate = gateHalf(gateUp, hidden);
-        INDArray up = upHalf(gateUp, hidden);
-        INDArray tanh = Transforms.tanh(gate.mul(gate).muli(GELU_A).addi(1).muli(gate).muli(GELU_C), false);
-        matrix(out).assign(tanh.addi(1).muli(gate).muli(0.5).muli(up));
+        gated(gateUp, out, Nd4jKernels::gelu);
     }
 
     @Override
     public void gegluBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp) {
+        gatedBackward(dOut, gateUp, dGateUp, Nd4jKernels::gelu, Nd4jKernels::geluDerivative);
+    }
+
+    /** out [N, F] = activation(gate) * up, gateUp [N, 2F] = [gate | up]. */
+    private static void gated(INDArray gateUp, INDArray out, java.util.function.UnaryOperator<INDArray> activation) {
+        int hidden = cols(out);
+        matrix(out).assign(activation.apply(gateHalf(gateUp, hidden)).muli(upHalf(gateUp, hidden)));
+    }
+
+    /** dGateUp [N, 2F] from dOut [N, F] through {@link #gated}. */
+    private static void gatedBackward(INDArray dOut, INDArray gateUp, INDArray dGateUp,
+                                      java.util.function.UnaryOperator<INDArray> activation,
+                                      java.util.function.UnaryOperator<INDArray> derivative) {
         int hidden = cols(dOut);
-        INDArray x = gateHalf(gateUp, hidden);
-        INDArray up = upHalf(gateUp, hidden);
+        INDArray gate = gateHalf(gateUp, hidden);
         INDArray dy = matrix(dOut);
-        INDArray x2 = x.mul(x);
-        INDArray tanh = Transforms.tanh(x2.mul(GELU_A).addi(1).muli(x).muli(GELU_C), false);
-        INDArray gelu = tanh.add(1).muli(x).muli(0.5);
-        // 0.5 (1 + tanh) + 0.5 x (1 - tanh^2) c (1 + 3 a x^2)
-        INDArray slope = tanh.mul(tanh).rsubi(1).muli(x).muli(x2.muli(3 * GELU_A).addi(1)).muli(0.5 * GELU_C);
-        INDArray derivative = tanh.addi(1).muli(0.5).addi(slope);
-        gateHalf(dGateUp, hidden).assign(dy.mul(up).muli(derivative));
-        upHalf(dGateUp, hidden).assign(dy.mul(gelu));
+        gateHalf(dGateUp, hidden).assign(dy.mul(upHalf(gateUp, hidden)).muli(derivative.apply(gate)));
+        upHalf(dGateUp, hidden).assign(dy.mul(activation.apply(gate)));
     }
 
     /** qkv columns [from, from + heads*D) as [B, T, heads, D]. */

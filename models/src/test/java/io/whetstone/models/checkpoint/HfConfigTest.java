@@ -72,10 +72,23 @@ class HfConfigTest {
         root.put("partial_rotary_factor", 1.0);
         root.putNull("rope_scaling");
         root.put("hidden_act", "silu");
-        assertEquals(ModelConfig.llama(100, 32, 2, 4, 2, 64, 4096).withVariant(
-                HfConfig.parse(root, "c").variant()).withTiedEmbeddings(false).ropeTheta(),
-                HfConfig.parse(root, "c").ropeTheta());
+        assertEquals(new ModelConfig(io.whetstone.models.Family.LLAMA, 100, 32, 2, 4, 2, 64, 4096, 1e-6, 10000.0,
+                false), HfConfig.parse(root, "c"));
         assertEquals(RopeScaling.NONE, HfConfig.parse(root, "c").variant().ropeScaling());
+    }
+
+    @Test
+    void earlyGemmaConfigsSayingGeluGetTheirTanhApproximation() {
+        ObjectNode gemma = config("gemma");
+        gemma.put("hidden_act", "gelu"); // and no hidden_activation, as Gemma's first configs
+        assertEquals(Architecture.GEMMA, HfConfig.parse(gemma, "c").architecture());
+        gemma.put("hidden_activation", "gelu_pytorch_tanh");
+        assertEquals(Architecture.GEMMA, HfConfig.parse(gemma, "c").architecture());
+        gemma.put("hidden_activation", "gelu");
+        assertTrue(refusal(gemma).contains("hidden_activation = gelu"), refusal(gemma));
+        ObjectNode written = HfConfig.write(HfConfig.parse(config("gemma"), "c"), 1, 2);
+        assertEquals("gelu_pytorch_tanh", written.get("hidden_act").asText());
+        assertEquals("gelu_pytorch_tanh", written.get("hidden_activation").asText());
     }
 
     @Test
