@@ -5,14 +5,47 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * How records become pieces: the prompt/completion layout and the chat template. Special tokens are
- * named here and resolved by the tokenizer: {@code <|bos|>}, {@code <|eos|>}, and for chats
- * {@code <|system|>}, {@code <|user|>}, {@code <|assistant|>}, {@code <|end|>}. Only assistant content
- * and the end marker after it are trainable in chats; only the completion and EOS in prompt/completion.
+ * How records become pieces: the prompt/completion layout and the chat template. Chats use the model's
+ * own Jinja template when one is given ({@link ModelChatTemplate}); otherwise whetstone's markers, special
+ * tokens named here and resolved by the tokenizer: {@code <|bos|>}, {@code <|eos|>}, {@code <|system|>},
+ * {@code <|user|>}, {@code <|assistant|>}, {@code <|end|>}. Only assistant content and the end marker after
+ * it are trainable in chats; only the completion and EOS in prompt/completion.
  */
 public final class ChatTemplateSpec implements Serializable {
 
     private static final long serialVersionUID = 1L;
+
+    /** The model's template, or null for whetstone's markers. */
+    private final ModelChatTemplate model;
+
+    /** Whetstone's markers. */
+    public ChatTemplateSpec() {
+        this(null);
+    }
+
+    /** The model's own template ({@code null}: whetstone's markers). */
+    public ChatTemplateSpec(ModelChatTemplate model) {
+        this.model = model;
+    }
+
+    /** The model's template, if chats use one. */
+    public java.util.Optional<ModelChatTemplate> model() {
+        return java.util.Optional.ofNullable(model);
+    }
+
+    /** What distinguishes this layout in cache keys: {@code whetstone}, or the model template's digest. */
+    public String fingerprint() {
+        return model == null ? "whetstone" : "jinja-" + model.fingerprint();
+    }
+
+    /**
+     * Why {@code content} cannot be a turn's text, or null: with a model template, content must not hold the
+     * tokenizer's special-token strings (the rendered text is read for them, so data could forge a turn).
+     */
+    public String contentProblem(String content) {
+        String token = model == null ? null : model.injectedToken(content);
+        return token == null ? null : "holds the special token '" + token + "' of the model's chat template";
+    }
 
     /** One chat turn. */
     public record Message(String role, String content) implements Serializable {
@@ -32,6 +65,9 @@ public final class ChatTemplateSpec implements Serializable {
 
     /** Pieces of a conversation: BOS, then per turn: role marker, content, end marker. */
     public List<Piece> conversation(List<Message> messages) {
+        if (model != null) {
+            return model.conversation(messages);
+        }
         List<Piece> pieces = new ArrayList<>();
         pieces.add(new Piece.Special("<|bos|>", false));
         for (Message message : messages) {
@@ -48,6 +84,9 @@ public final class ChatTemplateSpec implements Serializable {
      * prompt, which may hold earlier assistant turns) and whose {@code completion}'s assistant turns are.
      */
     public List<Piece> continuation(List<Message> context, List<Message> completion) {
+        if (model != null) {
+            return model.continuation(context, completion);
+        }
         List<Piece> pieces = new ArrayList<>(generationPrompt(context));
         pieces.subList(pieces.size() - 2, pieces.size()).clear(); // the open assistant turn generationPrompt adds
         pieces.addAll(conversation(completion).subList(1, 1 + 3 * completion.size()));
@@ -56,6 +95,9 @@ public final class ChatTemplateSpec implements Serializable {
 
     /** Pieces of a generation prompt for a conversation: the turns so far, then the assistant marker. */
     public List<Piece> generationPrompt(List<Message> messages) {
+        if (model != null) {
+            return model.generationPrompt(messages);
+        }
         List<Piece> pieces = new ArrayList<>(conversation(messages));
         pieces.replaceAll(piece -> piece instanceof Piece.Text text ? new Piece.Text(text.text(), false)
                 : new Piece.Special(((Piece.Special) piece).name(), false));

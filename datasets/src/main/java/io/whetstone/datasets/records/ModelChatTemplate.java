@@ -109,10 +109,11 @@ public final class ModelChatTemplate implements Serializable {
         return template().render(context);
     }
 
-    /** The special-token string {@code content} holds, or null if none. */
+    /** The first special-token string {@code content} holds, or null if none. */
     public String injectedToken(String content) {
-        for (String token : specialTokens) {
-            if (content.contains(token)) {
+        for (int position = 0; position < content.length(); position++) {
+            String token = tokenAt(content, position);
+            if (token != null) {
                 return token;
             }
         }

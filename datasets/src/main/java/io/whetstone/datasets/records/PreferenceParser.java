@@ -1,6 +1,7 @@
 package io.whetstone.datasets.records;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.whetstone.datasets.jinja.JinjaException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -78,12 +79,31 @@ public final class PreferenceParser implements Serializable {
         List<ChatTemplateSpec.Message> context = record.messages(prompt, "prompt", false);
         List<ChatTemplateSpec.Message> chosenTurns = record.completionTurns(chosen, "chosen");
         List<ChatTemplateSpec.Message> rejectedTurns = record.completionTurns(rejected, "rejected");
+        checkContents(record, context, "prompt");
+        checkContents(record, chosenTurns, "chosen");
+        checkContents(record, rejectedTurns, "rejected");
         if (chosenTurns.equals(rejectedTurns)) {
             throw record.invalid("rejected", "is identical to chosen: a pair needs two different completions");
         }
-        return new PreferenceExample.Paired(record.source, record.line,
-                new Example(record.source, record.line, template.continuation(context, chosenTurns)),
-                new Example(record.source, record.line, template.continuation(context, rejectedTurns)), margin);
+        try {
+            return new PreferenceExample.Paired(record.source, record.line,
+                    new Example(record.source, record.line, template.continuation(context, chosenTurns)),
+                    new Example(record.source, record.line, template.continuation(context, rejectedTurns)), margin);
+        } catch (JinjaException e) {
+            throw record.invalid("prompt", "the model's chat template " + (e instanceof JinjaException.Raised raised
+                    ? "refuses it: " + raised.reason() : "fails on it: " + e.getMessage()));
+        } catch (IllegalArgumentException e) {
+            throw record.invalid("chosen", e.getMessage());
+        }
+    }
+
+    private void checkContents(Record record, List<ChatTemplateSpec.Message> messages, String field) throws Invalid {
+        for (int i = 0; i < messages.size(); i++) {
+            String problem = template.contentProblem(messages.get(i).content());
+            if (problem != null) {
+                throw record.invalid(field + "[" + i + "].content", problem);
+            }
+        }
     }
 
     private PreferenceExample implicitPrompt(Record record, JsonNode node) throws Invalid {

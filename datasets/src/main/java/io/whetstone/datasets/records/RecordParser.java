@@ -1,6 +1,7 @@
 package io.whetstone.datasets.records;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.whetstone.datasets.jinja.JinjaException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -110,6 +111,10 @@ public final class RecordParser implements Serializable {
                         + "' (expected system, user or assistant)", raw);
             }
             String content = message.get("content").asText();
+            String problem = template.contentProblem(content);
+            if (problem != null) {
+                return reject(source, line, path + ".content", problem, raw);
+            }
             if (role.equals("assistant")) {
                 if (content.isBlank()) {
                     return reject(source, line, path + ".content", "assistant turn is empty", raw);
@@ -121,7 +126,14 @@ public final class RecordParser implements Serializable {
         if (!hasAssistant) {
             return reject(source, line, "messages", "has no assistant turn to train on", raw);
         }
-        return Parsed.ok(new Example(source, line, template.conversation(messages)));
+        try {
+            return Parsed.ok(new Example(source, line, template.conversation(messages)));
+        } catch (JinjaException e) {
+            return reject(source, line, "messages", "the model's chat template " + (e instanceof JinjaException.Raised
+                    raised ? "refuses it: " + raised.reason() : "fails on it: " + e.getMessage()), raw);
+        } catch (IllegalArgumentException e) {
+            return reject(source, line, "messages", e.getMessage(), raw);
+        }
     }
 
     private static RecordError requireFields(String source, long line, JsonNode node, String raw, Set<String> required) {

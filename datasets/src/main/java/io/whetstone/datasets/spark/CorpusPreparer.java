@@ -76,6 +76,12 @@ public final class CorpusPreparer {
      * written to {@code rejectsDir} as JSON lines with their reasons (lenient). Nothing is dropped silently.
      */
     public Prepared prepare(CorpusSpec spec, Tokenizer tokenizer, int partitions, String rejectsDir) {
+        return prepare(spec, tokenizer, new ChatTemplateSpec(), partitions, rejectsDir);
+    }
+
+    /** As {@link #prepare(CorpusSpec, Tokenizer, int, String)}, with chats laid out by {@code chat}. */
+    public Prepared prepare(CorpusSpec spec, Tokenizer tokenizer, ChatTemplateSpec chat, int partitions,
+                            String rejectsDir) {
         if (partitions < 1) {
             throw new IllegalArgumentException("partitions must be >= 1: " + partitions);
         }
@@ -90,6 +96,10 @@ public final class CorpusPreparer {
             settings = java.util.Arrays.copyOf(settings, settings.length + 1);
             settings[settings.length - 1] = spec.columns().fieldToColumn();
         }
+        if (chat.model().isPresent()) { // whetstone's markers keep the keys existing caches have
+            settings = java.util.Arrays.copyOf(settings, settings.length + 1);
+            settings[settings.length - 1] = chat.fingerprint();
+        }
         String key = TokenizedCache.key(context.hadoopConfiguration(), spec.path(), settings);
         Path cache = new Path(spec.cacheDir(), "tokenized-" + key);
         try {
@@ -101,14 +111,14 @@ public final class CorpusPreparer {
                         stats.examples());
                 return new Prepared(load(new Path(cache, "rows").toString(), partitions), stats, cache.toString());
             }
-            CorpusStats stats = build(spec, tokenizer, partitions, rejectsDir, fs, cache);
+            CorpusStats stats = build(spec, tokenizer, chat, partitions, rejectsDir, fs, cache);
             return new Prepared(load(new Path(cache, "rows").toString(), partitions), stats, cache.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare corpus " + spec.path() + " (cache " + cache + ")", e);
         }
     }
 
-    private CorpusStats build(CorpusSpec spec, Tokenizer tokenizer, int partitions, String rejectsDir,
+    private CorpusStats build(CorpusSpec spec, Tokenizer tokenizer, ChatTemplateSpec chat, int partitions, String rejectsDir,
                               FileSystem cacheFs, Path cache) throws IOException {
         context.setJobDescription("whetstone: read and validate " + spec.path());
         JavaRDD<RawRecord> raw = CorpusReader.read(spark, spec.path(), spec.container(), spec.format().fields(),
@@ -120,7 +130,7 @@ public final class CorpusPreparer {
                     ? "held-out" : "training", spec.path(), split.heldOut() ? "in the first" : "outside the first",
                     split.fraction());
         }
-        RecordParser parser = new RecordParser(spec.format(), new ChatTemplateSpec());
+        RecordParser parser = new RecordParser(spec.format(), chat);
         int maxLength = spec.seqLen() + 1;
         CorpusSpec.Truncation truncation = spec.truncation();
         JavaRDD<Outcome> outcomes = raw.map(record -> {

@@ -71,13 +71,20 @@ public final class PreferencePreparer {
     }
 
     public Prepared prepare(PreferenceSpec spec, Tokenizer tokenizer, int partitions, String rejectsDir) {
+        return prepare(spec, tokenizer, new ChatTemplateSpec(), partitions, rejectsDir);
+    }
+
+    /** As {@link #prepare(PreferenceSpec, Tokenizer, int, String)}, with chats laid out by {@code chat}. */
+    public Prepared prepare(PreferenceSpec spec, Tokenizer tokenizer, ChatTemplateSpec chat, int partitions,
+                            String rejectsDir) {
         if (partitions < 1) {
             throw new IllegalArgumentException("partitions must be >= 1: " + partitions);
         }
         String key = TokenizedCache.key(context.hadoopConfiguration(), spec.path(), CACHE_VERSION, spec.format(),
                 CorpusReader.isParquet(context.hadoopConfiguration(), spec.path(), spec.container()), tokenizer.id(), spec.seqLen(),
                 spec.truncation(), spec.validation(), partitions + "|window=" + spec.divergenceWindow()
-                        + (spec.columns().active() ? "|columns=" + spec.columns().fieldToColumn() : ""));
+                        + (spec.columns().active() ? "|columns=" + spec.columns().fieldToColumn() : "")
+                        + (chat.model().isPresent() ? "|chat=" + chat.fingerprint() : ""));
         Path cache = new Path(spec.cacheDir(), "preference-" + key);
         try {
             FileSystem fs = cache.getFileSystem(context.hadoopConfiguration());
@@ -87,7 +94,7 @@ public final class PreferencePreparer {
                 LOG.info("Using the tokenized preference corpus cached at {} ({} units)", cache, stats.units());
                 return new Prepared(load(new Path(cache, "rows").toString(), partitions), stats, cache.toString());
             }
-            PreferenceStats stats = build(spec, tokenizer, partitions, rejectsDir, fs, cache);
+            PreferenceStats stats = build(spec, tokenizer, chat, partitions, rejectsDir, fs, cache);
             return new Prepared(load(new Path(cache, "rows").toString(), partitions), stats, cache.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare preference corpus " + spec.path() + " (cache " + cache + ")",
@@ -193,12 +200,12 @@ public final class PreferencePreparer {
         return new Fitted(tokens, truncated);
     }
 
-    private PreferenceStats build(PreferenceSpec spec, Tokenizer tokenizer, int partitions, String rejectsDir,
+    private PreferenceStats build(PreferenceSpec spec, Tokenizer tokenizer, ChatTemplateSpec chat, int partitions, String rejectsDir,
                                   FileSystem cacheFs, Path cache) throws IOException {
         context.setJobDescription("whetstone: read, validate and tokenize preferences " + spec.path());
         JavaRDD<RawRecord> raw = CorpusReader.read(spark, spec.path(), spec.container(), spec.format().fields(),
                 spec.columns());
-        PreferenceParser parser = new PreferenceParser(spec.format(), new ChatTemplateSpec());
+        PreferenceParser parser = new PreferenceParser(spec.format(), chat);
         int seqLen = spec.seqLen();
         CorpusSpec.Truncation truncation = spec.truncation();
         int window = spec.divergenceWindow();

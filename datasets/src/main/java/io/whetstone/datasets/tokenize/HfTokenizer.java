@@ -311,6 +311,80 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     @Override
+    public java.util.Optional<String> chatTemplate() {
+        return java.util.Optional.ofNullable(chatTemplateOf(tokenizerConfig));
+    }
+
+    /** tokenizer_config.json's chat_template: a string, or a list of named templates of which "default" is used. */
+    public static String chatTemplateOf(byte[] config) {
+        if (config == null) {
+            return null;
+        }
+        try {
+            JsonNode template = JSON.readTree(config).path("chat_template");
+            if (template.isTextual()) {
+                return template.asText();
+            }
+            for (JsonNode named : template) {
+                if (named.path("name").asText().equals("default")) {
+                    return named.path("template").asText();
+                }
+            }
+            return null;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("tokenizer_config.json is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code config} (may be null) with {@code template} as its chat_template. */
+    public static byte[] configWithChatTemplate(byte[] config, String template) {
+        try {
+            ObjectNode node = config == null ? JSON.createObjectNode() : (ObjectNode) JSON.readTree(config);
+            node.put("chat_template", template);
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(node);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("tokenizer_config.json is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Tokenizer withChatTemplate(String template) {
+        return new HfTokenizer(tokenizerJson, configWithChatTemplate(tokenizerConfig, template), explicit);
+    }
+
+    @Override
+    public Map<String, String> templateVariables() {
+        Map<String, String> variables = new LinkedHashMap<>();
+        if (tokenizerConfig == null) {
+            return variables;
+        }
+        try {
+            JsonNode config = JSON.readTree(tokenizerConfig);
+            for (String key : new String[] {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+                JsonNode value = config.path(key);
+                String content = value.isTextual() ? value.asText() : value.path("content").asText(null);
+                if (content != null) {
+                    variables.put(key, content);
+                }
+            }
+            return variables;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("tokenizer_config.json is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public java.util.Set<String> specialTokenTexts() {
+        java.util.Set<String> texts = new java.util.TreeSet<>();
+        tokenIds.forEach((text, tokenId) -> {
+            if (specialIds.contains(tokenId)) {
+                texts.add(text);
+            }
+        });
+        return texts;
+    }
+
+    @Override
     public Tokenizer withSpecialTokens(Map<String, String> mapping) {
         if (mapping.isEmpty()) {
             return this;

@@ -42,6 +42,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private String id; // computed on first use (TokenizerIdentity encodes probes)
     /** whetstone special names mapped to pieces (tokenizer.special_tokens); empty by default. */
     private final Map<String, String> names;
+    /** The chat template carried into written files; null when none. */
+    private String chatTemplate;
 
     /** A tokenizer of {@code pieces} with {@code scores} and GGUF token {@code types}, and its special ids. */
     public SentencePieceTokenizer(List<String> pieces, float[] scores, int[] types, int bos, int eos, int unk) {
@@ -109,7 +111,37 @@ public final class SentencePieceTokenizer implements Tokenizer {
         }
         Map<String, String> merged = new LinkedHashMap<>(names);
         merged.putAll(mapping);
-        return new SentencePieceTokenizer(pieces, scores, types, bos, eos, unk, merged);
+        SentencePieceTokenizer mapped = new SentencePieceTokenizer(pieces, scores, types, bos, eos, unk, merged);
+        mapped.chatTemplate = chatTemplate;
+        return mapped;
+    }
+
+    @Override
+    public java.util.Optional<String> chatTemplate() {
+        return java.util.Optional.ofNullable(chatTemplate);
+    }
+
+    @Override
+    public Tokenizer withChatTemplate(String template) {
+        SentencePieceTokenizer carrying = new SentencePieceTokenizer(pieces, scores, types, bos, eos, unk, names);
+        carrying.chatTemplate = template;
+        return carrying;
+    }
+
+    @Override
+    public Map<String, String> templateVariables() {
+        return Map.of("bos_token", pieces.get(bos), "eos_token", pieces.get(eos), "unk_token", pieces.get(unk));
+    }
+
+    @Override
+    public java.util.Set<String> specialTokenTexts() {
+        java.util.Set<String> texts = new java.util.TreeSet<>();
+        for (int i = 0; i < pieces.size(); i++) {
+            if (types[i] == TYPE_CONTROL) {
+                texts.add(pieces.get(i));
+            }
+        }
+        return texts;
     }
 
     /** The piece of token {@code id}. */
@@ -310,6 +342,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
             config.put("add_eos_token", false);
             config.put("legacy", true);
             config.put("whetstone_tokenizer", "spm");
+            if (chatTemplate != null) {
+                config.put("chat_template", chatTemplate);
+            }
             files.put("tokenizer_config.json", json.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
             files.put(VOCABULARY_FILE, vocabularyJson(json));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
@@ -328,6 +363,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
         root.put("unk", unk);
         ObjectNode mapped = root.putObject("special_tokens");
         new java.util.TreeMap<>(names).forEach(mapped::put);
+        if (chatTemplate != null) {
+            root.put("chat_template", chatTemplate);
+        }
         ArrayNode pieceArray = root.putArray("pieces");
         ArrayNode scoreArray = root.putArray("scores");
         ArrayNode typeArray = root.putArray("types");
@@ -355,8 +393,10 @@ public final class SentencePieceTokenizer implements Tokenizer {
             Map<String, String> mapped = new LinkedHashMap<>();
             root.path("special_tokens").fields().forEachRemaining(entry -> mapped.put(entry.getKey(),
                     entry.getValue().asText()));
-            return new SentencePieceTokenizer(pieceList, scoreArray, typeArray, root.path("bos").asInt(),
-                    root.path("eos").asInt(), root.path("unk").asInt(), mapped);
+            SentencePieceTokenizer tokenizer = new SentencePieceTokenizer(pieceList, scoreArray, typeArray,
+                    root.path("bos").asInt(), root.path("eos").asInt(), root.path("unk").asInt(), mapped);
+            tokenizer.chatTemplate = root.hasNonNull("chat_template") ? root.get("chat_template").asText() : null;
+            return tokenizer;
         } catch (java.io.IOException | NullPointerException e) {
             throw new IllegalArgumentException(VOCABULARY_FILE + " is not a valid vocabulary: " + e.getMessage(), e);
         }

@@ -55,6 +55,30 @@ public interface Tokenizer extends Serializable {
                 + "tokens (it has its own: " + names.keySet() + " are not needed or not supported)");
     }
 
+    /** The Jinja chat template this tokenizer carries ({@code tokenizer_config.json}'s chat_template), if any. */
+    default java.util.Optional<String> chatTemplate() {
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * This tokenizer carrying {@code template} as its chat template, kept in the files it writes (so an exported
+     * checkpoint has the template it was trained with). Tokenizers without a config file refuse.
+     */
+    default Tokenizer withChatTemplate(String template) {
+        throw new IllegalArgumentException("tokenizer " + id() + " has no tokenizer_config.json to carry a chat "
+                + "template; use a Hugging Face or SentencePiece tokenizer, or tokenizer.chat_template: whetstone");
+    }
+
+    /** The special tokens a chat template reads ({@code bos_token}, {@code eos_token}, ...), by variable name. */
+    default Map<String, String> templateVariables() {
+        return Map.of();
+    }
+
+    /** The strings this tokenizer maps to special ids; a rendered chat template is cut at them. */
+    default java.util.Set<String> specialTokenTexts() {
+        return java.util.Set.of();
+    }
+
     default int bosId() {
         return specialId("<|bos|>");
     }

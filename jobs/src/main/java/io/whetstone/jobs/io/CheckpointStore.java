@@ -507,6 +507,11 @@ public final class CheckpointStore {
             }
             throw new IllegalArgumentException(dir + " has no tokenizer.json");
         }
+        Path template = new Path(dir, "chat_template.jinja"); // transformers >= 4.43 may keep it beside the config
+        if (files.exists(template) && HfTokenizer.chatTemplateOf(configBytes) == null) {
+            configBytes = HfTokenizer.configWithChatTemplate(configBytes,
+                    new String(files.readBytes(template), java.nio.charset.StandardCharsets.UTF_8));
+        }
         return HfTokenizer.of(files.readBytes(json), configBytes, Map.of());
     }
 

@@ -77,8 +77,15 @@ public final class DpoJob {
                 : ModelSources.load(files, config.model().init());
         Tokenizer modelTokenizer = resumed.map(CheckpointStore.Loaded::tokenizer).orElseGet(() -> policy.tokenizer());
         // tokenizer.special_tokens maps whetstone's names onto the model's own tokenizer, as in SFT
-        Tokenizer tokenizer = Tokenizers.configured(config.tokenizer(), files) == null
+        Tokenizer mappedTokenizer = Tokenizers.configured(config.tokenizer(), files) == null
                 ? modelTokenizer.withSpecialTokens(config.tokenizer().specialTokens()) : modelTokenizer;
+        // conversational records are laid out by the model's chat template, a template file, or whetstone's markers
+        io.whetstone.jobs.sft.ChatTemplates.Resolved chat = io.whetstone.jobs.sft.ChatTemplates.resolve(
+                config.tokenizer(), mappedTokenizer, files, runDir);
+        Tokenizer tokenizer = chat.tokenizer();
+        if (chat.spec().model().isEmpty()) {
+            requireChatMarkersIfConversational(tokenizer);
+        }
         ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> policy.config());
         directory.recordLoadedModel(modelConfig);
         checkTokenizerAndLength(files, tokenizer, modelConfig);
@@ -87,7 +94,7 @@ public final class DpoJob {
 
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
         EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads);
-        Units units = units(runDir, tokenizer, reference, engine);
+        Units units = units(runDir, tokenizer, chat.spec(), reference, engine);
 
         LoraTraining lora = requestedLora == null ? null : LoraTraining.start(context, requestedLora, modelConfig,
                 policy.params(), config.model().init(), resumed);
@@ -155,11 +162,11 @@ public final class DpoJob {
     }
 
     /** Validates and tokenizes the corpus (cached), then attaches the reference's log-probs (cached) if needed. */
-    private Units units(String runDir, Tokenizer tokenizer, CheckpointStore.ModelAndTokenizer reference,
-                        EngineOptions engine) {
+    private Units units(String runDir, Tokenizer tokenizer, io.whetstone.datasets.records.ChatTemplateSpec chat,
+                        CheckpointStore.ModelAndTokenizer reference, EngineOptions engine) {
         int partitions = config.spark().partitions();
         PreferencePreparer.Prepared corpus = new PreferencePreparer(spark).prepare(corpusSpec(runDir), tokenizer,
-                partitions, new Path(runDir, "rejects").toString());
+                chat, partitions, new Path(runDir, "rejects").toString());
         JavaRDD<PreferenceRow> rows = corpus.rows().persist(StorageLevel.MEMORY_AND_DISK());
         if (reference == null) {
             return new Units(rows, corpus.stats(), false);
@@ -235,6 +242,36 @@ public final class DpoJob {
     private TrainingState fresh(float[] params) {
         int vectors = OptimizerKind.parse(config.train().optimizer()).stateNames().size();
         return new TrainingState(params, new float[vectors][params.length], 0);
+    }
+
+    /**
+     * One configuration error, before any data is tokenized, when the data's first record is a conversation and
+     * the tokenizer lacks whetstone's chat markers (otherwise every conversational record would be rejected alone).
+     */
+    private void requireChatMarkersIfConversational(Tokenizer tokenizer) {
+        try {
+            io.whetstone.jobs.sft.SftJob.requireChatMarkers(tokenizer);
+            return;
+        } catch (IllegalArgumentException missing) {
+            PreferenceFormat format = PreferenceFormat.parse(config.data().format());
+            java.util.List<io.whetstone.datasets.spark.RawRecord> first = io.whetstone.datasets.spark.CorpusReader.read(
+                    spark, config.data().path(), config.data().container(), format.fields(),
+                    new io.whetstone.datasets.spark.ColumnMap(config.data().columns())).take(1);
+            boolean conversational = false;
+            if (!first.isEmpty()) {
+                try {
+                    com.fasterxml.jackson.databind.JsonNode record = new com.fasterxml.jackson.databind.ObjectMapper()
+                            .readTree(first.get(0).json());
+                    conversational = record.path("prompt").isArray() || record.path("chosen").isArray();
+                } catch (java.io.IOException | RuntimeException unreadable) {
+                    return; // validation reports the record itself
+                }
+            }
+            if (conversational) {
+                throw new IllegalArgumentException(missing.getMessage().replace("data.format messages",
+                        "data.format " + config.data().format() + " with conversations"));
+            }
+        }
     }
 
     private PreferenceSpec corpusSpec(String runDir) {

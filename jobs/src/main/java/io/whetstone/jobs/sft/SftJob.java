@@ -81,14 +81,18 @@ public final class SftJob {
         Tokenizer modelTokenizer = resumed.isPresent() ? resumed.get().tokenizer() : initial.tokenizer();
         // tokenizer.special_tokens maps whetstone's names onto the model's own tokenizer (a GGUF or model
         // directory's); checkpoints keep the mapping
-        Tokenizer tokenizer = configured == null
+        Tokenizer mappedTokenizer = configured == null
                 ? modelTokenizer.withSpecialTokens(config.tokenizer().specialTokens()) : modelTokenizer;
-        if (configured != null && !configured.id().equals(tokenizer.id())) {
+        if (configured != null && !configured.id().equals(mappedTokenizer.id())) {
             throw new IllegalArgumentException("tokenizer.type " + config.tokenizer().type() + " gives tokenizer "
-                    + configured.id() + " but the model was trained with " + tokenizer.id()
+                    + configured.id() + " but the model was trained with " + mappedTokenizer.id()
                     + " (use tokenizer.type=auto to take the model's)");
         }
-        if (Format.parse(config.data().format()) == Format.MESSAGES) {
+        ChatTemplates.Resolved chat = Format.parse(config.data().format()) == Format.MESSAGES
+                ? ChatTemplates.resolve(config.tokenizer(), mappedTokenizer, files, runDir)
+                : new ChatTemplates.Resolved(new io.whetstone.datasets.records.ChatTemplateSpec(), mappedTokenizer);
+        Tokenizer tokenizer = chat.tokenizer(); // carries a template file's text into checkpoints
+        if (Format.parse(config.data().format()) == Format.MESSAGES && chat.spec().model().isEmpty()) {
             requireChatMarkers(tokenizer);
         }
         ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> initial.config());
@@ -109,13 +113,13 @@ public final class SftJob {
         int partitions = config.spark().partitions();
         CorpusSpec trainSpec = config.eval().split() ? corpusSpec(runDir).withSplit(config.eval().fraction(), false)
                 : corpusSpec(runDir);
-        CorpusPreparer.Prepared corpus = new CorpusPreparer(spark).prepare(trainSpec, tokenizer, partitions,
+        CorpusPreparer.Prepared corpus = new CorpusPreparer(spark).prepare(trainSpec, tokenizer, chat.spec(), partitions,
                 new Path(runDir, "rejects").toString());
         JavaRDD<io.whetstone.datasets.pack.PackedSequence> shards = corpus.rows().persist(StorageLevel.MEMORY_AND_DISK());
         JavaRDD<io.whetstone.datasets.pack.PackedSequence> heldOut = config.eval().enabled()
                 ? new CorpusPreparer(spark).prepare(config.eval().split()
                         ? corpusSpec(runDir).withSplit(config.eval().fraction(), true)
-                        : corpusSpec(runDir, config.eval().path()), tokenizer, partitions,
+                        : corpusSpec(runDir, config.eval().path()), tokenizer, chat.spec(), partitions,
                 new Path(runDir, "rejects-eval").toString()).rows().persist(StorageLevel.MEMORY_AND_DISK()) : null;
 
         LoraTraining loraTraining = null;
@@ -242,7 +246,7 @@ public final class SftJob {
      * One configuration error, before any data is read, when {@code messages} data needs chat markers the tokenizer
      * lacks (instead of one error per record).
      */
-    static void requireChatMarkers(Tokenizer tokenizer) {
+    public static void requireChatMarkers(Tokenizer tokenizer) {
         List<String> missing = new ArrayList<>();
         for (String marker : List.of("<|user|>", "<|assistant|>", "<|end|>")) {
             try {
@@ -255,8 +259,8 @@ public final class SftJob {
             throw new IllegalArgumentException("data.format messages: tokenizer " + tokenizer.id() + " has no tokens "
                     + "for the chat markers " + missing + " (and <|system|> for system turns); map them to tokens of "
                     + "the model's vocabulary with tokenizer.special_tokens, e.g. tokenizer.special_tokens="
-                    + "{\"<|user|>\": \"...\", \"<|assistant|>\": \"...\", \"<|end|>\": \"...\"} "
-                    + "(Hugging Face chat templates are not interpreted yet)");
+                    + "{\"<|user|>\": \"...\", \"<|assistant|>\": \"...\", \"<|end|>\": \"...\"}, "
+                    + "or give a Jinja chat template whose markers are plain text with tokenizer.chat_template=<file>");
         }
     }
 

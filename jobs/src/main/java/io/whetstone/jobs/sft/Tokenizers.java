@@ -32,7 +32,12 @@ public final class Tokenizers {
             throw new IllegalArgumentException("tokenizer.path: " + json + " does not exist");
         }
         Path config = new Path(json.getParent(), "tokenizer_config.json");
-        return HfTokenizer.of(files.readBytes(json), files.exists(config) ? files.readBytes(config) : null,
-                spec.specialTokens());
+        byte[] configBytes = files.exists(config) ? files.readBytes(config) : null;
+        Path template = new Path(json.getParent(), "chat_template.jinja");
+        if (files.exists(template) && HfTokenizer.chatTemplateOf(configBytes) == null) {
+            configBytes = HfTokenizer.configWithChatTemplate(configBytes,
+                    new String(files.readBytes(template), java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return HfTokenizer.of(files.readBytes(json), configBytes, spec.specialTokens());
     }
 }
