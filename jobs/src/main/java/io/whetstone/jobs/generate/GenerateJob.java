@@ -99,7 +99,12 @@ public final class GenerateJob {
         JavaRDD<RawRecord> raw = CorpusReader.isParquet(context.hadoopConfiguration(), config.data().path(), config.data().container())
                 ? CorpusReader.parquet(spark, config.data().path())
                 : CorpusReader.jsonl(context, config.data().path());
-        PromptParser parser = new PromptParser();
+        // chats use the template the model's tokenizer carries (what it was trained with), else whetstone's markers
+        PromptParser parser = new PromptParser(tokenizer.chatTemplate().isEmpty()
+                ? new io.whetstone.datasets.records.ChatTemplateSpec()
+                : new io.whetstone.datasets.records.ChatTemplateSpec(io.whetstone.datasets.records.ModelChatTemplate.of(
+                        tokenizer.chatTemplate().get(), tokenizer.templateVariables(), tokenizer.specialTokenTexts(),
+                        java.time.Instant.now())));
         int samples = config.sampling().samplesPerPrompt();
         long seed = config.sampling().seed();
         int maxPrompt = modelConfig.maxSeqLen() - 1;

@@ -20,6 +20,18 @@ final class PromptParser implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
+    private final ChatTemplateSpec template;
+
+    /** Chats in whetstone's markers. */
+    PromptParser() {
+        this(new ChatTemplateSpec());
+    }
+
+    /** Chats laid out by {@code template} (the model's own, when its tokenizer carries one). */
+    PromptParser(ChatTemplateSpec template) {
+        this.template = template;
+    }
+
     /** Pieces of the prompt or the reason it has none. */
     record Result(List<Piece> pieces, String text, RecordError error) implements Serializable {
         private static final long serialVersionUID = 1L;
@@ -32,7 +44,6 @@ final class PromptParser implements Serializable {
             return new Result(null, null, read.error());
         }
         JsonNode node = read.node();
-        ChatTemplateSpec template = new ChatTemplateSpec();
         if (node.has("prompt")) {
             JsonNode prompt = node.get("prompt");
             if (!prompt.isTextual() || prompt.asText().isEmpty()) {
@@ -69,7 +80,19 @@ final class PromptParser implements Serializable {
             if (messages.get(messages.size() - 1).role().equals("assistant")) {
                 messages.remove(messages.size() - 1); // generate that turn anew
             }
-            return ok(template.generationPrompt(messages), messages.get(messages.size() - 1).content());
+            for (int i = 0; i < messages.size(); i++) {
+                String problem = template.contentProblem(messages.get(i).content());
+                if (problem != null) {
+                    return error(source, line, "messages[" + i + "].content", problem, json);
+                }
+            }
+            try {
+                return ok(template.generationPrompt(messages), messages.get(messages.size() - 1).content());
+            } catch (io.whetstone.datasets.jinja.JinjaException e) {
+                return error(source, line, "messages", "the model's chat template " + (e instanceof
+                        io.whetstone.datasets.jinja.JinjaException.Raised raised ? "refuses it: " + raised.reason()
+                        : "fails on it: " + e.getMessage()), json);
+            }
         }
         return error(source, line, "-", "no prompt, question or messages field", json);
     }

@@ -81,4 +81,38 @@ class PretrainedSftTest {
         assertEquals(tokenizer.eosId(), tokenizer.specialId("<|end|>"));
         assertEquals(result.tokenizer().id(), saved.tokenizer().id());
     }
+
+    /**
+     * The other way from issue 13: a Jinja chat template whose markers are plain text (tokenizer.chat_template=<file>)
+     * makes messages SFT of the GGUF model work with no mapping, and the checkpoint carries the template.
+     */
+    @Test
+    void messagesOnAGgufModelWithAPlainTextTemplateFile(@TempDir Path dir) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            lines.add("{\"messages\": [{\"role\": \"user\", \"content\": \"Tell me about Tim " + i + ".\"}, "
+                    + "{\"role\": \"assistant\", \"content\": \"Tim had a red ball.\"}]}");
+        }
+        Path data = TestData.write(dir, "chat.jsonl", lines);
+        String template = "{{ bos_token }}{% for message in messages %}{% if message.role == 'user' %}"
+                + "{{ 'Question: ' + message.content + '\\n' }}{% elif message.role == 'assistant' %}"
+                + "{{ 'Answer: ' + message.content + eos_token }}{% endif %}{% endfor %}"
+                + "{% if add_generation_prompt %}{{ 'Answer:' }}{% endif %}";
+        Path templateFile = TestData.write(dir, "plain.jinja", List.of(template));
+        String gguf = Path.of(System.getProperty("whetstone.assets", "../shared/assets"), "stories260K.gguf")
+                .toUri().toString();
+        List<String> settings = new ArrayList<>(List.of("run.dir=" + dir.resolve("run").toUri(), "data.path="
+                + data.toUri(), "data.format=messages", "data.seq_len=48", "model.init=" + gguf, "train.rounds=2",
+                "train.averaging_frequency=2", "train.batch_size_per_worker=4", "spark.partitions=2",
+                "spark.threads_per_task=1", "tokenizer.chat_template=" + templateFile.toUri()));
+        SftResult result = new SftJob(SparkTestSession.get(), SftConfig.load(null, settings)).run();
+        assertTrue(result.corpus().examples() == 16, result.corpus().toString());
+        CheckpointStore.ModelAndTokenizer saved = CheckpointStore.loadModel(new HadoopFiles(new Configuration()),
+                result.checkpoint());
+        assertEquals(template + "\n", saved.tokenizer().chatTemplate().orElseThrow());
+        assertEquals(result.tokenizer().id(), saved.tokenizer().id());
+        String config = java.nio.file.Files.readString(Path.of(java.net.URI.create(result.checkpoint()))
+                .resolve("tokenizer_config.json"));
+        assertTrue(config.contains("\"chat_template\""), config);
+    }
 }
