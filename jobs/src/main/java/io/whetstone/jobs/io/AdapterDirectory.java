@@ -41,7 +41,7 @@ public final class AdapterDirectory {
         Path configFile = new Path(dir, CONFIG);
         try {
             JsonNode adapterConfig = JSON.readTree(files.readBytes(configFile));
-            String base = basePath(adapterConfig, dir, configFile);
+            String base = basePath(adapterConfig, files.fs(dir).makeQualified(dir), configFile);
             LoraConfig lora = loraConfig(adapterConfig, configFile.toString());
             CheckpointStore.ModelAndTokenizer baseModel = ModelSources.load(files, base);
             ModelConfig config = baseModel.config();
@@ -78,7 +78,13 @@ public final class AdapterDirectory {
                     + "model the adapters apply to");
         }
         Path basePath = new Path(base);
-        return basePath.isAbsolute() || basePath.toUri().getScheme() != null ? base : new Path(dir, base).toString();
+        if (basePath.toUri().getScheme() != null) {
+            return base;
+        }
+        // a plain path (what PEFT can read: whetstone writes local bases so) lives on the adapter directory's
+        // file system, whatever the default file system is; a relative one beside the adapter directory
+        return basePath.isAbsolute() ? new Path(dir.toUri().getScheme(), dir.toUri().getAuthority(), base).toString()
+                : new Path(dir, base).toString();
     }
 
     /** The adapters' shape from PEFT's config: r, lora_alpha, lora_dropout, target_modules (a list). */

@@ -198,8 +198,8 @@ public final class CheckpointStore {
             return null;
         }
         if (!lora.baseSource().toLowerCase().endsWith(".gguf")) {
-            // qualified: a relative path would be read relative to the adapter directory
-            return files.qualify(lora.baseSource());
+            // absolute: a relative path would be read relative to the adapter directory
+            return peftPath(files.qualify(lora.baseSource()));
         }
         Path base = new Path(root, "base");
         if (!files.exists(new Path(base, "_SUCCESS"))) {
@@ -208,7 +208,16 @@ public final class CheckpointStore {
             writeModel(temporary, lora.base(), config, tokenizer);
             files.publishDirectory(temporary, base);
         }
-        return files.fs(root).makeQualified(base).toString();
+        return peftPath(files.fs(root).makeQualified(base).toString());
+    }
+
+    /**
+     * A base path as PEFT reads it: a local file as a plain absolute path (transformers takes "file:/..." for a
+     * hub repository id and fails); any other file system keeps its URI.
+     */
+    static String peftPath(String qualified) {
+        java.net.URI uri = new Path(qualified).toUri();
+        return "file".equals(uri.getScheme()) ? uri.getPath() : qualified;
     }
 
     /** The first 16 hex digits of SHA-256 over the values (identifies a frozen base). */

@@ -74,7 +74,9 @@ class LoraSftTest {
         // the adapter directory works where a model does: its GGUF base was written once as a Hugging Face
         // directory for PEFT, and loading the adapters merges them into it
         HadoopFiles files = new HadoopFiles(new Configuration());
-        Path base = Path.of(java.net.URI.create(adapterConfig.get("base_model_name_or_path").asText()));
+        String baseName = adapterConfig.get("base_model_name_or_path").asText();
+        assertTrue(baseName.startsWith("/"), "a plain local path, as PEFT reads it: " + baseName);
+        Path base = Path.of(baseName);
         assertTrue(Files.exists(base.resolve("model.safetensors")), base.toString());
         assertEquals(last.getParent(), base.getParent(), "beside the checkpoints");
         assertArrayEquals(lora.modelParams(), ModelSources.load(files, last.toUri().toString()).params(), 0f);
