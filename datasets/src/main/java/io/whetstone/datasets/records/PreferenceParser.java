@@ -85,15 +85,21 @@ public final class PreferenceParser implements Serializable {
         if (chosenTurns.equals(rejectedTurns)) {
             throw record.invalid("rejected", "is identical to chosen: a pair needs two different completions");
         }
+        return new PreferenceExample.Paired(record.source, record.line,
+                new Example(record.source, record.line, continuation(record, context, chosenTurns)),
+                new Example(record.source, record.line, continuation(record, context, rejectedTurns)), margin);
+    }
+
+    /** The pieces of {@code context} then {@code completion}; what the model's template refuses is the record's error. */
+    private List<Piece> continuation(Record record, List<ChatTemplateSpec.Message> context,
+                                     List<ChatTemplateSpec.Message> completion) throws Invalid {
         try {
-            return new PreferenceExample.Paired(record.source, record.line,
-                    new Example(record.source, record.line, template.continuation(context, chosenTurns)),
-                    new Example(record.source, record.line, template.continuation(context, rejectedTurns)), margin);
+            return template.continuation(context, completion);
         } catch (JinjaException e) {
             throw record.invalid("prompt", "the model's chat template " + (e instanceof JinjaException.Raised raised
                     ? "refuses it: " + raised.reason() : "fails on it: " + e.getMessage()));
         } catch (IllegalArgumentException e) {
-            throw record.invalid("chosen", e.getMessage());
+            throw record.invalid("prompt", e.getMessage());
         }
     }
 
@@ -166,8 +172,11 @@ public final class PreferenceParser implements Serializable {
             example = new Example(record.source, record.line, template.promptCompletion(prompt.asText(),
                     record.nonBlankText(completion, "completion")));
         } else {
-            example = new Example(record.source, record.line, template.continuation(
-                    record.messages(prompt, "prompt", false), record.completionTurns(completion, "completion")));
+            List<ChatTemplateSpec.Message> context = record.messages(prompt, "prompt", false);
+            List<ChatTemplateSpec.Message> turns = record.completionTurns(completion, "completion");
+            checkContents(record, context, "prompt");
+            checkContents(record, turns, "completion");
+            example = new Example(record.source, record.line, continuation(record, context, turns));
         }
         return new PreferenceExample.Unpaired(record.source, record.line, example, label.asBoolean());
     }

@@ -58,6 +58,10 @@ public final class BenchCommand implements Callable<Integer> {
             + "sampling (peer: bench/peer_lora_torch.py)")
     boolean loraScale;
 
+    @Option(names = "--frozen-dtype", defaultValue = "float32", description = "with --lora-0.5b: how the frozen base "
+            + "is kept: float32, bfloat16 or float16 (default: ${DEFAULT-VALUE})")
+    String frozenDtype;
+
     @Option(names = "--seq-len", defaultValue = "512", description = "with --lora-0.5b: tokens per step "
             + "(default: ${DEFAULT-VALUE})")
     int seqLen;
@@ -66,8 +70,9 @@ public final class BenchCommand implements Callable<Integer> {
     public Integer call() throws IOException, InterruptedException {
         if (loraScale) {
             int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+            io.whetstone.models.engine.FrozenDtype.parse(frozenDtype); // refused here, before the child starts
             return runChild(threadCount, List.of("lora-0.5b", Integer.toString(threadCount), Integer.toString(steps),
-                    Integer.toString(seqLen)));
+                    Integer.toString(seqLen), frozenDtype));
         }
         List<Family> families = family.equalsIgnoreCase("both") ? List.of(Family.GPT2, Family.LLAMA)
                 : List.of(Family.parse(family));

@@ -75,8 +75,8 @@ public final class CachedAnnotation {
                 iterator.forEachRemaining(list::add);
                 List<Row> out = new ArrayList<>(list.size());
                 Nd4jThreads.apply(engine.threads());
-                try (Transformer transformer = new Transformer(config, engine)) {
-                    TrainingState.copyInto(weights.value(), transformer.parameters().params());
+                try (Transformer transformer = Transformer.frozen(config, engine)) { // forward only
+                    transformer.parameters().load(weights.value());
                     for (int from = 0; from < list.size(); from += microBatch) {
                         out.addAll(annotator.annotate(transformer, partition, from,
                                 list.subList(from, Math.min(list.size(), from + microBatch))));

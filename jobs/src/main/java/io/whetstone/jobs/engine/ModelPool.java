@@ -67,10 +67,12 @@ public final class ModelPool {
      */
     public static Transformer acquire(Key key, Supplier<float[]> weights) {
         return take(key, () -> {
-            Transformer model = new Transformer(key.config(), key.engine(), null,
-                    key.valueHead() ? ValueHead.layout(key.config().width()) : null);
+            // a frozen role (weights given) only runs forward: no gradient storage for its matrices
+            Transformer model = weights != null && !key.valueHead() ? Transformer.frozen(key.config(), key.engine())
+                    : new Transformer(key.config(), key.engine(), null,
+                            key.valueHead() ? ValueHead.layout(key.config().width()) : null);
             if (weights != null) {
-                TrainingState.copyInto(weights.get(), model.parameters().params());
+                model.parameters().load(weights.get());
             }
             return model;
         });

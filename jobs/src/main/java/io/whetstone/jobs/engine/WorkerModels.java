@@ -196,7 +196,7 @@ public final class WorkerModels {
                                 java.util.function.Supplier<float[]> teacherParams) {
         Transformer model = new Transformer(setup.model(), setup.engine(), setup.lora(), setup.heads());
         if (setup.lora() != null) {
-            TrainingState.copyInto(base.get(), model.parameters().params());
+            model.parameters().load(base.get()); // the frozen matrices in model.frozen_dtype
         }
         Optimizer optimizer = OptimizerKind.parse(setup.optimizer()).create(model.trainableParameters(),
                 model.kernels(), setup.adamw());
@@ -205,8 +205,8 @@ public final class WorkerModels {
         Trainer onPolicyTrainer = null;
         Objective objective = new MaskedCrossEntropy();
         if (setup.teacher() != null && setup.teacher().runsTeacher()) {
-            teacher = new Transformer(setup.teacher().model(), setup.engine());
-            TrainingState.copyInto(teacherParams.get(), teacher.parameters().params());
+            teacher = Transformer.frozen(setup.teacher().model(), setup.engine());
+            teacher.parameters().load(teacherParams.get());
             objective = new DistillationObjective(setup.teacher().loss(), setup.teacher().ceWeight(),
                     new ModelTeacher(teacher));
             if (setup.teacher().onPolicyFraction() > 0) {

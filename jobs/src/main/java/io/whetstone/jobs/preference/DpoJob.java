@@ -93,7 +93,8 @@ public final class DpoJob {
                 ? reference(files, tokenizer, modelConfig) : null;
 
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
-        EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads);
+        EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads)
+                .withFrozenStorage(config.model().frozenStorage());
         Units units = units(runDir, tokenizer, chat.spec(), reference, engine);
 
         LoraTraining lora = requestedLora == null ? null : LoraTraining.start(context, requestedLora, modelConfig,

@@ -80,7 +80,8 @@ public final class PrmJob {
                     + "fewer than spark.partitions " + config.spark().partitions());
         }
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
-        EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads);
+        EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads)
+                .withFrozenStorage(config.model().frozenStorage());
         TrainSpec train = config.train();
         WorkerSetup setup = new WorkerSetup(model, engine, train.optimizer(), new AdamWConfig(train.beta1(),
                 train.beta2(), train.eps(), train.weightDecay(), train.maxGradNorm()), new LrSchedule(train.lr(),

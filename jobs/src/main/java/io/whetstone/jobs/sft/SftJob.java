@@ -144,7 +144,8 @@ public final class SftJob {
                 int cacheThreads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
                 TeacherTopKCache.Annotated annotated = TeacherTopKCache.annotate(spark, shards, partitions,
                         corpus.cachePath(), loaded, topK, config.distill().temperature(),
-                        new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), cacheThreads));
+                        new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), cacheThreads)
+                                .withFrozenStorage(config.model().frozenStorage()));
                 shards.unpersist(false);
                 shards = annotated.rows().persist(StorageLevel.MEMORY_AND_DISK());
             } else {
@@ -166,7 +167,8 @@ public final class SftJob {
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
         TrainSpec train = config.train();
         WorkerSetup setup = new WorkerSetup(modelConfig,
-                new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads),
+                new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads)
+                        .withFrozenStorage(config.model().frozenStorage()),
                 train.optimizer(), new AdamWConfig(train.beta1(), train.beta2(), train.eps(), train.weightDecay(),
                 train.maxGradNorm()), new LrSchedule(train.lr(), train.warmupSteps(),
                 Math.max(train.warmupSteps() + 1, train.totalSteps()), train.minLrRatio()),

@@ -45,4 +45,41 @@ class DpoMappedMarkersTest {
         assertEquals("\u2581H", tokenizer.piece(tokenizer.specialId("<|assistant|>")));
         assertTrue(result.tokenizer().id().equals(saved.tokenizer().id()));
     }
+
+    /**
+     * The same pairs without the mapping: one configuration error naming the markers before any record is tokenized
+     * (not one rejected record per pair); with a plain-text Jinja template instead (frozen base in bfloat16, LoRA),
+     * they train.
+     */
+    @Test
+    void missingMarkersAreOneErrorAndATemplateFileNeedsNone(@TempDir Path dir) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            lines.add("{\"prompt\": [{\"role\": \"user\", \"content\": \"What did Tim have " + i + "?\"}], "
+                    + "\"chosen\": [{\"role\": \"assistant\", \"content\": \"Tim had a red ball.\"}], "
+                    + "\"rejected\": [{\"role\": \"assistant\", \"content\": \"The sky was big.\"}]}");
+        }
+        Path data = TestData.write(dir, "pairs.jsonl", lines);
+        String gguf = Path.of(System.getProperty("whetstone.assets", "../shared/assets"), "stories260K.gguf")
+                .toUri().toString();
+        List<String> settings = List.of("data.path=" + data.toUri(), "data.seq_len=48", "model.init=" + gguf,
+                "train.rounds=1", "train.averaging_frequency=1", "train.batch_size_per_worker=4", "spark.partitions=2",
+                "spark.threads_per_task=1");
+        List<String> unmapped = new ArrayList<>(settings);
+        unmapped.add("run.dir=" + dir.resolve("unmapped").toUri());
+        IllegalArgumentException error = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new DpoJob(SparkTestSession.get(), DpoConfig.load(null, unmapped)).run());
+        assertTrue(error.getMessage().contains("with conversations") && error.getMessage().contains("<|user|>"),
+                error.getMessage());
+
+        Path template = TestData.write(dir, "plain.jinja", List.of("{{ bos_token }}{% for m in messages %}"
+                + "{{ ('Q: ' if m.role == 'user' else 'A: ') + m.content }}{% if m.role == 'assistant' %}"
+                + "{{ eos_token }}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'A:' }}{% endif %}"));
+        List<String> templated = new ArrayList<>(settings);
+        templated.addAll(List.of("run.dir=" + dir.resolve("templated").toUri(), "tokenizer.chat_template="
+                + template.toUri(), "lora.enabled=true", "lora.rank=4", "model.frozen_dtype=bfloat16"));
+        DpoResult result = new DpoJob(SparkTestSession.get(), DpoConfig.load(null, templated)).run();
+        assertEquals(8, result.corpus().units());
+        assertEquals(Math.log(2), result.firstLoss(), 1e-3);
+    }
 }

@@ -2,6 +2,7 @@ package io.whetstone.models.bench;
 
 import io.whetstone.models.Family;
 import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.engine.FrozenDtype;
 import io.whetstone.models.kernels.KernelChoice;
 import org.nd4j.linalg.api.buffer.DataType;
 
@@ -18,9 +19,9 @@ public final class BenchMain {
 
     public static void main(String[] args) {
         if (args.length >= 1 && args[0].equals("lora-0.5b")) {
-            // lora-0.5b THREADS STEPS SEQ
+            // lora-0.5b THREADS STEPS SEQ [FROZEN_DTYPE]
             System.out.println(LoraScaleBenchmark.run(Integer.parseInt(args[1]), Integer.parseInt(args[2]),
-                    Integer.parseInt(args[3])));
+                    Integer.parseInt(args[3]), args.length > 4 ? FrozenDtype.parse(args[4]) : DataType.FLOAT));
             return;
         }
         if ((args.length == 4 || args.length == 5) && args[3].equals("generate")) {

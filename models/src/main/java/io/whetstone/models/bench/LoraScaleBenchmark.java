@@ -5,6 +5,7 @@ import io.whetstone.models.Family;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.Variant;
 import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.engine.FrozenDtype;
 import io.whetstone.models.engine.TokenBatch;
 import io.whetstone.models.engine.Transformer;
 import io.whetstone.models.generate.Completion;
@@ -43,6 +44,11 @@ public final class LoraScaleBenchmark {
 
     /** Runs {@code steps} timed steps (after one untimed) at {@code seqLen}, then sampling; one JSON line. */
     public static String run(int threads, int steps, int seqLen) {
+        return run(threads, steps, seqLen, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+    }
+
+    /** As {@link #run(int, int, int)}, the frozen base kept in {@code frozen} (FLOAT, BFLOAT16 or HALF). */
+    public static String run(int threads, int steps, int seqLen, org.nd4j.linalg.api.buffer.DataType frozen) {
         ModelConfig config = qwen25HalfB(seqLen);
         TokenBatch batch = Benchmark.randomBatch(config, 1, seqLen, 1234);
         double[] stepMs = new double[steps];
@@ -53,7 +59,7 @@ public final class LoraScaleBenchmark {
         int prompts = 4;
         int promptLength = 32;
         int newTokens = 32;
-        try (Transformer model = new Transformer(config, EngineOptions.fp32(threads),
+        try (Transformer model = new Transformer(config, EngineOptions.fp32(threads).withFrozenStorage(frozen),
                 new LoraConfig(8, 16, 0, TARGETS, 1))) {
             model.initialize(1);
             AdamW optimizer = new AdamW(model.trainableParameters(), model.kernels(), AdamWConfig.defaults());
@@ -84,7 +90,7 @@ public final class LoraScaleBenchmark {
         }
         double step = Benchmark.median(stepMs);
         return String.format(Locale.ROOT, "{\"config\": \"qwen2.5-0.5b-shape\", \"engine\": \"whetstone\", "
-                        + "\"kind\": \"lora-sft\", \"threads\": %d, \"seq_len\": %d, \"lora_rank\": 8, \"step_ms\": %.0f, "
+                        + "\"kind\": \"lora-sft\", \"frozen_dtype\": \"" + FrozenDtype.name(frozen) + "\", \"threads\": %d, \"seq_len\": %d, \"lora_rank\": 8, \"step_ms\": %.0f, "
                         + "\"tokens_per_s\": %.1f, \"peak_rss_mb_training\": %.0f, \"peak_rss_mb\": %.0f, "
                         + "\"generation_tokens_per_s\": %.1f, \"generation\": \"%d prompts x %d tokens, %d new\", "
                         + "\"loss_first\": %.4f, \"loss_last\": %.4f}",

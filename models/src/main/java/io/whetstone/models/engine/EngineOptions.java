@@ -10,10 +10,23 @@ import org.nd4j.linalg.api.buffer.DataType;
  * @param dataType FLOAT for training; DOUBLE for gradient checks
  * @param kernels which kernel implementation
  * @param threads threads of the fused CPU kernels (match the cores a task has)
+ * @param frozenStorage how frozen weight matrices are kept (a LoRA base, a reference or teacher model):
+ *     {@code dataType}, or BFLOAT16 / HALF to halve them, computing in {@code dataType} all the same
  */
-public record EngineOptions(DataType dataType, KernelChoice kernels, int threads) implements java.io.Serializable {
+public record EngineOptions(DataType dataType, KernelChoice kernels, int threads, DataType frozenStorage)
+        implements java.io.Serializable {
+
+    /** Frozen weights kept in {@code dataType}. */
+    public EngineOptions(DataType dataType, KernelChoice kernels, int threads) {
+        this(dataType, kernels, threads, dataType);
+    }
 
     public EngineOptions {
+        frozenStorage = frozenStorage == null ? dataType : frozenStorage;
+        if (frozenStorage != dataType && frozenStorage != DataType.BFLOAT16 && frozenStorage != DataType.HALF) {
+            throw new IllegalArgumentException("frozen weights are kept in " + dataType + ", BFLOAT16 or HALF, not "
+                    + frozenStorage);
+        }
         if (dataType != DataType.FLOAT && dataType != DataType.DOUBLE) {
             throw new IllegalArgumentException("the engine runs in FLOAT or DOUBLE, not " + dataType);
         }
@@ -23,6 +36,11 @@ public record EngineOptions(DataType dataType, KernelChoice kernels, int threads
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1: " + threads);
         }
+    }
+
+    /** These options with frozen weight matrices kept in {@code storage}. */
+    public EngineOptions withFrozenStorage(DataType storage) {
+        return new EngineOptions(dataType, kernels, threads, storage);
     }
 
     /** fp32 with the best kernels for this machine and {@code threads} threads. */

@@ -19,6 +19,8 @@ public final class ParameterStore {
     private final DataType dataType;
     private final INDArray params;
     private final INDArray grads;
+    /** The frozen matrices [0, decayedLength) when kept in another type than {@code params}; else null. */
+    private final INDArray frozen;
     private final Map<String, INDArray> paramViews = new HashMap<>();
     private final Map<String, INDArray> gradViews = new HashMap<>();
 
@@ -34,20 +36,62 @@ public final class ParameterStore {
      * only the other tensors (norms, biases), in layout order.
      */
     public ParameterStore(ParameterLayout layout, DataType dataType, boolean frozenMatrices) {
+        this(layout, dataType, frozenMatrices, dataType);
+    }
+
+    /**
+     * As {@link #ParameterStore(ParameterLayout, DataType, boolean)}, the frozen matrices kept in
+     * {@code frozenStorage} (BFLOAT16 or HALF halve them again; layers read them through {@link FrozenWeights},
+     * computing in {@code dataType}). Such a store has no single flat vector: {@link #params} covers the tensors
+     * after the matrices, and {@link #load} fills all of it.
+     */
+    public ParameterStore(ParameterLayout layout, DataType dataType, boolean frozenMatrices, DataType frozenStorage) {
         if (layout.length() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("models above 2^31 parameters are not supported: " + layout.length());
         }
         this.layout = layout;
         this.dataType = dataType;
         long gradientStart = frozenMatrices ? layout.decayedLength() : 0;
-        this.params = Nd4j.zeros(dataType, layout.length());
+        boolean split = frozenMatrices && frozenStorage != dataType && layout.decayedLength() > 0;
+        long splitAt = split ? layout.decayedLength() : 0;
+        this.frozen = split ? Nd4j.zeros(frozenStorage, splitAt) : null;
+        this.params = Nd4j.zeros(dataType, Math.max(1, layout.length() - splitAt));
         this.grads = Nd4j.zeros(dataType, Math.max(1, layout.length() - gradientStart));
         for (TensorSpec spec : layout.tensors()) {
-            paramViews.put(spec.name(), view(params, spec, 0));
+            boolean matrix = layout.offset(spec.name()) < splitAt;
+            paramViews.put(spec.name(), matrix ? view(frozen, spec, 0) : view(params, spec, splitAt));
             if (layout.offset(spec.name()) >= gradientStart) {
                 gradViews.put(spec.name(), view(grads, spec, gradientStart));
             }
         }
+    }
+
+    /** Sets every parameter from the flat vector {@code values} [P] (the frozen matrices rounded to their type). */
+    public void load(float[] values) {
+        if (values.length != layout.length()) {
+            throw new IllegalArgumentException("expected " + layout.length() + " parameters, got " + values.length);
+        }
+        if (frozen == null) {
+            params.assign(Nd4j.createFromArray(values).castTo(dataType));
+            return;
+        }
+        int split = (int) frozen.length();
+        int chunk = 1 << 22; // cast in pieces: no full-size fp32 temporary beside the half-size store
+        for (int from = 0; from < split; from += chunk) {
+            int to = Math.min(split, from + chunk);
+            frozen.get(NDArrayIndex.interval(from, to)).assign(
+                    Nd4j.createFromArray(java.util.Arrays.copyOfRange(values, from, to)).castTo(frozen.dataType()));
+        }
+        if (values.length > split) {
+            params.assign(Nd4j.createFromArray(java.util.Arrays.copyOfRange(values, split, values.length))
+                    .castTo(dataType));
+        }
+    }
+
+    /** Bytes the parameters take (frozen matrices in their own type), for memory reports and tests. */
+    public long parameterBytes() {
+        return params.length() * params.dataType().width() + (frozen == null ? 0 : frozen.length()
+                * frozen.dataType().width());
     }
 
     private INDArray view(INDArray flat, TensorSpec spec, long start) {
@@ -81,7 +125,13 @@ public final class ParameterStore {
                 values[i] = (float) (random.nextGaussian() * std);
             }
             INDArray source = Nd4j.createFromArray(n == values.length ? values : java.util.Arrays.copyOf(values, n));
-            params.get(NDArrayIndex.interval(offset + done, offset + done + n)).assign(source.castTo(dataType));
+            if (frozen != null && offset < frozen.length()) {
+                frozen.get(NDArrayIndex.interval(offset + done, offset + done + n)).assign(
+                        source.castTo(frozen.dataType()));
+            } else {
+                long at = offset - (frozen == null ? 0 : frozen.length());
+                params.get(NDArrayIndex.interval(at + done, at + done + n)).assign(source.castTo(dataType));
+            }
         }
     }
 
@@ -93,9 +143,17 @@ public final class ParameterStore {
         return dataType;
     }
 
-    /** The flat parameter vector [P]. */
+    /**
+     * The flat parameter vector [P]; where the frozen matrices are kept in another type ({@link #splitStorage})
+     * only the tensors after them: fill such a store with {@link #load}.
+     */
     public INDArray params() {
         return params;
+    }
+
+    /** Whether the frozen matrices are kept in another type than the rest ({@link #params} does not hold them). */
+    public boolean splitStorage() {
+        return frozen != null;
     }
 
     /** The flat gradient vector [P], same layout (without the frozen matrices' part, see the constructor). */

@@ -15,12 +15,14 @@ final class Projection {
     private final INDArray dWeight;
     private final boolean frozen;
     private final List<Adapter> adapters;
+    private final FrozenWeights half;
 
-    Projection(INDArray weight, INDArray dWeight, boolean frozen, List<Adapter> adapters) {
+    Projection(INDArray weight, INDArray dWeight, boolean frozen, List<Adapter> adapters, FrozenWeights half) {
         this.weight = weight;
         this.dWeight = dWeight;
         this.frozen = frozen;
         this.adapters = List.copyOf(adapters);
+        this.half = half;
     }
 
     void allocate(int rows, DataType dataType) {
@@ -31,7 +33,7 @@ final class Projection {
 
     /** y [N, out] = x [N, in] W (+ adapters). {@code dropoutSeed} is null outside training. */
     void forward(INDArray x, INDArray y, Long dropoutSeed) {
-        Nd4j.gemm(x, weight, y, false, false, 1.0, 0.0);
+        Nd4j.gemm(x, half.of(weight), y, false, false, 1.0, 0.0);
         for (int i = 0; i < adapters.size(); i++) {
             adapters.get(i).forward(x, y, dropoutSeed == null ? null : dropoutSeed * 31 + i);
         }
@@ -42,7 +44,7 @@ final class Projection {
         if (!frozen) {
             Nd4j.gemm(x, dy, dWeight, true, false, 1.0, 1.0);
         }
-        Nd4j.gemm(dy, weight, dx, false, true, 1.0, accumulate ? 1.0 : 0.0);
+        Nd4j.gemm(dy, half.of(weight), dx, false, true, 1.0, accumulate ? 1.0 : 0.0);
         for (Adapter adapter : adapters) {
             adapter.backward(x, dy, dx);
         }

@@ -13,6 +13,7 @@ import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * A decoder-only transformer of either family with a hand-written forward and backward: GEMMs through
@@ -36,6 +37,8 @@ public final class Transformer implements AutoCloseable {
     private final LoraLayout lora; // null without adapters
     private final ParameterStore adapters; // null without adapters
     private final boolean frozen;
+    /** Casts frozen half-precision matrices to the compute type as layers use them. */
+    private final FrozenWeights half;
     private Long dropoutSeed;
     private double temperature = 1.0;
     private final List<Block> blocks = new ArrayList<>();
@@ -81,6 +84,19 @@ public final class Transformer implements AutoCloseable {
      * Heads train with the whole model; adapters with heads are not supported.
      */
     public Transformer(ModelConfig config, EngineOptions options, LoraConfig loraConfig, ParameterLayout heads) {
+        this(config, options, loraConfig, heads, false);
+    }
+
+    /**
+     * A model that only runs forward (a reference, a teacher, a reward model): no gradient storage for its
+     * matrices, which are kept as {@link EngineOptions#frozenStorage} says.
+     */
+    public static Transformer frozen(ModelConfig config, EngineOptions options) {
+        return new Transformer(config, options, null, null, true);
+    }
+
+    private Transformer(ModelConfig config, EngineOptions options, LoraConfig loraConfig, ParameterLayout heads,
+                        boolean forwardOnly) {
         if (heads != null && loraConfig != null) {
             throw new IllegalArgumentException("heads train with the whole model: LoRA adapters with a head on the "
                     + "hidden states are not supported");
@@ -90,14 +106,17 @@ public final class Transformer implements AutoCloseable {
         DataType dataType = options.dataType();
         this.kernels = options.kernels().create(dataType, options.threads());
         // a frozen base (LoRA) computes no matrix gradients, so it keeps no storage for them
+        boolean frozenBase = loraConfig != null || forwardOnly;
         this.store = new ParameterStore(heads == null ? ParameterLayout.of(config)
-                : ParameterLayout.concat(ParameterLayout.of(config), heads), dataType, loraConfig != null);
+                : ParameterLayout.concat(ParameterLayout.of(config), heads), dataType, frozenBase,
+                frozenBase ? options.frozenStorage() : dataType);
+        this.half = new FrozenWeights(dataType);
         this.lora = loraConfig == null ? null : new LoraLayout(config, loraConfig);
         this.adapters = lora == null ? null : new ParameterStore(lora.layout(), dataType);
         if (adapters != null) {
             adapters.initialize(loraConfig.seed());
         }
-        this.frozen = lora != null;
+        this.frozen = frozenBase;
         boolean gpt2 = config.family() == Family.GPT2;
         RopeTable rope = gpt2 ? null
                 : RopeTable.create(config, dataType);
@@ -132,7 +151,7 @@ public final class Transformer implements AutoCloseable {
                         lora.config().scale(), lora.config().dropout()));
             }
         }
-        return new Projection(store.tensor(name), store.gradient(name), frozen, list);
+        return new Projection(store.tensor(name), store.gradient(name), frozen, list, half);
     }
 
     private Block gpt2Block(int i) {
@@ -265,7 +284,11 @@ public final class Transformer implements AutoCloseable {
         allocate(batch, seqLen);
         this.tokens = tokens.clone();
         this.targets = targets.clone();
-        kernels.embed(this.tokens, embedding, positions, seqLen, stream.get(0));
+        if (half.isHalf(embedding)) {
+            embedHalf(stream.get(0));
+        } else {
+            kernels.embed(this.tokens, embedding, positions, seqLen, stream.get(0));
+        }
         if (config.architecture().scalesEmbedding()) {
             stream.get(0).muli(embeddingScale());
         }
@@ -274,7 +297,11 @@ public final class Transformer implements AutoCloseable {
                     dropoutSeed == null ? null : dropoutSeed * 1_000_003L + i * 17L);
         }
         finalNorm.forward(stream.get(blocks.size()), normedFinal);
-        Nd4j.gemm(normedFinal, head, logits, false, true, 1.0 / temperature, 0.0); // [N, V] = h W^T / temperature
+        if (half.isHalf(head)) {
+            headHalf(false, null);
+        } else {
+            Nd4j.gemm(normedFinal, head, logits, false, true, 1.0 / temperature, 0.0); // [N, V] = h W^T / temperature
+        }
         kernels.targetLogProbs(logits, this.targets, logProbs, logSumExp);
         backwardReady = true;
         return new ForwardPass(logProbs.reshape(batch, seqLen), logits, this.targets, batch, seqLen, normedFinal);
@@ -337,7 +364,11 @@ public final class Transformer implements AutoCloseable {
             Nd4j.gemm(logits, normedFinal, dHead, true, false, 1.0 / temperature, 1.0);
         }
         INDArray dNormed = scratch.rows("head.dnormed", config.width());
-        Nd4j.gemm(logits, head, dNormed, false, false, 1.0 / temperature, 0.0);
+        if (half.isHalf(head)) {
+            headHalf(true, dNormed);
+        } else {
+            Nd4j.gemm(logits, head, dNormed, false, false, 1.0 / temperature, 0.0);
+        }
         if (dHidden != null) {
             dNormed.addi(dHidden);
         }
@@ -351,6 +382,45 @@ public final class Transformer implements AutoCloseable {
                 dh.muli(embeddingScale());
             }
             kernels.embedBackward(tokens, dh, dEmbedding, dPositions, seqLen);
+        }
+    }
+
+    /** The embedding lookup from a half-precision table: rows cast one by one, plus GPT-2's positions. */
+    private void embedHalf(INDArray out) {
+        FrozenWeights.gather(embedding, tokens, out); // [N, C]
+        if (positions != null) {
+            int[] positionIds = new int[tokens.length];
+            for (int i = 0; i < tokens.length; i++) {
+                positionIds[i] = i % seqLen;
+            }
+            INDArray added = Nd4j.create(out.dataType(), out.shape());
+            FrozenWeights.gather(positions, positionIds, added);
+            out.addi(added);
+        }
+    }
+
+    /**
+     * The LM head with a half-precision weight, a block of vocabulary rows at a time (no full fp32 copy):
+     * forward logits [N, V] = h W^T / temperature; backward dNormed [N, C] = dLogits W / temperature.
+     */
+    private void headHalf(boolean backward, INDArray dNormed) {
+        long vocab = head.size(0);
+        long rows = normedFinal.size(0);
+        if (backward) {
+            dNormed.assign(0);
+        }
+        for (long from = 0; from < vocab; from += FrozenWeights.BLOCK_ROWS) {
+            long to = Math.min(vocab, from + FrozenWeights.BLOCK_ROWS);
+            INDArray block = half.of(head.get(NDArrayIndex.interval(from, to), NDArrayIndex.all())); // [b, C]
+            INDArray columns = logits.get(NDArrayIndex.all(), NDArrayIndex.interval(from, to)); // [N, b] view
+            INDArray product = half.products(rows, to - from); // [N, b] contiguous
+            if (backward) {
+                product.assign(columns);
+                Nd4j.gemm(product, block, dNormed, false, false, 1.0 / temperature, 1.0);
+            } else {
+                Nd4j.gemm(normedFinal, block, product, false, true, 1.0 / temperature, 0.0);
+                columns.assign(product);
+            }
         }
     }
 

@@ -86,7 +86,7 @@ public final class KvCacheDecoder {
 
     /** out [N, out] = x [N, in] W, plus the adapters on W's column blocks. */
     private void project(INDArray x, String weight, INDArray out) {
-        Nd4j.gemm(x, store.tensor(weight), out, false, false, 1.0, 0.0);
+        Nd4j.gemm(x, tensor(weight), out, false, false, 1.0, 0.0);
         List<LoraSite> sites = adapters.get(weight);
         if (sites == null) {
             return;
@@ -102,8 +102,15 @@ public final class KvCacheDecoder {
 
     /** A weight or vector of the base model. */
     private INDArray tensor(String name) {
-        return store.tensor(name);
+        INDArray tensor = store.tensor(name);
+        if (tensor.dataType() == DataType.FLOAT) {
+            return tensor;
+        }
+        // a half-precision frozen base: the decoder reads fp32, cast once per decoder
+        return castCache.computeIfAbsent(name, key -> tensor.castTo(DataType.FLOAT));
     }
+
+    private final Map<String, INDArray> castCache = new java.util.HashMap<>();
 
     /** Ends a row early: called after each generated token with the row's tokens so far. */
     @FunctionalInterface
@@ -522,7 +529,7 @@ public final class KvCacheDecoder {
         }
         float[][] weights = new float[layers][];
         for (int layer = 0; layer < layers; layer++) {
-            weights[layer] = floats(store.tensor("layers." + layer + "." + suffix));
+            weights[layer] = floats(store.tensor("layers." + layer + "." + suffix).castTo(DataType.FLOAT));
         }
         return weights;
     }
