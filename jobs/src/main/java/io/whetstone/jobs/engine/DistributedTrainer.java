@@ -39,8 +39,8 @@ public final class DistributedTrainer<R> implements AutoCloseable {
     private final WorkerSetup setup;
     private final Mode mode;
     private final String description;
-    private final Broadcast<float[]> base;
-    private final Broadcast<float[]> teacher;
+    private final Broadcast<io.whetstone.models.engine.FrozenParams> base;
+    private final Broadcast<io.whetstone.models.engine.FrozenParams> teacher;
     /**
      * Depth of Spark's tree aggregation of the partitions' sums ({@code spark.whetstone.aggregation.depth}, default
      * 2): executors merge partial sums in rounds, so the driver receives about partitions^(1/depth) vectors, not one
@@ -66,7 +66,7 @@ public final class DistributedTrainer<R> implements AutoCloseable {
      * distils from it. With top-k the rows carry the teacher's targets and nothing is broadcast.
      */
     public DistributedTrainer(JavaSparkContext context, JavaRDD<R> shards, RowAdapter<R> adapter, WorkerSetup setup,
-                              Mode mode, String description, Broadcast<float[]> base, Broadcast<float[]> teacher) {
+                              Mode mode, String description, Broadcast<io.whetstone.models.engine.FrozenParams> base, Broadcast<io.whetstone.models.engine.FrozenParams> teacher) {
         if ((setup.teacher() == null || !setup.teacher().runsTeacher()) != (teacher == null)) {
             throw new IllegalStateException("a teacher is broadcast exactly when the setup runs one");
         }
@@ -105,8 +105,8 @@ public final class DistributedTrainer<R> implements AutoCloseable {
         WorkerSetup taskSetup = setup;
         RowAdapter<R> taskAdapter = adapter;
         Mode taskMode = mode;
-        Broadcast<float[]> taskBase = base;
-        Broadcast<float[]> taskTeacher = teacher;
+        Broadcast<io.whetstone.models.engine.FrozenParams> taskBase = base;
+        Broadcast<io.whetstone.models.engine.FrozenParams> taskTeacher = teacher;
         try {
             context.setJobDescription(description + ": round " + round + " (" + mode.name().toLowerCase(Locale.ROOT)
                     + ", " + setup.localSteps() + " local step(s) of " + setup.batchSize() + " rows per partition)");

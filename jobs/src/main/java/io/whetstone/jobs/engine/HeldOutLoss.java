@@ -43,7 +43,7 @@ public final class HeldOutLoss {
      * (null without one): the pooled worker bundle is the training's, teacher included; the loss is the data's.
      */
     public static Result evaluate(JavaSparkContext context, JavaRDD<PackedSequence> rows, WorkerSetup setup,
-                                  float[] params, Broadcast<float[]> base, Broadcast<float[]> teacher,
+                                  float[] params, Broadcast<io.whetstone.models.engine.FrozenParams> base, Broadcast<io.whetstone.models.engine.FrozenParams> teacher,
                                   String description) {
         Broadcast<float[]> sent = context.broadcast(params);
         try {
@@ -62,7 +62,7 @@ public final class HeldOutLoss {
     }
 
     /** {negative log-likelihood sum, trained tokens} of one partition's rows, in batches of the training batch. */
-    static double[] partition(WorkerSetup setup, float[] params, Supplier<float[]> base, Supplier<float[]> teacher,
+    static double[] partition(WorkerSetup setup, float[] params, Supplier<io.whetstone.models.engine.FrozenParams> base, Supplier<io.whetstone.models.engine.FrozenParams> teacher,
                               Iterator<PackedSequence> rows) {
         List<PackedSequence> all = new ArrayList<>();
         rows.forEachRemaining(all::add);

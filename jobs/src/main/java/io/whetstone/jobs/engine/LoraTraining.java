@@ -24,10 +24,10 @@ public final class LoraTraining implements AutoCloseable {
     private final ModelConfig model;
     private final LoraConfig config;
     private final CheckpointStore.LoraContext checkpoint;
-    private final Broadcast<float[]> base;
+    private final Broadcast<io.whetstone.models.engine.FrozenParams> base;
 
     private LoraTraining(ModelConfig model, LoraConfig config, CheckpointStore.LoraContext checkpoint,
-                         Broadcast<float[]> base) {
+                         Broadcast<io.whetstone.models.engine.FrozenParams> base) {
         this.model = model;
         this.config = config;
         this.checkpoint = checkpoint;
@@ -45,11 +45,20 @@ public final class LoraTraining implements AutoCloseable {
      */
     public static LoraTraining start(JavaSparkContext context, LoraConfig requested, ModelConfig model,
                                      float[] baseParams, String baseSource, Optional<CheckpointStore.Loaded> resumed) {
+        return start(context, requested, model, baseParams, baseSource, resumed,
+                org.nd4j.linalg.api.buffer.DataType.FLOAT);
+    }
+
+    /** As the other {@code start}, the base's matrices broadcast (and kept by workers) as {@code storage}. */
+    public static LoraTraining start(JavaSparkContext context, LoraConfig requested, ModelConfig model,
+                                     float[] baseParams, String baseSource, Optional<CheckpointStore.Loaded> resumed,
+                                     org.nd4j.linalg.api.buffer.DataType storage) {
         LoraConfig lora = requested.forArchitecture(model.architecture());
         resumed.ifPresent(loaded -> requireSameBase(loaded, baseParams));
         CheckpointStore.LoraContext checkpoint = new CheckpointStore.LoraContext(new LoraLayout(model, lora),
                 baseParams, baseSource);
-        return new LoraTraining(model, lora, checkpoint, context.broadcast(baseParams));
+        return new LoraTraining(model, lora, checkpoint, context.broadcast(io.whetstone.models.engine.FrozenParams.of(
+                baseParams, io.whetstone.models.engine.ParameterLayout.of(model), storage)));
     }
 
     /** A line for the log: adapters, rank, targets, trainable and frozen sizes. */
@@ -71,7 +80,7 @@ public final class LoraTraining implements AutoCloseable {
     }
 
     /** The frozen base, broadcast once. */
-    public Broadcast<float[]> base() {
+    public Broadcast<io.whetstone.models.engine.FrozenParams> base() {
         return base;
     }
 

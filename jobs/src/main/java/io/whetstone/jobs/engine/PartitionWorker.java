@@ -18,8 +18,8 @@ final class PartitionWorker {
     }
 
     /** Averaging mode on packed SFT rows. */
-    static Iterator<PartitionResult> averaging(WorkerSetup setup, TrainingState state, Supplier<float[]> base,
-                                               Supplier<float[]> teacher, int round, int partition,
+    static Iterator<PartitionResult> averaging(WorkerSetup setup, TrainingState state, Supplier<io.whetstone.models.engine.FrozenParams> base,
+                                               Supplier<io.whetstone.models.engine.FrozenParams> teacher, int round, int partition,
                                                Iterator<PackedSequence> rows) {
         return averaging(setup, PackedRows.INSTANCE, state, base, teacher, round, partition, rows);
     }
@@ -30,7 +30,7 @@ final class PartitionWorker {
      * skipped; a partition with no rows in any step returns an empty result.
      */
     static <R> Iterator<PartitionResult> averaging(WorkerSetup setup, RowAdapter<R> adapter, TrainingState state,
-                                                   Supplier<float[]> base, Supplier<float[]> teacher, int round,
+                                                   Supplier<io.whetstone.models.engine.FrozenParams> base, Supplier<io.whetstone.models.engine.FrozenParams> teacher, int round,
                                                    int partition, Iterator<R> rows) {
         List<R> shard = collect(rows);
         Nd4jThreads.apply(setup.engine().threads());
@@ -72,8 +72,8 @@ final class PartitionWorker {
     }
 
     /** Gradient mode on packed SFT rows. */
-    static Iterator<PartitionResult> gradient(WorkerSetup setup, TrainingState state, Supplier<float[]> base,
-                                              Supplier<float[]> teacher, int round, int partition,
+    static Iterator<PartitionResult> gradient(WorkerSetup setup, TrainingState state, Supplier<io.whetstone.models.engine.FrozenParams> base,
+                                              Supplier<io.whetstone.models.engine.FrozenParams> teacher, int round, int partition,
                                               Iterator<PackedSequence> rows) {
         return gradient(setup, PackedRows.INSTANCE, state, base, teacher, round, partition, rows);
     }
@@ -83,7 +83,7 @@ final class PartitionWorker {
      * result when the adapter selects no rows of this partition for the round).
      */
     static <R> Iterator<PartitionResult> gradient(WorkerSetup setup, RowAdapter<R> adapter, TrainingState state,
-                                                  Supplier<float[]> base, Supplier<float[]> teacher, int round,
+                                                  Supplier<io.whetstone.models.engine.FrozenParams> base, Supplier<io.whetstone.models.engine.FrozenParams> teacher, int round,
                                                   int partition, Iterator<R> rows) {
         List<R> shard = collect(rows);
         List<R> batch = adapter.select(setup, shard, round, 0, partition);

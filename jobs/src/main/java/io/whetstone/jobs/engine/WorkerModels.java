@@ -179,7 +179,7 @@ public final class WorkerModels {
     }
 
     /** A model for {@code setup} (a frozen base, if any, is read from {@code base} when the model is made). */
-    public static Bundle acquire(WorkerSetup setup, java.util.function.Supplier<float[]> base) {
+    public static Bundle acquire(WorkerSetup setup, java.util.function.Supplier<io.whetstone.models.engine.FrozenParams> base) {
         return acquire(setup, base, () -> null);
     }
 
@@ -187,13 +187,13 @@ public final class WorkerModels {
      * As {@link #acquire(WorkerSetup, java.util.function.Supplier)}; with a teacher in the setup, its
      * parameters are read from {@code teacher} when the bundle is made, and the objective distils from it.
      */
-    public static Bundle acquire(WorkerSetup setup, java.util.function.Supplier<float[]> base,
-                                 java.util.function.Supplier<float[]> teacherParams) {
+    public static Bundle acquire(WorkerSetup setup, java.util.function.Supplier<io.whetstone.models.engine.FrozenParams> base,
+                                 java.util.function.Supplier<io.whetstone.models.engine.FrozenParams> teacherParams) {
         return ModelPool.take(setup, () -> build(setup, base, teacherParams));
     }
 
-    private static Bundle build(WorkerSetup setup, java.util.function.Supplier<float[]> base,
-                                java.util.function.Supplier<float[]> teacherParams) {
+    private static Bundle build(WorkerSetup setup, java.util.function.Supplier<io.whetstone.models.engine.FrozenParams> base,
+                                java.util.function.Supplier<io.whetstone.models.engine.FrozenParams> teacherParams) {
         Transformer model = new Transformer(setup.model(), setup.engine(), setup.lora(), setup.heads());
         if (setup.lora() != null) {
             model.parameters().load(base.get()); // the frozen matrices in model.frozen_dtype

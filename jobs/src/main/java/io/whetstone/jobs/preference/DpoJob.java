@@ -98,7 +98,7 @@ public final class DpoJob {
         Units units = units(runDir, tokenizer, chat.spec(), reference, engine);
 
         LoraTraining lora = requestedLora == null ? null : LoraTraining.start(context, requestedLora, modelConfig,
-                policy.params(), config.model().init(), resumed);
+                policy.params(), config.model().init(), resumed, config.model().frozenStorage());
         if (lora != null) {
             LOG.info(lora.summary());
         }

@@ -127,14 +127,14 @@ public final class SftJob {
             // The frozen base: the starting model (reloaded on resume and checked against the checkpoint).
             float[] baseParams = (initial != null ? initial : initialModel(files, tokenizer)).params();
             loraTraining = LoraTraining.start(context, requestedLora, modelConfig, baseParams, config.model().init(),
-                    resumed);
+                    resumed, config.model().frozenStorage());
             LOG.info(loraTraining.summary());
         }
         LoraConfig lora = loraTraining == null ? null : loraTraining.config();
         CheckpointStore.LoraContext loraContext = loraTraining == null ? null : loraTraining.checkpoint();
-        Broadcast<float[]> base = loraTraining == null ? null : loraTraining.base();
+        Broadcast<io.whetstone.models.engine.FrozenParams> base = loraTraining == null ? null : loraTraining.base();
 
-        Broadcast<float[]> teacherParams = null;
+        Broadcast<io.whetstone.models.engine.FrozenParams> teacherParams = null;
         WorkerSetup.TeacherSetup teacher = null;
         int topK = config.distill().topK();
         if (loadedTeacher != null) {
@@ -149,7 +149,8 @@ public final class SftJob {
                 shards.unpersist(false);
                 shards = annotated.rows().persist(StorageLevel.MEMORY_AND_DISK());
             } else {
-                teacherParams = context.broadcast(loaded.params());
+                teacherParams = context.broadcast(io.whetstone.models.engine.FrozenParams.of(loaded.params(),
+                        ParameterLayout.of(loaded.config()), config.model().frozenStorage()));
                 broadcastId = teacherParams.id();
             }
             teacher = new WorkerSetup.TeacherSetup(loaded.config(), config.distill().loss(), config.distill().ceWeight(),
@@ -191,7 +192,7 @@ public final class SftJob {
                 "cache", corpus.stats().fromCache()));
 
         CheckpointStore.LoraContext checkpointLora = loraContext;
-        Broadcast<float[]> evalTeacher = teacherParams;
+        Broadcast<io.whetstone.models.engine.FrozenParams> evalTeacher = teacherParams;
         java.util.function.BiFunction<Integer, float[], RoundLoop.Extras> heldOutAt = (round, params) -> {
             HeldOutLoss.Result held = HeldOutLoss.evaluate(context, heldOut, setup, params, base, evalTeacher,
                     "whetstone sft: held-out loss at round " + round);

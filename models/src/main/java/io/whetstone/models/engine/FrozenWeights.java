@@ -27,11 +27,18 @@ public final class FrozenWeights {
     private static final float[] HALF_TO_FLOAT = halfTable();
 
     private final DataType compute;
+    private final int threads;
     private INDArray scratch; // converted weights
     private INDArray products; // [N, BLOCK_ROWS] block products of the LM head
 
     public FrozenWeights(DataType compute) {
+        this(compute, 1);
+    }
+
+    /** Conversions of large matrices split over {@code threads} threads (the engine's). */
+    public FrozenWeights(DataType compute, int threads) {
         this.compute = compute;
+        this.threads = Math.max(1, threads);
     }
 
     /** Whether {@code weight} must be converted before use. */
@@ -73,15 +80,17 @@ public final class FrozenWeights {
         int from = (int) half.offset();
         int to = (int) target.offset();
         int n = (int) half.length();
-        if (half.dataType() == DataType.BFLOAT16) {
-            for (int i = 0; i < n; i++) {
-                destination.put(to + i, Float.intBitsToFloat((source.get(from + i) & 0xffff) << 16));
+        boolean bfloat = half.dataType() == DataType.BFLOAT16;
+        int parts = n < (1 << 20) ? 1 : threads;
+        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, parts);
+        (parts > 1 ? range.parallel() : range).forEach(part -> {
+            int start = (int) ((long) n * part / parts);
+            int end = (int) ((long) n * (part + 1) / parts);
+            for (int i = start; i < end; i++) {
+                int bits = source.get(from + i) & 0xffff;
+                destination.put(to + i, bfloat ? Float.intBitsToFloat(bits << 16) : HALF_TO_FLOAT[bits]);
             }
-        } else {
-            for (int i = 0; i < n; i++) {
-                destination.put(to + i, HALF_TO_FLOAT[source.get(from + i) & 0xffff]);
-            }
-        }
+        });
     }
 
     /** out [N, cols] = rows {@code tokens} of {@code table} [V, cols], cast (an embedding lookup from a half table). */

@@ -88,6 +88,22 @@ public final class ParameterStore {
         }
     }
 
+    /** Sets every parameter from {@code frozen}: half-precision matrices are copied as they are, without an fp32 copy. */
+    public void load(FrozenParams values) {
+        if (!values.packed()) {
+            load(values.full());
+            return;
+        }
+        if (frozen == null || frozen.dataType() != values.storage() || frozen.length() != values.matrices().length) {
+            load(values.toFloats());
+            return;
+        }
+        frozen.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asShortBuffer().put(values.matrices());
+        if (values.rest().length > 0) {
+            params.assign(Nd4j.createFromArray(values.rest()).castTo(dataType));
+        }
+    }
+
     /** Bytes the parameters take (frozen matrices in their own type), for memory reports and tests. */
     public long parameterBytes() {
         return params.length() * params.dataType().width() + (frozen == null ? 0 : frozen.length()

@@ -110,7 +110,7 @@ public final class Transformer implements AutoCloseable {
         this.store = new ParameterStore(heads == null ? ParameterLayout.of(config)
                 : ParameterLayout.concat(ParameterLayout.of(config), heads), dataType, frozenBase,
                 frozenBase ? options.frozenStorage() : dataType);
-        this.half = new FrozenWeights(dataType);
+        this.half = new FrozenWeights(dataType, options.threads());
         this.lora = loraConfig == null ? null : new LoraLayout(config, loraConfig);
         this.adapters = lora == null ? null : new ParameterStore(lora.layout(), dataType);
         if (adapters != null) {

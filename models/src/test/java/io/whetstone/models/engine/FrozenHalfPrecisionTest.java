@@ -120,4 +120,42 @@ class FrozenHalfPrecisionTest {
     private static double relativeError(INDArray expected, INDArray actual) {
         return expected.sub(actual).norm2Number().doubleValue() / Math.max(1e-12, expected.norm2Number().doubleValue());
     }
+
+    @ParameterizedTest(name = "{0} {2}")
+    @MethodSource("models")
+    void packedParamsLoadAsTheFloatsWouldAndTravelAtHalfSize(ModelConfig config, List<String> targets,
+                                                             DataType storage) throws Exception {
+        float[] values;
+        try (Transformer init = new Transformer(config, EngineOptions.fp32(1))) {
+            init.initialize(9);
+            values = TrainingState.toFloats(init.parameters().params());
+        }
+        ParameterLayout layout = ParameterLayout.of(config);
+        FrozenParams packed = FrozenParams.of(values, layout, storage);
+        assertTrue(packed.packed());
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(packed);
+        }
+        long fullBytes = 4L * values.length;
+        long expected = 2L * layout.decayedLength() + 4L * (values.length - layout.decayedLength());
+        assertTrue(bytes.size() < expected + 1024 && bytes.size() < 0.55 * fullBytes, bytes.size() + " bytes");
+        FrozenParams received;
+        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            received = (FrozenParams) in.readObject();
+        }
+        ParameterStore fromPacked = new ParameterStore(layout, DataType.FLOAT, true, storage);
+        ParameterStore fromFloats = new ParameterStore(layout, DataType.FLOAT, true, storage);
+        fromPacked.load(received);
+        fromFloats.load(values);
+        for (TensorSpec spec : layout.tensors()) {
+            assertArrayEquals(TrainingState.toFloats(fromFloats.tensor(spec.name()).castTo(DataType.FLOAT)),
+                    TrainingState.toFloats(fromPacked.tensor(spec.name()).castTo(DataType.FLOAT)), spec.name());
+        }
+        ParameterStore plain = new ParameterStore(layout, DataType.FLOAT);
+        plain.load(received); // into an fp32 store: the rounded values
+        assertArrayEquals(received.toFloats(), TrainingState.toFloats(plain.params()));
+        assertArrayEquals(values, FrozenParams.of(values, layout, DataType.FLOAT).toFloats());
+    }
 }
