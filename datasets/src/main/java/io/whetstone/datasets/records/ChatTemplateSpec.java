@@ -3,6 +3,7 @@ package io.whetstone.datasets.records;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * How records become pieces: the prompt/completion layout and the chat template. Chats use the model's
@@ -45,6 +46,41 @@ public final class ChatTemplateSpec implements Serializable {
     public String contentProblem(String content) {
         String token = model == null ? null : model.injectedToken(content);
         return token == null ? null : "holds the special token '" + token + "' of the model's chat template";
+    }
+
+    /** The first line of the Jinja template {@link #markersAsJinja} writes, by which it is recognised. */
+    public static final String MARKERS_TEMPLATE_HEADER = "{#- whetstone chat markers v1 -#}";
+
+    /**
+     * Whetstone's marker layout as a Jinja chat template, for checkpoints trained with it: {@code bos} (may be
+     * empty), then per turn the role's token, a newline, the content and {@code end}; the generation prompt is the
+     * assistant token and a newline. {@code roles} maps system, user and assistant to the tokenizer's token texts.
+     */
+    public static String markersAsJinja(String bos, Map<String, String> roles, String end) {
+        StringBuilder jinja = new StringBuilder(MARKERS_TEMPLATE_HEADER).append('\n');
+        jinja.append("{{- ").append(literal(bos)).append(" -}}\n");
+        jinja.append("{%- for message in messages -%}\n");
+        String keyword = "if";
+        for (String role : List.of("system", "user", "assistant")) {
+            jinja.append("{%- ").append(keyword).append(" message['role'] == '").append(role).append("' -%}{{- ")
+                    .append(literal(roles.get(role))).append(" -}}\n");
+            keyword = "elif";
+        }
+        jinja.append("{%- else -%}{{- raise_exception('unknown role ' + message['role']) -}}\n{%- endif -%}\n");
+        jinja.append("{{- '\\n' + message['content'] + ").append(literal(end)).append(" -}}\n");
+        jinja.append("{%- endfor -%}\n");
+        jinja.append("{%- if add_generation_prompt -%}{{- ").append(literal(roles.get("assistant")))
+                .append(" + '\\n' -}}{%- endif -%}\n");
+        return jinja.toString();
+    }
+
+    /** Whether {@code template} is one {@link #markersAsJinja} wrote. */
+    public static boolean isMarkersTemplate(String template) {
+        return template.startsWith(MARKERS_TEMPLATE_HEADER);
+    }
+
+    private static String literal(String text) {
+        return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'";
     }
 
     /** One chat turn. */

@@ -374,6 +374,11 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     @Override
+    public java.util.Optional<String> tokenText(int id) {
+        return tokenIds.entrySet().stream().filter(entry -> entry.getValue() == id).map(Map.Entry::getKey).findFirst();
+    }
+
+    @Override
     public java.util.Set<String> specialTokenTexts() {
         java.util.Set<String> texts = new java.util.TreeSet<>();
         tokenIds.forEach((text, tokenId) -> {

@@ -134,6 +134,11 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     @Override
+    public java.util.Optional<String> tokenText(int id) {
+        return id >= 0 && id < pieces.size() ? java.util.Optional.of(pieces.get(id)) : java.util.Optional.empty();
+    }
+
+    @Override
     public java.util.Set<String> specialTokenTexts() {
         java.util.Set<String> texts = new java.util.TreeSet<>();
         for (int i = 0; i < pieces.size(); i++) {

@@ -74,6 +74,11 @@ public interface Tokenizer extends Serializable {
         return Map.of();
     }
 
+    /** The text of token {@code id} as written in a chat template, where the tokenizer knows it. */
+    default java.util.Optional<String> tokenText(int id) {
+        return java.util.Optional.empty();
+    }
+
     /** The strings this tokenizer maps to special ids; a rendered chat template is cut at them. */
     default java.util.Set<String> specialTokenTexts() {
         return java.util.Set.of();

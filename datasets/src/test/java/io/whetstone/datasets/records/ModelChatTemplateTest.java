@@ -183,6 +183,30 @@ class ModelChatTemplateTest {
         }
     }
 
+    @Test
+    void whetstoneMarkersWrittenAsJinjaRenderWhatTheMarkersLayOut() {
+        Map<String, String> tokens = Map.of("<|bos|>", "<s>", "<|system|>", "<|system|>", "<|user|>", "<|user|>",
+                "<|assistant|>", "<|assistant|>", "<|end|>", "</s>");
+        String jinja = ChatTemplateSpec.markersAsJinja("<s>", Map.of("system", "<|system|>", "user", "<|user|>",
+                "assistant", "<|assistant|>"), "</s>");
+        assertTrue(ChatTemplateSpec.isMarkersTemplate(jinja));
+        ModelChatTemplate template = ModelChatTemplate.of(jinja, Map.of(), tokens.values(), DATE);
+        ChatTemplateSpec markers = new ChatTemplateSpec();
+        List<ChatTemplateSpec.Message> chat = List.of(message("system", "Be 'brief'."), message("user", "2+3?"),
+                message("assistant", "5\n"));
+        assertEquals(withTokens(markers.conversation(chat), tokens), allText(template.conversation(chat)));
+        assertEquals(withTokens(markers.generationPrompt(chat.subList(0, 2)), tokens),
+                allText(template.generationPrompt(chat.subList(0, 2))));
+        assertEquals(List.of("5\n</s>"), trainedText(template.conversation(chat)));
+    }
+
+    private static String withTokens(List<Piece> pieces, Map<String, String> tokens) {
+        StringBuilder out = new StringBuilder();
+        pieces.forEach(piece -> out.append(piece instanceof Piece.Text text ? text.text()
+                : tokens.get(((Piece.Special) piece).name())));
+        return out.toString();
+    }
+
     private static int[] ints(JsonNode array) {
         int[] values = new int[array.size()];
         for (int i = 0; i < values.length; i++) {

@@ -37,10 +37,12 @@ public final class ChatTemplates {
         String source;
         switch (choice) {
             case "whetstone":
-                return new Resolved(new ChatTemplateSpec(), tokenizer);
+                return new Resolved(new ChatTemplateSpec(), withMarkersTemplate(tokenizer));
             case "auto":
-                if (tokenizer.chatTemplate().isEmpty()) {
-                    return new Resolved(new ChatTemplateSpec(), tokenizer);
+                if (tokenizer.chatTemplate().isEmpty()
+                        || ChatTemplateSpec.isMarkersTemplate(tokenizer.chatTemplate().get())) {
+                    // no template, or whetstone's markers written as one by an earlier run: the markers, as then
+                    return new Resolved(new ChatTemplateSpec(), withMarkersTemplate(tokenizer));
                 }
                 source = tokenizer.chatTemplate().get();
                 break;
@@ -70,6 +72,37 @@ public final class ChatTemplates {
         LOG.info("Chats use the {} chat template ({} special tokens)", choice.equals("auto") ? "model's" : choice,
                 carrying.specialTokenTexts().size());
         return new Resolved(new ChatTemplateSpec(template), carrying);
+    }
+
+    /**
+     * {@code tokenizer} carrying whetstone's markers as a Jinja chat template ({@link ChatTemplateSpec#markersAsJinja}),
+     * so exported checkpoints render chats in transformers as they were trained; where a marker is not a special token
+     * of the vocabulary (a mapped ordinary piece would be re-tokenized as text) or the tokenizer cannot carry a
+     * template, the tokenizer as it is, and a line in the log.
+     */
+    static Tokenizer withMarkersTemplate(Tokenizer tokenizer) {
+        java.util.Map<String, String> roles = new java.util.LinkedHashMap<>();
+        String end;
+        try {
+            for (String role : java.util.List.of("system", "user", "assistant")) {
+                roles.put(role, specialText(tokenizer, "<|" + role + "|>"));
+            }
+            end = specialText(tokenizer, "<|end|>");
+            String bos = tokenizer.templateVariables().getOrDefault("bos_token", "");
+            return tokenizer.withChatTemplate(ChatTemplateSpec.markersAsJinja(bos, roles, end));
+        } catch (IllegalArgumentException e) {
+            LOG.info("Checkpoints carry no chat_template for whetstone's markers: {}", e.getMessage());
+            return tokenizer;
+        }
+    }
+
+    private static String specialText(Tokenizer tokenizer, String marker) {
+        int id = tokenizer.specialId(marker);
+        if (!tokenizer.isSpecial(id)) {
+            throw new IllegalArgumentException(marker + " is an ordinary token of the vocabulary");
+        }
+        return tokenizer.tokenText(id).orElseThrow(() -> new IllegalArgumentException("the tokenizer cannot name "
+                + marker + "'s token"));
     }
 
     /** The run's first day (kept in the run directory), so a resumed run renders dated templates as before. */
