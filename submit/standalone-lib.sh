@@ -20,7 +20,7 @@ cleanup() {
   done
   # executors whose Worker was stopped first may outlive it for a moment
   pkill -f "CoarseGrainedExecutorBackend.*$work" 2>/dev/null || true
-  rm -rf "$work"
+  if [[ -n "${WHETSTONE_KEEP_WORK:-}" ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
