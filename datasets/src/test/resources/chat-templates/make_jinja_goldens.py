@@ -39,6 +39,8 @@ SNIPPETS = [
     "{% for x in xs %}{{ loop.cycle('odd', 'even') }}{{ loop.previtem | default('-') }}{{ loop.nextitem | default('-') }} {% endfor %}",
     "{{ xs | sort if false else xs | min }}{{ xs | max }}{{ xs | sum }}|{{ [1, 1, 2] | unique | list }}|{{ 3.14159 | round(2) }}|{{ '12' | int + 1 }}|{{ 'x' | float }}",
     "  {% if true %}\n    indented\n  {% endif %}\n{{- '  out  ' -}}\n  tail",
+    "a\r\n{% if true %}\r\n  b\r\n{% endif %}\r\nc\r\n    {% for x in xs %}{{ x }}{% endfor %}\rd",
+    "ends with a newline {{ 1 }}\n",
 ]
 
 

@@ -35,8 +35,16 @@ final class Lexer {
         this.source = source;
     }
 
+    /**
+     * Segments of {@code source}, read as Jinja reads it: line endings normalised to {@code \n} and one trailing
+     * newline dropped ({@code keep_trailing_newline} is off in transformers' environment).
+     */
     static List<Segment> lex(String source) {
-        return new Lexer(source).run();
+        String normalised = source.replace("\r\n", "\n").replace('\r', '\n');
+        if (normalised.endsWith("\n")) {
+            normalised = normalised.substring(0, normalised.length() - 1);
+        }
+        return new Lexer(normalised).run();
     }
 
     private List<Segment> run() {

@@ -42,6 +42,39 @@ class ModelChatTemplateGoldenTest {
         return tests.stream();
     }
 
+    /** Every template of a TRL wheel against transformers (hand-run: see make_all_trl_goldens.py). */
+    @TestFactory
+    Stream<DynamicTest> everyTrlTemplate() throws IOException {
+        String dir = System.getProperty("whetstone.trl.templates");
+        org.junit.jupiter.api.Assumptions.assumeTrue(dir != null, "set -Dwhetstone.trl.templates to run");
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonNode golden : JSON.readTree(java.nio.file.Path.of(dir, "all.json").toFile())) {
+            String file = golden.path("template").asText();
+            tests.add(DynamicTest.dynamicTest(file + " agp=" + golden.path("agp").asBoolean(), () -> {
+                String source = java.nio.file.Files.readString(java.nio.file.Path.of(dir, "tpl", file));
+                ModelChatTemplate template = ModelChatTemplate.of(source, Map.of("bos_token", "<BOS>", "eos_token",
+                        "<EOS>"), List.of(), Instant.parse("2026-12-02T00:00:00Z"));
+                List<ChatTemplateSpec.Message> messages = new ArrayList<>();
+                for (JsonNode message : golden.path("messages")) {
+                    messages.add(new ChatTemplateSpec.Message(message.path("role").asText(),
+                            message.path("content").asText()));
+                }
+                Map<String, Object> kwargs = Map.of("date_string", "26 Jul 2024");
+                boolean generationPrompt = golden.path("agp").asBoolean();
+                if (golden.has("error")) {
+                    assertThrows(JinjaException.class, () -> template.render(messages, generationPrompt, kwargs));
+                    return;
+                }
+                var rendered = template.render(messages, generationPrompt, kwargs);
+                assertEquals(golden.path("text").asText(), rendered.text());
+                List<List<Integer>> spans = new ArrayList<>();
+                rendered.generationSpans().forEach(span -> spans.add(List.of(span[0], span[1])));
+                assertEquals(JSON.convertValue(golden.path("spans"), List.class), spans);
+            }));
+        }
+        return tests.stream();
+    }
+
     private static void check(JsonNode golden) throws IOException {
         String source = new String(resource(golden.path("template").asText() + ".jinja"), StandardCharsets.UTF_8);
         Map<String, String> special = new LinkedHashMap<>();
