@@ -516,12 +516,20 @@ public final class CheckpointStore {
             }
             throw new IllegalArgumentException(dir + " has no tokenizer.json");
         }
-        Path template = new Path(dir, "chat_template.jinja"); // transformers >= 4.43 may keep it beside the config
-        if (files.exists(template) && HfTokenizer.chatTemplateOf(configBytes) == null) {
-            configBytes = HfTokenizer.configWithChatTemplate(configBytes,
-                    new String(files.readBytes(template), java.nio.charset.StandardCharsets.UTF_8));
+        return HfTokenizer.of(files.readBytes(json), withChatTemplateFile(files, new Path(dir), configBytes), Map.of());
+    }
+
+    /**
+     * {@code config} (tokenizer_config.json's bytes, may be null) with the {@code chat_template.jinja} beside it in
+     * {@code dir} as its chat_template, where the config has none (transformers 4.43 and later may write it apart).
+     */
+    public static byte[] withChatTemplateFile(HadoopFiles files, Path dir, byte[] config) {
+        Path template = new Path(dir, "chat_template.jinja");
+        if (!files.exists(template) || HfTokenizer.chatTemplateOf(config) != null) {
+            return config;
         }
-        return HfTokenizer.of(files.readBytes(json), configBytes, Map.of());
+        return HfTokenizer.configWithChatTemplate(config,
+                new String(files.readBytes(template), java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private static Map<String, Tensor> read(HadoopFiles files, Path file) throws IOException {

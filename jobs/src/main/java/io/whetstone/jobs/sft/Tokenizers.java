@@ -32,12 +32,8 @@ public final class Tokenizers {
             throw new IllegalArgumentException("tokenizer.path: " + json + " does not exist");
         }
         Path config = new Path(json.getParent(), "tokenizer_config.json");
-        byte[] configBytes = files.exists(config) ? files.readBytes(config) : null;
-        Path template = new Path(json.getParent(), "chat_template.jinja");
-        if (files.exists(template) && HfTokenizer.chatTemplateOf(configBytes) == null) {
-            configBytes = HfTokenizer.configWithChatTemplate(configBytes,
-                    new String(files.readBytes(template), java.nio.charset.StandardCharsets.UTF_8));
-        }
+        byte[] configBytes = io.whetstone.jobs.io.CheckpointStore.withChatTemplateFile(files, json.getParent(),
+                files.exists(config) ? files.readBytes(config) : null);
         return HfTokenizer.of(files.readBytes(json), configBytes, spec.specialTokens());
     }
 }

@@ -84,4 +84,20 @@ class ChatTemplatesTest {
         assertFalse(resolved.tokenizer().chatTemplate().isPresent(), "'hi' is text: a template would re-tokenize it");
         assertEquals(mapped.id(), resolved.tokenizer().id());
     }
+
+    @Test
+    void aChatTemplateJinjaFileBesideTheConfigIsTheTokenizersTemplate(@TempDir Path dir) throws Exception {
+        HadoopFiles files = new HadoopFiles(new Configuration());
+        org.apache.hadoop.fs.Path hadoopDir = new org.apache.hadoop.fs.Path(dir.toUri());
+        byte[] config = CONFIG.getBytes(StandardCharsets.UTF_8);
+        assertEquals(config, io.whetstone.jobs.io.CheckpointStore.withChatTemplateFile(files, hadoopDir, config));
+        Files.writeString(dir.resolve("chat_template.jinja"), "{{ bos_token }}{{ messages[0].content }}");
+        byte[] merged = io.whetstone.jobs.io.CheckpointStore.withChatTemplateFile(files, hadoopDir, config);
+        assertEquals("{{ bos_token }}{{ messages[0].content }}", tokenizer(new String(merged, StandardCharsets.UTF_8))
+                .chatTemplate().orElseThrow());
+        // a template in the config wins, as in transformers
+        String own = CONFIG.replace("}", ", \"chat_template\": \"own\"}");
+        assertEquals("own", tokenizer(new String(io.whetstone.jobs.io.CheckpointStore.withChatTemplateFile(files,
+                hadoopDir, own.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8)).chatTemplate().orElseThrow());
+    }
 }
