@@ -35,6 +35,8 @@ public record TokenizedExample(String source, long line, int[] ids, boolean[] tr
             if (piece instanceof Piece.Text text) {
                 pieceIds = started ? tokenizer.encodeContinuation(text.text()) : tokenizer.encode(text.text());
                 started = true;
+            } else if (((Piece.Special) piece).name().equals("<|bos|>") && !tokenizer.hasSpecial("<|bos|>")) {
+                continue; // a tokenizer without a BOS token (Qwen's) starts sequences with their text, as transformers does
             } else {
                 pieceIds = new int[] {tokenizer.specialId(((Piece.Special) piece).name())};
             }

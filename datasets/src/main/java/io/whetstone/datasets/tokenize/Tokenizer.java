@@ -36,6 +36,16 @@ public interface Tokenizer extends Serializable {
     /** The id of the special token {@code name}; throws naming the token if this tokenizer lacks it. */
     int specialId(String name);
 
+    /** Whether this tokenizer has a token for the special name {@code name}. */
+    default boolean hasSpecial(String name) {
+        try {
+            specialId(name);
+            return true;
+        } catch (IllegalArgumentException missing) {
+            return false;
+        }
+    }
+
     /** Whether {@code id} is a special (control) token. */
     boolean isSpecial(int id);
 

@@ -207,6 +207,18 @@ class ModelChatTemplateTest {
         return out.toString();
     }
 
+    @Test
+    void aTokenizerWithoutBosStartsPromptCompletionsWithTheirText() throws IOException {
+        Tokenizer qwenLike = HfTokenizer.of(resource("bpe-chat/tokenizer.json").getBytes(StandardCharsets.UTF_8),
+                resource("bpe-chat/tokenizer_config.json").getBytes(StandardCharsets.UTF_8), Map.of());
+        assertFalse(qwenLike.hasSpecial("<|bos|>"));
+        TokenizedExample example = TokenizedExample.of(new Example("pc.jsonl", 1,
+                new ChatTemplateSpec().promptCompletion("What is 2+3?", " 5")), qwenLike);
+        int[] text = qwenLike.encode("What is 2+3?");
+        assertArrayEquals(text, Arrays.copyOf(example.ids(), text.length));
+        assertEquals(qwenLike.eosId(), example.ids()[example.length() - 1]);
+    }
+
     private static int[] ints(JsonNode array) {
         int[] values = new int[array.size()];
         for (int i = 0; i < values.length; i++) {

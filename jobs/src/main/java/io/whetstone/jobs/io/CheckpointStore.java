@@ -182,7 +182,7 @@ public final class CheckpointStore {
                 out -> Safetensors.write(out, tensors, Map.of("format", "pt")));
         files.writeBytes(new Path(dir, "adapter_config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(
                 LoraWeights.adapterConfig(config, lora.layout().config(), huggingFaceBase(config, tokenizer, lora))));
-        ObjectNode hfConfig = HfFormat.configJson(config, tokenizer.bosId(), tokenizer.eosId());
+        ObjectNode hfConfig = HfFormat.configJson(config, bosIdOrNone(tokenizer), tokenizer.eosId());
         files.writeBytes(new Path(dir, "config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(hfConfig));
         for (Map.Entry<String, byte[]> file : tokenizer.files().entrySet()) {
             files.writeBytes(new Path(dir, file.getKey()), file.getValue());
@@ -252,10 +252,19 @@ public final class CheckpointStore {
         Map<String, Tensor> tensors = HfFormat.export(store, config);
         files.writeAtomically(new Path(dir, "model.safetensors"),
                 out -> Safetensors.write(out, tensors, Map.of("format", "pt"), type));
-        ObjectNode hfConfig = HfConfig.write(config, tokenizer.bosId(), tokenizer.eosId(), type.torchName());
+        ObjectNode hfConfig = HfConfig.write(config, bosIdOrNone(tokenizer), tokenizer.eosId(), type.torchName());
         files.writeBytes(new Path(dir, "config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(hfConfig));
         for (Map.Entry<String, byte[]> file : tokenizer.files().entrySet()) {
             files.writeBytes(new Path(dir, file.getKey()), file.getValue());
+        }
+    }
+
+    /** The tokenizer's BOS id, or -1 when it has none (Qwen's tokenizers set bos_token to null). */
+    private static int bosIdOrNone(Tokenizer tokenizer) {
+        try {
+            return tokenizer.bosId();
+        } catch (IllegalArgumentException none) {
+            return -1;
         }
     }
 
@@ -306,7 +315,7 @@ public final class CheckpointStore {
         }
         files.writeAtomically(new Path(dir, "model.safetensors"),
                 out -> Safetensors.write(out, tensors, Map.of("format", "pt")));
-        ObjectNode hfConfig = HfFormat.configJson(config, tokenizer.bosId(), tokenizer.eosId());
+        ObjectNode hfConfig = HfFormat.configJson(config, bosIdOrNone(tokenizer), tokenizer.eosId());
         hfConfig.putArray("architectures").add(architecture);
         hfConfig.put("num_labels", 1);
         hfConfig.putObject("id2label").put("0", "LABEL_0");

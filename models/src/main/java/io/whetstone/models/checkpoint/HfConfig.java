@@ -201,6 +201,7 @@ public final class HfConfig {
     }
 
     /** As {@link #write(ModelConfig, int, int)}, for weights stored as {@code torchDtype} (float32, bfloat16). */
+    /** {@code bosId} is negative for a tokenizer without a BOS token. */
     public static ObjectNode write(ModelConfig config, int bosId, int eosId, String torchDtype) {
         ObjectNode root = JSON.createObjectNode();
         Architecture architecture = config.architecture();
@@ -257,7 +258,11 @@ public final class HfConfig {
             // transformers then refuses as the embedding's padding_idx; none keeps every row trainable there
             root.putNull("pad_token_id");
         }
-        root.put("bos_token_id", bosId);
+        if (bosId >= 0) {
+            root.put("bos_token_id", bosId);
+        } else {
+            root.putNull("bos_token_id"); // a tokenizer without a BOS token (Qwen's)
+        }
         root.put("eos_token_id", eosId);
         root.put("torch_dtype", torchDtype);
         return root;
