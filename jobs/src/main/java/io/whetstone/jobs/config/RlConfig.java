@@ -33,10 +33,24 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
 
     /**
      * The policy to train ({@code init}: a checkpoint or model directory, or a .gguf file), the frozen
-     * reference of the KL term ({@code reference}; empty: the initial policy) and the kernels.
+     * reference of the KL term ({@code reference}; empty: the initial policy), the kernels, and how frozen models
+     * (the reference, reward models) keep their weight matrices: {@code float32}, {@code bfloat16} or {@code float16}.
      */
-    public record Model(String init, String reference, String kernels) {
+    public record Model(String init, String reference, String kernels, String frozenDtype) {
+
+        /** With frozen models in float32. */
+        public Model(String init, String reference, String kernels) {
+            this(init, reference, kernels, "float32");
+        }
+
+        /** The ND4J type frozen models keep their weight matrices in. */
+        public org.nd4j.linalg.api.buffer.DataType frozenStorage() {
+            return io.whetstone.models.engine.FrozenDtype.parse(frozenDtype);
+        }
+
         public Model {
+            frozenDtype = Checks.oneOf("model.frozen_dtype", frozenDtype == null ? "float32" : frozenDtype,
+                    Set.of("float32", "bfloat16", "float16"));
             Checks.require(init != null && !init.isBlank(), "model.init must name the policy to start from "
                     + "(a checkpoint or model directory, or a .gguf file)");
             reference = reference == null ? "" : reference;

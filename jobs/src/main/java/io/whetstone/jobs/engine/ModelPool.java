@@ -66,6 +66,15 @@ public final class ModelPool {
      * built; a policy ({@code weights} null) starts at zero and the task loads its parameters.
      */
     public static Transformer acquire(Key key, Supplier<float[]> weights) {
+        return acquireFrozen(key, weights == null ? null : () -> io.whetstone.models.engine.FrozenParams.of(
+                weights.get(), key.valueHead() ? io.whetstone.models.engine.ParameterLayout.concat(
+                        io.whetstone.models.engine.ParameterLayout.of(key.config()), ValueHead.layout(
+                                key.config().width())) : io.whetstone.models.engine.ParameterLayout.of(key.config()),
+                org.nd4j.linalg.api.buffer.DataType.FLOAT));
+    }
+
+    /** As {@link #acquire}, a frozen role's weights as they were broadcast (half-precision matrices kept so). */
+    public static Transformer acquireFrozen(Key key, Supplier<io.whetstone.models.engine.FrozenParams> weights) {
         return take(key, () -> {
             // a frozen role (weights given) only runs forward: no gradient storage for its matrices
             Transformer model = weights != null && !key.valueHead() ? Transformer.frozen(key.config(), key.engine())

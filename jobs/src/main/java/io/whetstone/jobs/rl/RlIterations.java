@@ -46,7 +46,7 @@ final class RlIterations {
     private final RunDirectory directory;
     private final RlJob.Inputs inputs;
     private final RlJob.Position position;
-    private final Broadcast<float[]> referenceWeights;
+    private final Broadcast<io.whetstone.models.engine.FrozenParams> referenceWeights;
     private final String algorithmName;
     private final boolean ppo;
     private final AdamWConfig adamw;
@@ -66,7 +66,7 @@ final class RlIterations {
     private double wall;
 
     RlIterations(RlJob job, RlConfig config, SparkSession spark, JavaSparkContext context, RunDirectory directory,
-                 RlJob.Inputs inputs, RlJob.Position position, Broadcast<float[]> referenceWeights) {
+                 RlJob.Inputs inputs, RlJob.Position position, Broadcast<io.whetstone.models.engine.FrozenParams> referenceWeights) {
         this.job = job;
         this.config = config;
         this.spark = spark;
@@ -246,7 +246,7 @@ final class RlIterations {
                     + perIteration + " prompts x " + config.rollout().groupSize() + ")");
             long version = position.state.step();
             int group = config.rollout().groupSize();
-            Broadcast<float[]> reference = referenceWeights;
+            Broadcast<io.whetstone.models.engine.FrozenParams> reference = referenceWeights;
             parts = inputs.prompts().filter(p -> chosen.contains(p.index()))
                     .mapPartitions(rows -> RolloutWorker.run(setup, policy.value(), reference::value, rows,
                             iteration, version, group, false)).collect();

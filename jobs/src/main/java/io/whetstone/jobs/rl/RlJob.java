@@ -76,7 +76,9 @@ public final class RlJob {
         Optional<CheckpointStore.Loaded> resumed = directory.resume(config.checkpoint().resume(), null);
         Inputs inputs = loadInputs(context, files, directory.path());
         Position position = startPosition(inputs, directory.checkpoints(), resumed);
-        Broadcast<float[]> referenceWeights = context.broadcast(inputs.reference().params());
+        Broadcast<io.whetstone.models.engine.FrozenParams> referenceWeights = context.broadcast(io.whetstone.models.engine.FrozenParams.of(
+                inputs.reference().params(), io.whetstone.models.engine.ParameterLayout.of(inputs.reference().config()),
+                config.model().frozenStorage()));
         try {
             return new RlIterations(this, config, spark, context, directory, inputs, position, referenceWeights)
                     .run(resumed.isPresent(), resumed.map(CheckpointStore.Loaded::path).orElse(null));
@@ -132,7 +134,9 @@ public final class RlJob {
         }
         int partitions = config.spark().partitions();
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
-        EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads);
+        // frozen models (the reference, reward models) keep their matrices as model.frozen_dtype says; the policy fp32
+        EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads)
+                .withFrozenStorage(config.model().frozenStorage());
 
         List<RewardScorer.Component> rewards = RewardFactory.build(config.rewards().components(),
                 config.rollout().maxNewTokens(), context, files, engine);
@@ -282,7 +286,7 @@ public final class RlJob {
     /** Greedy completions of the held-out prompts, scored: mean of each component and of the total. */
     Map<String, Double> evaluate(JavaSparkContext context, JavaRDD<PromptRecord> evalPrompts,
                                          RlWorkerSetup setup, float[] params, List<String> names,
-                                         Broadcast<float[]> referenceWeights) {
+                                         Broadcast<io.whetstone.models.engine.FrozenParams> referenceWeights) {
         Broadcast<float[]> policy = context.broadcast(params);
         try {
             context.setJobDescription("whetstone " + config.algorithm().name() + ": held-out evaluation");

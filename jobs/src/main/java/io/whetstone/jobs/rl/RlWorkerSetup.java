@@ -39,7 +39,9 @@ public record RlWorkerSetup(ModelConfig model, EngineOptions engine, RlConfig.Al
 
     /** The pool key of the rollouts' copy of the policy (with PPO's value head), whose parameters each task loads. */
     ModelPool.Key policyKey() {
-        return new ModelPool.Key(ModelPool.Role.POLICY, model, engine, valueHead(), poolId);
+        // the policy samples and scores in full precision whatever frozen models keep
+        return new ModelPool.Key(ModelPool.Role.POLICY, model, engine.withFrozenStorage(engine.dataType()), valueHead(),
+                poolId);
     }
 
     /** The pool key of the frozen reference, its weights broadcast {@code poolId}. */

@@ -46,7 +46,7 @@ public final class RolloutWorker {
      * Rollouts of {@code prompts}: {@code group} samples each (greedy when {@code greedy}, for evaluation,
      * which also skips the log-prob passes).
      */
-    static Iterator<RolloutPartition> run(RlWorkerSetup setup, float[] policyParams, Supplier<float[]> reference,
+    static Iterator<RolloutPartition> run(RlWorkerSetup setup, float[] policyParams, Supplier<io.whetstone.models.engine.FrozenParams> reference,
                                           Iterator<PromptRecord> prompts, long iteration, long policyVersion,
                                           int group, boolean greedy) {
         return run(setup, policyParams, reference, prompts, iteration, policyVersion, group, greedy, !greedy);
@@ -57,7 +57,7 @@ public final class RolloutWorker {
      * needs only the completions and their scores).
      */
     public static Iterator<RolloutPartition> run(RlWorkerSetup setup, float[] policyParams,
-                                                 Supplier<float[]> reference, Iterator<PromptRecord> prompts,
+                                                 Supplier<io.whetstone.models.engine.FrozenParams> reference, Iterator<PromptRecord> prompts,
                                                  long iteration, long policyVersion, int group, boolean greedy,
                                                  boolean logProbPasses) {
         List<PromptRecord> list = new ArrayList<>();
@@ -137,10 +137,10 @@ public final class RolloutWorker {
         private LogProbPasses() {
         }
 
-        static void run(RlWorkerSetup setup, Transformer policy, Supplier<float[]> reference,
+        static void run(RlWorkerSetup setup, Transformer policy, Supplier<io.whetstone.models.engine.FrozenParams> reference,
                         List<PromptRecord> prompts, List<Completion> completions, float[][] old, float[][] ref,
                         float[][] values, double[] entropy) {
-            Transformer referenceModel = ModelPool.acquire(setup.referenceKey(), reference);
+            Transformer referenceModel = ModelPool.acquireFrozen(setup.referenceKey(), reference);
             try {
                 run(setup, policy, referenceModel, prompts, completions, old, ref, values, entropy);
             } finally {

@@ -33,7 +33,9 @@ class RlEngineTest {
     private static List<Rollout> rollouts(RlWorkerSetup setup, float[] params, List<PromptRecord> prompts,
                                           long iteration) {
         float[] reference = RlFixtures.randomPolicy(3);
-        RolloutPartition part = RolloutWorker.run(setup, params, () -> reference, prompts.iterator(), iteration, 0, 4,
+        io.whetstone.models.engine.FrozenParams frozen = io.whetstone.models.engine.FrozenParams.of(reference,
+                io.whetstone.models.engine.ParameterLayout.of(RlFixtures.MODEL), org.nd4j.linalg.api.buffer.DataType.FLOAT);
+        RolloutPartition part = RolloutWorker.run(setup, params, () -> frozen, prompts.iterator(), iteration, 0, 4,
                 false).next();
         return part.rollouts();
     }

@@ -81,6 +81,24 @@ class RlJobTest {
                 + row.getDouble(row.fieldIndex("reward_correct")), row.getDouble(row.fieldIndex("reward")), 1e-12);
     }
 
+    /**
+     * The reference kept in bfloat16 (model.frozen_dtype): the first rollouts' KL against it is the rounding's alone
+     * (small, not zero), while the policy itself samples and trains in fp32 (its sampler and trainer log-probs agree).
+     */
+    @Test
+    void aHalfPrecisionReferenceOnlyRoundsTheReference(@TempDir Path dir) throws IOException {
+        Path policy = RlFixtures.policyDir(dir);
+        Path prompts = RlFixtures.prompts(dir, 12, 1);
+        List<String> settings = RlFixtures.settings(policy, prompts, dir.resolve("run"), "grpo");
+        settings.add("model.frozen_dtype=bfloat16");
+        RlResult result = new RlJob(SparkTestSession.get(), RlFixtures.config(settings)).run();
+        assertEquals(2, result.iterationsRun());
+        List<JsonNode> lines = iterations(dir.resolve("run"));
+        double kl = lines.get(0).get("kl").asDouble();
+        assertTrue(kl != 0.0 && Math.abs(kl) < 1e-3, "rounding the reference moves the first KL a little: " + kl);
+        assertTrue(lines.get(0).get("logprob_mismatch_mean").asDouble() < 1e-4, "the policy stays fp32");
+    }
+
     @Test
     void ppoCheckpointsItsValueHeadAndResumesFromIt(@TempDir Path dir) throws IOException {
         Path policy = RlFixtures.policyDir(dir);
