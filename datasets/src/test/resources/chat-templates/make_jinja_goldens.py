@@ -41,6 +41,7 @@ SNIPPETS = [
     "  {% if true %}\n    indented\n  {% endif %}\n{{- '  out  ' -}}\n  tail",
     "a\r\n{% if true %}\r\n  b\r\n{% endif %}\r\nc\r\n    {% for x in xs %}{{ x }}{% endfor %}\rd",
     "ends with a newline {{ 1 }}\n",
+    "{{ 2.5 | round }}|{{ -2.5 | round }}|{{ 3.5 | round }}|{{ 2.675 | round(2) }}|{{ -1.25 | round(1) }}",
 ]
 
 

@@ -168,8 +168,9 @@ final class Builtins {
             }
             case "round": {
                 long precision = Values.toLong(args.get(0, "precision", 0L));
-                double scale = Math.pow(10, precision);
-                return Math.round(Values.toDouble(value) * scale) / scale;
+                // Jinja's 'common' method is Python's round(): halves to even, on the exact binary value
+                return new java.math.BigDecimal(Values.toDouble(value))
+                        .setScale((int) precision, java.math.RoundingMode.HALF_EVEN).doubleValue();
             }
             case "indent": {
                 String text = string(value, name, line);

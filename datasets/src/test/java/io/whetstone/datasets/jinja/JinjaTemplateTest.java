@@ -38,7 +38,7 @@ class JinjaTemplateTest {
             tests.add(DynamicTest.dynamicTest(source, () -> assertEquals(golden.path("text").asText(),
                     JinjaTemplate.parse(source).render(context).text())));
         }
-        assertEquals(27, tests.size());
+        assertEquals(28, tests.size());
         return tests.stream();
     }
 

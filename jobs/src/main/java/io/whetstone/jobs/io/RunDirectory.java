@@ -33,8 +33,11 @@ public record RunDirectory(String path, HadoopFiles files, CheckpointStore check
     /** Run directories this JVM created, until the command ends: see {@link #discardUnstarted()}. */
     private static final java.util.Queue<RunDirectory> CREATED = new java.util.concurrent.ConcurrentLinkedQueue<>();
     /** What {@link #open} writes: a directory holding nothing else has no results. */
+    /** The date a run's chat template reads through strftime_now, fixed at the run's first start. */
+    public static final String CHAT_TEMPLATE_DATE = "chat_template_date";
+
     private static final java.util.Set<String> OWN_FILES = java.util.Set.of("config.resolved.yaml", "metrics.jsonl",
-            RunLog.FILE);
+            RunLog.FILE, CHAT_TEMPLATE_DATE);
 
     /** Creates {@code dir} (if needed) and writes {@code config}'s resolved form into it. */
     public static RunDirectory open(HadoopFiles files, String dir, Object config) {

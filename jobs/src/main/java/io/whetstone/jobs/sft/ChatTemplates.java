@@ -22,7 +22,7 @@ public final class ChatTemplates {
 
     private static final Logger LOG = LoggerFactory.getLogger(ChatTemplates.class);
     /** The run's file holding the date {@code strftime_now} reads, fixed at the run's first start. */
-    static final String DATE_FILE = "chat_template_date";
+    static final String DATE_FILE = io.whetstone.jobs.io.RunDirectory.CHAT_TEMPLATE_DATE;
 
     private ChatTemplates() {
     }

@@ -91,6 +91,26 @@ class CliTest {
      * A run refused for bad data exits 2 with the file, line and field, and leaves no half-made run directory (it
      * left config.resolved.yaml behind); a run directory that existed before is kept.
      */
+    /** The same with a chat template file that refuses a record: the run's template date file is its own, too. */
+    @Test
+    void aConversationTheTemplateRefusesLeavesNoRunDirectory(@TempDir Path dir) throws Exception {
+        Path data = dir.resolve("chat.jsonl");
+        Files.writeString(data, "{\"messages\": [{\"role\": \"system\", \"content\": \"s\"}, {\"role\": \"user\", "
+                + "\"content\": \"u\"}, {\"role\": \"assistant\", \"content\": \"a\"}]}\n");
+        Path template = dir.resolve("no-system.jinja");
+        Files.writeString(template, "{% for m in messages %}{% if m.role == 'system' %}"
+                + "{{ raise_exception('no system turns') }}{% endif %}{{ m.content + eos_token }}{% endfor %}");
+        Path runDir = dir.resolve("runs/chat");
+        String gguf = Path.of(System.getProperty("whetstone.assets", "../shared/assets"), "stories260K.gguf")
+                .toUri().toString();
+        Run bad = run("sft", "data.path=" + data.toUri(), "data.format=messages", "run.dir=" + runDir.toUri(),
+                "model.init=" + gguf, "tokenizer.chat_template=" + template.toUri(), "train.rounds=1",
+                "data.seq_len=32");
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("chat.jsonl:1") && bad.err().contains("no system turns"), bad.err());
+        assertTrue(!Files.exists(runDir), "the failed run left " + runDir);
+    }
+
     @Test
     void aRunRefusedForBadDataLeavesNoRunDirectory(@TempDir Path dir) throws Exception {
         Path data = dir.resolve("bad.jsonl");

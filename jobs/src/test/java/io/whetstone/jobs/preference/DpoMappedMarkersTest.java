@@ -20,17 +20,24 @@ import org.junit.jupiter.api.io.TempDir;
 /** DPO on message-list pairs from the real GGUF model, its chat markers mapped with tokenizer.special_tokens. */
 class DpoMappedMarkersTest {
 
-    @Test
-    void messagePairsTrainWithTheMarkersMappedOntoTheGgufVocabulary(@TempDir Path dir) throws IOException {
+    private static final String STORIES = Path.of(System.getProperty("whetstone.assets", "../shared/assets"),
+            "stories260K.gguf").toUri().toString();
+
+    /** {@code count} message-list pairs about Tim, each with its own prompt. */
+    private static Path pairs(Path dir, int count) throws IOException {
         List<String> lines = new ArrayList<>();
-        for (int i = 0; i < 16; i++) {
+        for (int i = 0; i < count; i++) {
             lines.add("{\"prompt\": [{\"role\": \"user\", \"content\": \"What did Tim have " + i + "?\"}], "
                     + "\"chosen\": [{\"role\": \"assistant\", \"content\": \"Tim had a red ball.\"}], "
                     + "\"rejected\": [{\"role\": \"assistant\", \"content\": \"The sky was big.\"}]}");
         }
-        Path data = TestData.write(dir, "pairs.jsonl", lines);
-        String gguf = Path.of(System.getProperty("whetstone.assets", "../shared/assets"), "stories260K.gguf")
-                .toUri().toString();
+        return TestData.write(dir, "pairs.jsonl", lines);
+    }
+
+    @Test
+    void messagePairsTrainWithTheMarkersMappedOntoTheGgufVocabulary(@TempDir Path dir) throws IOException {
+        Path data = pairs(dir, 16);
+        String gguf = STORIES;
         DpoResult result = new DpoJob(SparkTestSession.get(), DpoConfig.load(null, List.of(
                 "run.dir=" + dir.resolve("run").toUri(), "data.path=" + data.toUri(), "data.seq_len=48",
                 "model.init=" + gguf, "train.rounds=2", "train.averaging_frequency=1", "train.batch_size_per_worker=4",
@@ -53,15 +60,8 @@ class DpoMappedMarkersTest {
      */
     @Test
     void missingMarkersAreOneErrorAndATemplateFileNeedsNone(@TempDir Path dir) throws IOException {
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            lines.add("{\"prompt\": [{\"role\": \"user\", \"content\": \"What did Tim have " + i + "?\"}], "
-                    + "\"chosen\": [{\"role\": \"assistant\", \"content\": \"Tim had a red ball.\"}], "
-                    + "\"rejected\": [{\"role\": \"assistant\", \"content\": \"The sky was big.\"}]}");
-        }
-        Path data = TestData.write(dir, "pairs.jsonl", lines);
-        String gguf = Path.of(System.getProperty("whetstone.assets", "../shared/assets"), "stories260K.gguf")
-                .toUri().toString();
+        Path data = pairs(dir, 8);
+        String gguf = STORIES;
         List<String> settings = List.of("data.path=" + data.toUri(), "data.seq_len=48", "model.init=" + gguf,
                 "train.rounds=1", "train.averaging_frequency=1", "train.batch_size_per_worker=4", "spark.partitions=2",
                 "spark.threads_per_task=1");
