@@ -66,16 +66,18 @@ start_master() {
   master_url="spark://127.0.0.1:$port"
 }
 
-# start_worker NAME CORES MEMORY: a Worker with its own work directory $work/NAME and log $work/NAME.log.
+# start_worker NAME CORES MEMORY [PROPERTIES]: a Worker with its own work directory $work/NAME and log $work/NAME.log,
+# and optionally a Spark properties file (e.g. the GPUs it offers).
 start_worker() {
-  local port
+  local port properties=()
   port="$(free_port)"
   mkdir -p "$work/$1"
   : > "$work/$1.log"
+  [[ -n "${4:-}" ]] && properties=(--properties-file "$4")
   # shellcheck disable=SC2086
   java $opens -Xmx512m -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.worker.Worker "$master_url" \
     --host 127.0.0.1 --port "$port" --cores "$2" --memory "$3" --webui-port "$(free_port)" \
-    --work-dir "$work/$1" > "$work/$1.log" 2>&1 &
+    --work-dir "$work/$1" "${properties[@]}" > "$work/$1.log" 2>&1 &
   pids+=($!)
   worker_ports+=("$port")
   await_log "$work/$1.log" "Successfully registered with master" "worker $1 did not register"

@@ -8,7 +8,7 @@ import org.apache.spark.sql.SparkSession;
  * directly (submit/local, tests) it runs in local mode on {@code WHETSTONE_MASTER} (default
  * {@code local[*]}). Either way spark.task.cpus defaults to the cores of an executor (all local cores),
  * so a task owns its cores and ND4J's threads never oversubscribe them. Every executor picks the ND4J CPU build
- * its CPU runs ({@link NativeBuildPlugin}).
+ * its CPU runs and uses the GPU Spark assigned it, if any ({@link Nd4jSetupPlugin}).
  */
 public final class SparkRuntime {
 
@@ -38,9 +38,9 @@ public final class SparkRuntime {
         return session;
     }
 
-    /** The user's plugins plus {@link NativeBuildPlugin}, which picks each executor's ND4J build. */
+    /** The user's plugins plus {@link Nd4jSetupPlugin}, which prepares ND4J on each executor. */
     static String plugins(String configured) {
-        String ours = NativeBuildPlugin.class.getName();
+        String ours = Nd4jSetupPlugin.class.getName();
         if (configured.isBlank()) {
             return ours;
         }

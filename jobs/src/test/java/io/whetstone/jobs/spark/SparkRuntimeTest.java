@@ -7,8 +7,8 @@ import org.junit.jupiter.api.Test;
 class SparkRuntimeTest {
 
     @Test
-    void nativeBuildPluginIsAddedOnceToTheUsersPlugins() {
-        String ours = NativeBuildPlugin.class.getName();
+    void setupPluginIsAddedOnceToTheUsersPlugins() {
+        String ours = Nd4jSetupPlugin.class.getName();
         assertEquals(ours, SparkRuntime.plugins(""));
         assertEquals("com.acme.Metrics," + ours, SparkRuntime.plugins("com.acme.Metrics"));
         assertEquals("com.acme.Metrics," + ours, SparkRuntime.plugins("com.acme.Metrics," + ours));

@@ -8,11 +8,12 @@ import org.apache.spark.api.plugin.PluginContext;
 import org.apache.spark.api.plugin.SparkPlugin;
 
 /**
- * Picks each executor's ND4J CPU build for the CPU it runs on ({@link NativeBuild}) when the executor starts,
- * before any task touches ND4J: a cluster may mix hosts with and without AVX-512. {@link SparkRuntime} registers it
- * in {@code spark.plugins}.
+ * Prepares ND4J on each executor when it starts, before any task touches ND4J: picks the CPU build for the CPU it
+ * runs on ({@link NativeBuild}; a cluster may mix hosts with and without AVX-512) and, with Spark's GPU scheduling,
+ * makes the GPU Spark assigned to the executor the only device ND4J's CUDA backend uses ({@link GpuDevice}).
+ * {@link SparkRuntime} registers it in {@code spark.plugins}.
  */
-public final class NativeBuildPlugin implements SparkPlugin {
+public final class Nd4jSetupPlugin implements SparkPlugin {
 
     @Override
     public DriverPlugin driverPlugin() {
@@ -25,6 +26,7 @@ public final class NativeBuildPlugin implements SparkPlugin {
             @Override
             public void init(PluginContext ctx, Map<String, String> extraConf) {
                 NativeBuild.select();
+                GpuDevice.select(ctx.resources());
             }
         };
     }

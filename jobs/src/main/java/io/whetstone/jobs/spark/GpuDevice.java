@@ -1,0 +1,108 @@
+package io.whetstone.jobs.spark;
+
+import java.lang.reflect.InvocationTargetException;
+import java.util.Map;
+import java.util.OptionalInt;
+import org.apache.spark.resource.ResourceInformation;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The GPU Spark assigned to an executor ({@code spark.executor.resource.gpu.amount} with a discovery script, see
+ * {@code submit/cluster --gpus}), made the only device ND4J's CUDA backend uses in that JVM. Without this, ND4J
+ * spreads its threads over every GPU the process can see, so two executors on one host would share devices.
+ *
+ * <p>It must run before ND4J initialises its backend (an executor plugin's init). The CUDA classes are looked up by
+ * name because the default build carries ND4J's CPU backend only; there a GPU assignment is reported and ignored.
+ * An executor runs one task at a time (spark.task.cpus = its cores), so one device serves all its tasks; when
+ * Spark assigns more than one, the first is used and the others are named in a warning.
+ */
+public final class GpuDevice {
+
+    private static final Logger LOG = LoggerFactory.getLogger(GpuDevice.class);
+
+    /** Spark's resource name for GPUs. */
+    static final String RESOURCE = "gpu";
+
+    /** ND4J's CUDA configuration entry point (nd4j-cuda-11.6). */
+    static final String CUDA_ENVIRONMENT = "org.nd4j.jita.conf.CudaEnvironment";
+
+    private GpuDevice() {
+    }
+
+    /** What {@link #select} did, for logs and tests. */
+    public enum Outcome {
+        /** Spark assigned no GPU to this executor. */
+        NONE,
+        /** The assigned GPU is now ND4J's only device. */
+        SELECTED,
+        /** A GPU was assigned but this build has ND4J's CPU backend only. */
+        CPU_BUILD
+    }
+
+    /** Makes the executor's assigned GPU, if any, ND4J's only CUDA device. */
+    public static Outcome select(Map<String, ResourceInformation> resources) {
+        OptionalInt device = assigned(resources);
+        if (device.isEmpty()) {
+            return Outcome.NONE;
+        }
+        Outcome outcome = use(device.getAsInt(), CUDA_ENVIRONMENT);
+        if (outcome == Outcome.CPU_BUILD) {
+            LOG.warn("Spark assigned GPU {} to this executor, but this jar carries ND4J's CPU backend only; "
+                    + "build it with `mvn -Pcuda package` to train on the GPU", device.getAsInt());
+        } else {
+            LOG.info("ND4J uses GPU {} only (assigned by Spark)", device.getAsInt());
+        }
+        return outcome;
+    }
+
+    /**
+     * The device index Spark assigned: the first of the executor's {@code gpu} addresses, which the discovery script
+     * reports as CUDA device indices as this process sees them (0, 1, ...).
+     *
+     * @throws IllegalArgumentException when an address is not a device index (e.g. a UUID from a custom script)
+     */
+    static OptionalInt assigned(Map<String, ResourceInformation> resources) {
+        ResourceInformation gpus = resources == null ? null : resources.get(RESOURCE);
+        if (gpus == null || gpus.addresses().length == 0) {
+            return OptionalInt.empty();
+        }
+        String[] addresses = gpus.addresses();
+        int[] indices = new int[addresses.length];
+        for (int i = 0; i < addresses.length; i++) {
+            try {
+                indices[i] = Integer.parseInt(addresses[i].trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("Spark's GPU address '" + addresses[i] + "' is not a CUDA device "
+                        + "index; the discovery script (spark.executor.resource.gpu.discoveryScript) must print "
+                        + "indices such as \"0\", \"1\" (submit/gpu-discovery does)");
+            }
+        }
+        if (indices.length > 1) {
+            LOG.warn("Spark assigned GPUs {} to this executor; a whetstone worker uses one device, GPU {}",
+                    String.join(",", addresses), indices[0]);
+        }
+        return OptionalInt.of(indices[0]);
+    }
+
+    /** {@code CudaEnvironment.getInstance().getConfiguration().useDevice(device)} when that class is present. */
+    static Outcome use(int device, String environmentClass) {
+        Class<?> environment;
+        try {
+            environment = Class.forName(environmentClass);
+        } catch (ClassNotFoundException e) {
+            return Outcome.CPU_BUILD;
+        }
+        try {
+            Object instance = environment.getMethod("getInstance").invoke(null);
+            Object configuration = environment.getMethod("getConfiguration").invoke(instance);
+            configuration.getClass().getMethod("useDevice", Integer.class).invoke(configuration, device);
+            return Outcome.SELECTED;
+        } catch (NoSuchMethodException | IllegalAccessException e) {
+            throw new IllegalStateException("ND4J's CUDA configuration API is not the one whetstone was written "
+                    + "for (" + environmentClass + ".getConfiguration().useDevice(Integer))", e);
+        } catch (InvocationTargetException e) {
+            throw new IllegalStateException("ND4J refused GPU " + device + ": " + e.getCause(), e.getCause());
+        }
+    }
+}
