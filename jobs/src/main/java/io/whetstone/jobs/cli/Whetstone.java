@@ -75,6 +75,7 @@ public final class Whetstone implements Runnable {
 
     public static void main(String[] args) {
         io.whetstone.models.engine.NativeBuild.select();
+        io.whetstone.models.engine.NativeGarbage.start();
         int code = execute(args);
         if (code != 0) {
             System.exit(code);

@@ -2,6 +2,7 @@ package io.whetstone.jobs.engine;
 
 import io.whetstone.jobs.config.InjectedFailure;
 import io.whetstone.jobs.io.MetricsLog;
+import io.whetstone.jobs.io.ProcessMemory;
 import io.whetstone.models.train.TrainingState;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -123,6 +124,7 @@ public final class RoundLoop {
             line.put("compute_s", report.maxComputeSeconds());
             line.put("averaging_s", report.averagingSeconds());
             line.put("bytes_moved", bytes);
+            ProcessMemory.addTo(line);
             line.put("eta_s", eta);
             report.metrics().forEach(line::put); // the objective's own sums (e.g. distillation's divergence_sum)
             line.putAll(extra.fields());

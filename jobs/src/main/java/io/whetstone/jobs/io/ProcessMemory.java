@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * Where this JVM's memory is: peak and current resident set (Linux {@code /proc/self/status}: VmHWM, VmRSS), the
- * Java heap in use, and the off-heap memory ND4J holds through JavaCPP. In local mode the executors run in this JVM,
+ * Java heap in use and committed (the rest of the resident set is native: ND4J's buffers, which its CPU backend
+ * does not count anywhere readable, JavaCPP's and the JVM's own). In local mode the executors run in this JVM,
  * so a pipeline reports it per stage (pipeline.json); the peak is reset between stages (Linux's {@code /proc/self/clear_refs}).
  */
 public final class ProcessMemory {
@@ -26,9 +27,17 @@ public final class ProcessMemory {
         node.put("rss_mb", status("VmRSS"));
         Runtime runtime = Runtime.getRuntime();
         node.put("heap_used_mb", (runtime.totalMemory() - runtime.freeMemory()) / MB);
+        node.put("heap_committed_mb", runtime.totalMemory() / MB);
         node.put("heap_max_mb", runtime.maxMemory() / MB);
-        node.put("nd4j_offheap_mb", org.bytedeco.javacpp.Pointer.totalBytes() / MB);
         return node;
+    }
+
+    /** The readings as flat metrics keys (peak_rss_mb, rss_mb, heap_used_mb, heap_committed_mb), added to {@code line}. */
+    public static void addTo(java.util.Map<String, Object> line) {
+        ObjectNode node = snapshot();
+        for (String key : List.of("peak_rss_mb", "rss_mb", "heap_used_mb", "heap_committed_mb")) {
+            line.put(key, node.get(key).asLong());
+        }
     }
 
     /** Starts a new peak from the current resident set (no-op where the kernel does not allow it). */

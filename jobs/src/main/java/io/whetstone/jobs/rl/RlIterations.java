@@ -3,6 +3,7 @@ package io.whetstone.jobs.rl;
 import io.whetstone.datasets.pack.PackedSequence;
 import io.whetstone.jobs.config.RlConfig;
 import io.whetstone.jobs.io.MetricsLog;
+import io.whetstone.jobs.io.ProcessMemory;
 import io.whetstone.jobs.io.RunDirectory;
 import io.whetstone.jobs.engine.RoundLoop;
 import io.whetstone.models.optim.AdamWConfig;
@@ -30,8 +31,19 @@ final class RlIterations {
     private static final Logger LOG = LoggerFactory.getLogger(RlJob.class);
 
     /** What one iteration's rollouts gave: the samples (in prompt, sample order), failures and stage times. */
+    /**
+     * What one iteration's rollouts gave: the samples (in prompt, sample order), failures and stage times. The
+     * generation, scoring and log-prob times are the slowest partition's; {@code busySeconds} is the partitions'
+     * task time summed over the task slots that ran them at once (local[2] with spark.task.cpus=2 has one slot, so
+     * its two partitions run one after the other), and the rest of the wall time is the stage's idle time: task
+     * launch, the policy's broadcast, serialising and collecting the rollouts, and waiting for the slowest slot.
+     */
     private record Rollouts(List<Rollout> rollouts, long failures, double wallSeconds, long generationNanos,
-                            long scoringNanos, long logProbNanos) {
+                            long scoringNanos, long logProbNanos, double busySeconds, double setupSeconds) {
+
+        double idleSeconds() {
+            return Math.max(0, wallSeconds - busySeconds);
+        }
     }
 
     /** An iteration's update rows: the built groups (advantages) and the replayed SFT rows appended. */
@@ -177,9 +189,13 @@ final class RlIterations {
         line.put("scoring_s", sampled.scoringNanos() / 1e9);
         line.put("logprob_s", sampled.logProbNanos() / 1e9);
         line.put("rollout_s", rolloutWall);
+        line.put("rollout_busy_s", sampled.busySeconds());
+        line.put("rollout_setup_s", sampled.setupSeconds());
+        line.put("rollout_idle_s", sampled.idleSeconds());
         line.put("update_s", updateWall);
         line.put("aggregation_s", Math.max(0, updateWall - updateCompute));
         line.put("iteration_s", iterationSeconds);
+        ProcessMemory.addTo(line);
         run++;
         wall += iterationSeconds;
         double eta = cadence.eta(wall, run, iteration);
@@ -197,16 +213,17 @@ final class RlIterations {
         RlJob.accumulate(timeSums, "generation", sampled.generationNanos() / 1e9);
         RlJob.accumulate(timeSums, "scoring", sampled.scoringNanos() / 1e9);
         RlJob.accumulate(timeSums, "logprobs", sampled.logProbNanos() / 1e9);
+        RlJob.accumulate(timeSums, "rollout_idle", sampled.idleSeconds());
         RlJob.accumulate(timeSums, "update", updateWall);
         RlJob.accumulate(timeSums, "aggregation", Math.max(0, updateWall - updateCompute));
         LOG.info(String.format("iteration %d/%d  step %s  reward %.3f  kl %.4f  entropy %.3f  len %.1f  "
                         + "clip %.3f  zero-var %.2f  %.1f completions/s  %.1fs (gen %.1f, score %.1f, "
-                        + "logp %.1f, update %.1f)  eta %s", iteration, config.train().iterations(),
+                        + "logp %.1f, rollout idle %.1f, update %.1f)  eta %s", iteration, config.train().iterations(),
                 line.get("step"), rewardMean, (double) stats.get("kl"), (double) stats.get("entropy"),
                 (double) stats.get("response_length"), update == null ? 0 : update.clipFraction(),
                 (double) line.get("zero_variance_fraction"), generated / rolloutWall, iterationSeconds,
                 sampled.generationNanos() / 1e9, sampled.scoringNanos() / 1e9, sampled.logProbNanos() / 1e9,
-                updateWall, RoundLoop.format(eta)));
+                sampled.idleSeconds(), updateWall, RoundLoop.format(eta)));
 
         String breach = Guards.check(config.guards(), stats);
         if (breach != null) {
@@ -259,20 +276,34 @@ final class RlIterations {
         long scoringNanos = 0;
         long logProbNanos = 0;
         long failures = 0;
+        long taskNanos = 0;
+        long setupNanos = 0;
+        int working = 0;
         for (RolloutPartition part : parts) {
             rollouts.addAll(part.rollouts());
             generationNanos = Math.max(generationNanos, part.generationNanos());
             scoringNanos = Math.max(scoringNanos, part.scoringNanos());
             logProbNanos = Math.max(logProbNanos, part.logProbNanos());
             failures += part.rewardFailures();
+            taskNanos += part.taskNanos();
+            setupNanos += part.taskNanos() - part.generationNanos() - part.scoringNanos() - part.logProbNanos();
+            working += part.rollouts().isEmpty() ? 0 : 1;
         }
+        int slots = Math.max(1, Math.min(working, taskSlots()));
         rollouts.sort(Comparator.comparingLong(Rollout::promptIndex).thenComparingInt(Rollout::sample));
         if (failures > 0) {
             Rollout example = rollouts.stream().filter(Rollout::failed).findFirst().orElseThrow();
             LOG.warn("Iteration {}: {} of {} rewards failed and are left out of the update; first: {}",
                     iteration, failures, rollouts.size(), example.failure());
         }
-        return new Rollouts(rollouts, failures, rolloutWall, generationNanos, scoringNanos, logProbNanos);
+        return new Rollouts(rollouts, failures, rolloutWall, generationNanos, scoringNanos, logProbNanos,
+                taskNanos / 1e9 / slots, setupNanos / 1e9 / slots);
+    }
+
+    /** Tasks that run at once: the cluster's cores over spark.task.cpus. */
+    private int taskSlots() {
+        int cpus = context.getConf().getInt("spark.task.cpus", 1);
+        return Math.max(1, context.sc().defaultParallelism() / Math.max(1, cpus));
     }
 
     /** Advantages of the groups, then the replayed SFT rows (a fraction of the rollout rows). */

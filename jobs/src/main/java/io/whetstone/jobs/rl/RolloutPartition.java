@@ -11,9 +11,11 @@ import java.util.List;
  * @param scoringNanos rewards
  * @param logProbNanos the policy's, reference's and value head's forward passes
  * @param rewardFailures completions whose reward failed
+ * @param taskNanos the whole task on the executor: the three above plus taking the pooled model and loading the
+ *     policy's parameters
  */
 public record RolloutPartition(List<Rollout> rollouts, long generationNanos, long scoringNanos, long logProbNanos,
-                               long rewardFailures) implements Serializable {
+                               long rewardFailures, long taskNanos) implements Serializable {
 
     private static final long serialVersionUID = 1L;
 }

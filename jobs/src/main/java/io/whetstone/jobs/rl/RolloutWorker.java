@@ -60,11 +60,12 @@ public final class RolloutWorker {
                                                  Supplier<io.whetstone.models.engine.FrozenParams> reference, Iterator<PromptRecord> prompts,
                                                  long iteration, long policyVersion, int group, boolean greedy,
                                                  boolean logProbPasses) {
+        long taskStart = System.nanoTime();
         List<PromptRecord> list = new ArrayList<>();
         prompts.forEachRemaining(list::add);
         list.sort(Comparator.comparingLong(PromptRecord::index));
         if (list.isEmpty()) {
-            return List.of(new RolloutPartition(List.of(), 0, 0, 0, 0)).iterator();
+            return List.of(new RolloutPartition(List.of(), 0, 0, 0, 0, 0)).iterator();
         }
         Nd4jThreads.apply(setup.engine().threads());
         Transformer policy = ModelPool.acquire(setup.policyKey(), null);
@@ -117,8 +118,8 @@ public final class RolloutWorker {
                         completion.finish().name().toLowerCase(Locale.ROOT), entropy[i], policyVersion,
                         seed(setup.rollout().seed(), prompt.index(), rowSamples.get(i), iteration)));
             }
-            return List.of(new RolloutPartition(out, generated - start, scored - generated, passes - scored, failures))
-                    .iterator();
+            return List.of(new RolloutPartition(out, generated - start, scored - generated, passes - scored, failures,
+                    System.nanoTime() - taskStart)).iterator();
         } finally {
             ModelPool.release(setup.policyKey(), policy);
         }

@@ -110,7 +110,7 @@ class PipelineCommandTest {
         JsonNode summary = JSON.readTree(out.resolve("pipeline.json").toFile());
         assertEquals("ran", summary.path("stages").get(2).path("outcome").asText());
         JsonNode memory = summary.path("stages").get(1).path("memory");
-        assertTrue(memory.path("peak_rss_mb").asLong() > 0 && memory.has("nd4j_offheap_mb"), "memory per stage");
+        assertTrue(memory.path("peak_rss_mb").asLong() > 0 && memory.has("heap_committed_mb"), "memory per stage");
         assertTrue(Files.readString(out.resolve("eval/stage.json")).contains("round-000004"));
 
         // a user error in a stage: its code, one line

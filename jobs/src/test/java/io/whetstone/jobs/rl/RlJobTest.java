@@ -59,8 +59,18 @@ class RlJobTest {
         for (String key : List.of("reward_mean", "reward_min", "reward_max", "reward_digit_mean", "reward_correct_max",
                 "kl", "entropy", "response_length", "clip_fraction", "zero_variance_fraction", "logprob_mismatch_mean",
                 "reward_failures", "completions_per_s", "generation_s", "scoring_s", "logprob_s", "update_s",
-                "aggregation_s", "policy_loss", "grad_norm", "eta_s")) {
+                "aggregation_s", "policy_loss", "grad_norm", "eta_s", "rollout_busy_s", "rollout_setup_s",
+                "rollout_idle_s", "rss_mb", "peak_rss_mb", "heap_used_mb")) {
             assertTrue(lines.get(1).has(key), "metrics line lacks " + key + ": " + lines.get(1));
+        }
+        for (JsonNode line : lines) {
+            // the stage's wall time is its partitions' work (over the task slots) plus its idle time
+            double rollout = line.get("rollout_s").asDouble();
+            double busy = line.get("rollout_busy_s").asDouble();
+            assertTrue(busy > 0 && busy <= rollout, "busy " + busy + " of " + rollout);
+            assertTrue(line.get("rollout_setup_s").asDouble() >= 0);
+            assertEquals(rollout - busy, line.get("rollout_idle_s").asDouble(), 1e-9);
+            assertTrue(line.get("peak_rss_mb").asLong() >= line.get("rss_mb").asLong());
         }
         assertEquals(16, lines.get(0).get("completions").asInt());
         assertEquals(0.0, lines.get(0).get("kl").asDouble(), 1e-6, "the first rollouts come from the reference");
