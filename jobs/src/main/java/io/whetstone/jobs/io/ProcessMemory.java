@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Where this JVM's memory is: peak and current resident set (Linux {@code /proc/self/status}: VmHWM, VmRSS), the
@@ -33,7 +34,7 @@ public final class ProcessMemory {
     }
 
     /** The readings as flat metrics keys (peak_rss_mb, rss_mb, heap_used_mb, heap_committed_mb), added to {@code line}. */
-    public static void addTo(java.util.Map<String, Object> line) {
+    public static void addTo(Map<String, Object> line) {
         ObjectNode node = snapshot();
         for (String key : List.of("peak_rss_mb", "rss_mb", "heap_used_mb", "heap_committed_mb")) {
             line.put(key, node.get(key).asLong());
