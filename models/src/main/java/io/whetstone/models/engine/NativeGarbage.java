@@ -57,7 +57,14 @@ public final class NativeGarbage {
         }
         long headroom = Long.getLong("whetstone.native_gc.headroom_mb", 512) * MB;
         double ratio = Double.parseDouble(System.getProperty("whetstone.native_gc.headroom_ratio", "0.25"));
-        NativeGarbage watch = new NativeGarbage(Pointer::physicalBytes, System::gc, headroom, ratio);
+        NativeGarbage watch;
+        try {
+            watch = new NativeGarbage(Pointer::physicalBytes, System::gc, headroom, ratio);
+        } catch (LinkageError e) {
+            // JavaCPP's native library did not load here: ND4J will say why when a job needs it; --help must not fail
+            LOG.warn("native memory watch not started: {}", e.toString());
+            return;
+        }
         thread = new Thread(watch::watch, "whetstone-native-gc");
         thread.setDaemon(true);
         thread.start();
