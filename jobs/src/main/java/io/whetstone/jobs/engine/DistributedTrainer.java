@@ -95,12 +95,18 @@ public final class DistributedTrainer<R> implements AutoCloseable {
     /** The Spark setting for {@link #aggregationDepth}. */
     public static final String AGGREGATION_DEPTH = "spark.whetstone.aggregation.depth";
 
-    /** Runs round {@code round} (1-based) from {@code state}. */
+    /**
+     * Runs round {@code round} (1-based) from {@code state}. Its wall time is split into: the broadcast (the driver
+     * serialising the state into blocks, plus the slowest task's fetch and deserialisation of them), compute (the
+     * partitions' steps on the critical path), the driver's step (averaging, or the optimiser step) and the rest,
+     * reported as aggregation: task launch, serialising and sending the results, and the tree merge.
+     */
     public RoundReport round(TrainingState state, int round) {
         long start = System.nanoTime();
         TrainingState sent = mode == Mode.AVERAGING ? state
                 : new TrainingState(state.params(), new float[0][], state.step());
         Broadcast<TrainingState> broadcast = context.broadcast(sent);
+        long broadcastMade = System.nanoTime();
         long stateBytes = 4L * sent.params().length * (1 + sent.optimizerState().length);
         WorkerSetup taskSetup = setup;
         RowAdapter<R> taskAdapter = adapter;
@@ -110,20 +116,28 @@ public final class DistributedTrainer<R> implements AutoCloseable {
         try {
             context.setJobDescription(description + ": round " + round + " (" + mode.name().toLowerCase(Locale.ROOT)
                     + ", " + setup.localSteps() + " local step(s) of " + setup.batchSize() + " rows per partition)");
-            JavaRDD<PartitionResult> results = shards.mapPartitionsWithIndex((partition, rows) ->
-                    taskMode == Mode.AVERAGING
-                            ? PartitionWorker.averaging(taskSetup, taskAdapter, broadcast.value(),
-                                    () -> taskBase == null ? null : taskBase.value(),
-                                    () -> taskTeacher == null ? null : taskTeacher.value(), round, partition, rows)
-                            : PartitionWorker.gradient(taskSetup, taskAdapter, broadcast.value(),
-                                    () -> taskBase == null ? null : taskBase.value(),
-                                    () -> taskTeacher == null ? null : taskTeacher.value(), round, partition, rows),
-                    true);
+            JavaRDD<PartitionResult> results = shards.mapPartitionsWithIndex((partition, rows) -> {
+                long fetchStart = System.nanoTime();
+                TrainingState received = broadcast.value();
+                long fetch = System.nanoTime() - fetchStart;
+                java.util.Iterator<PartitionResult> out = taskMode == Mode.AVERAGING
+                        ? PartitionWorker.averaging(taskSetup, taskAdapter, received,
+                                () -> taskBase == null ? null : taskBase.value(),
+                                () -> taskTeacher == null ? null : taskTeacher.value(), round, partition, rows)
+                        : PartitionWorker.gradient(taskSetup, taskAdapter, received,
+                                () -> taskBase == null ? null : taskBase.value(),
+                                () -> taskTeacher == null ? null : taskTeacher.value(), round, partition, rows);
+                java.util.List<PartitionResult> timed = new java.util.ArrayList<>(1);
+                out.forEachRemaining(result -> timed.add(result.withFetchNanos(fetch)));
+                return timed.iterator();
+            }, true);
             RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::add, RoundSum::merge, aggregationDepth);
-            if (sum.params == null || sum.tokens == 0) {
+            long aggregated = System.nanoTime();
+            if (sum.isEmpty() || sum.tokens == 0) {
                 throw new IllegalArgumentException("round " + round + " trained on no tokens: every row's trained "
                         + "positions are masked out (empty completions, or prompts that fill data.seq_len)");
             }
+            sum.widen();
             TrainingState next;
             double gradNorm;
             if (mode == Mode.AVERAGING) {
@@ -134,17 +148,23 @@ public final class DistributedTrainer<R> implements AutoCloseable {
                 next = TrainingState.capture(driverStore.params(), driverOptimizer);
                 gradNorm = update.gradNorm();
             }
-            double wall = (System.nanoTime() - start) / 1e9;
+            long stepped = System.nanoTime();
+            double wall = (stepped - start) / 1e9;
             // Tasks that cannot all run at once (fewer task slots than partitions) run in waves; the
             // compute on the critical path is the total compute spread over the slots, at least the
             // slowest task.
             int slots = Math.max(1, Math.min(sum.partitions, taskSlots()));
             double compute = Math.max(sum.maxComputeNanos, sum.totalComputeNanos / (double) slots) / 1e9;
+            double tasks = Math.max(sum.maxTaskNanos, sum.totalTaskNanos / (double) slots) / 1e9;
+            double broadcastSeconds = (broadcastMade - start) / 1e9 + sum.maxFetchNanos / 1e9;
+            double driverStep = (stepped - aggregated) / 1e9;
+            double aggregation = Math.max(0, (aggregated - broadcastMade) / 1e9 - tasks);
             long returned = stateBytes * sum.partitions;
             return new RoundReport(round, next, sum.lossSum / sum.tokens, sum.tokens, sum.rows,
                     setup.schedule().rate(next.step()), wall, compute, Math.max(0, wall - compute), stateBytes,
                     mode == Mode.AVERAGING ? returned : 4L * sent.params().length * sum.partitions, sum.trainedTokens,
-                    java.util.Map.copyOf(sum.metrics), mode == Mode.AVERAGING ? sum.steps : 1, gradNorm);
+                    java.util.Map.copyOf(sum.metrics), mode == Mode.AVERAGING ? sum.steps : 1, gradNorm,
+                    new RoundReport.Breakdown(broadcastSeconds, compute, aggregation, driverStep));
         } finally {
             broadcast.destroy();
         }

@@ -22,12 +22,29 @@ import java.util.Map;
  * @param steps optimiser steps taken (averaging) or 1 (gradient mode); 0 when the partition had no rows for
  *              the round, and then {@code params} is null
  * @param gradNorm the sum of the partition's local steps' gradient norms (averaging), or 0
+ * @param fetchNanos time the task spent getting the round's broadcast state (fetching its blocks and
+ *                   deserialising them), before {@code computeNanos}
  */
 public record PartitionResult(int partition, float[] params, float[][] optimizerState, double weight, double lossSum,
                               double tokens, long rows, long computeNanos, double trainedTokens,
-                              Map<String, Double> metrics, long steps, double gradNorm) implements Serializable {
+                              Map<String, Double> metrics, long steps, double gradNorm, long fetchNanos)
+        implements Serializable {
 
-    private static final long serialVersionUID = 3L;
+    private static final long serialVersionUID = 4L;
+
+    /** The result computed without the broadcast fetch's time. */
+    public PartitionResult(int partition, float[] params, float[][] optimizerState, double weight, double lossSum,
+                           double tokens, long rows, long computeNanos, double trainedTokens,
+                           Map<String, Double> metrics, long steps, double gradNorm) {
+        this(partition, params, optimizerState, weight, lossSum, tokens, rows, computeNanos, trainedTokens, metrics,
+                steps, gradNorm, 0);
+    }
+
+    /** This result with the task's broadcast fetch time. */
+    PartitionResult withFetchNanos(long nanos) {
+        return new PartitionResult(partition, params, optimizerState, weight, lossSum, tokens, rows, computeNanos,
+                trainedTokens, metrics, steps, gradNorm, nanos);
+    }
 
     /** A partition that had no rows for the round. */
     static PartitionResult empty(int partition) {

@@ -123,6 +123,11 @@ public final class RoundLoop {
             line.put("round_s", report.wallSeconds());
             line.put("compute_s", report.maxComputeSeconds());
             line.put("averaging_s", report.averagingSeconds());
+            line.put("broadcast_s", report.breakdown().broadcastSeconds());
+            line.put("aggregation_s", report.breakdown().aggregationSeconds());
+            line.put("driver_step_s", report.breakdown().driverStepSeconds());
+            line.put("bytes_broadcast", report.bytesBroadcast());
+            line.put("bytes_returned", report.bytesReturned());
             line.put("bytes_moved", bytes);
             ProcessMemory.addTo(line);
             line.put("eta_s", eta);

@@ -27,5 +27,21 @@ import io.whetstone.models.train.TrainingState;
 public record RoundReport(int round, TrainingState state, double loss, double tokens, long rows, double learningRate,
                           double wallSeconds, double maxComputeSeconds, double averagingSeconds, long bytesBroadcast,
                           long bytesReturned, double trainedTokens, java.util.Map<String, Double> metrics,
-                          long steps, double gradNorm) {
+                          long steps, double gradNorm, Breakdown breakdown) {
+
+    /**
+     * A round's wall time by part; the parts add up to about the wall time (task slots waiting on each other are in
+     * aggregation).
+     *
+     * @param broadcastSeconds the driver serialising the state into broadcast blocks, plus the slowest task's
+     *                         fetch and deserialisation of them (0 for a task that finds them in its own JVM)
+     * @param computeSeconds the partitions' steps on the critical path
+     * @param aggregationSeconds the rest of the Spark job: task launch, result serialisation and transfer, and
+     *                           Spark's tree merge of the partitions' sums
+     * @param driverStepSeconds the driver turning the sum into the next state (the weighted mean, or the
+     *                          optimiser step in gradient mode)
+     */
+    public record Breakdown(double broadcastSeconds, double computeSeconds, double aggregationSeconds,
+                            double driverStepSeconds) {
+    }
 }

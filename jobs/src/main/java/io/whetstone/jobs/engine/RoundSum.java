@@ -7,13 +7,20 @@ import java.io.Serializable;
  * tasks finish. Sums are kept in double: each term is a float times an integer token count below 2^24,
  * exact in double, and the partitions' values share their magnitude, so the sum does not depend on the
  * merge order in practice; this keeps a retried or resumed round bit-identical.
+ *
+ * <p>A sum that holds one partition's result keeps its float vectors as they came and widens them to double only
+ * when a second result joins: a task's sum then crosses the network at 4 bytes a value, not 8, and the first
+ * term {@code 0.0 + w * p[i]} is the same double either way.
  */
 final class RoundSum implements Serializable {
 
-    private static final long serialVersionUID = 3L;
+    private static final long serialVersionUID = 4L;
 
+    /** Weighted sums of the results' vectors; null while at most one result is held (see {@link #single}). */
     double[] params;
     double[][] optimizerState;
+    /** The only result added so far, its vectors not yet widened; null otherwise. */
+    private PartitionResult single;
     double weight;
     double lossSum;
     double tokens;
@@ -22,6 +29,10 @@ final class RoundSum implements Serializable {
     java.util.TreeMap<String, Double> metrics = new java.util.TreeMap<>();
     long maxComputeNanos;
     long totalComputeNanos;
+    /** Per task: fetching the broadcast state plus computing; the most any took, and their total. */
+    long maxTaskNanos;
+    long totalTaskNanos;
+    long maxFetchNanos;
     int partitions;
     long steps;
     double gradNormSum;
@@ -30,23 +41,13 @@ final class RoundSum implements Serializable {
         if (result.params() == null) {
             return this; // no rows for this round
         }
-        if (params == null) {
-            params = new double[result.params().length];
-            optimizerState = new double[result.optimizerState().length][result.params().length];
+        if (isEmpty()) {
+            single = result;
+        } else {
+            widen();
+            accumulate(result.params(), result.optimizerState(), result.weight());
         }
-        double w = result.weight();
-        float[] p = result.params();
-        for (int i = 0; i < p.length; i++) {
-            params[i] += w * p[i];
-        }
-        for (int k = 0; k < optimizerState.length; k++) {
-            float[] source = result.optimizerState()[k];
-            double[] target = optimizerState[k];
-            for (int i = 0; i < source.length; i++) {
-                target[i] += w * source[i];
-            }
-        }
-        weight += w;
+        weight += result.weight();
         lossSum += result.lossSum();
         tokens += result.tokens();
         rows += result.rows();
@@ -54,25 +55,64 @@ final class RoundSum implements Serializable {
         result.metrics().forEach((name, value) -> metrics.merge(name, value, Double::sum));
         maxComputeNanos = Math.max(maxComputeNanos, result.computeNanos());
         totalComputeNanos += result.computeNanos();
+        long task = result.fetchNanos() + result.computeNanos();
+        maxTaskNanos = Math.max(maxTaskNanos, task);
+        totalTaskNanos += task;
+        maxFetchNanos = Math.max(maxFetchNanos, result.fetchNanos());
         partitions++;
         steps = Math.max(steps, result.steps());
         gradNormSum += result.gradNorm();
         return this;
     }
 
-    RoundSum merge(RoundSum other) {
-        if (other.params == null) {
-            return this;
+    /** No partition result with rows has been added. */
+    boolean isEmpty() {
+        return params == null && single == null;
+    }
+
+    /** Widens a held single result into the double sums (once all results are in, or a second one joins). */
+    RoundSum widen() {
+        if (single != null) {
+            params = new double[single.params().length];
+            optimizerState = new double[single.optimizerState().length][single.params().length];
+            PartitionResult held = single;
+            single = null;
+            accumulate(held.params(), held.optimizerState(), held.weight());
         }
-        if (params == null) {
-            return other;
-        }
-        for (int i = 0; i < params.length; i++) {
-            params[i] += other.params[i];
+        return this;
+    }
+
+    private void accumulate(float[] p, float[][] state, double w) {
+        for (int i = 0; i < p.length; i++) {
+            params[i] += w * p[i];
         }
         for (int k = 0; k < optimizerState.length; k++) {
+            float[] source = state[k];
+            double[] target = optimizerState[k];
+            for (int i = 0; i < source.length; i++) {
+                target[i] += w * source[i];
+            }
+        }
+    }
+
+    RoundSum merge(RoundSum other) {
+        if (other.isEmpty()) {
+            return this;
+        }
+        if (isEmpty()) {
+            return other;
+        }
+        widen();
+        if (other.single != null) {
+            accumulate(other.single.params(), other.single.optimizerState(), other.single.weight());
+        } else {
             for (int i = 0; i < params.length; i++) {
-                optimizerState[k][i] += other.optimizerState[k][i];
+                params[i] += other.params[i];
+            }
+            for (int k = 0; k < optimizerState.length; k++) {
+                for (int i = 0; i < params.length; i++) {
+                    optimizerState[k][i] += other.optimizerState[k][i];
+                }
             }
         }
         weight += other.weight;
@@ -83,6 +123,9 @@ final class RoundSum implements Serializable {
         other.metrics.forEach((name, value) -> metrics.merge(name, value, Double::sum));
         maxComputeNanos = Math.max(maxComputeNanos, other.maxComputeNanos);
         totalComputeNanos += other.totalComputeNanos;
+        maxTaskNanos = Math.max(maxTaskNanos, other.maxTaskNanos);
+        totalTaskNanos += other.totalTaskNanos;
+        maxFetchNanos = Math.max(maxFetchNanos, other.maxFetchNanos);
         partitions += other.partitions;
         steps = Math.max(steps, other.steps);
         gradNormSum += other.gradNormSum;

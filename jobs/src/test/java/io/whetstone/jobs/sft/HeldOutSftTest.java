@@ -19,6 +19,19 @@ import org.junit.jupiter.api.io.TempDir;
 /** SFT with a held-out corpus: its loss and perplexity before training, at the cadence and after the last round. */
 class HeldOutSftTest {
 
+    /** A round's parts are each at least 0 and add up to no more than its wall time (plus timer noise). */
+    static void assertBreakdown(JsonNode round) {
+        double parts = 0;
+        for (String part : List.of("broadcast_s", "compute_s", "aggregation_s", "driver_step_s")) {
+            assertTrue(round.has(part) && round.get(part).asDouble() >= 0, part + " in " + round);
+            parts += round.get(part).asDouble();
+        }
+        assertTrue(round.get("compute_s").asDouble() > 0, round.toString());
+        assertTrue(parts <= round.get("round_s").asDouble() + 1e-3, parts + " > round_s in " + round);
+        assertEquals(round.get("bytes_moved").asLong(),
+                round.get("bytes_broadcast").asLong() + round.get("bytes_returned").asLong(), round.toString());
+    }
+
     @Test
     void heldOutLossIsMeasuredBeforeAtTheCadenceAndAfterAndFalls(@TempDir Path dir) throws IOException {
         Path data = TestData.write(dir, "train.jsonl", TestData.promptCompletionLines(80, 4));
@@ -35,6 +48,9 @@ class HeldOutSftTest {
                 JsonNode node = json.readTree(line);
                 if (node.has("eval_loss")) {
                     evals.add(node);
+                }
+                if (node.has("round_s")) {
+                    assertBreakdown(node);
                 }
             }
             assertEquals(List.of(0, 2, 4), evals.stream().map(n -> n.get("round").asInt()).toList(), evals.toString());
