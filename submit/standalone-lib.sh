@@ -3,7 +3,7 @@
 # The caller sets `root` (the repository) before sourcing; it gets `work`, `jar`, `master_url`, `worker_ports`.
 
 classpath_file="$("$root/submit/spark-classpath")"
-jar="$(ls "$root"/jobs/target/whetstone-jobs-*-all.jar 2>/dev/null | head -n 1 || true)"
+jar="${WHETSTONE_JAR:-$(ls "$root"/jobs/target/whetstone-jobs-*-all.jar 2>/dev/null | head -n 1 || true)}"
 if [[ -z "$jar" ]]; then
   (cd "$root" && mvn -q -B -DskipTests package)
 fi

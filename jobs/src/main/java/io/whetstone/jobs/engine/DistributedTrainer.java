@@ -164,7 +164,7 @@ public final class DistributedTrainer<R> implements AutoCloseable {
                     setup.schedule().rate(next.step()), wall, compute, Math.max(0, wall - compute), stateBytes,
                     mode == Mode.AVERAGING ? returned : 4L * sent.params().length * sum.partitions, sum.trainedTokens,
                     java.util.Map.copyOf(sum.metrics), mode == Mode.AVERAGING ? sum.steps : 1, gradNorm,
-                    new RoundReport.Breakdown(broadcastSeconds, compute, aggregation, driverStep));
+                    new RoundReport.Breakdown(broadcastSeconds, sum.maxFetchNanos / 1e9, compute, aggregation, driverStep));
         } finally {
             broadcast.destroy();
         }

@@ -1,5 +1,6 @@
 package io.whetstone.jobs.engine;
 
+import io.whetstone.models.engine.BulkArrays;
 import java.io.Serializable;
 import java.util.Map;
 
@@ -38,6 +39,64 @@ public record PartitionResult(int partition, float[] params, float[][] optimizer
                            Map<String, Double> metrics, long steps, double gradNorm) {
         this(partition, params, optimizerState, weight, lossSum, tokens, rows, computeNanos, trainedTokens, metrics,
                 steps, gradNorm, 0);
+    }
+
+    /** Serialised as {@link Wire}: the vectors in bulk (records ignore writeObject; writeReplace is honoured). */
+    private Object writeReplace() {
+        return new Wire(this);
+    }
+
+    /** The serial form of a {@link PartitionResult}: its vectors as raw bytes ({@link BulkArrays}). */
+    public static final class Wire implements java.io.Externalizable {
+        private static final long serialVersionUID = 1L;
+        private PartitionResult result;
+
+        /** For deserialisation. */
+        public Wire() {
+        }
+
+        Wire(PartitionResult result) {
+            this.result = result;
+        }
+
+        @Override
+        public void writeExternal(java.io.ObjectOutput out) throws java.io.IOException {
+            PartitionResult r = result;
+            out.writeInt(r.partition());
+            BulkArrays.writeFloats(out, r.params());
+            BulkArrays.writeFloatRows(out, r.optimizerState());
+            for (double value : new double[] {r.weight(), r.lossSum(), r.tokens(), r.trainedTokens(), r.gradNorm()}) {
+                out.writeDouble(value);
+            }
+            for (long value : new long[] {r.rows(), r.computeNanos(), r.steps(), r.fetchNanos()}) {
+                out.writeLong(value);
+            }
+            out.writeObject(new java.util.TreeMap<>(r.metrics()));
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public void readExternal(java.io.ObjectInput in) throws java.io.IOException, ClassNotFoundException {
+            int partition = in.readInt();
+            float[] params = BulkArrays.readFloats(in);
+            float[][] state = BulkArrays.readFloatRows(in);
+            double weight = in.readDouble();
+            double lossSum = in.readDouble();
+            double tokens = in.readDouble();
+            double trainedTokens = in.readDouble();
+            double gradNorm = in.readDouble();
+            long rows = in.readLong();
+            long computeNanos = in.readLong();
+            long steps = in.readLong();
+            long fetchNanos = in.readLong();
+            Map<String, Double> metrics = (Map<String, Double>) in.readObject();
+            result = new PartitionResult(partition, params, state, weight, lossSum, tokens, rows, computeNanos,
+                    trainedTokens, metrics, steps, gradNorm, fetchNanos);
+        }
+
+        private Object readResolve() {
+            return result;
+        }
     }
 
     /** This result with the task's broadcast fetch time. */

@@ -124,6 +124,7 @@ public final class RoundLoop {
             line.put("compute_s", report.maxComputeSeconds());
             line.put("averaging_s", report.averagingSeconds());
             line.put("broadcast_s", report.breakdown().broadcastSeconds());
+            line.put("broadcast_fetch_s", report.breakdown().fetchSeconds());
             line.put("aggregation_s", report.breakdown().aggregationSeconds());
             line.put("driver_step_s", report.breakdown().driverStepSeconds());
             line.put("bytes_broadcast", report.bytesBroadcast());

@@ -35,13 +35,14 @@ public record RoundReport(int round, TrainingState state, double loss, double to
      *
      * @param broadcastSeconds the driver serialising the state into broadcast blocks, plus the slowest task's
      *                         fetch and deserialisation of them (0 for a task that finds them in its own JVM)
+     * @param fetchSeconds the slowest task's part of {@code broadcastSeconds}
      * @param computeSeconds the partitions' steps on the critical path
      * @param aggregationSeconds the rest of the Spark job: task launch, result serialisation and transfer, and
      *                           Spark's tree merge of the partitions' sums
      * @param driverStepSeconds the driver turning the sum into the next state (the weighted mean, or the
      *                          optimiser step in gradient mode)
      */
-    public record Breakdown(double broadcastSeconds, double computeSeconds, double aggregationSeconds,
+    public record Breakdown(double broadcastSeconds, double fetchSeconds, double computeSeconds, double aggregationSeconds,
                             double driverStepSeconds) {
     }
 }

@@ -17,8 +17,8 @@ final class RoundSum implements Serializable {
     private static final long serialVersionUID = 4L;
 
     /** Weighted sums of the results' vectors; null while at most one result is held (see {@link #single}). */
-    double[] params;
-    double[][] optimizerState;
+    transient double[] params;
+    transient double[][] optimizerState;
     /** The only result added so far, its vectors not yet widened; null otherwise. */
     private PartitionResult single;
     double weight;
@@ -63,6 +63,30 @@ final class RoundSum implements Serializable {
         steps = Math.max(steps, result.steps());
         gradNormSum += result.gradNorm();
         return this;
+    }
+
+    /** The widened sums in bulk ({@link io.whetstone.models.engine.BulkArrays}); the rest as Java serialises it. */
+    private void writeObject(java.io.ObjectOutputStream out) throws java.io.IOException {
+        out.defaultWriteObject();
+        io.whetstone.models.engine.BulkArrays.writeDoubles(out, params);
+        out.writeInt(optimizerState == null ? -1 : optimizerState.length);
+        if (optimizerState != null) {
+            for (double[] vector : optimizerState) {
+                io.whetstone.models.engine.BulkArrays.writeDoubles(out, vector);
+            }
+        }
+    }
+
+    private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        params = io.whetstone.models.engine.BulkArrays.readDoubles(in);
+        int vectors = in.readInt();
+        if (vectors >= 0) {
+            optimizerState = new double[vectors][];
+            for (int k = 0; k < vectors; k++) {
+                optimizerState[k] = io.whetstone.models.engine.BulkArrays.readDoubles(in);
+            }
+        }
     }
 
     /** No partition result with rows has been added. */

@@ -97,6 +97,8 @@ public final class SftJob {
         }
         ModelConfig modelConfig = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> initial.config());
         directory.recordLoadedModel(modelConfig);
+        LOG.info("Model: {} ({} parameters)", modelConfig.family(),
+                io.whetstone.models.engine.ParameterLayout.of(modelConfig).length());
         if (tokenizer.vocabSize() > modelConfig.vocabSize()) {
             throw new IllegalArgumentException("tokenizer " + tokenizer.id() + " has " + tokenizer.vocabSize()
                     + " ids but the model's vocabulary has " + modelConfig.vocabSize());

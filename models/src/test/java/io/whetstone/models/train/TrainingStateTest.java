@@ -46,4 +46,31 @@ class TrainingStateTest {
             assertNotEquals(state, TrainingState.capture(a, optA), "the third step must change the state");
         }
     }
+
+    @Test
+    void bulkCopiesEqualNd4jsOwnAndViewsTakeThePlainPath() {
+        float[] values = new float[70_001];
+        java.util.Random random = new java.util.Random(5);
+        for (int i = 0; i < values.length; i++) {
+            values[i] = Float.intBitsToFloat(random.nextInt());
+        }
+        org.nd4j.linalg.api.ndarray.INDArray whole = org.nd4j.linalg.factory.Nd4j.zeros(
+                org.nd4j.linalg.api.buffer.DataType.FLOAT, values.length);
+        org.junit.jupiter.api.Assertions.assertTrue(TrainingState.hostWhole(whole), "the CPU backend's whole buffer");
+        TrainingState.copyInto(values, whole);
+        float[] reference = whole.data().asFloat(); // ND4J's own element-wise read
+        float[] bulk = TrainingState.toFloats(whole);
+        for (int i = 0; i < values.length; i++) {
+            assertEquals(Float.floatToRawIntBits(values[i]), Float.floatToRawIntBits(reference[i]), "in at " + i);
+            assertEquals(Float.floatToRawIntBits(values[i]), Float.floatToRawIntBits(bulk[i]), "out at " + i);
+        }
+
+        org.nd4j.linalg.api.ndarray.INDArray matrix = org.nd4j.linalg.factory.Nd4j.zeros(
+                org.nd4j.linalg.api.buffer.DataType.FLOAT, 3, 4);
+        org.nd4j.linalg.api.ndarray.INDArray row = matrix.getRow(1);
+        org.junit.jupiter.api.Assertions.assertFalse(TrainingState.hostWhole(row), "a view");
+        TrainingState.copyInto(new float[] {1, 2, 3, 4}, row);
+        assertArrayEquals(new float[] {1, 2, 3, 4}, TrainingState.toFloats(row), 0f);
+        assertArrayEquals(new float[] {0, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0}, TrainingState.toFloats(matrix), 0f);
+    }
 }
