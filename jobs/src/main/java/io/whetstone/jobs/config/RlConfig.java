@@ -115,11 +115,16 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
      * iteration, up to {@code max_new_tokens} each, decoded {@code decode_batch} rows at a time; log-prob
      * passes and updates take {@code micro_batch} rows at a time. The policy trained is the model's softmax
      * at {@code temperature} (the trainer divides logits by it too, as veRL does); top-k/top-p truncate the
-     * sampler only, which shows up as sampler/trainer log-prob mismatch.
+     * sampler only, which shows up as sampler/trainer log-prob mismatch. {@code old_logprobs}: {@code auto} takes
+     * the old policy's log-probs and entropies from the sampler where it samples the trained distribution (no
+     * truncation, no value head to compute), {@code recompute} always runs the trainer's forward pass for them.
      */
     public record Rollout(int promptsPerIteration, int groupSize, int maxNewTokens, double temperature, int topK,
-                          double topP, int decodeBatch, int microBatch, long seed) implements java.io.Serializable {
+                          double topP, int decodeBatch, int microBatch, long seed, String oldLogprobs)
+            implements java.io.Serializable {
         public Rollout {
+            oldLogprobs = Checks.oneOf("rollout.old_logprobs", oldLogprobs == null ? "auto" : oldLogprobs,
+                    Set.of("auto", "recompute"));
             Checks.require(promptsPerIteration >= 1, "rollout.prompts_per_iteration must be >= 1, got "
                     + promptsPerIteration);
             Checks.require(groupSize >= 1, "rollout.group_size must be >= 1, got " + groupSize);
@@ -130,6 +135,11 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
             Checks.require(topP > 0 && topP <= 1, "rollout.top_p must be in (0, 1], got " + topP);
             Checks.require(decodeBatch >= 1, "rollout.decode_batch must be >= 1, got " + decodeBatch);
             Checks.require(microBatch >= 1, "rollout.micro_batch must be >= 1, got " + microBatch);
+        }
+
+        /** Whether the sampler draws from exactly the distribution the trainer scores (softmax at temperature). */
+        public boolean samplesTrainedDistribution() {
+            return topK == 0 && topP >= 1;
         }
 
         /** The sampler's settings: group_size samples per prompt. */

@@ -32,6 +32,14 @@ public record RlWorkerSetup(ModelConfig model, EngineOptions engine, RlConfig.Al
 
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Whether the rollouts' old log-probs and entropies are the sampler's own ({@code rollout.old_logprobs: auto}
+     * where the sampler draws from the trained distribution and no value head needs the policy's pass).
+     */
+    public boolean oldLogProbsFromSampler() {
+        return rollout.oldLogprobs().equals("auto") && rollout.samplesTrainedDistribution() && !valueHead();
+    }
+
     /** Whether the policy carries PPO's value head. */
     public boolean valueHead() {
         return algorithm.ppo();

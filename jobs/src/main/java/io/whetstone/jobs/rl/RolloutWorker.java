@@ -153,10 +153,32 @@ public final class RolloutWorker {
                                 List<PromptRecord> prompts, List<Completion> completions, float[][] old,
                                 float[][] ref, float[][] values, double[] entropy) {
             int micro = setup.rollout().microBatch();
+            boolean fromSampler = setup.oldLogProbsFromSampler();
+            if (fromSampler) {
+                // the sampler drew every token from softmax(logits / T) of this very policy, and recorded its
+                // log-prob and the distribution's entropy: what the pass below would recompute (to float rounding)
+                for (int i = 0; i < prompts.size(); i++) {
+                    Completion completion = completions.get(i);
+                    if (completion.samplerEntropy() == null) {
+                        throw new IllegalStateException("the sampler recorded no entropies to reuse");
+                    }
+                    old[i] = completion.samplerLogProbs();
+                    double sum = 0;
+                    for (float h : completion.samplerEntropy()) {
+                        sum += h;
+                    }
+                    entropy[i] = sum;
+                }
+                if (referenceModel == null) {
+                    return;
+                }
+            }
             ValueHead head = setup.valueHead() ? new ValueHead(policy.parameters()) : null;
             // the trainer scores tokens under the distribution they were sampled from
             policy.setTemperature(setup.rollout().temperature());
-            referenceModel.setTemperature(setup.rollout().temperature());
+            if (referenceModel != null) {
+                referenceModel.setTemperature(setup.rollout().temperature());
+            }
             for (int from = 0; from < prompts.size(); from += micro) {
                 int to = Math.min(prompts.size(), from + micro);
                 List<int[]> promptIds = new ArrayList<>();
@@ -166,25 +188,8 @@ public final class RolloutWorker {
                     completionIds.add(completions.get(i).tokens());
                 }
                 Rows rows = Rows.of(promptIds, completionIds);
-                ForwardPass pass = policy.forward(rows.tokens, rows.targets, rows.batch, rows.seqLen);
-                INDArray logProbs = pass.logProbs();
-                double[] rowValues = head == null ? null : head.forward(pass.hidden());
-                for (int b = 0; b < rows.batch; b++) {
-                    int n = completionIds.get(b).length;
-                    int first = rows.firstTarget[b];
-                    old[from + b] = new float[n];
-                    double sum = 0;
-                    for (int k = 0; k < n; k++) {
-                        old[from + b][k] = logProbs.getFloat(b, first + k);
-                        sum += TokenEntropy.of(pass.logits(), b * rows.seqLen + first + k);
-                    }
-                    entropy[from + b] = sum;
-                    if (rowValues != null) {
-                        values[from + b] = new float[n];
-                        for (int k = 0; k < n; k++) {
-                            values[from + b][k] = (float) rowValues[b * rows.seqLen + first + k];
-                        }
-                    }
+                if (!fromSampler) {
+                    policyPass(policy, head, rows, completionIds, from, old, values, entropy);
                 }
                 if (referenceModel != null) {
                     INDArray refLogProbs = referenceModel.forward(rows.tokens, rows.targets, rows.batch, rows.seqLen)
@@ -195,6 +200,31 @@ public final class RolloutWorker {
                         for (int k = 0; k < n; k++) {
                             ref[from + b][k] = refLogProbs.getFloat(b, rows.firstTarget[b] + k);
                         }
+                    }
+                }
+            }
+        }
+
+        /** The policy's forward pass over one micro-batch: old log-probs, entropies and (PPO) values. */
+        private static void policyPass(Transformer policy, ValueHead head, Rows rows, List<int[]> completionIds,
+                                       int from, float[][] old, float[][] values, double[] entropy) {
+            ForwardPass pass = policy.forward(rows.tokens, rows.targets, rows.batch, rows.seqLen);
+            INDArray logProbs = pass.logProbs();
+            double[] rowValues = head == null ? null : head.forward(pass.hidden());
+            for (int b = 0; b < rows.batch; b++) {
+                int n = completionIds.get(b).length;
+                int first = rows.firstTarget[b];
+                old[from + b] = new float[n];
+                double sum = 0;
+                for (int k = 0; k < n; k++) {
+                    old[from + b][k] = logProbs.getFloat(b, first + k);
+                    sum += TokenEntropy.of(pass.logits(), b * rows.seqLen + first + k);
+                }
+                entropy[from + b] = sum;
+                if (rowValues != null) {
+                    values[from + b] = new float[n];
+                    for (int k = 0; k < n; k++) {
+                        values[from + b][k] = (float) rowValues[b * rows.seqLen + first + k];
                     }
                 }
             }

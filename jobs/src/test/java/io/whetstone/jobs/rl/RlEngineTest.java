@@ -40,9 +40,39 @@ class RlEngineTest {
         return part.rollouts();
     }
 
+    /**
+     * rollout.old_logprobs auto (GRPO, untruncated sampling) takes the old log-probs and entropies from the sampler;
+     * they equal the trainer's own forward pass (recompute) to float rounding, at temperature 1 and below it, and
+     * with top-p the policy's pass runs whatever the setting.
+     */
+    @Test
+    void theSamplersLogProbsAndEntropiesEqualTheTrainersPass() {
+        float[] params = RlFixtures.randomPolicy(3);
+        List<PromptRecord> prompts = RlFixtures.promptRecords(3);
+        for (String temperature : new String[] {"1.0", "0.7"}) {
+            RlWorkerSetup fused = RlFixtures.setup(false, "adamw", "rollout.temperature=" + temperature);
+            RlWorkerSetup recomputed = RlFixtures.setup(false, "adamw", "rollout.temperature=" + temperature,
+                    "rollout.old_logprobs=recompute");
+            assertTrue(fused.oldLogProbsFromSampler());
+            assertTrue(!recomputed.oldLogProbsFromSampler());
+            List<Rollout> a = rollouts(fused, params, prompts, 1);
+            List<Rollout> b = rollouts(recomputed, params, prompts, 1);
+            for (int i = 0; i < a.size(); i++) {
+                assertArrayEquals(a.get(i).completionIds(), b.get(i).completionIds());
+                assertArrayEquals(a.get(i).samplerLogProbs(), a.get(i).oldLogProbs(), 0f, "reused as they are");
+                assertArrayEquals(b.get(i).oldLogProbs(), a.get(i).oldLogProbs(), 1e-4f, "T=" + temperature);
+                assertArrayEquals(b.get(i).refLogProbs(), a.get(i).refLogProbs(), 0f, "the reference still runs");
+                assertEquals(b.get(i).entropySum(), a.get(i).entropySum(), 1e-4 * a.get(i).completionIds().length,
+                        "T=" + temperature);
+            }
+        }
+        assertTrue(!RlFixtures.setup(false, "adamw", "rollout.top_p=0.9").oldLogProbsFromSampler(), "truncated");
+        assertTrue(!RlFixtures.setup(true, "adamw").oldLogProbsFromSampler(), "PPO's value head needs the pass");
+    }
+
     @Test
     void rolloutsAreAPureFunctionOfPromptSampleAndIteration() {
-        RlWorkerSetup setup = RlFixtures.setup(false, "adamw");
+        RlWorkerSetup setup = RlFixtures.setup(false, "adamw", "rollout.old_logprobs=recompute");
         float[] params = RlFixtures.randomPolicy(3);
         List<PromptRecord> prompts = RlFixtures.promptRecords(3);
         List<Rollout> first = rollouts(setup, params, prompts, 1);

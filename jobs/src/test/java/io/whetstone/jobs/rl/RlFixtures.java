@@ -84,10 +84,11 @@ final class RlFixtures {
     }
 
     /** A worker setup for engine tests (GRPO unless {@code ppo}). */
-    static RlWorkerSetup setup(boolean ppo, String optimizer) {
-        List<String> overrides = List.of("model.init=x", "data.path=x", "algorithm.name=" + (ppo ? "ppo" : "grpo"),
-                "algorithm.kl_coef=0.05", "rollout.max_new_tokens=12", "rollout.decode_batch=8",
-                "rollout.micro_batch=5", "algorithm.clip_high=0.28");
+    static RlWorkerSetup setup(boolean ppo, String optimizer, String... extra) {
+        List<String> overrides = new ArrayList<>(List.of("model.init=x", "data.path=x",
+                "algorithm.name=" + (ppo ? "ppo" : "grpo"), "algorithm.kl_coef=0.05", "rollout.max_new_tokens=12",
+                "rollout.decode_batch=8", "rollout.micro_batch=5", "algorithm.clip_high=0.28"));
+        overrides.addAll(List.of(extra));
         RlConfig config = ConfigLoader.load(RlConfig.class, RlConfig.DEFAULTS, null, overrides);
         Tokenizer tokenizer = new ByteTokenizer();
         List<RewardScorer.Component> rewards = List.of(new RewardScorer.Component("digit", 1.0,

@@ -11,11 +11,18 @@ import java.io.Serializable;
  * @param samplerLogProbs log-probability of each id under the distribution actually sampled from
  *                        (after temperature, top-k and top-p; 0 for greedy)
  * @param finish why it ended
+ * @param samplerEntropy the entropy (nats) of the distribution sampled from at each step (0 for greedy), or null
+ *                       where the decoder did not record it
  */
-public record Completion(int[] tokens, float[] logProbs, float[] samplerLogProbs, Finish finish)
-        implements Serializable {
+public record Completion(int[] tokens, float[] logProbs, float[] samplerLogProbs, Finish finish,
+                         float[] samplerEntropy) implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+
+    /** A completion without the sampler's entropies. */
+    public Completion(int[] tokens, float[] logProbs, float[] samplerLogProbs, Finish finish) {
+        this(tokens, logProbs, samplerLogProbs, finish, null);
+    }
 
     /** Why generation of a row ended. */
     public enum Finish {

@@ -165,6 +165,7 @@ public final class KvCacheDecoder {
         int[][] tokens = new int[batch][sampling.maxNewTokens()];
         float[][] logProbs = new float[batch][sampling.maxNewTokens()];
         float[][] samplerLogProbs = new float[batch][sampling.maxNewTokens()];
+        float[][] samplerEntropy = new float[batch][sampling.maxNewTokens()];
         int[] generated = new int[batch];
         Completion.Finish[] finish = new Completion.Finish[batch];
         SplittableRandom[] randoms = new SplittableRandom[batch];
@@ -189,6 +190,7 @@ public final class KvCacheDecoder {
                 tokens[b][g] = token;
                 logProbs[b][g] = choice[1];
                 samplerLogProbs[b][g] = choice[2];
+                samplerEntropy[b][g] = choice[3];
                 if (sampling.isStop(token) || (stop != null && stop.stop(b, Arrays.copyOf(tokens[b], g + 1)))) {
                     finish[b] = Completion.Finish.STOP;
                 } else if (g + 1 == sampling.maxNewTokens()) {
@@ -209,7 +211,7 @@ public final class KvCacheDecoder {
         for (int b = 0; b < batch; b++) {
             completions.add(new Completion(Arrays.copyOf(tokens[b], generated[b]),
                     Arrays.copyOf(logProbs[b], generated[b]), Arrays.copyOf(samplerLogProbs[b], generated[b]),
-                    finish[b]));
+                    finish[b], Arrays.copyOf(samplerEntropy[b], generated[b])));
         }
         return completions;
     }

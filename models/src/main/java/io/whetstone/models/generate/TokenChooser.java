@@ -17,7 +17,8 @@ final class TokenChooser {
     }
 
     /**
-     * {token, model log-prob, sampler log-prob} for logits[0, vocab). The common case (temperature 1, no top-k or
+     * {token, model log-prob, sampler log-prob, sampler entropy} for logits[0, vocab) (entropy in nats; 0 for
+     * greedy). The common case (temperature 1, no top-k or
      * top-p) takes one vectorised exp pass: the softmax's terms are both its normaliser and the sampling weights
      * ({@link #reference} is the plain two-pass version a test compares it with). {@code logits} must have room
      * for whole vectors ({@code VectorMath.padded(vocab)}); the tail is overwritten.
@@ -56,7 +57,18 @@ final class TokenChooser {
             }
         }
         float logProb = (float) (logits[chosen] - logZ);
-        return new float[] {chosen, logProb, logProb};
+        // entropy = log Z' - sum_i e_i (x_i - max) / Z', with Z' = sum_i e_i (the padded tail has e = 0, x = -inf)
+        double weighted = 0;
+        int bound = VectorMath.SPECIES.loopBound(vocab);
+        int i = 0;
+        for (; i < bound; i += VectorMath.LANES) {
+            FloatVector e = FloatVector.fromArray(VectorMath.SPECIES, weights, i);
+            weighted += VectorMath.addLanes(e.mul(FloatVector.fromArray(VectorMath.SPECIES, logits, i).sub(max)));
+        }
+        for (; i < vocab; i++) {
+            weighted += weights[i] * (logits[i] - max);
+        }
+        return new float[] {chosen, logProb, logProb, (float) (Math.log(total) - weighted / total)};
     }
 
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
@@ -77,7 +89,7 @@ final class TokenChooser {
         }
         double logZ = max + Math.log(sum);
         if (sampling.greedy()) {
-            return new float[] {argmax, (float) (logits[argmax] - logZ), 0f};
+            return new float[] {argmax, (float) (logits[argmax] - logZ), 0f, 0f};
         }
         double temperature = sampling.temperature();
         int[] order = null;
@@ -123,7 +135,14 @@ final class TokenChooser {
             }
         }
         int token = order == null ? chosen : order[chosen];
-        return new float[] {token, (float) (logits[token] - logZ), (float) Math.log(weights[chosen] / total)};
+        // the sampled distribution q_r = w_r / total over the kept ids, log w_r = logit / T - scaledMax
+        double weighted = 0;
+        for (int r = 0; r < kept; r++) {
+            int id = order == null ? r : order[r];
+            weighted += weights[r] * (logits[id] / temperature - scaledMax);
+        }
+        return new float[] {token, (float) (logits[token] - logZ), (float) Math.log(weights[chosen] / total),
+                (float) (Math.log(total) - weighted / total)};
     }
 
     /** Ids sorted by logit, largest first (ties: smaller id first). */

@@ -215,6 +215,21 @@ class KvCacheDecoderTest {
             }
             float[] expected = TokenChooser.reference(logits.clone(), vocab, sampling, new java.util.SplittableRandom(trial));
             float[] actual = TokenChooser.choose(logits.clone(), vocab, sampling, new java.util.SplittableRandom(trial));
+            assertEquals(expected[3], actual[3], 1e-4f, "the distribution's entropy");
+            double entropy = 0; // from its definition, in double
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < vocab; i++) {
+                max = Math.max(max, logits[i]);
+            }
+            double z = 0;
+            for (int i = 0; i < vocab; i++) {
+                z += Math.exp(logits[i] - max);
+            }
+            for (int i = 0; i < vocab; i++) {
+                double p = Math.exp(logits[i] - max) / z;
+                entropy -= p * Math.log(p);
+            }
+            assertEquals(entropy, expected[3], 1e-5);
             if (expected[0] == actual[0]) {
                 same++;
                 assertEquals(expected[1], actual[1], 1e-5f);
@@ -248,6 +263,7 @@ class KvCacheDecoderTest {
         float[] topOne = TokenChooser.choose(logits, 4, new SamplingConfig(1, 1.0, 1, 1.0, 0, new int[0]),
                 new SplittableRandom(1));
         assertEquals(1f, greedy[0]);
+        assertEquals(0f, greedy[3]);
         assertEquals(1f, topOne[0]);
         assertEquals(0f, topOne[2], 1e-7);
         // top-k 2 at temperature 1: p(1) = e^2 / (e^2 + e^1)
@@ -260,6 +276,8 @@ class KvCacheDecoderTest {
             double expected = choice[0] == 1 ? Math.log(Math.exp(2) / (Math.exp(2) + Math.exp(1)))
                     : Math.log(Math.exp(1) / (Math.exp(2) + Math.exp(1)));
             assertEquals(expected, choice[2], 1e-6);
+            double p = Math.exp(2) / (Math.exp(2) + Math.exp(1));
+            assertEquals(-p * Math.log(p) - (1 - p) * Math.log(1 - p), choice[3], 1e-6, "the truncated one's entropy");
         }
         assertEquals(0, counts[0] + counts[3]);
         double share = counts[1] / 20000.0;
