@@ -1,5 +1,6 @@
 package io.whetstone.jobs.engine;
 
+import io.whetstone.models.engine.BulkArrays;
 import java.io.Serializable;
 
 /**
@@ -68,23 +69,23 @@ final class RoundSum implements Serializable {
     /** The widened sums in bulk ({@link io.whetstone.models.engine.BulkArrays}); the rest as Java serialises it. */
     private void writeObject(java.io.ObjectOutputStream out) throws java.io.IOException {
         out.defaultWriteObject();
-        io.whetstone.models.engine.BulkArrays.writeDoubles(out, params);
+        BulkArrays.writeDoubles(out, params);
         out.writeInt(optimizerState == null ? -1 : optimizerState.length);
         if (optimizerState != null) {
             for (double[] vector : optimizerState) {
-                io.whetstone.models.engine.BulkArrays.writeDoubles(out, vector);
+                BulkArrays.writeDoubles(out, vector);
             }
         }
     }
 
     private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
         in.defaultReadObject();
-        params = io.whetstone.models.engine.BulkArrays.readDoubles(in);
+        params = BulkArrays.readDoubles(in);
         int vectors = in.readInt();
         if (vectors >= 0) {
             optimizerState = new double[vectors][];
             for (int k = 0; k < vectors; k++) {
-                optimizerState[k] = io.whetstone.models.engine.BulkArrays.readDoubles(in);
+                optimizerState[k] = BulkArrays.readDoubles(in);
             }
         }
     }

@@ -33,8 +33,8 @@ public final class SparkRuntime {
         }
         builder.config("spark.driver.maxResultSize", conf.get("spark.driver.maxResultSize", "4g"));
         builder.config("spark.plugins", plugins(conf.get("spark.plugins", "")));
-        // What whetstone broadcasts is float vectors (parameters, optimiser state, frozen weights), which LZ4 shrinks
-        // by 0.1% (measured): compressing them only costs time on the driver and every executor (bench/scaling).
+        // What whetstone broadcasts is float vectors (parameters, optimiser state, frozen weights), which LZ4 hardly
+        // shrinks: compressing them only costs time on the driver and every executor (README "Scaling").
         builder.config("spark.broadcast.compress", conf.get("spark.broadcast.compress", "false"));
         SparkSession session = builder.getOrCreate();
         JobProgress.register(session.sparkContext(), PROGRESS_SECONDS);

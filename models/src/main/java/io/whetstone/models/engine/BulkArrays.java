@@ -10,8 +10,8 @@ import java.nio.ByteOrder;
  * Float and double vectors written to and read from a serialisation stream in bulk: chunks of raw little-endian
  * bytes copied through a {@link ByteBuffer} view, where Java serialisation converts every value on its own
  * ({@code ObjectOutputStream.writeFloats}). What the driver broadcasts and the partitions send back each round is
- * almost all such vectors; this is what moves them (measured by {@code bench/scaling}). Written by hand because
- * Spark's serialisers (Java, Kryo) have no bulk path for primitive arrays inside a user's object.
+ * almost all such vectors (README "Scaling" has the before and after). Written by hand because Spark's serialisers
+ * (Java, Kryo) have no bulk path for primitive arrays inside a user's object.
  */
 public final class BulkArrays {
 
@@ -83,6 +83,39 @@ public final class BulkArrays {
             buffer.clear();
             in.readFully(buffer.array(), 0, 8 * n);
             buffer.asDoubleBuffer().get(values, from, n);
+        }
+        return values;
+    }
+
+    /** Writes {@code values} (may be null) as its length (-1 for null) and its raw bytes. */
+    public static void writeShorts(DataOutput out, short[] values) throws IOException {
+        if (values == null) {
+            out.writeInt(-1);
+            return;
+        }
+        out.writeInt(values.length);
+        ByteBuffer buffer = ByteBuffer.allocate(2 * Math.min(values.length, CHUNK)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int from = 0; from < values.length; from += CHUNK) {
+            int n = Math.min(CHUNK, values.length - from);
+            buffer.clear();
+            buffer.asShortBuffer().put(values, from, n);
+            out.write(buffer.array(), 0, 2 * n);
+        }
+    }
+
+    /** Reads what {@link #writeShorts} wrote. */
+    public static short[] readShorts(DataInput in) throws IOException {
+        int length = in.readInt();
+        if (length < 0) {
+            return null;
+        }
+        short[] values = new short[length];
+        ByteBuffer buffer = ByteBuffer.allocate(2 * Math.min(length, CHUNK)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int from = 0; from < length; from += CHUNK) {
+            int n = Math.min(CHUNK, length - from);
+            buffer.clear();
+            in.readFully(buffer.array(), 0, 2 * n);
+            buffer.asShortBuffer().get(values, from, n);
         }
         return values;
     }

@@ -29,6 +29,45 @@ public final class FrozenParams implements Serializable {
         this.storage = storage;
     }
 
+    /** Serialised in bulk ({@link BulkArrays}): a frozen base or teacher is the largest broadcast of a run. */
+    private Object writeReplace() {
+        return new Wire(this);
+    }
+
+    /** The serial form of {@link FrozenParams}: its vectors as raw bytes. */
+    public static final class Wire implements java.io.Externalizable {
+        private static final long serialVersionUID = 1L;
+        private FrozenParams params;
+
+        /** For deserialisation. */
+        public Wire() {
+        }
+
+        Wire(FrozenParams params) {
+            this.params = params;
+        }
+
+        @Override
+        public void writeExternal(java.io.ObjectOutput out) throws java.io.IOException {
+            BulkArrays.writeFloats(out, params.full);
+            BulkArrays.writeShorts(out, params.matrices);
+            BulkArrays.writeFloats(out, params.rest);
+            out.writeObject(params.storage);
+        }
+
+        @Override
+        public void readExternal(java.io.ObjectInput in) throws java.io.IOException, ClassNotFoundException {
+            float[] full = BulkArrays.readFloats(in);
+            short[] matrices = BulkArrays.readShorts(in);
+            float[] rest = BulkArrays.readFloats(in);
+            params = new FrozenParams(full, matrices, rest, (String) in.readObject());
+        }
+
+        private Object readResolve() {
+            return params;
+        }
+    }
+
     /** {@code values} [P] of {@code layout}, the weight matrices packed as {@code storage} when it is half precision. */
     public static FrozenParams of(float[] values, ParameterLayout layout, DataType storage) {
         if (values.length != layout.length()) {

@@ -132,10 +132,10 @@ public record TrainingState(float[] params, float[][] optimizerState, long step)
     }
 
     /**
-     * Whether {@code flat} is a whole fp32 buffer in host memory (the CPU backend, not a view): then a bulk copy
-     * through its JavaCPP pointer moves it, measured at 1.9 G values/s out and 2.3 G/s in, where
-     * {@code DataBuffer.asFloat} gave 0.74 G/s and {@code assign(createFromArray)} 0.16 G/s (27M values; a
-     * 124M-parameter AdamW state is 370M values, restored and captured every round on the driver and each task).
+     * Whether {@code flat} is a whole fp32 buffer in host memory (the CPU backend, not a view): then one bulk copy
+     * through its JavaCPP pointer moves it, several times faster than {@code DataBuffer.asFloat} and
+     * {@code assign(createFromArray)} (README "Scaling"); the state is restored and captured every round on the
+     * driver and in every task.
      */
     static boolean hostWhole(INDArray flat) {
         return Nd4j.getEnvironment().isCPU() && !flat.isView() && flat.offset() == 0

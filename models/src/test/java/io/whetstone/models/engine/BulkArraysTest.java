@@ -78,6 +78,31 @@ class BulkArraysTest {
         }
     }
 
+    @Test
+    void frozenParamsRoundTripFullAndPacked() throws Exception {
+        io.whetstone.models.ModelConfig config = TinyModels.llama();
+        ParameterLayout layout = ParameterLayout.of(config);
+        float[] values = new float[(int) layout.length()];
+        Random random = new Random(9);
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        for (org.nd4j.linalg.api.buffer.DataType storage : new org.nd4j.linalg.api.buffer.DataType[] {
+                org.nd4j.linalg.api.buffer.DataType.FLOAT, org.nd4j.linalg.api.buffer.DataType.BFLOAT16}) {
+            FrozenParams params = FrozenParams.of(values, layout, storage);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+                out.writeObject(params);
+            }
+            try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+                FrozenParams back = (FrozenParams) in.readObject();
+                assertEquals(params.packed(), back.packed());
+                assertEquals(params.storage(), back.storage());
+                assertBits(params.toFloats(), back.toFloats());
+            }
+        }
+    }
+
     private static void assertBits(float[] expected, float[] actual) {
         assertEquals(expected.length, actual.length);
         for (int i = 0; i < expected.length; i++) {
