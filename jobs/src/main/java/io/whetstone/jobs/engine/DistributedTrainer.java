@@ -154,17 +154,21 @@ public final class DistributedTrainer<R> implements AutoCloseable {
             // compute on the critical path is the total compute spread over the slots, at least the
             // slowest task.
             int slots = Math.max(1, Math.min(sum.partitions, taskSlots()));
-            double compute = Math.max(sum.maxComputeNanos, sum.totalComputeNanos / (double) slots) / 1e9;
-            double tasks = Math.max(sum.maxTaskNanos, sum.totalTaskNanos / (double) slots) / 1e9;
-            double broadcastSeconds = (broadcastMade - start) / 1e9 + sum.maxFetchNanos / 1e9;
+            double job = (aggregated - broadcastMade) / 1e9;
+            double compute = Math.min(job, Math.max(sum.maxComputeNanos, sum.totalComputeNanos / (double) slots) / 1e9);
+            double tasks = Math.min(job, Math.max(sum.maxTaskNanos, sum.totalTaskNanos / (double) slots) / 1e9);
+            // the tasks' critical path beyond their compute is fetching the state (one task's fetch can overlap
+            // another's compute, so this is at most the slowest fetch); what is left of the job is aggregation
+            double fetch = Math.min(sum.maxFetchNanos / 1e9, Math.max(0, tasks - compute));
+            double broadcastSeconds = (broadcastMade - start) / 1e9 + fetch;
             double driverStep = (stepped - aggregated) / 1e9;
-            double aggregation = Math.max(0, (aggregated - broadcastMade) / 1e9 - tasks);
+            double aggregation = Math.max(0, job - compute - fetch);
             long returned = stateBytes * sum.partitions;
             return new RoundReport(round, next, sum.lossSum / sum.tokens, sum.tokens, sum.rows,
                     setup.schedule().rate(next.step()), wall, compute, Math.max(0, wall - compute), stateBytes,
                     mode == Mode.AVERAGING ? returned : 4L * sent.params().length * sum.partitions, sum.trainedTokens,
                     java.util.Map.copyOf(sum.metrics), mode == Mode.AVERAGING ? sum.steps : 1, gradNorm,
-                    new RoundReport.Breakdown(broadcastSeconds, sum.maxFetchNanos / 1e9, compute, aggregation, driverStep));
+                    new RoundReport.Breakdown(broadcastSeconds, fetch, compute, aggregation, driverStep));
         } finally {
             broadcast.destroy();
         }

@@ -30,12 +30,14 @@ public record RoundReport(int round, TrainingState state, double loss, double to
                           long steps, double gradNorm, Breakdown breakdown) {
 
     /**
-     * A round's wall time by part; the parts add up to about the wall time (task slots waiting on each other are in
+     * A round's wall time by part; the parts add up to the wall time (task slots waiting on each other are in
      * aggregation).
      *
-     * @param broadcastSeconds the driver serialising the state into broadcast blocks, plus the slowest task's
-     *                         fetch and deserialisation of them (0 for a task that finds them in its own JVM)
-     * @param fetchSeconds the slowest task's part of {@code broadcastSeconds}
+     * @param broadcastSeconds the driver serialising the state into broadcast blocks, plus the tasks' fetching and
+     *                         deserialising them where it lengthens the round (0 for tasks that find them in their
+     *                         own JVM)
+     * @param fetchSeconds the tasks' part of {@code broadcastSeconds}: their critical path beyond compute, at most
+     *                     the slowest fetch
      * @param computeSeconds the partitions' steps on the critical path
      * @param aggregationSeconds the rest of the Spark job: task launch, result serialisation and transfer, and
      *                           Spark's tree merge of the partitions' sums
