@@ -5,15 +5,16 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The process reward model trainer's configuration ({@code whetstone prm}); see {@code conf/prm.yaml}.
+ * The process reward model trainer's configuration ({@code whetstone prm}); see {@code conf/prm.yaml}. With
+ * {@code lora.enabled} only low-rank adapters on the frozen causal LM train, and the export is the merged model.
  */
-public record PrmConfig(RunSpec run, Data data, ModelSpec model, int scoreToken, TrainSpec train, SparkSpec spark,
-                        CheckpointSpec checkpoint, DebugSpec debug) {
+public record PrmConfig(RunSpec run, Data data, ModelSpec model, LoraSpec lora, int scoreToken, TrainSpec train,
+                        SparkSpec spark, CheckpointSpec checkpoint, DebugSpec debug) {
 
     public static final String DEFAULTS = "/io/whetstone/jobs/config/prm-defaults.yaml";
 
     public PrmConfig {
-        Checks.require(run != null && data != null && model != null && train != null && spark != null
+        Checks.require(run != null && data != null && model != null && lora != null && train != null && spark != null
                 && checkpoint != null && debug != null, "every section of the prm config must be set");
         Checks.require(!model.fromScratch(), "model.init must name the causal LM the process reward model starts "
                 + "from (a checkpoint, model directory or .gguf)");

@@ -5,6 +5,7 @@ import io.whetstone.datasets.tokenize.Tokenizer;
 import io.whetstone.jobs.config.PrmConfig;
 import io.whetstone.jobs.config.TrainSpec;
 import io.whetstone.jobs.engine.DistributedTrainer;
+import io.whetstone.jobs.engine.LoraTraining;
 import io.whetstone.jobs.engine.ModelPool;
 import io.whetstone.jobs.engine.RoundLoop;
 import io.whetstone.jobs.engine.WorkerSetup;
@@ -17,6 +18,7 @@ import io.whetstone.jobs.spark.SparkRuntime;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.engine.EngineOptions;
 import io.whetstone.models.kernels.KernelChoice;
+import io.whetstone.models.lora.LoraConfig;
 import io.whetstone.models.optim.AdamWConfig;
 import io.whetstone.models.optim.LrSchedule;
 import io.whetstone.models.optim.OptimizerKind;
@@ -40,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * Trains a process reward model on prm-data's step labels, on the shared update layer: the step loss
  * ({@code StepRewardObjective}: binary cross-entropy of the score token's logit at each step's last token against
  * the step's soft or hard label) from a causal LM, with rounds, checkpoints and resume like every job; exports
- * {@code <run.dir>/process_reward_model} in Hugging Face's token-classification layout.
+ * {@code <run.dir>/process_reward_model} in Hugging Face's token-classification layout. With {@code lora.enabled}
+ * only adapters on the frozen LM train (checkpoints hold them alone) and the export is the merged model.
  */
 public final class PrmJob {
 
@@ -64,8 +67,10 @@ public final class PrmJob {
         HadoopFiles files = new HadoopFiles(context.hadoopConfiguration());
         RunDirectory directory = RunDirectory.open(files, config.run().dir(), config);
         CheckpointStore checkpoints = directory.checkpoints();
-        Optional<CheckpointStore.Loaded> resumed = directory.resume(config.checkpoint().resume(), null);
-        CheckpointStore.ModelAndTokenizer initial = resumed.isPresent() ? null
+        LoraConfig requestedLora = LoraTraining.requested(config.lora(), config.train().seed());
+        Optional<CheckpointStore.Loaded> resumed = directory.resume(config.checkpoint().resume(), requestedLora);
+        // with adapters the starting model is their frozen base, needed on resume too
+        CheckpointStore.ModelAndTokenizer initial = resumed.isPresent() && requestedLora == null ? null
                 : ModelSources.load(files, config.model().init());
         Tokenizer tokenizer = resumed.map(CheckpointStore.Loaded::tokenizer).orElseGet(() -> initial.tokenizer());
         ModelConfig model = resumed.map(CheckpointStore.Loaded::config).orElseGet(() -> initial.config());
@@ -82,15 +87,21 @@ public final class PrmJob {
         int threads = SparkRuntime.threadsPerTask(spark, config.spark().threadsPerTask());
         EngineOptions engine = new EngineOptions(DataType.FLOAT, KernelChoice.parse(config.model().kernels()), threads)
                 .withFrozenStorage(config.model().frozenStorage());
+        LoraTraining lora = requestedLora == null ? null : LoraTraining.start(context, requestedLora, model,
+                initial.params(), config.model().init(), resumed, config.model().frozenStorage());
+        if (lora != null) {
+            LOG.info(lora.summary());
+        }
         TrainSpec train = config.train();
         WorkerSetup setup = new WorkerSetup(model, engine, train.optimizer(), new AdamWConfig(train.beta1(),
                 train.beta2(), train.eps(), train.weightDecay(), train.maxGradNorm()), new LrSchedule(train.lr(),
                 train.warmupSteps(), Math.max(train.warmupSteps() + 1, train.totalSteps()), train.minLrRatio()),
-                train.batchSizePerWorker(), train.averagingFrequency(), train.seed(), null, 0, null,
+                train.batchSizePerWorker(), train.averagingFrequency(), train.seed(),
+                lora == null ? null : lora.config(), lora == null ? 0 : lora.base().id(), null,
                 WorkerSetup.PreferenceSetup.processReward(scoreToken));
+        float[] start = lora == null ? (resumed.isPresent() ? null : initial.params()) : lora.initialAdapters();
         TrainingState state = resumed.map(CheckpointStore.Loaded::state).orElseGet(() -> new TrainingState(
-                initial.params(), new float[OptimizerKind.parse(train.optimizer()).stateNames().size()]
-                [initial.params().length], 0));
+                start, new float[OptimizerKind.parse(train.optimizer()).stateNames().size()][start.length], 0));
         int startRound = resumed.map(CheckpointStore.Loaded::round).orElse(0);
         LOG.info("Process reward model from {}: {} solutions with labelled steps ({} labels), score token {}",
                 config.model().init(), count, config.data().labels(), scoreToken);
@@ -101,13 +112,14 @@ public final class PrmJob {
         Map<String, Object> lastRound = new LinkedHashMap<>();
         RoundLoop.Outcome outcome;
         try (DistributedTrainer<StepRow> trainer = new DistributedTrainer<>(context, rows, StepRows.INSTANCE, setup,
-                DistributedTrainer.Mode.parse(train.mode()), "whetstone prm", null, null)) {
+                DistributedTrainer.Mode.parse(train.mode()), "whetstone prm", lora == null ? null : lora.base(),
+                null)) {
             outcome = RoundLoop.run(trainer, state, startRound, resumed.map(CheckpointStore.Loaded::path).orElse(null),
                     new RoundLoop.Settings("prm ", train.rounds(), config.checkpoint().everyRounds(),
                             config.debug().failAfterRound()), directory.metrics(),
                     (round, roundState, last) -> {
                         String written = checkpoints.write(round, roundState, model, tokenizer, train.optimizer(),
-                                stateNames, resolved, train.seed());
+                                stateNames, resolved, train.seed(), lora == null ? null : lora.checkpoint(), last);
                         checkpoints.prune(config.checkpoint().keepLast());
                         return written;
                     }, report -> {
@@ -121,11 +133,15 @@ public final class PrmJob {
                     });
         } finally {
             rows.unpersist(false);
+            if (lora != null) {
+                lora.close();
+            }
             ModelPool.clear();
         }
+        float[] modelParams = lora == null ? outcome.state().params() : lora.merge(outcome.state().params());
         Path export = new Path(directory.path(), "process_reward_model");
         try {
-            checkpoints.writeProcessRewardModel(export, outcome.state().params(), model, tokenizer, scoreToken);
+            checkpoints.writeProcessRewardModel(export, modelParams, model, tokenizer, scoreToken);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the process reward model to " + export, e);
         }

@@ -142,4 +142,44 @@ class PrmJobTest {
         assertEquals(6, beam.questions());
         assertTrue(beam.tokensPerQuestion() >= 2, beam.toString());
     }
+
+    /**
+     * With LoRA only the adapters train (the run counts their parameters), the export is the merged model, and a run
+     * killed after its third round resumes from the adapters' checkpoint on the reloaded base to the same export,
+     * byte for byte, as an uninterrupted one.
+     */
+    @Test
+    void aLoraProcessRewardModelTrainsAdaptersAndResumesToTheSameExport(@TempDir Path dir) throws Exception {
+        Path sftData = TestData.write(dir, "sft.jsonl", TestData.promptCompletionLines(60, 4));
+        SftResult base = new SftJob(SparkTestSession.get(), SftConfig.load(null, TestData.tinySft(sftData,
+                dir.resolve("sft")))).run();
+        Path train = TestData.write(dir, "train.jsonl", solutions(64, 3));
+        java.util.function.Function<String, List<String>> settings = run -> new ArrayList<>(List.of("run.dir="
+                + dir.resolve(run).toUri(), "data.path=" + train.toUri(), "data.seq_len=48", "model.init="
+                + base.checkpoint(), "lora.enabled=true", "lora.rank=4", "train.rounds=6", "train.lr=0.02",
+                "train.warmup_steps=0", "train.batch_size_per_worker=8", "spark.partitions=2",
+                "spark.threads_per_task=1", "checkpoint.every_rounds=3"));
+        PrmJob.Result whole = new PrmJob(SparkTestSession.get(), PrmConfig.load(null, settings.apply("whole"))).run();
+        assertTrue(whole.lastLoss() < whole.firstLoss(), whole.firstLoss() + " -> " + whole.lastLoss());
+        JsonNode start = JSON.readTree(Files.readAllLines(Path.of(URI.create(whole.runDir())).resolve("metrics.jsonl"))
+                .get(0));
+        long trainable = start.get("params").asLong();
+        long full = Files.size(Path.of(URI.create(whole.model())).resolve("model.safetensors")) / 4;
+        assertTrue(trainable > 0 && trainable < full / 10, "only the adapters train: " + trainable + " of ~" + full);
+
+        List<String> killed = settings.apply("killed");
+        killed.add("debug.fail_after_round=3");
+        org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                () -> new PrmJob(SparkTestSession.get(), PrmConfig.load(null, killed)).run());
+        PrmJob.Result resumed = new PrmJob(SparkTestSession.get(), PrmConfig.load(null, settings.apply("killed")))
+                .run();
+        assertEquals(3, resumed.roundsRun());
+        assertTrue(java.util.Arrays.equals(
+                Files.readAllBytes(Path.of(URI.create(whole.model())).resolve("model.safetensors")),
+                Files.readAllBytes(Path.of(URI.create(resumed.model())).resolve("model.safetensors"))),
+                "the resumed LoRA run exports the uninterrupted run's model");
+        byte[] sftWeights = Files.readAllBytes(Path.of(URI.create(base.checkpoint())).resolve("model.safetensors"));
+        assertTrue(!java.util.Arrays.equals(sftWeights,
+                Files.readAllBytes(Path.of(URI.create(whole.model())).resolve("model.safetensors"))));
+    }
 }

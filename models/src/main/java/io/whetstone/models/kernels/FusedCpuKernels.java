@@ -26,6 +26,15 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
     private static final float GELU_C = (float) Math.sqrt(2.0 / Math.PI);
     private static final float GELU_A = 0.044715f;
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
+    /** FIRST_LANES[k]: the first k lanes. */
+    @SuppressWarnings("unchecked")
+    private static final VectorMask<Float>[] FIRST_LANES = new VectorMask[LANES + 1];
+
+    static {
+        for (int k = 0; k <= LANES; k++) {
+            FIRST_LANES[k] = S.indexInRange(0, k);
+        }
+    }
 
     private final RowParallel parallel;
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
@@ -93,8 +102,12 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
         Arrays.fill(dst, n, padded(n), pad);
     }
 
+    /**
+     * The lanes of the vector at i that lie below n. From a table: on JDK 17 indexInRange is not an intrinsic
+     * and allocates a boolean[] and a mask per call (most of the GPT-2 A step's allocation samples in JFR).
+     */
     private static VectorMask<Float> tail(int i, int n) {
-        return S.indexInRange(i, n);
+        return FIRST_LANES[Math.max(0, Math.min(LANES, n - i))];
     }
 
     private static float sum(float[] a, int n) {
@@ -1128,7 +1141,7 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                 for (int i = 0; i < n; i += LANES) {
                     FloatVector pv = FloatVector.fromArray(S, p, i);
                     if (i < decayedEnd) {
-                        pv = pv.mul(decay, S.indexInRange(i, decayedEnd));
+                        pv = pv.mul(decay, tail(i, decayedEnd));
                     }
                     FloatVector gv = FloatVector.fromArray(S, g, i).mul(scale);
                     FloatVector first = FloatVector.fromArray(S, mm, i).mul(b1).add(gv.mul(1 - b1));

@@ -18,7 +18,6 @@ public final class VectorMath {
     /** Lanes per vector. */
     public static final int LANES = SPECIES.length();
 
-    private static final ThreadLocal<float[]> LANES_SCRATCH = ThreadLocal.withInitial(() -> new float[LANES]);
     private static final float LOG2E = 1.44269504088896341f;
     private static final float LN2_HIGH = 0.693359375f;
     private static final float LN2_LOW = -2.12194440e-4f;
@@ -34,13 +33,15 @@ public final class VectorMath {
         return (n + LANES - 1) / LANES * LANES;
     }
 
-    /** The lanes' sum, added in lane order. */
+    /**
+     * The lanes' sum, added in lane order. Lane by lane rather than through an array: C2 unrolls the
+     * constant-length loop into register extracts (a thread-local scratch array cost a lookup per call,
+     * 8% of the GPT-2 A step's Java samples in JFR).
+     */
     public static float addLanes(FloatVector vector) {
-        float[] lanes = LANES_SCRATCH.get();
-        vector.intoArray(lanes, 0);
         float sum = 0f;
         for (int i = 0; i < LANES; i++) {
-            sum += lanes[i];
+            sum += vector.lane(i);
         }
         return sum;
     }
