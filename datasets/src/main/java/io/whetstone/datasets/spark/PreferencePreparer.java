@@ -103,6 +103,20 @@ public final class PreferencePreparer {
     }
 
     /**
+     * One record laid out and tokenized as training lays it out (a completion longer than seq_len + 1 is cut), for
+     * scoring it outside training (eval-rm); bad records throw an IllegalArgumentException naming file, line and field.
+     */
+    public static PreferenceRow unit(PreferenceParser parser, String source, long line, String json,
+                                     Tokenizer tokenizer, int seqLen) {
+        Outcome outcome = tokenize(parser.parseJson(source, line, json), source, line, json, tokenizer, seqLen,
+                CorpusSpec.Truncation.TRUNCATE);
+        if (outcome.error() != null) {
+            throw new IllegalArgumentException(outcome.error().describe());
+        }
+        return outcome.unit().row();
+    }
+
+    /**
      * Tokenizes one parsed record into a unit, or says why it cannot be one: a completion longer than the row
      * (with {@code truncation=error}), or a prompt that leaves no completion token in the row.
      */

@@ -18,8 +18,9 @@ import picocli.CommandLine.Option;
 /** {@code whetstone eval-rm}: a reward model's pairwise accuracy on held-out pairs. */
 @Command(name = "eval-rm", mixinStandardHelpOptions = true,
         description = {"A reward model's pairwise accuracy on held-out preference pairs.",
-                "%nReads JSONL string pairs (prompt, chosen, rejected; or --implicit-prompt for whole texts "
-                        + "sharing their prompt), scored on Spark as RL scores with the model. Prints pairs, "
+                "%nReads JSONL pairs (prompt, chosen, rejected) of strings, scored on Spark as RL scores with the "
+                        + "model (--implicit-prompt: whole texts sharing their prompt), or of message lists, laid out "
+                        + "by the model's chat template as reward-model training lays them out. Prints pairs, "
                         + "accuracy and mean reward gap; --out writes every pair's two rewards as JSON lines (the "
                         + "data of a reward-distribution plot)."})
 public final class EvalRewardModelCommand implements Callable<Integer> {

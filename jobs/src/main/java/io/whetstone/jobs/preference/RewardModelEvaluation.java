@@ -2,11 +2,15 @@ package io.whetstone.jobs.preference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.whetstone.datasets.pack.PreferenceRow;
+import io.whetstone.datasets.records.PreferenceFormat;
 import io.whetstone.datasets.records.PreferenceParser;
 import io.whetstone.datasets.rewards.RewardInput;
 import io.whetstone.datasets.spark.CorpusReader;
+import io.whetstone.datasets.spark.PreferencePreparer;
 import io.whetstone.datasets.spark.RawRecord;
 import io.whetstone.jobs.rollout.ModelReward;
+import io.whetstone.jobs.sft.ChatTemplates;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,15 +40,20 @@ public record RewardModelEvaluation(long pairs, double accuracy, double meanGap,
     }
 
     /**
-     * Scores the pairs at {@code path} (JSONL {@code {"prompt", "chosen", "rejected"}} strings, or with
-     * {@code implicitPrompt} whole texts sharing their prompt) with {@code reward}.
+     * Scores the pairs at {@code path} with {@code reward}: JSONL {@code {"prompt", "chosen", "rejected"}} as
+     * strings (or with {@code implicitPrompt} whole texts sharing their prompt), scored as RL scores a prompt and
+     * its completion; or as message lists (a prompt's turns, the completions' assistant turns), laid out by the
+     * reward model's chat template and tokenized exactly as reward-model training lays them out, and scored where
+     * training reads the reward.
      */
     public static RewardModelEvaluation evaluate(SparkSession spark, String path, boolean implicitPrompt,
                                                  ModelReward reward, int partitions) {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
         context.setJobDescription("whetstone: score held-out pairs with a reward model");
+        PreferenceParser messages = new PreferenceParser(PreferenceFormat.PAIRED,
+                ChatTemplates.forModel(reward.tokenizer()));
         List<Scored> scored = CorpusReader.jsonl(context, path).repartition(partitions)
-                .map(record -> score(record, implicitPrompt, reward)).collect();
+                .map(record -> score(record, implicitPrompt, messages, reward)).collect();
         List<Scored> sorted = new ArrayList<>(scored);
         sorted.sort(java.util.Comparator.comparing(Scored::id));
         if (sorted.isEmpty()) {
@@ -59,8 +68,15 @@ public record RewardModelEvaluation(long pairs, double accuracy, double meanGap,
         return new RewardModelEvaluation(sorted.size(), correct / sorted.size(), gap / sorted.size(), sorted);
     }
 
-    private static Scored score(RawRecord record, boolean implicitPrompt, ModelReward reward) throws Exception {
+    private static Scored score(RawRecord record, boolean implicitPrompt, PreferenceParser messages,
+                                ModelReward reward) throws Exception {
         JsonNode node = JSON.readTree(record.json());
+        String id = String.format("%s:%012d", record.source(), record.line());
+        if (!implicitPrompt && node.isObject() && (node.path("prompt").isArray() || node.path("chosen").isArray())) {
+            PreferenceRow unit = PreferencePreparer.unit(messages, record.source(), record.line(), record.json(),
+                    reward.tokenizer(), reward.maxSeqLen() - 1);
+            return new Scored(id, reward.scoreRow(unit.chosen()), reward.scoreRow(unit.rejected()));
+        }
         String chosen = text(node, "chosen", record);
         String rejected = text(node, "rejected", record);
         String prompt;
@@ -72,7 +88,6 @@ public record RewardModelEvaluation(long pairs, double accuracy, double meanGap,
         } else {
             prompt = text(node, "prompt", record);
         }
-        String id = String.format("%s:%012d", record.source(), record.line());
         return new Scored(id, reward.score(new RewardInput(prompt, chosen, "", 0, false)),
                 reward.score(new RewardInput(prompt, rejected, "", 0, false)));
     }
@@ -81,7 +96,7 @@ public record RewardModelEvaluation(long pairs, double accuracy, double meanGap,
         JsonNode value = node.get(field);
         if (value == null || !value.isTextual()) {
             throw new IllegalArgumentException(record.source() + ":" + record.line() + ": " + field
-                    + ": expected a string (eval-rm reads string pairs)");
+                    + ": expected a string (or, without --implicit-prompt, message lists)");
         }
         return value.asText();
     }

@@ -1,5 +1,6 @@
 package io.whetstone.jobs.rollout;
 
+import io.whetstone.datasets.pack.PackedSequence;
 import io.whetstone.datasets.rewards.Reward;
 import io.whetstone.datasets.rewards.RewardInput;
 import io.whetstone.datasets.tokenize.Tokenizer;
@@ -95,6 +96,40 @@ public final class ModelReward implements Reward {
         }
     }
 
+    /** The reward model's tokenizer (with the chat template it was trained with, if any). */
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** Longest sequence the model reads. */
+    public int maxSeqLen() {
+        return config.maxSeqLen();
+    }
+
+    /**
+     * The reward of a training row (a preference unit's chosen or rejected row), read where the reward-model
+     * objective reads it: at the row's last trained input position (the one that predicts its last trained token).
+     */
+    public double scoreRow(PackedSequence row) {
+        int last = -1;
+        for (int t = 0; t + 1 < row.ids().length; t++) {
+            if (row.targetMask()[t + 1]) {
+                last = t;
+            }
+        }
+        if (last < 0) {
+            throw new IllegalArgumentException("a row with no trained position has no reward");
+        }
+        int[] ids = Arrays.copyOf(row.ids(), last + 1);
+        ModelPool.Key key = ModelPool.Key.frozen(ModelPool.Role.REWARD_MODEL, config, engine, weights.id());
+        Transformer model = ModelPool.acquire(key, weights::value);
+        try {
+            return scoreIds(model, ids);
+        } finally {
+            ModelPool.release(key, model);
+        }
+    }
+
     private double score(Transformer model, RewardInput input) {
         int[] text = tokenizer.encode(input.prompt() + input.completion());
         int length = Math.min(config.maxSeqLen(), text.length + 1);
@@ -102,6 +137,12 @@ public final class ModelReward implements Reward {
         ids[0] = tokenizer.bosId();
         // keep the end of a sequence longer than the model's context: the last token is what is scored
         System.arraycopy(text, text.length - (length - 1), ids, 1, length - 1);
+        return scoreIds(model, ids);
+    }
+
+    /** The head on the final normed hidden state after the last of {@code ids}. */
+    private double scoreIds(Transformer model, int[] ids) {
+        int length = ids.length;
         int[] targets = new int[length];
         Arrays.fill(targets, -1);
         model.forward(ids, targets, 1, length);

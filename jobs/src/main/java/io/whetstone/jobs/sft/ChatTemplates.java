@@ -75,6 +75,23 @@ public final class ChatTemplates {
     }
 
     /**
+     * How a trained model's chats are laid out, as {@code auto} resolves it for a run ({@link #resolve}): the template
+     * its tokenizer carries, or whetstone's markers where it carries none or carries the markers written as one.
+     * Dated today (a template that reads the date renders it as of now). For reading a model's data outside a run.
+     */
+    public static ChatTemplateSpec forModel(Tokenizer tokenizer) {
+        if (tokenizer.chatTemplate().isEmpty() || ChatTemplateSpec.isMarkersTemplate(tokenizer.chatTemplate().get())) {
+            return new ChatTemplateSpec();
+        }
+        try {
+            return new ChatTemplateSpec(ModelChatTemplate.of(tokenizer.chatTemplate().get(),
+                    tokenizer.templateVariables(), tokenizer.specialTokenTexts(), Instant.now()));
+        } catch (io.whetstone.datasets.jinja.JinjaException e) {
+            throw new IllegalArgumentException("the model's chat template: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * {@code tokenizer} carrying whetstone's markers as a Jinja chat template ({@link ChatTemplateSpec#markersAsJinja}),
      * so exported checkpoints render chats in transformers as they were trained; where a marker is not a special token
      * of the vocabulary (a mapped ordinary piece would be re-tokenized as text) or the tokenizer cannot carry a

@@ -9,13 +9,19 @@ import io.whetstone.jobs.TestData;
 import io.whetstone.jobs.config.DpoConfig;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
+import io.whetstone.jobs.rollout.ModelReward;
+import io.whetstone.models.engine.EngineOptions;
+import io.whetstone.models.kernels.KernelChoice;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
 
 /** DPO on message-list pairs from the real GGUF model, its chat markers mapped with tokenizer.special_tokens. */
 class DpoMappedMarkersTest {
@@ -81,5 +87,39 @@ class DpoMappedMarkersTest {
         DpoResult result = new DpoJob(SparkTestSession.get(), DpoConfig.load(null, templated)).run();
         assertEquals(8, result.corpus().units());
         assertEquals(Math.log(2), result.firstLoss(), 1e-3);
+    }
+
+    /**
+     * A reward model on message-list pairs (markers mapped onto the GGUF vocabulary): eval-rm reads the same message
+     * lists, lays them out with the exported model's chat template and ranks every pair; a record mixing a string
+     * prompt with message completions is refused naming its file, line and field.
+     */
+    @Test
+    void evalRmScoresMessagePairsLaidOutAsInTraining(@TempDir Path dir) throws IOException {
+        Path data = pairs(dir, 16);
+        DpoResult result = new DpoJob(SparkTestSession.get(), DpoConfig.load(null, List.of(
+                "preference.loss=bradley_terry", "run.dir=" + dir.resolve("rm").toUri(), "data.path=" + data.toUri(),
+                "data.seq_len=48", "model.init=" + STORIES, "train.rounds=6", "train.mode=gradient",
+                "train.averaging_frequency=1", "train.batch_size_per_worker=4", "train.lr=0.01",
+                "train.warmup_steps=0", "spark.partitions=2", "spark.threads_per_task=1",
+                "tokenizer.special_tokens={\"<|user|>\": \"\u2581O\", \"<|assistant|>\": \"\u2581H\", \"<|end|>\": \"</s>\"}")))
+                .run();
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
+        ModelReward model = ModelReward.load(context, new HadoopFiles(context.hadoopConfiguration()),
+                result.rewardModel(), new EngineOptions(DataType.FLOAT, KernelChoice.AUTO, 1));
+        RewardModelEvaluation evaluation = RewardModelEvaluation.evaluate(SparkTestSession.get(),
+                data.toUri().toString(), false, model, 2);
+        assertEquals(16, evaluation.pairs());
+        assertEquals(1.0, evaluation.accuracy(), evaluation.toString());
+        assertTrue(evaluation.meanGap() > 0);
+
+        Path mixed = TestData.write(dir, "mixed.jsonl", List.of(Files.readAllLines(data).get(0), "{\"prompt\": "
+                + "\"What did Tim have?\", \"chosen\": [{\"role\": \"assistant\", \"content\": \"A ball.\"}], "
+                + "\"rejected\": [{\"role\": \"assistant\", \"content\": \"The sky.\"}]}"));
+        Exception error = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+                () -> RewardModelEvaluation.evaluate(SparkTestSession.get(), mixed.toUri().toString(), false, model, 1));
+        String message = String.valueOf(error.getMessage()) + (error.getCause() == null ? ""
+                : error.getCause().getMessage());
+        assertTrue(message.contains("mixed.jsonl:2") && message.contains("chosen"), message);
     }
 }

@@ -81,6 +81,36 @@ class RewardModelJobTest {
                 new EngineOptions(DataType.FLOAT, KernelChoice.AUTO, 1));
     }
 
+    /**
+     * A training row is scored at its last trained input position: for a row of BOS + prompt + completion + EOS with
+     * the completion and EOS trained, that is the completion's last token, the position RL's string scoring reads.
+     */
+    @Test
+    void aRowIsScoredWhereTheStringScoringReadsTheSameTokens() {
+        ModelReward model = load();
+        String prompt = "What is 2 + 3? ";
+        String completion = "#### 5";
+        int[] promptIds = model.tokenizer().encode(prompt);
+        int[] completionIds = model.tokenizer().encode(completion);
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.util.Arrays.equals(model.tokenizer().encode(prompt
+                + completion), java.util.stream.IntStream.concat(java.util.Arrays.stream(promptIds),
+                java.util.Arrays.stream(completionIds)).toArray()), "the byte tokenizer splits at the boundary");
+        int length = 1 + promptIds.length + completionIds.length + 1 + 3; // then three pad ids
+        int[] ids = new int[length];
+        boolean[] mask = new boolean[length];
+        ids[0] = model.tokenizer().bosId();
+        System.arraycopy(promptIds, 0, ids, 1, promptIds.length);
+        System.arraycopy(completionIds, 0, ids, 1 + promptIds.length, completionIds.length);
+        int eos = 1 + promptIds.length + completionIds.length;
+        ids[eos] = model.tokenizer().eosId();
+        for (int t = 1 + promptIds.length; t <= eos; t++) {
+            mask[t] = true;
+        }
+        double row = model.scoreRow(new io.whetstone.datasets.pack.PackedSequence(ids, mask, 1));
+        double text = model.score(new RewardInput(prompt, completion, "", 0, false));
+        assertEquals(text, row, 1e-6);
+    }
+
     @Test
     void theExportedRewardModelRanksThePairsAsInTraining() throws IOException {
         assertTrue(reward.lastLoss() < 0.2 * reward.firstLoss(), reward.firstLoss() + " -> " + reward.lastLoss());
