@@ -87,13 +87,7 @@ public final class ModelReward implements Reward {
 
     @Override
     public double score(RewardInput input) {
-        ModelPool.Key key = ModelPool.Key.frozen(ModelPool.Role.REWARD_MODEL, config, engine, weights.id());
-        Transformer model = ModelPool.acquire(key, weights::value);
-        try {
-            return score(model, input);
-        } finally {
-            ModelPool.release(key, model);
-        }
+        return scorePooled(ids(input));
     }
 
     /** The reward model's tokenizer (with the chat template it was trained with, if any). */
@@ -120,7 +114,22 @@ public final class ModelReward implements Reward {
         if (last < 0) {
             throw new IllegalArgumentException("a row with no trained position has no reward");
         }
-        int[] ids = Arrays.copyOf(row.ids(), last + 1);
+        return scorePooled(Arrays.copyOf(row.ids(), last + 1));
+    }
+
+    /** BOS + prompt + completion, keeping the end of a sequence longer than the model's context. */
+    private int[] ids(RewardInput input) {
+        int[] text = tokenizer.encode(input.prompt() + input.completion());
+        int length = Math.min(config.maxSeqLen(), text.length + 1);
+        int[] ids = new int[length];
+        ids[0] = tokenizer.bosId();
+        // keep the end of a sequence longer than the model's context: the last token is what is scored
+        System.arraycopy(text, text.length - (length - 1), ids, 1, length - 1);
+        return ids;
+    }
+
+    /** {@link #scoreIds} on this executor's pooled copy of the model. */
+    private double scorePooled(int[] ids) {
         ModelPool.Key key = ModelPool.Key.frozen(ModelPool.Role.REWARD_MODEL, config, engine, weights.id());
         Transformer model = ModelPool.acquire(key, weights::value);
         try {
@@ -128,16 +137,6 @@ public final class ModelReward implements Reward {
         } finally {
             ModelPool.release(key, model);
         }
-    }
-
-    private double score(Transformer model, RewardInput input) {
-        int[] text = tokenizer.encode(input.prompt() + input.completion());
-        int length = Math.min(config.maxSeqLen(), text.length + 1);
-        int[] ids = new int[length];
-        ids[0] = tokenizer.bosId();
-        // keep the end of a sequence longer than the model's context: the last token is what is scored
-        System.arraycopy(text, text.length - (length - 1), ids, 1, length - 1);
-        return scoreIds(model, ids);
     }
 
     /** The head on the final normed hidden state after the last of {@code ids}. */

@@ -66,6 +66,13 @@ class PrmJobTest {
         return lines;
     }
 
+    /** The small causal LM the process reward models start from. */
+    private static SftResult sftModel(Path dir) throws Exception {
+        Path sftData = TestData.write(dir, "sft.jsonl", TestData.promptCompletionLines(60, 4));
+        return new SftJob(SparkTestSession.get(), SftConfig.load(null, TestData.tinySft(sftData, dir.resolve("sft"))))
+                .run();
+    }
+
     @Test
     void badStepRecordsAreRefusedWithFileLineAndField(@TempDir Path dir) throws Exception {
         List<String> lines = new ArrayList<>(solutions(3, 5));
@@ -88,9 +95,7 @@ class PrmJobTest {
 
     @Test
     void aProcessRewardModelLearnsWhichStepsAreRight(@TempDir Path dir) throws Exception {
-        Path sftData = TestData.write(dir, "sft.jsonl", TestData.promptCompletionLines(60, 4));
-        SftResult base = new SftJob(SparkTestSession.get(), SftConfig.load(null, TestData.tinySft(sftData,
-                dir.resolve("sft")))).run();
+        SftResult base = sftModel(dir);
         Path train = TestData.write(dir, "train.jsonl", solutions(160, 1));
         Path heldout = TestData.write(dir, "heldout.jsonl", solutions(60, 2));
         PrmJob.Result result = new PrmJob(SparkTestSession.get(), PrmConfig.load(null, List.of("run.dir="
@@ -150,9 +155,7 @@ class PrmJobTest {
      */
     @Test
     void aLoraProcessRewardModelTrainsAdaptersAndResumesToTheSameExport(@TempDir Path dir) throws Exception {
-        Path sftData = TestData.write(dir, "sft.jsonl", TestData.promptCompletionLines(60, 4));
-        SftResult base = new SftJob(SparkTestSession.get(), SftConfig.load(null, TestData.tinySft(sftData,
-                dir.resolve("sft")))).run();
+        SftResult base = sftModel(dir);
         Path train = TestData.write(dir, "train.jsonl", solutions(64, 3));
         java.util.function.Function<String, List<String>> settings = run -> new ArrayList<>(List.of("run.dir="
                 + dir.resolve(run).toUri(), "data.path=" + train.toUri(), "data.seq_len=48", "model.init="
