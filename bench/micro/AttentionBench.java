@@ -2,6 +2,7 @@
 // the causal work (4 * T(T+1)/2 * D multiply-adds per head forward, twice that backward).
 // Run: mvn -q -o install -DskipTests && mvn -o -q -pl models dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt
 //      java --add-modules jdk.incubator.vector -cp models/target/classes:$(cat /tmp/cp.txt) bench/micro/AttentionBench.java 2
+// (threads; a second argument, e.g. `2 A`, runs only A for 40 repetitions: A's kernels need longer to be compiled)
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
