@@ -11,8 +11,10 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Rejection sampling's bookkeeping: which of a prompt's samples enter the corpus (verified, not a repeat of
- * one already kept, within the per-prompt limit, in sample order) and the statistics of the whole run.
+ * Rejection sampling's bookkeeping: which of a prompt's samples enter the corpus (verified, not empty, not a repeat
+ * of one already kept, within the per-prompt limit, in sample order) and the statistics of the whole run. An empty
+ * rationale (the teacher stopped at once) is never kept, whatever the verifier says: it is no training example, and
+ * the corpus must pass the SFT reader's validation.
  * Pure and deterministic: the same samples give the same corpus.
  */
 final class CorpusFilter {
@@ -42,6 +44,7 @@ final class CorpusFilter {
         long failures = 0;
         long duplicates = 0;
         long overLimit = 0;
+        long empty = 0;
         long truncated = 0;
         long promptsWithVerified = 0;
         TreeMap<Integer, Long> acceptedHistogram = new TreeMap<>();
@@ -64,6 +67,10 @@ final class CorpusFilter {
                     continue;
                 }
                 groupVerified++;
+                if (s.completion().isBlank()) {
+                    empty++;
+                    continue;
+                }
                 if (dedupe && !seen.add(normalise(s.completion()))) {
                     groupDuplicates++;
                     continue;
@@ -103,6 +110,7 @@ final class CorpusFilter {
         stats.put("accepted", accepted.size());
         stats.put("duplicates_dropped", duplicates);
         stats.put("over_limit_dropped", overLimit);
+        stats.put("empty_dropped", empty);
         stats.put("verifier_failures", failures);
         stats.put("truncated_samples", truncated);
         Map<String, Long> histogram = new LinkedHashMap<>();

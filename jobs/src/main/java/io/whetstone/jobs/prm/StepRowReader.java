@@ -58,7 +58,11 @@ public final class StepRowReader {
                     + String.join("\n  ", first) + (bad > first.size() ? "\n  ... and " + (bad - first.size())
                     + " more" : ""));
         }
-        return parsed.map(Tuple2::_1);
+        // Dealt evenly by position, in file order within each partition: the file's byte splits hold unequal numbers
+        // of solutions with a labelled step (those without one are dropped above), and a partition left empty
+        // could not train. The same file gives the same partitions, on a retried task too.
+        return parsed.map(Tuple2::_1).zipWithIndex().mapToPair(row -> new Tuple2<>(row._2(), row._1()))
+                .repartitionAndSortWithinPartitions(new org.apache.spark.HashPartitioner(partitions)).values();
     }
 
     static StepRow parse(ObjectMapper json, String text, String where, Tokenizer tokenizer, String field,

@@ -96,6 +96,42 @@ class ShippedConfigsTest {
                 .path());
     }
 
+    /**
+     * A sampled corpus fits the rows of the config that trains on it: the longest prompt of the sampling config's
+     * data (as the byte tokenizer of conf/sft.yaml's model reads it: BOS, "Question: ...\nAnswer: ") plus its
+     * max_new_tokens and EOS, within the training config's seq_len + 1. conf/dpo.yaml once had 384 for GSM8K's
+     * prompts of up to ~1,010 bytes, and failed on the pairs conf/preference-data.yaml writes.
+     */
+    @Test
+    void sampledCorporaFitTheRowsOfTheConfigsTrainingOnThem() throws IOException {
+        PreferenceDataConfig pairs = PreferenceDataConfig.load(CONF.resolve("preference-data.yaml"), List.of());
+        DistillDataConfig rationales = DistillDataConfig.load(CONF.resolve("distill-data.yaml"), List.of());
+        int pairsLongest = longestPrompt(pairs.data().path()) + pairs.sampling().maxNewTokens() + 2;
+        int rationalesLongest = longestPrompt(rationales.data().path()) + rationales.sampling().maxNewTokens() + 2;
+        DpoConfig dpo = DpoConfig.load(CONF.resolve("dpo.yaml"), List.of());
+        DpoConfig rewardModel = DpoConfig.load(CONF.resolve("reward-model.yaml"),
+                List.of("preference.loss=bradley_terry"));
+        SftConfig distill = SftConfig.load(CONF.resolve("distill.yaml"), List.of());
+        assertTrue(pairsLongest <= dpo.data().seqLen() + 1, "dpo.yaml data.seq_len " + dpo.data().seqLen()
+                + " < " + pairsLongest);
+        assertTrue(pairsLongest <= rewardModel.data().seqLen() + 1, "reward-model.yaml data.seq_len "
+                + rewardModel.data().seqLen() + " < " + pairsLongest);
+        assertTrue(rationalesLongest <= distill.data().seqLen() + 1, "distill.yaml data.seq_len "
+                + distill.data().seqLen() + " < " + rationalesLongest);
+    }
+
+    /** Bytes of the longest GSM8K question as a prompt. */
+    private static int longestPrompt(String gsm8k) throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        int longest = 0;
+        for (String line : Files.readAllLines(Path.of(gsm8k))) {
+            String question = json.readTree(line).get("question").asText();
+            longest = Math.max(longest, ("Question: " + question + "\nAnswer: ")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        }
+        return longest;
+    }
+
     /** Path-valued keys (the loader's list) that hold a local absolute path, by dotted key. */
     private static void collect(String prefix, com.fasterxml.jackson.databind.JsonNode node, Map<String, String> out) {
         if (node.isObject()) {

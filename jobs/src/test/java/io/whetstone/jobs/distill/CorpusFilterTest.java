@@ -22,6 +22,7 @@ class CorpusFilterTest {
                 sample(1, 2, "c", 1, null, "stop"),
                 sample(1, 0, "a  b", 1, null, "stop"),
                 sample(1, 1, "a b", 1, null, "stop"),        // a repeat, whitespace aside
+                sample(1, 4, " \n", 1, null, "stop"),       // empty: verified, never kept
                 sample(1, 3, "d", 1, null, "stop"),          // over the limit of 2
                 sample(0, 0, "x", 0, null, "length"),        // not verified
                 sample(0, 1, "y", Double.NaN, "timeout", "stop"),
@@ -30,9 +31,10 @@ class CorpusFilterTest {
         assertEquals(List.of("a  b", "c"), result.accepted().stream().map(SampleRecord::completion).toList());
         Map<String, Object> stats = result.stats();
         assertEquals(3, stats.get("prompts"));
-        assertEquals(7L, ((Number) stats.get("samples")).longValue());
-        assertEquals(4L, stats.get("verified"));
-        assertEquals(4.0 / 6, (double) stats.get("teacher_accuracy"), 1e-12); // failures are not attempts
+        assertEquals(8L, ((Number) stats.get("samples")).longValue());
+        assertEquals(5L, stats.get("verified"));
+        assertEquals(5.0 / 7, (double) stats.get("teacher_accuracy"), 1e-12); // failures are not attempts
+        assertEquals(1L, stats.get("empty_dropped"));
         assertEquals(1L, stats.get("duplicates_dropped"));
         assertEquals(1L, stats.get("over_limit_dropped"));
         assertEquals(1L, stats.get("verifier_failures"));

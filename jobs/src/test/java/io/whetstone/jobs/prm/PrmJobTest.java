@@ -94,6 +94,23 @@ class PrmJobTest {
     }
 
     @Test
+    void solutionsWithALabelledStepAreDealtEvenlyWhereverTheyAreInTheFile(@TempDir Path dir) throws Exception {
+        // the first 12 lines are long prompts whose steps all fall past the row's 64 ids (dropped); the 4 usable
+        // solutions sit together in the file's last byte split
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            lines.add("{\"prompt\": \"" + "x".repeat(300) + "\", \"steps\": [\"1+1=2. \"], \"soft_labels\": [1.0]}");
+        }
+        lines.addAll(solutions(4, 3));
+        Path file = TestData.write(dir, "skewed.jsonl", lines);
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
+        List<List<StepRow>> partitions = StepRowReader.read(context, file.toUri().toString(),
+                new io.whetstone.datasets.tokenize.ByteTokenizer(), "soft_labels", 64, 4).glom().collect();
+        assertEquals(4, partitions.size());
+        assertEquals(List.of(1, 1, 1, 1), partitions.stream().map(List::size).toList(), "one solution each");
+    }
+
+    @Test
     void aProcessRewardModelLearnsWhichStepsAreRight(@TempDir Path dir) throws Exception {
         SftResult base = sftModel(dir);
         Path train = TestData.write(dir, "train.jsonl", solutions(160, 1));
