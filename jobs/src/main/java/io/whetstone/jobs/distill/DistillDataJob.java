@@ -109,6 +109,12 @@ public final class DistillDataJob {
         long samplesThisRun = sampled.samplesThisRun();
         CorpusFilter.Result result = new CorpusFilter(config.filter().minReward(), config.filter().maxPerPrompt(),
                 config.filter().dedupe()).apply(all);
+        if (result.accepted().isEmpty()) {
+            // an empty corpus is no output: the stage after this one (distill, sft) would refuse it anyway
+            throw new IllegalArgumentException("no corpus: of " + all.size() + " samples, none was kept (verified at "
+                    + "filter.min_reward = " + config.filter().minReward() + " or above, and not empty); stats: "
+                    + result.stats());
+        }
         Map<String, Object> stats = new LinkedHashMap<>(result.stats());
         stats.put("sampling_seconds", seconds);
         stats.put("samples_per_second", seconds == 0 ? 0 : samplesThisRun / seconds);

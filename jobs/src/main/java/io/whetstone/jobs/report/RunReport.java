@@ -180,11 +180,24 @@ public final class RunReport {
                     last = event;
                 }
             }
+            Map<String, String> types = rewardTypes(stage.config());
             for (JsonNode event : first == null ? List.<JsonNode>of() : first == last ? List.of(first)
                     : List.of(first, last)) {
                 long n = event.path("eval").path("prompts").asLong();
-                rows.add(accuracyRow(stage.name() + " (iteration " + event.path("iteration").asInt() + ")",
-                        "held-out prompts, reward 1", Math.round(event.path("eval").path("correct").asDouble() * n), n));
+                String label = stage.name() + " (iteration " + event.path("iteration").asInt() + ")";
+                event.path("eval").fields().forEachRemaining(field -> {
+                    String name = field.getKey();
+                    if (name.equals("prompts") || name.equals("reward") && event.path("eval").size() <= 3) {
+                        return; // the total of a single component is that component
+                    }
+                    double mean = field.getValue().asDouble();
+                    if (BINARY_REWARDS.contains(types.getOrDefault(name, ""))) {
+                        rows.add(accuracyRow(label, "held-out prompts, " + name + " = 1", Math.round(mean * n), n));
+                    } else {
+                        rows.add(new String[] {Html.escape(label), Html.escape("held-out prompts, mean " + name),
+                                Html.number(mean), "", Long.toString(n)});
+                    }
+                });
             }
         }
         if (rows.isEmpty()) {
@@ -200,6 +213,28 @@ public final class RunReport {
             html.append("</tr>");
         }
         html.append("</table>");
+    }
+
+    /** Reward component types that score 0 or 1, whose mean over prompts is a proportion with a Wilson interval. */
+    private static final Set<String> BINARY_REWARDS = Set.of("task", "gsm8k", "format", "mentions");
+
+    /** An RL stage's reward components, name to type, from its resolved config (empty when it has none). */
+    static Map<String, String> rewardTypes(String resolvedConfig) {
+        Map<String, String> types = new LinkedHashMap<>();
+        if (resolvedConfig == null) {
+            return types;
+        }
+        try {
+            JsonNode components = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                    .readTree(resolvedConfig).path("rewards").path("components");
+            for (JsonNode component : components) {
+                String type = component.path("type").asText();
+                types.put(component.path("name").asText(type), type);
+            }
+        } catch (IOException e) {
+            // a config the report cannot read: every component is shown as a mean, without an interval
+        }
+        return types;
     }
 
     private static String[] accuracyRow(String stage, String on, long correct, long total) {

@@ -374,8 +374,10 @@ final class RlIterations {
             return true;
         }
         String why = !guards.action().equals("rollback") ? ""
-                : !canRollBack ? " (nothing to roll back to: no state before this one has passed the guards since "
-                        + "the run started)"
+                : position.lastGood == null ? " (nothing to roll back to: no state has passed the guards since the "
+                        + "run started)"
+                : !canRollBack ? " (nothing to roll back to: this is the state of step " + position.state.step()
+                        + " rolled back to, breaching on fresh rollouts; no earlier good state is kept)"
                 : " (after " + position.rollbacks + " rollbacks)";
         stopReason = "iteration " + iteration + ": " + breach + why;
         LOG.error("Stopping: {}. {}", stopReason, lastCheckpoint == null ? "No checkpoint was written"

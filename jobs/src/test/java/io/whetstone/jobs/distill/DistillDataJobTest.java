@@ -91,7 +91,8 @@ class DistillDataJobTest {
         assertEquals((double) verified / 24, (double) stats.get("teacher_accuracy"), 1e-12);
         assertEquals(verified, ((Number) stats.get("accepted")).longValue()
                 + ((Number) stats.get("duplicates_dropped")).longValue()
-                + ((Number) stats.get("over_limit_dropped")).longValue());
+                + ((Number) stats.get("over_limit_dropped")).longValue()
+                + ((Number) stats.get("empty_dropped")).longValue());
         assertEquals(6, Files.readAllLines(dir.resolve("corpus/prompts.jsonl")).size());
         assertTrue(Files.exists(dir.resolve("corpus/_SUCCESS")));
         assertTrue(Files.exists(dir.resolve("corpus/corpus.parquet")));
@@ -107,6 +108,16 @@ class DistillDataJobTest {
                     "spark.partitions=2", "spark.threads_per_task=1"))).run();
             assertEquals(lines.size(), sft.corpus().examples(), data);
         }
+    }
+
+    @Test
+    void aRunThatKeepsNothingIsAnErrorNotAnEmptyCorpus(@TempDir Path dir) throws IOException {
+        List<String> settings = settings(prompts(dir), dir.resolve("corpus"), dir.resolve("run"));
+        settings.add("filter.verifier={type: mentions, word: zygomorphic}");
+        IllegalArgumentException error = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> run(settings));
+        assertTrue(error.getMessage().startsWith("no corpus: of 24 samples, none was kept"), error.getMessage());
+        assertFalse(Files.exists(dir.resolve("corpus/_SUCCESS")), "no output marked complete");
     }
 
     @Test

@@ -30,17 +30,20 @@ class RunReportTest {
         Path rl = Files.createDirectories(dir.resolve("grpo"));
         List<String> lines = new ArrayList<>();
         lines.add("{\"event\":\"start\",\"iteration\":0,\"params\":805760}");
-        lines.add("{\"event\":\"eval_before\",\"iteration\":0,\"eval\":{\"correct\":0.5,\"prompts\":200.0}}");
+        lines.add("{\"event\":\"eval_before\",\"iteration\":0,\"eval\":{\"correct\":0.5,\"overlong\":-0.25,"
+                + "\"reward\":0.4,\"prompts\":200.0}}");
         for (int i = 1; i <= 4; i++) {
             lines.add(String.format(Locale.ROOT, "{\"iteration\":%d,\"reward_mean\":%.3f,\"reward_min\":0.0,"
                     + "\"reward_max\":1.0,\"kl\":%.4f,\"entropy\":0.05,\"lr\":1e-4,\"eta_s\":99}", i, 0.3 + 0.05 * i,
                     0.001 * i));
         }
         lines.add("{\"event\":\"guard_breach\",\"iteration\":4,\"guard\":\"kl_max\",\"value\":0.61}");
-        lines.add("{\"event\":\"eval\",\"iteration\":4,\"eval\":{\"correct\":0.62,\"prompts\":200.0}}");
+        lines.add("{\"event\":\"eval\",\"iteration\":4,\"eval\":{\"correct\":0.62,\"overlong\":-0.1,"
+                + "\"reward\":0.57,\"prompts\":200.0}}");
         lines.add("{\"event\":\"end\",\"iterations_run\":4,\"checkpoint\":\"file:/x/grpo/checkpoints/round-000004\"}");
         Files.write(rl.resolve("metrics.jsonl"), lines);
-        Files.writeString(rl.resolve("config.resolved.yaml"), "algorithm:\n  name: grpo\n");
+        Files.writeString(rl.resolve("config.resolved.yaml"), "algorithm:\n  name: grpo\nrewards:\n  components:\n"
+                + "    - {name: correct, type: task, weight: 1.0}\n    - {name: overlong, type: length, weight: 0.5}\n");
 
         Path tts = Files.createDirectories(dir.resolve("tts"));
         Files.writeString(tts.resolve("metrics.jsonl"), "{\"event\":\"end\",\"questions\":50,\"seconds\":12.5}\n");
@@ -57,10 +60,15 @@ class RunReportTest {
         assertTrue(grpo.contains("Constant over the run: lr = 1.000e-04; entropy = 0.0500"), grpo);
         assertTrue(grpo.contains("<td>guard_breach</td><td>iteration = 4; guard = kl_max; value = 0.6100</td>"), grpo);
         assertTrue(grpo.contains("last reward_mean</dt><dd>0.5000"), "the last iteration's mean reward");
-        // the RL run's own evaluations, first and last, with Wilson intervals
-        assertTrue(html.contains("<td>grpo (iteration 0)</td><td>held-out prompts, reward 1</td><td>50.0%</td>"
+        // the RL run's own evaluations, first and last: a 0/1 component (by its type in the resolved config) as a
+        // proportion with its Wilson interval, any other component and the total as means
+        assertTrue(html.contains("<td>grpo (iteration 0)</td><td>held-out prompts, correct = 1</td><td>50.0%</td>"
                 + "<td>[43.1%, 56.9%]</td><td>200</td>"), html);
-        assertTrue(html.contains("<td>grpo (iteration 4)</td><td>held-out prompts, reward 1</td><td>62.0%</td>"));
+        assertTrue(html.contains("<td>grpo (iteration 0)</td><td>held-out prompts, mean overlong</td><td>-0.2500</td>"
+                + "<td></td><td>200</td>"), html);
+        assertTrue(html.contains("<td>grpo (iteration 0)</td><td>held-out prompts, mean reward</td><td>0.4000</td>"),
+                html);
+        assertTrue(html.contains("<td>grpo (iteration 4)</td><td>held-out prompts, correct = 1</td><td>62.0%</td>"));
 
         String ttsSection = section(html, "tts");
         assertTrue(ttsSection.contains("<td>self_consistency</td><td>4</td><td>0.5600</td><td>[0.4200, 0.6900]</td>"),

@@ -156,7 +156,8 @@ class RlJobTest {
         List<JsonNode> lines = metrics(dir.resolve("rollback"));
         assertEquals(0, lines.stream().filter(l -> l.path("event").asText().equals("rollback")).count(),
                 "the initial policy breached: no state has passed the guards, so there is none to roll back to");
-        assertTrue(rolled.stopReason().contains("nothing to roll back to"), rolled.stopReason());
+        assertTrue(rolled.stopReason().contains("nothing to roll back to: no state has passed the guards"),
+                rolled.stopReason());
     }
 
     /**
