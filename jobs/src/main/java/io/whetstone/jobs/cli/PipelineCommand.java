@@ -119,7 +119,7 @@ public final class PipelineCommand implements Callable<Integer> {
             stages.set(index, new io.whetstone.jobs.pipeline.StageSpec(stage.name(), stage.command(), stage.config(),
                     set, stage.args(), stage.after()));
         }
-        return new PipelineSpec(spec.file(), spec.dir(), spec.vars(), stages);
+        return new PipelineSpec(spec.file(), spec.dir(), spec.vars(), stages, spec.forgetting());
     }
 
     /** Runs one stage's command line here, passing its output through and keeping its last line. */

@@ -21,14 +21,18 @@ import java.util.regex.Pattern;
  * A pipeline file: {@code dir} (the pipeline directory, where each stage gets its own directory), {@code vars}
  * (named values the stages use as {@code ${vars.NAME}}, overridable with {@code --var NAME=value}) and
  * {@code stages}, a list of {@link StageSpec}s. Relative paths in it ({@code dir}, {@code config}, and path keys in
- * {@code set}) resolve against the file's directory, as in job configs. Every mistake is an error naming the file,
- * the stage and the key.
+ * {@code set}) resolve against the file's directory, as in job configs. An optional {@code forgetting} section
+ * ({@link ForgettingSpec}) names held-out corpora every trained model is measured on. Every mistake is an error
+ * naming the file, the stage and the key.
+ *
+ * @param forgetting the corpora every trained model is measured on, or null
  */
-public record PipelineSpec(Path file, String dir, Map<String, String> vars, List<StageSpec> stages) {
+public record PipelineSpec(Path file, String dir, Map<String, String> vars, List<StageSpec> stages,
+                           ForgettingSpec forgetting) {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]*");
-    private static final Set<String> TOP_KEYS = Set.of("dir", "vars", "stages");
+    private static final Set<String> TOP_KEYS = Set.of("dir", "vars", "stages", "forgetting");
     private static final Set<String> STAGE_KEYS = Set.of("name", "command", "config", "set", "args", "after");
 
     public PipelineSpec {
@@ -48,7 +52,7 @@ public record PipelineSpec(Path file, String dir, Map<String, String> vars, List
             }
             values.put(name, setting.substring(equals + 1));
         }
-        return new PipelineSpec(file, dir, values, stages);
+        return new PipelineSpec(file, dir, values, stages, forgetting);
     }
 
     /** Reads and checks {@code file}; {@code knownCommands} are the commands a stage may run. */
@@ -98,7 +102,7 @@ public record PipelineSpec(Path file, String dir, Map<String, String> vars, List
                 }
             }
         }
-        return new PipelineSpec(file, dir, vars, stages);
+        return new PipelineSpec(file, dir, vars, stages, ForgettingSpec.read(file, base, root.path("forgetting")));
     }
 
     private static StageSpec stage(Path file, Path base, JsonNode node, int index, Set<String> knownCommands) {

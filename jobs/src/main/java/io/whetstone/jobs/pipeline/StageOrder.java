@@ -9,8 +9,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The order stages run in: each after the stages it names in {@code after} and in its placeholders, otherwise in
- * the file's order. A reference to a stage that does not exist, or a cycle, is an error naming the stages.
+ * The order stages run in: each after the stages it names in {@code after} and in its placeholders (a trained
+ * model's also after the stages its pipeline's {@code forgetting} corpora name), otherwise in the file's order. A reference to a stage that does not exist, or a cycle, is an error naming the stages.
  */
 public final class StageOrder {
 
@@ -42,9 +42,38 @@ public final class StageOrder {
         return deps;
     }
 
+    /**
+     * The stages each stage waits for, with the stages that write its {@code forgetting} corpora: its model is
+     * measured on them right after it runs. Those only order the stages; they are not its inputs (a changed corpus
+     * is measured again, without training the model again).
+     */
+    static Map<String, Set<String>> waits(PipelineSpec spec) {
+        Map<String, Set<String>> waits = dependencies(spec);
+        if (spec.forgetting() == null) {
+            return waits;
+        }
+        Set<String> corpusStages = new LinkedHashSet<>();
+        spec.forgetting().corpora().values().forEach(corpus -> corpusStages.addAll(Placeholders.stagesIn(corpus.path())));
+        for (String name : corpusStages) {
+            if (!waits.containsKey(name)) {
+                throw new ConfigException(spec.file() + ": forgetting: a corpus refers to stage '" + name
+                        + "', which the pipeline does not have (stages: " + String.join(", ", waits.keySet()) + ")");
+            }
+        }
+        for (StageSpec stage : spec.stages()) {
+            if (ForgettingSpec.MEASURED.contains(stage.command())) {
+                Set<String> mine = new LinkedHashSet<>(waits.get(stage.name()));
+                mine.addAll(corpusStages);
+                mine.remove(stage.name());
+                waits.put(stage.name(), mine);
+            }
+        }
+        return waits;
+    }
+
     /** The stages in an order that puts each after what it waits for, keeping the file's order otherwise. */
     public static List<StageSpec> order(PipelineSpec spec) {
-        Map<String, Set<String>> deps = dependencies(spec);
+        Map<String, Set<String>> deps = waits(spec);
         List<StageSpec> ordered = new ArrayList<>();
         Set<String> done = new LinkedHashSet<>();
         List<StageSpec> waiting = new ArrayList<>(spec.stages());

@@ -35,6 +35,10 @@ class PipelineCommandTest {
 
     private static final String PIPELINE = """
             dir: out
+            forgetting:
+              seq_len: 160
+              corpora:
+                heldout: {path: "${stages.data.result}/heldout.jsonl", format: gsm8k}
             stages:
               - name: data
                 command: task-data
@@ -95,6 +99,14 @@ class PipelineCommandTest {
         assertTrue(report.contains("Resolved config") && report.contains("model:"), "SFT's resolved config");
         assertTrue(!report.contains("http://") || report.indexOf("http://") == report.indexOf("http://www.w3.org"),
                 "nothing to fetch from a network");
+
+        // forgetting: SFT's model (from scratch) scored on the held-out problems by perplexity, in the report
+        JsonNode measured = parse(Files.readAllLines(out.resolve("sft/forgetting/heldout/results.jsonl")).get(0));
+        assertTrue(measured.path("model").asText().endsWith("round-000003") && measured.path("tokens").asLong() > 0,
+                measured.toString());
+        assertTrue(report.contains("<tr><td>sft</td><td>heldout</td><td>(from scratch)</td><td></td><td>"
+                + io.whetstone.jobs.report.RunReportTestAccess.number(measured.path("loss").asDouble()) + "</td>"),
+                "the measured loss in the forgetting table");
 
         // unchanged: all skipped
         Run second = run("pipeline", "--config", file.toString());

@@ -52,6 +52,15 @@ class PipelineRunnerTest {
             try {
                 Path target = Files.createDirectories(Path.of(new org.apache.hadoop.fs.Path(argv.get(output + 1)).toUri()));
                 Files.writeString(target.resolve("part-" + ran.size()), "written");
+                if (argv.get(0).equals("perplexity")) { // a loss per model, in order: 1.0, 1.5, ...
+                    List<String> models = argv.subList(output + 2, argv.size());
+                    StringBuilder results = new StringBuilder();
+                    for (int i = 0; i < models.size(); i++) {
+                        results.append(JSON.createObjectNode().put("model", models.get(i)).put("loss", 1.0 + 0.5 * i))
+                                .append('\n');
+                    }
+                    Files.writeString(target.resolve("results.jsonl"), results);
+                }
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -66,6 +75,9 @@ class PipelineRunnerTest {
                     count = existing.count();
                 }
                 Path checkpoint = Files.writeString(checkpoints.resolve("ckpt-" + (count + 1)), "weights " + argv);
+                String init = argv.stream().filter(a -> a.startsWith("model.init=")).map(a -> a.substring(11))
+                        .findFirst().orElse("scratch");
+                Files.writeString(run.resolve("config.resolved.yaml"), "model:\n  init: " + init + "\n");
                 if (code == 0) {
                     Files.writeString(run.resolve("metrics.jsonl"), "{\"round\":1,\"loss\":2.5}\n"
                             + "{\"event\":\"end\",\"checkpoint\":\"" + checkpoint + "\",\"stopped\":null}\n");
@@ -117,6 +129,80 @@ class PipelineRunnerTest {
         Files.writeString(dir.resolve("data.jsonl"), "{}\n");
         Files.writeString(dir.resolve("pairs.jsonl"), "{}\n");
         return pipelineFile(TWO_STAGES);
+    }
+
+    @Test
+    void everyTrainedModelIsMeasuredOnTheForgettingCorporaNextToTheModelItStartedFrom() throws IOException {
+        Path file = twoStages();
+        Path general = Files.writeString(dir.resolve("general.jsonl"), "{}\n");
+        Files.writeString(file, TWO_STAGES + """
+                forgetting:
+                  seq_len: 64
+                  corpora:
+                    general: {path: general.jsonl, format: prompt_completion}
+                """);
+        assertEquals(0, run(file));
+        assertEquals(List.of("sft", "perplexity", "dpo", "perplexity"), commandsRun(), "each model right after it");
+        String baseCheckpoint = StageRecord.read(files, dir.resolve("out/base").toString()).outputs().get("checkpoint");
+        String tuneCheckpoint = StageRecord.read(files, dir.resolve("out/tune").toString()).outputs().get("checkpoint");
+        String tuneDir = files.qualify(dir.resolve("out/tune").toString());
+        assertEquals(List.of("perplexity", "--data", files.qualify(general.toString()), "--format", "prompt_completion",
+                "--seq-len", "64", "--output", tuneDir + "/forgetting/general", baseCheckpoint, tuneCheckpoint),
+                ran.get(3), "DPO's starting model (SFT's checkpoint), then its own");
+        assertEquals(baseCheckpoint, ran.get(1).get(ran.get(1).size() - 1), "SFT from scratch: its model alone");
+        assertEquals(10, ran.get(1).size());
+        JsonNode stages = summary().path("stages");
+        JsonNode tune = stages.get(1).path("forgetting").path("general");
+        assertEquals("tune", stages.get(1).path("name").asText());
+        assertEquals(1.0, tune.path("initial_loss").asDouble(), 0);
+        assertEquals(1.5, tune.path("loss").asDouble(), 0);
+        assertEquals(baseCheckpoint, tune.path("initial_model").asText());
+        assertFalse(stages.get(0).path("forgetting").path("general").has("initial_loss"));
+
+        ran.clear();
+        assertEquals(0, run(file));
+        assertEquals(List.of(), commandsRun(), "nothing changed: nothing trained or measured again");
+        assertEquals(1.5, summary().path("stages").get(1).path("forgetting").path("general").path("loss").asDouble(),
+                0, "the kept measurement is reported");
+
+        Files.writeString(general, "{}\n{}\n");
+        ran.clear();
+        assertEquals(0, run(file));
+        assertEquals(List.of("perplexity", "perplexity"), commandsRun(), "a changed corpus: measured again, not trained");
+    }
+
+    @Test
+    void aForgettingCorpusWrittenByAStageIsWaitedFor() throws IOException {
+        Files.writeString(dir.resolve("data.jsonl"), "{}\n");
+        Path file = pipelineFile("""
+                forgetting:
+                  seq_len: 64
+                  corpora:
+                    heldout: {path: "${stages.data.dir}/heldout.jsonl", format: gsm8k}
+                stages:
+                  - name: sft
+                    command: sft
+                    set: {data.path: data.jsonl}
+                  - name: data
+                    command: task-data
+                    args: [--output, "${stage.dir}"]
+                """);
+        assertEquals(0, run(file));
+        assertEquals(List.of("task-data", "sft", "perplexity"), commandsRun());
+        assertTrue(ran.get(2).get(2).endsWith("/out/data/heldout.jsonl"), ran.get(2).toString());
+
+        Path bad = pipelineFile("""
+                forgetting:
+                  seq_len: 64
+                  corpora:
+                    heldout: {path: heldout.jsonl, format: essays}
+                stages:
+                  - name: sft
+                    command: sft
+                """);
+        ConfigException error = assertThrows(ConfigException.class, () -> PipelineSpec.read(bad, COMMANDS));
+        assertTrue(error.getMessage().contains("forgetting.corpora.heldout.format: unknown data format 'essays'"),
+                error.getMessage());
     }
 
     @Test

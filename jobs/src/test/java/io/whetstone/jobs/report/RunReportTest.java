@@ -77,6 +77,29 @@ class RunReportTest {
         assertFalse(html.contains("<script"), "no scripts");
     }
 
+    @Test
+    void showsEachTrainedModelsLossOnTheForgettingCorporaFromPipelineJson() throws IOException {
+        Files.createDirectories(dir.resolve("sft"));
+        Files.createDirectories(dir.resolve("grpo"));
+        Files.writeString(dir.resolve("pipeline.json"), """
+                {"stages": [
+                  {"name": "sft", "command": "sft", "outcome": "ran",
+                   "forgetting": {"general": {"model": "file:/r/sft/checkpoints/round-000040", "loss": 2.25}}},
+                  {"name": "grpo", "command": "grpo", "outcome": "ran",
+                   "forgetting": {"general": {"model": "file:/r/grpo/checkpoints/round-000020", "loss": 2.5,
+                                              "initial_model": "file:/r/sft/checkpoints/round-000040",
+                                              "initial_loss": 2.25},
+                                  "broken": {"exit_code": 2}}}]}
+                """);
+        String html = RunReport.render(new HadoopFiles(new Configuration()), dir.toString());
+        assertTrue(html.contains("<h2>Forgetting</h2>"), html);
+        assertTrue(html.contains("<tr><td>sft</td><td>general</td><td>(from scratch)</td><td></td><td>2.250</td>"
+                + "<td></td></tr>"), html);
+        assertTrue(html.contains("<tr><td>grpo</td><td>general</td><td>file:/r/sft/checkpoints/round-000040</td>"
+                + "<td>2.250</td><td>2.500</td><td>+11.1%</td></tr>"), html);
+        assertFalse(html.contains("<td>broken</td>"), "a measurement that failed has no numbers to show");
+    }
+
     private static String section(String html, String stage) {
         return section(html, "<section id=\"stage-" + stage + "\">", "</section>");
     }
