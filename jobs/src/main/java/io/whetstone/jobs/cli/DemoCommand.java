@@ -24,7 +24,8 @@ import picocli.CommandLine.Parameters;
                 "process reward model on Monte-Carlo step labels; test-time scaling of the SFT model at 1-16 samples per",
                 "problem; GRPO with the task's verifier as reward; distillation of the GRPO model into a student a",
                 "quarter of its size, against the same student trained with SFT alone; held-out accuracy after each",
-                "stage with 95%% intervals, and the held-out NLL of each model (forgetting). Writes report.html and",
+                "stage with 95%% intervals, and the held-out NLL of each trained model next to the model it started",
+                "from (forgetting). Writes report.html and",
                 "prints its path on the last line. Rerun with the same --run-dir to skip what is complete.",
                 "Extra key=value arguments override the SFT stage (keys of conf/sft.yaml), e.g. train.rounds=50;",
                 "--set stage.key=value any stage's, --only a subset of stages."})

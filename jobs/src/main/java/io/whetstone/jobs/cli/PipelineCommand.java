@@ -32,7 +32,9 @@ import picocli.CommandLine.Option;
                 "stage's outputs through $${stages.NAME.checkpoint} (or .dir, .result, or any field of its end event).",
                 "A stage that completed with the same command line, config file, inputs and upstream stages is skipped;",
                 "a changed one reruns with the stages after it; an interrupted one resumes from its checkpoint.",
-                "A lock in the pipeline directory refuses a second concurrent run. See conf/pipelines/nightly.yaml and the README.",
+                "A lock in the pipeline directory refuses a second concurrent run. With a 'forgetting' section, every",
+                "model a stage trains is scored on its held-out corpora next to the model it started from.",
+                "See conf/pipelines/nightly.yaml and the README.",
                 "Exit codes: 0 done, 2 user error, 3 stopped by a guard, 75 the directory is locked by another run,",
                 "other codes a failure (the failing stage's code). Prints the report's path on the last line."})
 public final class PipelineCommand implements Callable<Integer> {

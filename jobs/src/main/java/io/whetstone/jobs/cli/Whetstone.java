@@ -61,16 +61,52 @@ public final class Whetstone implements Runnable {
 
     /**
      * A command's description as picocli prints it: the first line (the summary the command list shows), then the
-     * rest as one paragraph that picocli wraps once to the terminal's width (the source keeps its lines short, and
-     * printing each as a line wrapped them twice).
+     * rest as paragraphs wrapped once to the help's width, at spaces only. The source keeps its lines short, and
+     * printing each as a line wrapped them twice; picocli's own wrapping breaks file names at their dots
+     * ({@code conf/pipelines/nightly.} | {@code yaml}).
      */
     static void paragraphs(CommandLine command) {
         String[] lines = command.getCommandSpec().usageMessage().description();
-        if (lines.length > 2) {
+        if (lines.length >= 2) {
             // the getter returns the text with ${...} already resolved: escaped again for the second resolution
             String rest = String.join(" ", java.util.Arrays.copyOfRange(lines, 1, lines.length)).replace("${", "$${");
-            command.getCommandSpec().usageMessage().description(lines[0].replace("${", "$${"), rest);
+            java.util.List<String> wrapped = new java.util.ArrayList<>();
+            wrapped.add(lines[0].replace("${", "$${"));
+            wrapped.addAll(wrap(rest, command.getCommandSpec().usageMessage().width()));
+            command.getCommandSpec().usageMessage().description(wrapped.toArray(String[]::new));
         }
+    }
+
+    /**
+     * {@code text} in lines of at most {@code width} shown characters, broken at spaces (a longer word keeps a line
+     * of its own). The text is in picocli's markup: {@code %n} breaks the line, {@code %%} shows one {@code %} and
+     * {@code $${} shows {@code ${}.
+     */
+    static java.util.List<String> wrap(String text, int width) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (String paragraph : text.split("(?<!%)%n", -1)) {
+            StringBuilder line = new StringBuilder();
+            int shown = 0;
+            for (String word : paragraph.strip().split(" +")) {
+                if (word.isEmpty()) {
+                    continue;
+                }
+                int length = word.replace("%%", "%").replace("$${", "${").length();
+                if (shown > 0 && shown + 1 + length > width) {
+                    out.add(line.toString());
+                    line.setLength(0);
+                    shown = 0;
+                }
+                if (shown > 0) {
+                    line.append(' ');
+                    shown++;
+                }
+                line.append(word);
+                shown += length;
+            }
+            out.add(line.toString());
+        }
+        return out;
     }
 
     public static void main(String[] args) {

@@ -193,97 +193,17 @@ public final class PipelineRunner {
         return 0;
     }
 
-    /**
-     * The pipeline's {@code forgetting} corpora scored with the model a stage trained and the model it started from
-     * ({@code perplexity}, into {@code <stage>/forgetting/<corpus>}); a measurement whose stage, corpus and settings
-     * are unchanged is kept. Returns 0, or the exit code of a measurement that failed.
-     */
+    /** The pipeline's {@code forgetting} measurement of a stage's model (see {@link ForgettingMeasurement}). */
     private int measureForgetting(StageSpec stage, ObjectNode line) {
-        ForgettingSpec forgetting = spec.forgetting();
         StageRecord record = completed.get(stage.name());
-        if (forgetting == null || !ForgettingSpec.MEASURED.contains(stage.command()) || record == null
+        if (spec.forgetting() == null || !ForgettingSpec.MEASURED.contains(stage.command()) || record == null
                 || record.outputs() == null || record.outputs().get("checkpoint") == null) {
             return 0;
         }
         String dir = dir(stage);
-        String trained = record.outputs().get("checkpoint");
-        String initial = initialModel(dir);
-        List<String> models = initial == null ? List.of(trained) : List.of(initial, trained);
-        ObjectNode measured = line.putObject("forgetting");
-        for (Map.Entry<String, ForgettingSpec.Corpus> corpus : forgetting.corpora().entrySet()) {
-            String where = spec.file() + ": forgetting, corpus '" + corpus.getKey() + "'";
-            String data = files.qualify(Placeholders.substitute(corpus.getValue().path(), name -> lookup(name, dir),
-                    where));
-            Path out = new Path(new Path(dir, "forgetting"), corpus.getKey());
-            List<String> argv = new ArrayList<>(List.of("perplexity", "--data", data, "--format",
-                    corpus.getValue().format(), "--seq-len", Integer.toString(forgetting.seqLen()), "--output",
-                    out.toString()));
-            argv.addAll(models);
-            String key = Fingerprints.sha256(String.join("\n", argv) + "\n" + record.fingerprint() + "\n"
-                    + Fingerprints.of(files, data) + "\n" + (initial == null ? "" : Fingerprints.of(files, initial)));
-            Path keyFile = new Path(out, "_KEY");
-            boolean current = files.exists(keyFile)
-                    && key.equals(new String(files.readBytes(keyFile), StandardCharsets.UTF_8));
-            if (!current) {
-                if (files.exists(out)) {
-                    try {
-                        files.fs(out).delete(out, true);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException("cannot clear " + out, e);
-                    }
-                }
-                LOG.info("Stage {}: forgetting on {}: running: whetstone {}", stage.name(), corpus.getKey(),
-                        String.join(" ", argv));
-                StageExecutor.Execution execution = executor.execute(argv);
-                if (execution.exitCode() != 0) {
-                    measured.putObject(corpus.getKey()).put("exit_code", execution.exitCode());
-                    System.out.println("stage " + stage.name() + ": its loss on corpus '" + corpus.getKey()
-                            + "' could not be measured (exit code " + execution.exitCode() + ")");
-                    return execution.exitCode();
-                }
-                files.writeBytes(keyFile, key.getBytes(StandardCharsets.UTF_8));
-            }
-            List<Double> losses = new ArrayList<>();
-            for (String text : new String(files.readBytes(new Path(out, "results.jsonl")), StandardCharsets.UTF_8)
-                    .split("\n")) {
-                if (!text.isBlank()) {
-                    try {
-                        losses.add(StageRecord.JSON.readTree(text).path("loss").asDouble());
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }
-            }
-            ObjectNode result = measured.putObject(corpus.getKey());
-            double after = losses.get(losses.size() - 1);
-            result.put("model", trained).put("loss", after);
-            String change = "";
-            if (initial != null) {
-                double before = losses.get(0);
-                result.put("initial_model", initial).put("initial_loss", before);
-                change = String.format(java.util.Locale.ROOT, " (%.4f before, %+.1f%%)", before,
-                        100 * (after - before) / before);
-            }
-            System.out.println(String.format(java.util.Locale.ROOT, "stage %s: loss on %s %.4f%s%s", stage.name(),
-                    corpus.getKey(), after, change, current ? ", measured before" : ""));
-        }
-        return 0;
-    }
-
-    /** The model a stage started from ({@code model.init} of its resolved config), or null (from scratch). */
-    private String initialModel(String dir) {
-        Path resolved = new Path(dir, "config.resolved.yaml");
-        if (!files.exists(resolved)) {
-            return null;
-        }
-        try {
-            String init = new com.fasterxml.jackson.databind.ObjectMapper(
-                    new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(files.readBytes(resolved))
-                    .path("model").path("init").asText("");
-            return init.isBlank() || init.equals("scratch") ? null : init;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + resolved, e);
-        }
+        return new ForgettingMeasurement(spec.forgetting(), files, executor).measure(stage.name(), dir, record,
+                (text, where) -> Placeholders.substitute(text, name -> lookup(name, dir), spec.file() + ": " + where),
+                line.putObject("forgetting"));
     }
 
     /** The stage's command line (placeholders filled in) and fingerprint. */

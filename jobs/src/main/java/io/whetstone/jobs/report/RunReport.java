@@ -13,7 +13,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.apache.hadoop.fs.FileStatus;
@@ -64,7 +63,7 @@ public final class RunReport {
                 .append(" &middot; written ").append(Html.escape(Instant.now().toString())).append("</p>");
         overview(html, stages, pipeline);
         evaluations(html, stages, summary);
-        forgetting(html, pipeline);
+        ForgettingTable.append(html, pipeline);
         for (StageData stage : stages) {
             stageSection(html, stage, pipelineLine(pipeline, stage.name()));
         }
@@ -77,41 +76,6 @@ public final class RunReport {
             html.append("<p>No run output found in this directory (no metrics.jsonl, stage.json or pipeline.json).</p>");
         }
         return html.append("</body></html>").toString();
-    }
-
-    /**
-     * The pipeline's forgetting measurements ({@code pipeline.json}): each trained model's loss per token on each
-     * held-out corpus, next to the loss of the model it started from.
-     */
-    private static void forgetting(StringBuilder html, JsonNode pipeline) {
-        if (pipeline == null) {
-            return;
-        }
-        StringBuilder rows = new StringBuilder();
-        for (JsonNode line : pipeline.path("stages")) {
-            line.path("forgetting").fields().forEachRemaining(corpus -> {
-                JsonNode m = corpus.getValue();
-                if (!m.has("loss")) {
-                    return;
-                }
-                boolean before = m.has("initial_loss");
-                double change = before ? (m.path("loss").asDouble() - m.path("initial_loss").asDouble())
-                        / m.path("initial_loss").asDouble() : Double.NaN;
-                rows.append("<tr><td>").append(Html.escape(line.path("name").asText())).append("</td><td>")
-                        .append(Html.escape(corpus.getKey())).append("</td><td>")
-                        .append(before ? Html.escape(m.path("initial_model").asText()) : "(from scratch)")
-                        .append("</td><td>").append(before ? Html.number(m.path("initial_loss").asDouble()) : "")
-                        .append("</td><td>").append(Html.number(m.path("loss").asDouble())).append("</td><td>")
-                        .append(before ? String.format(Locale.ROOT, "%+.1f%%", 100 * change) : "")
-                        .append("</td></tr>");
-            });
-        }
-        if (rows.length() > 0) {
-            html.append("<h2>Forgetting</h2><p class=\"meta\">Loss per token on the pipeline's held-out corpora, "
-                    + "of each trained model and of the model it started from.</p><table><tr><th>stage</th>"
-                    + "<th>corpus</th><th>started from</th><th>loss before</th><th>loss after</th><th>change</th></tr>")
-                    .append(rows).append("</table>");
-        }
     }
 
     /** The stages in the order they ran: a pipeline's order, else directories with a metrics log by name. */
@@ -228,7 +192,7 @@ public final class RunReport {
                         return; // the total of a single component is that component
                     }
                     double mean = field.getValue().asDouble();
-                    if (BINARY_REWARDS.contains(types.getOrDefault(name, ""))) {
+                    if (io.whetstone.jobs.rollout.RewardFactory.ZERO_ONE_TYPES.contains(types.getOrDefault(name, ""))) {
                         rows.add(accuracyRow(label, "held-out prompts, " + name + " = 1", Math.round(mean * n), n));
                     } else {
                         rows.add(new String[] {Html.escape(label), Html.escape("held-out prompts, mean " + name),
@@ -251,9 +215,6 @@ public final class RunReport {
         }
         html.append("</table>");
     }
-
-    /** Reward component types that score 0 or 1, whose mean over prompts is a proportion with a Wilson interval. */
-    private static final Set<String> BINARY_REWARDS = Set.of("task", "gsm8k", "format", "mentions");
 
     /** An RL stage's reward components, name to type, from its resolved config (empty when it has none). */
     static Map<String, String> rewardTypes(String resolvedConfig) {

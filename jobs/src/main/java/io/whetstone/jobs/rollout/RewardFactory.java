@@ -28,6 +28,9 @@ public final class RewardFactory {
             "mentions", Set.of("word"),
             "model", Set.of("path"));
 
+    /** The component types that score 0 or 1: their mean over completions is a proportion. */
+    public static final Set<String> ZERO_ONE_TYPES = Set.of("task", "gsm8k", "format", "mentions");
+
     private RewardFactory() {
     }
 

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,15 +35,17 @@ class CliTest {
     /**
      * Every command's help renders without picocli's warnings (an unescaped % in a description), without a
      * placeholder resolved to "null" (an unescaped ${...}), and wraps its description once (no line of it ends
-     * short before a line that would have fitted on it).
+     * short before a line that would have fitted on it, and no file name is broken at its dot).
      */
     @Test
     void everyCommandsHelpRendersCleanly() {
-        for (String name : new picocli.CommandLine(new Whetstone()).getSubcommands().keySet()) {
+        Map<String, picocli.CommandLine> commands = new picocli.CommandLine(new Whetstone()).getSubcommands();
+        for (String name : commands.keySet()) {
             if (name.equals("help")) {
                 continue;
             }
             Run help = run(name, "--help");
+            String source = String.join(" ", commands.get(name).getCommandSpec().usageMessage().description());
             assertEquals(0, help.code(), name);
             assertTrue(!help.err().contains("WARN") && !help.out().contains("WARN"), name + ": " + help.err());
             assertTrue(!help.out().contains(" null "), name + ": " + help.out());
@@ -52,6 +55,10 @@ class CliTest {
                 if (next.isEmpty() || lines[i].isBlank() || lines[i].startsWith(" ") || lines[i].startsWith("Usage")) {
                     continue;
                 }
+                String lastWord = lines[i].substring(lines[i].lastIndexOf(' ') + 1);
+                String nextWord = next.split(" ", 2)[0];
+                assertTrue(!(" " + source + " ").contains(" " + lastWord + nextWord + " "),
+                        name + ": '" + lastWord + nextWord + "' broken across lines: '" + lines[i] + "'");
                 int firstWord = next.indexOf(' ') < 0 ? next.length() : next.indexOf(' ');
                 boolean sentenceEnd = lines[i].endsWith(".") || lines[i].endsWith(":");
                 assertTrue(sentenceEnd || lines[i].length() + 1 + firstWord > 70,
@@ -237,7 +244,9 @@ class CliTest {
                 "--set", "tts.sampling.samples_per_prompt=4", "--set", "tts.budget.values=[1, 4]",
                 "--set", "tts.beam.max_steps=2", "--set", "grpo.train.iterations=2",
                 "--set", "grpo.rollout.prompts_per_iteration=4", "--set", "grpo.rollout.group_size=2",
-                "--set", "grpo.eval.every_iterations=0", "--set", "cot.sampling.chunk_prompts=8"));
+                "--set", "grpo.eval.every_iterations=0", "--set", "cot.sampling.chunk_prompts=8",
+                // nor does its teacher: every rationale that is not blank enters the corpus
+                "--set", "cot.filter.verifier={name: any, type: format, pattern: '\\S'}"));
         for (String stage : List.of("student_sft_only", "student_sequence", "student_distilled")) {
             for (String setting : List.of("model.width=16", "model.layers=1", "model.heads=2", "model.kv_heads=1",
                     "model.ffn_hidden=32", "train.rounds=2", "train.averaging_frequency=2",
@@ -254,20 +263,26 @@ class CliTest {
             assertEquals("ran", stage.get("outcome").asText(), stage.toString());
             assertTrue(Files.exists(runDir.resolve(stage.get("name").asText()).resolve("_SUCCESS")), stage.toString());
         }
-        assertEquals(24, names.size(), names.toString());
+        assertEquals(23, names.size(), names.toString());
         String report = Files.readString(runDir.resolve("report.html"));
         for (String name : names) {
             assertTrue(report.contains("<section id=\"stage-" + name + "\">"), name);
         }
-        for (String eval : List.of("eval_sft", "eval_dpo", "eval_grpo", "eval_reward_model", "eval_prm", "forgetting")) {
+        for (String eval : List.of("eval_sft", "eval_dpo", "eval_grpo", "eval_reward_model", "eval_prm")) {
             assertTrue(Files.exists(runDir.resolve(eval).resolve("results.jsonl")), eval);
         }
         assertEquals(3, Files.readAllLines(runDir.resolve("eval_students/results.jsonl")).size());
-        assertEquals(4, Files.readAllLines(runDir.resolve("forgetting/results.jsonl")).size(),
-                "SFT, DPO, GRPO and the distilled student");
+        // forgetting: every trained model on the held-out solutions; DPO and GRPO next to SFT's model they start from
+        for (String trained : List.of("sft", "dpo", "grpo", "student_sft_only", "student_sequence", "student_distilled")) {
+            int models = Files.readAllLines(runDir.resolve(trained).resolve("forgetting/heldout_solutions/results.jsonl"))
+                    .size();
+            assertEquals(trained.equals("dpo") || trained.equals("grpo") ? 2 : 1, models, trained);
+            assertTrue(report.contains("<tr><td>" + trained + "</td><td>heldout_solutions</td>"), trained);
+        }
 
         Run again = run(args.toArray(String[]::new));
         assertEquals(0, again.code(), again.err());
-        assertEquals(24, again.out().split("skipped \\(complete, nothing changed\\)", -1).length - 1, again.out());
+        assertEquals(23, again.out().split("skipped \\(complete, nothing changed\\)", -1).length - 1, again.out());
+        assertEquals(6, again.out().split("measured before", -1).length - 1, again.out());
     }
 }
