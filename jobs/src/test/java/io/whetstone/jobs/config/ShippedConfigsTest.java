@@ -98,7 +98,7 @@ class ShippedConfigsTest {
 
     /**
      * A sampled corpus fits the rows of the config that trains on it: the longest prompt of the sampling config's
-     * data (as the byte tokenizer of conf/sft.yaml's model reads it: BOS, "Question: ...\nAnswer: ") plus its
+     * data (as the byte tokenizer of conf/sft.yaml's model reads it: BOS and the question's prompt) plus its
      * max_new_tokens and EOS, within the training config's seq_len + 1. conf/dpo.yaml once had 384 for GSM8K's
      * prompts of up to ~1,010 bytes, and failed on the pairs conf/preference-data.yaml writes.
      */
@@ -126,7 +126,7 @@ class ShippedConfigsTest {
         int longest = 0;
         for (String line : Files.readAllLines(Path.of(gsm8k))) {
             String question = json.readTree(line).get("question").asText();
-            longest = Math.max(longest, ("Question: " + question + "\nAnswer: ")
+            longest = Math.max(longest, new io.whetstone.datasets.records.ChatTemplateSpec().questionPrompt(question)
                     .getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
         }
         return longest;
