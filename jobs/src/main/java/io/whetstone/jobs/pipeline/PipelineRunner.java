@@ -102,6 +102,7 @@ public final class PipelineRunner {
                         + order.stream().map(StageSpec::name).toList() + ")");
             }
         }
+        checkForgettingCorpora();
         files.mkdirs(new Path(root));
         long started = System.nanoTime();
         summary.put("pipeline", spec.file().toString());
@@ -191,6 +192,32 @@ public final class PipelineRunner {
         line.put("outcome", Outcome.RAN.name().toLowerCase());
         System.out.println(String.format("stage %s: done in %.1f min", stage.name(), seconds / 60));
         return 0;
+    }
+
+    /**
+     * A forgetting corpus that no stage writes must exist before the first stage runs: a typo would otherwise end
+     * the pipeline after its first trained model, hours in.
+     */
+    private void checkForgettingCorpora() {
+        if (spec.forgetting() == null) {
+            return;
+        }
+        spec.forgetting().corpora().forEach((name, corpus) -> {
+            if (!Placeholders.stagesIn(corpus.path()).isEmpty() || corpus.path().contains("${stage.")) {
+                return; // written by a stage, which runs before the models are measured on it
+            }
+            String where = spec.file() + ": forgetting.corpora." + name;
+            String path = Placeholders.substitute(corpus.path(), placeholder -> lookup(placeholder, root), where);
+            boolean exists;
+            try {
+                exists = files.exists(new Path(path));
+            } catch (RuntimeException e) {
+                exists = false;
+            }
+            if (!exists) {
+                throw new ConfigException(where + ".path: " + path + " does not exist");
+            }
+        });
     }
 
     /** The pipeline's {@code forgetting} measurement of a stage's model (see {@link ForgettingMeasurement}). */

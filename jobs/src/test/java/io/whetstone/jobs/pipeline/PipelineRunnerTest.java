@@ -203,6 +203,22 @@ class PipelineRunnerTest {
         ConfigException error = assertThrows(ConfigException.class, () -> PipelineSpec.read(bad, COMMANDS));
         assertTrue(error.getMessage().contains("forgetting.corpora.heldout.format: unknown data format 'essays'"),
                 error.getMessage());
+
+        Path missing = pipelineFile("""
+                forgetting:
+                  seq_len: 64
+                  corpora:
+                    general: {path: no-such-corpus.jsonl, format: prompt_completion}
+                stages:
+                  - name: sft
+                    command: sft
+                    set: {data.path: data.jsonl}
+                """);
+        ran.clear();
+        ConfigException absent = assertThrows(ConfigException.class, () -> run(missing));
+        assertTrue(absent.getMessage().contains("forgetting.corpora.general.path: ")
+                && absent.getMessage().endsWith("no-such-corpus.jsonl does not exist"), absent.getMessage());
+        assertEquals(List.of(), commandsRun(), "refused before any stage ran");
     }
 
     @Test
