@@ -15,9 +15,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +32,6 @@ final class RlIterations {
 
     private static final Logger LOG = LoggerFactory.getLogger(RlJob.class);
 
-    /** What one iteration's rollouts gave: the samples (in prompt, sample order), failures and stage times. */
     /**
      * What one iteration's rollouts gave: the samples (in prompt, sample order), failures and stage times. The
      * generation, scoring and log-prob times are the slowest partition's; {@code busySeconds} is the partitions'
@@ -39,10 +40,17 @@ final class RlIterations {
      * launch, the policy's broadcast, serialising and collecting the rollouts, and waiting for the slowest slot.
      */
     private record Rollouts(List<Rollout> rollouts, long failures, double wallSeconds, long generationNanos,
-                            long scoringNanos, long logProbNanos, double busySeconds, double setupSeconds) {
+                            long scoringNanos, long logProbNanos, double busySeconds, double setupSeconds,
+                            JavaRDD<RolloutPartition> sampled, Broadcast<float[]> policy) {
 
         double idleSeconds() {
             return Math.max(0, wallSeconds - busySeconds);
+        }
+
+        /** Drops the executors' copy of the rollouts, then the policy they were sampled from. */
+        void release() {
+            sampled.unpersist(false);
+            policy.destroy(false);
         }
     }
 
@@ -162,7 +170,15 @@ final class RlIterations {
         long iterationStart = System.nanoTime();
         RlWorkerSetup setup = workerSetup(klCoef());
         Rollouts sampled = rollouts(setup, iteration);
-        UpdateInput input = updateInput(sampled.rollouts(), iteration);
+        UpdateInput input;
+        String table;
+        try {
+            input = updateInput(sampled.rollouts(), iteration);
+            table = RolloutTable.write(spark, directory.files(), directory.path(), iteration, inputs.componentNames(),
+                    sampled.sampled(), sampled.rollouts(), input.built().advantages(), input.built().used());
+        } finally {
+            sampled.release();
+        }
         long updateStart = System.nanoTime();
         UpdateStage.Report update = null;
         if (input.built().rows().isEmpty()) {
@@ -175,8 +191,6 @@ final class RlIterations {
                     config.algorithm().minibatches(), position.lrScale, config.replay().coef(), iteration);
         }
         double updateWall = (System.nanoTime() - updateStart) / 1e9;
-        String table = RolloutTable.write(spark, directory.files(), directory.path(), iteration,
-                inputs.componentNames(), sampled.rollouts(), input.built().advantages(), input.built().used());
         Map<String, Object> stats = IterationMetrics.of(sampled.rollouts(), inputs.componentNames());
         Map<String, Object> line = metricsLine(iteration, stats, input, update, sampled);
         double iterationSeconds = (System.nanoTime() - iterationStart) / 1e9;
@@ -258,17 +272,22 @@ final class RlIterations {
         Broadcast<float[]> policy = context.broadcast(position.state.params());
         List<RolloutPartition> parts;
         long rolloutStart = System.nanoTime();
+        // Kept on the executors until the rollout table is written from them (the caller releases it); the
+        // policy stays broadcast until then, so a lost cached partition is sampled again, identically.
+        JavaRDD<RolloutPartition> sampled;
         try {
             context.setJobDescription("whetstone " + algorithmName + ": iteration " + iteration + " rollouts ("
                     + perIteration + " prompts x " + config.rollout().groupSize() + ")");
             long version = position.state.step();
             int group = config.rollout().groupSize();
             Broadcast<io.whetstone.models.engine.FrozenParams> reference = referenceWeights;
-            parts = inputs.prompts().filter(p -> chosen.contains(p.index()))
+            sampled = inputs.prompts().filter(p -> chosen.contains(p.index()))
                     .mapPartitions(rows -> RolloutWorker.run(setup, policy.value(), reference::value, rows,
-                            iteration, version, group, false)).collect();
-        } finally {
-            policy.destroy();
+                            iteration, version, group, false)).persist(StorageLevel.MEMORY_AND_DISK());
+            parts = sampled.collect();
+        } catch (RuntimeException e) {
+            policy.destroy(false);
+            throw e;
         }
         double rolloutWall = (System.nanoTime() - rolloutStart) / 1e9;
         List<Rollout> rollouts = new ArrayList<>();
@@ -297,7 +316,7 @@ final class RlIterations {
                     iteration, failures, rollouts.size(), example.failure());
         }
         return new Rollouts(rollouts, failures, rolloutWall, generationNanos, scoringNanos, logProbNanos,
-                taskNanos / 1e9 / slots, setupNanos / 1e9 / slots);
+                taskNanos / 1e9 / slots, setupNanos / 1e9 / slots, sampled, policy);
     }
 
     /** Tasks that run at once: the cluster's cores over spark.task.cpus. */

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Random;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 
 /**
@@ -92,6 +93,19 @@ final class UpdateStage {
         return out;
     }
 
+    /**
+     * {@code rows} cut into {@code count} contiguous slices of (nearly) equal size, the cut Spark's
+     * {@code parallelize} makes: slice i holds positions [i n / count, (i + 1) n / count).
+     */
+    static <T> List<List<T>> slices(List<T> rows, int count) {
+        List<List<T>> out = new ArrayList<>(count);
+        long n = rows.size();
+        for (int i = 0; i < count; i++) {
+            out.add(new ArrayList<>(rows.subList((int) (i * n / count), (int) ((i + 1) * n / count))));
+        }
+        return out;
+    }
+
     /** The setup of the partitions' work: the policy objective on a model with PPO's value head when it has one. */
     private WorkerSetup workerSetup(RlWorkerSetup setup, int localSteps, double lrScale, double replayCoef) {
         var algorithm = setup.algorithm();
@@ -114,7 +128,19 @@ final class UpdateStage {
         int steps = adapter.steps();
         WorkerSetup workerSetup = workerSetup(setup, mode == DistributedTrainer.Mode.AVERAGING ? steps : 1, lrScale,
                 replayCoef);
-        JavaRDD<UpdateRow> data = context.parallelize(rows, Math.max(1, Math.min(partitions, rows.size())))
+        List<Broadcast<List<UpdateRow>>> slices = new ArrayList<>();
+        for (List<UpdateRow> slice : slices(rows, Math.max(1, Math.min(partitions, rows.size())))) {
+            slices.add(context.broadcast(slice));
+        }
+        List<Integer> indices = new ArrayList<>();
+        for (int i = 0; i < slices.size(); i++) {
+            indices.add(i);
+        }
+        // Each task carries a broadcast handle, not its rows: parallelize(rows) put every partition's rows into
+        // its task, shipped again in every round (Spark's "task of very large size" warning). The broadcast is
+        // fetched once by the executor that first runs the partition; the cached partition keeps later rounds there.
+        JavaRDD<UpdateRow> data = context.parallelize(indices, indices.size())
+                .mapPartitions(index -> slices.get(index.next()).value().iterator(), true)
                 .persist(StorageLevel.MEMORY_ONLY());
         Sums sums = new Sums();
         try (DistributedTrainer<UpdateRow> trainer = new DistributedTrainer<>(context, data, adapter, workerSetup, mode,
@@ -127,6 +153,7 @@ final class UpdateStage {
             }
         } finally {
             data.unpersist(false);
+            slices.forEach(slice -> slice.destroy(false));
         }
         return sums.report(state, (System.nanoTime() - start) / 1e9);
     }

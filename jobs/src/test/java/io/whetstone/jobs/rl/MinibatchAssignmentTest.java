@@ -74,4 +74,23 @@ class MinibatchAssignmentTest {
         assertNotEquals(epoch0, epoch1, "each epoch reshuffles");
         assertNotEquals(epoch0, nextEpoch0, "each iteration reshuffles");
     }
+
+    /** The update's per-partition broadcast slices are the partitions parallelize made of the same rows. */
+    @Test
+    void updateSlicesAreTheCutParallelizeMakes() {
+        var context = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(
+                io.whetstone.jobs.SparkTestSession.get().sparkContext());
+        for (int n : new int[] {1, 7, 54, 100}) {
+            List<Integer> rows = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                rows.add(i);
+            }
+            for (int count : new int[] {1, 2, 3, 7}) {
+                if (count <= n) {
+                    assertEquals(context.parallelize(rows, count).glom().collect(), UpdateStage.slices(rows, count),
+                            n + " rows in " + count);
+                }
+            }
+        }
+    }
 }

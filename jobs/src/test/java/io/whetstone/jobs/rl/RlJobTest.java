@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
@@ -89,6 +90,35 @@ class RlJobTest {
         assertEquals(0L, row.getLong(row.fieldIndex("policy_version")));
         assertEquals(1.0 * row.getDouble(row.fieldIndex("reward_digit"))
                 + row.getDouble(row.fieldIndex("reward_correct")), row.getDouble(row.fieldIndex("reward")), 1e-12);
+        // written from the executors' rows with the driver's advantages: in (prompt, sample) order, and each
+        // row's advantage its group's (reward - mean) over the group's spread
+        List<Row> rows = table.collectAsList();
+        Map<Long, List<Row>> groups = new java.util.TreeMap<>();
+        for (int i = 0; i < rows.size(); i++) {
+            Row r = rows.get(i);
+            groups.computeIfAbsent(r.getLong(r.fieldIndex("prompt_index")), k -> new ArrayList<>()).add(r);
+            if (i > 0) {
+                Row previous = rows.get(i - 1);
+                long p0 = previous.getLong(previous.fieldIndex("prompt_index"));
+                long p1 = r.getLong(r.fieldIndex("prompt_index"));
+                assertTrue(p0 < p1 || p0 == p1 && previous.getInt(previous.fieldIndex("sample"))
+                        < r.getInt(r.fieldIndex("sample")), "rows in (prompt, sample) order");
+            }
+        }
+        int usedRows = 0;
+        for (List<Row> group : groups.values()) {
+            double mean = group.stream().mapToDouble(r -> r.getDouble(r.fieldIndex("reward"))).average().orElseThrow();
+            boolean used = group.get(0).getBoolean(group.get(0).fieldIndex("used"));
+            for (Row r : group) {
+                double centred = r.getDouble(r.fieldIndex("reward")) - mean;
+                double advantage = r.getDouble(r.fieldIndex("advantage"));
+                assertEquals(used, r.getBoolean(r.fieldIndex("used")), "a group is used whole");
+                assertTrue(used ? Math.signum(centred) == Math.signum(advantage) || Math.abs(centred) < 1e-9
+                        : advantage == 0, "advantage " + advantage + " for reward - mean " + centred);
+            }
+            usedRows += used ? group.size() : 0;
+        }
+        assertEquals(lines.get(0).get("updated_rows").asInt(), usedRows, "the table's used rows");
     }
 
     /**
