@@ -20,6 +20,13 @@ public final class SparkRuntime {
 
     /** The active session, or a new one named {@code appName}, reporting its jobs' progress. */
     public static SparkSession session(String appName) {
+        // A pipeline's stages run in one session, made by its first: its settings below are those every stage
+        // would ask for, and asking again only logs Spark's "Using an existing Spark session" warning per stage.
+        scala.Option<SparkSession> active = SparkSession.getDefaultSession();
+        if (active.isDefined() && !active.get().sparkContext().isStopped()) {
+            JobProgress.register(active.get().sparkContext(), PROGRESS_SECONDS);
+            return active.get();
+        }
         SparkConf conf = new SparkConf();
         SparkSession.Builder builder = SparkSession.builder().appName(appName);
         if (!conf.contains("spark.master")) {
