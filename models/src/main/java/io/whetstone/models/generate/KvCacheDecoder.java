@@ -4,6 +4,7 @@ import io.whetstone.models.Family;
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.engine.ParameterStore;
 import io.whetstone.models.engine.Transformer;
+import io.whetstone.models.kernels.Gemm;
 import io.whetstone.models.kernels.KernelChoice;
 import io.whetstone.models.kernels.Kernels;
 import io.whetstone.models.kernels.RopeTable;
@@ -29,7 +30,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * positions in one pass (one GEMM of [prompt tokens, C] per weight, causal attention within the prompt), and
  * every row then decodes from the prompt's cached prefix plus its own cache of generated tokens. A decode step
  * feeds each live row its last token at its own position: per layer three or four GEMMs of [B, C] through
- * ND4J (plus the rank-r products of LoRA adapters where there are any), the model's own kernels for norms,
+ * OpenBLAS directly ({@link Gemm}: ND4J's op costs more than these small products; plus the rank-r products of
+ * LoRA adapters where there are any), the model's own kernels for norms,
  * activations and residuals, and attention over the cache in Java.
  * Every sampled token comes with its log-probability under the model (what a teacher-forced forward pass
  * gives) and under the sampling distribution. Deterministic: each row has its own generator seeded by
@@ -49,6 +51,7 @@ public final class KvCacheDecoder {
     private final boolean gpt2;
     private final float[][] qNorm; // [L][D] Qwen3's per-head q norm weights, null without
     private final float[][] kNorm;
+    private final int threads;
 
     public KvCacheDecoder(Transformer model) {
         if (model.parameters().dataType() != DataType.FLOAT || !KernelChoice.cpuBackend()) {
@@ -65,6 +68,7 @@ public final class KvCacheDecoder {
         this.ropeSin = rope == null ? null : rope.sin().dup().reshape(rope.sin().length()).toFloatVector();
         this.qNorm = perLayer(store, config.layers(), "q_norm");
         this.kNorm = perLayer(store, config.layers(), "k_norm");
+        this.threads = model.options().threads();
     }
 
     /**
@@ -86,7 +90,7 @@ public final class KvCacheDecoder {
 
     /** out [N, out] = x [N, in] W, plus the adapters on W's column blocks. */
     private void project(INDArray x, String weight, INDArray out) {
-        Nd4j.gemm(x, tensor(weight), out, false, false, 1.0, 0.0);
+        Gemm.gemm(x, tensor(weight), out, false, false, 1.0, 0.0, threads);
         List<LoraSite> sites = adapters.get(weight);
         if (sites == null) {
             return;
@@ -405,7 +409,7 @@ public final class KvCacheDecoder {
             kernels.rmsNorm(s.x, tensor("norm"), config.normEps(), s.normed, s.rstd);
         }
         INDArray head = tensor(config.tiedEmbeddings() ? (gpt2 ? "wte.weight" : "embed") : "lm_head");
-        Nd4j.gemm(s.normed, head, logits, false, true, 1.0, 0.0);
+        Gemm.gemm(s.normed, head, logits, false, true, 1.0, 0.0, threads);
     }
 
     /** The name of a block's weight: qkv, o, in (MLP input) or out (MLP output). */

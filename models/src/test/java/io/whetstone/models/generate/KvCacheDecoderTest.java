@@ -66,7 +66,9 @@ class KvCacheDecoderTest {
     @MethodSource("models")
     void samplerLogProbsEqualTeacherForcedLogProbs(ModelConfig config) {
         try (Transformer model = model(config)) {
-            assertSamplerMatchesTrainer(model, model, 1e-5);
+            // 1e-4: the sampler's GEMMs are OpenBLAS's (kernels.Gemm), the trainer's ND4J's op; their last-bit
+            // differences (1e-6 relative, GemmTest) reach 4e-5 in log-prob through these weights scaled by 8
+            assertSamplerMatchesTrainer(model, model, 1e-4);
         }
     }
 
