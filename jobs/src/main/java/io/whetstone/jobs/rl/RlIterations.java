@@ -274,7 +274,7 @@ final class RlIterations {
         long rolloutStart = System.nanoTime();
         // Kept on the executors until the rollout table is written from them (the caller releases it); the
         // policy stays broadcast until then, so a lost cached partition is sampled again, identically.
-        JavaRDD<RolloutPartition> sampled;
+        JavaRDD<RolloutPartition> sampled = null;
         try {
             context.setJobDescription("whetstone " + algorithmName + ": iteration " + iteration + " rollouts ("
                     + perIteration + " prompts x " + config.rollout().groupSize() + ")");
@@ -286,6 +286,9 @@ final class RlIterations {
                             iteration, version, group, false)).persist(StorageLevel.MEMORY_AND_DISK());
             parts = sampled.collect();
         } catch (RuntimeException e) {
+            if (sampled != null) {
+                sampled.unpersist(false);
+            }
             policy.destroy(false);
             throw e;
         }
