@@ -48,6 +48,7 @@ class GemmTest {
                     assertSameProduct(a, b, random(3, m, n), ta, tb, 1.0, 0.0, threads);
                     assertSameProduct(a, b, random(3, m, n), ta, tb, 0.5, 1.0, threads);
                     assertSameProduct(a, b, random(3, m, n), ta, tb, -2.0, 0.25, threads);
+                    assertSameProduct(a, b, random(3, m, n), ta, tb, 0.0, 0.0, threads); // c cleared
                 }
             }
         }
