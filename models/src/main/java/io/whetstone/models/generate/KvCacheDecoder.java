@@ -8,6 +8,7 @@ import io.whetstone.models.kernels.Gemm;
 import io.whetstone.models.kernels.KernelChoice;
 import io.whetstone.models.kernels.Kernels;
 import io.whetstone.models.kernels.RopeTable;
+import io.whetstone.models.kernels.RowPools;
 import io.whetstone.models.kernels.VectorMath;
 import io.whetstone.models.lora.LoraLayout;
 import io.whetstone.models.lora.LoraSite;
@@ -176,19 +177,17 @@ public final class KvCacheDecoder {
         for (int b = 0; b < batch; b++) {
             randoms[b] = new SplittableRandom(seeds[b]);
         }
-        float[] row = new float[VectorMath.padded(config.vocabSize())];
         INDArray logits = prefix.logits; // [U, V] the first step's; then [B, V]
+        float[][] choices = new float[batch][];
         boolean first = true;
         while (true) {
-            FloatBuffer buffer = logits.data().asNioFloat();
+            chooseTokens(logits, first, promptOf, finish, sampling, randoms, choices);
             boolean active = false;
             for (int b = 0; b < batch; b++) {
                 if (finish[b] != null) {
                     continue;
                 }
-                int at = first ? promptOf[b] : b;
-                buffer.get((int) logits.offset() + at * config.vocabSize(), row, 0, config.vocabSize());
-                float[] choice = TokenChooser.choose(row, config.vocabSize(), sampling, randoms[b]);
+                float[] choice = choices[b];
                 int token = (int) choice[0];
                 int g = generated[b]++;
                 tokens[b][g] = token;
@@ -348,6 +347,28 @@ public final class KvCacheDecoder {
         prefix.logits = Nd4j.zeros(DataType.FLOAT, prompts.size(), config.vocabSize());
         head(tail, prefix.logits);
         return prefix;
+    }
+
+    /**
+     * choices[b] = the token chosen for each unfinished row b from its logits (row promptOf[b] of the prefill's on
+     * the first step). Rows are split over the engine's threads: each draws from its own random stream, so the
+     * choices do not depend on the split.
+     */
+    private void chooseTokens(INDArray logits, boolean first, int[] promptOf, Completion.Finish[] finish,
+                              SamplingConfig sampling, SplittableRandom[] randoms, float[][] choices) {
+        FloatBuffer buffer = logits.data().asNioFloat();
+        int vocab = config.vocabSize();
+        RowPools.run(threads, finish.length, 8L * vocab, (start, end) -> {
+            float[] row = new float[VectorMath.padded(vocab)];
+            for (int b = start; b < end; b++) {
+                if (finish[b] != null) {
+                    continue;
+                }
+                int at = first ? promptOf[b] : b;
+                buffer.get((int) logits.offset() + at * vocab, row, 0, vocab);
+                choices[b] = TokenChooser.choose(row, vocab, sampling, randoms[b]);
+            }
+        });
     }
 
     /** Feeds every live row its last token at its position; returns the logits [B, V]. */
@@ -546,28 +567,36 @@ public final class KvCacheDecoder {
         int heads = config.heads();
         int kvHeads = config.kvHeads();
         float[] bias = qkvBias(layer);
-        float[] row = new float[config.qkvWidth()];
-        float[] yRow = new float[heads * size];
-        Attention attention = new Attention(prefix.longest);
         float[] keys = prefix.keys[layer];
         float[] values = prefix.values[layer];
         FloatBuffer yBuf = s.y.data().asNioFloat();
-        int r = 0;
-        for (int u = 0; u < prefix.lengths.length; u++) {
-            for (int p = 0; p < prefix.lengths[u]; p++, r++) {
-                qkvRow(s, layer, r, p, row, bias);
-                for (int kv = 0; kv < kvHeads; kv++) {
-                    storeKey(row, (heads + kv) * size, keys, prefix.keyBase(u, kv), prefix.keyStride(), p);
-                    System.arraycopy(row, (heads + kvHeads + kv) * size, values, prefix.slot(u, kv, p), size);
-                }
-                for (int head = 0; head < heads; head++) {
-                    int kv = head / config.groupSize();
-                    attention.run(row, head * size, keys, prefix.keyBase(u, kv), prefix.keyStride(), values,
-                            prefix.slot(u, kv, 0), p + 1, null, 0, 0, null, 0, 0, yRow, head * size);
-                }
-                yBuf.put((int) s.y.offset() + r * heads * size, yRow, 0, heads * size);
-            }
+        int prompts = prefix.lengths.length;
+        int[] firstRow = new int[prompts + 1]; // prompt u's positions are rows [firstRow[u], firstRow[u + 1])
+        for (int u = 0; u < prompts; u++) {
+            firstRow[u + 1] = firstRow[u] + prefix.lengths[u];
         }
+        // Prompts are independent (each its own cache and rows of y): split over the engine's threads.
+        long promptWork = (long) heads * prefix.longest * (prefix.longest + 1) * size;
+        RowPools.run(threads, prompts, promptWork, (start, end) -> {
+            float[] row = new float[config.qkvWidth()];
+            float[] yRow = new float[heads * size];
+            Attention attention = new Attention(prefix.longest);
+            for (int u = start; u < end; u++) {
+                for (int p = 0, r = firstRow[u]; p < prefix.lengths[u]; p++, r++) {
+                    qkvRow(s, layer, r, p, row, bias);
+                    for (int kv = 0; kv < kvHeads; kv++) {
+                        storeKey(row, (heads + kv) * size, keys, prefix.keyBase(u, kv), prefix.keyStride(), p);
+                        System.arraycopy(row, (heads + kvHeads + kv) * size, values, prefix.slot(u, kv, p), size);
+                    }
+                    for (int head = 0; head < heads; head++) {
+                        int kv = head / config.groupSize();
+                        attention.run(row, head * size, keys, prefix.keyBase(u, kv), prefix.keyStride(), values,
+                                prefix.slot(u, kv, 0), p + 1, null, 0, 0, null, 0, 0, yRow, head * size);
+                    }
+                    yBuf.put((int) s.y.offset() + r * heads * size, yRow, 0, heads * size);
+                }
+            }
+        });
     }
 
     /** Decode attention: each live row's new key and value into its own cache, then over prompt + own cache. */
@@ -577,33 +606,39 @@ public final class KvCacheDecoder {
         int heads = config.heads();
         int kvHeads = config.kvHeads();
         float[] bias = qkvBias(layer);
-        float[] row = new float[config.qkvWidth()];
-        float[] yRow = new float[heads * size];
-        Attention attention = new Attention(prefix.longest + decode.capacity);
         float[] keys = decode.keys[layer];
         float[] values = decode.values[layer];
         FloatBuffer yBuf = s.y.data().asNioFloat();
-        for (int b = 0; b < decode.batch; b++) {
-            if (!live[b]) {
-                Arrays.fill(yRow, 0f);
+        // Rows are independent (each writes its own cache slots and its own row of y), so they are split over the
+        // engine's threads; each row's arithmetic is the same on any split.
+        long rowWork = 2L * heads * (prefix.longest + decode.capacity) * size;
+        RowPools.run(threads, decode.batch, rowWork, (start, end) -> {
+            float[] row = new float[config.qkvWidth()];
+            float[] yRow = new float[heads * size];
+            Attention attention = new Attention(prefix.longest + decode.capacity);
+            for (int b = start; b < end; b++) {
+                if (!live[b]) {
+                    Arrays.fill(yRow, 0f);
+                    yBuf.put((int) s.y.offset() + b * heads * size, yRow, 0, heads * size);
+                    continue;
+                }
+                qkvRow(s, layer, b, positions[b], row, bias);
+                int own = generated[b]; // fed tokens, this one included
+                for (int kv = 0; kv < kvHeads; kv++) {
+                    storeKey(row, (heads + kv) * size, keys, decode.keyBase(b, kv), decode.keyStride(), own - 1);
+                    System.arraycopy(row, (heads + kvHeads + kv) * size, values, decode.slot(b, kv, own - 1), size);
+                }
+                int u = promptOf[b];
+                for (int head = 0; head < heads; head++) {
+                    int kv = head / config.groupSize();
+                    attention.run(row, head * size, prefix.keys[layer], prefix.keyBase(u, kv), prefix.keyStride(),
+                            prefix.values[layer], prefix.slot(u, kv, 0), prefix.lengths[u], keys,
+                            decode.keyBase(b, kv), decode.keyStride(), values, decode.slot(b, kv, 0), own, yRow,
+                            head * size);
+                }
                 yBuf.put((int) s.y.offset() + b * heads * size, yRow, 0, heads * size);
-                continue;
             }
-            qkvRow(s, layer, b, positions[b], row, bias);
-            int own = generated[b]; // fed tokens, this one included
-            for (int kv = 0; kv < kvHeads; kv++) {
-                storeKey(row, (heads + kv) * size, keys, decode.keyBase(b, kv), decode.keyStride(), own - 1);
-                System.arraycopy(row, (heads + kvHeads + kv) * size, values, decode.slot(b, kv, own - 1), size);
-            }
-            int u = promptOf[b];
-            for (int head = 0; head < heads; head++) {
-                int kv = head / config.groupSize();
-                attention.run(row, head * size, prefix.keys[layer], prefix.keyBase(u, kv), prefix.keyStride(),
-                        prefix.values[layer], prefix.slot(u, kv, 0), prefix.lengths[u], keys, decode.keyBase(b, kv),
-                        decode.keyStride(), values, decode.slot(b, kv, 0), own, yRow, head * size);
-            }
-            yBuf.put((int) s.y.offset() + b * heads * size, yRow, 0, heads * size);
-        }
+        });
     }
 
     /** Writes a key (row[from, from + headSize)) as column {@code position} of transposed keys at {@code base}. */
@@ -652,23 +687,114 @@ public final class KvCacheDecoder {
                 sumAcc = sumAcc.add(e);
             }
             float inverse = 1f / VectorMath.addLanes(sumAcc);
-            Arrays.fill(out, 0f);
             for (int j = 0; j < count; j++) {
-                FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[j] * inverse);
-                float[] values = j < countA ? valuesA : valuesB;
-                int at = j < countA ? valueBaseA + j * stride : valueBaseB + (j - countA) * stride;
-                for (int d = 0; d < stride; d += VectorMath.LANES) {
-                    FloatVector.fromArray(VectorMath.SPECIES, values, at + d)
-                            .fma(p, FloatVector.fromArray(VectorMath.SPECIES, out, d)).intoArray(out, d);
-                }
+                scores[j] *= inverse;
+            }
+            int lanes = VectorMath.LANES;
+            int d = 0;
+            for (; d + 4 * lanes <= stride; d += 4 * lanes) {
+                weightedValues4(valuesA, valueBaseA + d, countA, valuesB, valueBaseB + d, countB, d);
+            }
+            for (; d + 2 * lanes <= stride; d += 2 * lanes) {
+                weightedValues2(valuesA, valueBaseA + d, countA, valuesB, valueBaseB + d, countB, d);
+            }
+            for (; d < stride; d += lanes) {
+                weightedValues1(valuesA, valueBaseA + d, countA, valuesB, valueBaseB + d, countB, d);
             }
             System.arraycopy(out, 0, y, yOffset, size);
+        }
+
+        /**
+         * out[d, d + 4 LANES) = sum over j of p_j v_j[d, d + 4 LANES) (p_j = scores[j], keys j < countA in valuesA,
+         * the rest in valuesB), the accumulators in registers. Each lane adds its terms in j order with fma, as a
+         * loop through {@code out} one key at a time did, so the result is the same to the bit; that loop waited on
+         * a store and a load per key.
+         */
+        private void weightedValues4(float[] valuesA, int atA, int countA, float[] valuesB, int atB, int countB,
+                                     int d) {
+            int lanes = VectorMath.LANES;
+            FloatVector acc0 = FloatVector.zero(VectorMath.SPECIES);
+            FloatVector acc1 = FloatVector.zero(VectorMath.SPECIES);
+            FloatVector acc2 = FloatVector.zero(VectorMath.SPECIES);
+            FloatVector acc3 = FloatVector.zero(VectorMath.SPECIES);
+            for (int j = 0; j < countA + countB; j++) {
+                FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[j]);
+                float[] values = j < countA ? valuesA : valuesB;
+                int at = j < countA ? atA + j * stride : atB + (j - countA) * stride;
+                acc0 = FloatVector.fromArray(VectorMath.SPECIES, values, at).fma(p, acc0);
+                acc1 = FloatVector.fromArray(VectorMath.SPECIES, values, at + lanes).fma(p, acc1);
+                acc2 = FloatVector.fromArray(VectorMath.SPECIES, values, at + 2 * lanes).fma(p, acc2);
+                acc3 = FloatVector.fromArray(VectorMath.SPECIES, values, at + 3 * lanes).fma(p, acc3);
+            }
+            acc0.intoArray(out, d);
+            acc1.intoArray(out, d + lanes);
+            acc2.intoArray(out, d + 2 * lanes);
+            acc3.intoArray(out, d + 3 * lanes);
+        }
+
+        /** As {@link #weightedValues4} for two vectors of out. */
+        private void weightedValues2(float[] valuesA, int atA, int countA, float[] valuesB, int atB,
+                                     int countB, int d) {
+            int lanes = VectorMath.LANES;
+            FloatVector acc0 = FloatVector.zero(VectorMath.SPECIES);
+            FloatVector acc1 = FloatVector.zero(VectorMath.SPECIES);
+            for (int j = 0; j < countA; j++) {
+                FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[j]);
+                int at = atA + j * stride;
+                acc0 = FloatVector.fromArray(VectorMath.SPECIES, valuesA, at).fma(p, acc0);
+                acc1 = FloatVector.fromArray(VectorMath.SPECIES, valuesA, at + lanes).fma(p, acc1);
+            }
+            for (int j = 0; j < countB; j++) {
+                FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[countA + j]);
+                int at = atB + j * stride;
+                acc0 = FloatVector.fromArray(VectorMath.SPECIES, valuesB, at).fma(p, acc0);
+                acc1 = FloatVector.fromArray(VectorMath.SPECIES, valuesB, at + lanes).fma(p, acc1);
+            }
+            acc0.intoArray(out, d);
+            acc1.intoArray(out, d + lanes);
+        }
+
+        /** As {@link #weightedValues2} for one vector of out. */
+        private void weightedValues1(float[] valuesA, int atA, int countA, float[] valuesB, int atB,
+                                     int countB, int d) {
+            FloatVector acc = FloatVector.zero(VectorMath.SPECIES);
+            for (int j = 0; j < countA; j++) {
+                acc = FloatVector.fromArray(VectorMath.SPECIES, valuesA, atA + j * stride)
+                        .fma(FloatVector.broadcast(VectorMath.SPECIES, scores[j]), acc);
+            }
+            for (int j = 0; j < countB; j++) {
+                acc = FloatVector.fromArray(VectorMath.SPECIES, valuesB, atB + j * stride)
+                        .fma(FloatVector.broadcast(VectorMath.SPECIES, scores[countA + j]), acc);
+            }
+            acc.intoArray(out, d);
         }
 
         /** scores[into + j] = scale * query . key j for j < count (and garbage up to the next whole vector). */
         private void scoresOf(float[] keys, int base, int keyStride, int count, int into) {
             int size = config.headSize();
-            for (int j = 0; j < count; j += VectorMath.LANES) {
+            int lanes = VectorMath.LANES;
+            int j = 0;
+            // Four runs of positions at once: four independent fma chains where one waited on each fma's latency.
+            // Each lane's chain (over d, in order) is the same as below, so are the scores.
+            for (; j + 3 * lanes < count; j += 4 * lanes) {
+                FloatVector acc0 = FloatVector.zero(VectorMath.SPECIES);
+                FloatVector acc1 = FloatVector.zero(VectorMath.SPECIES);
+                FloatVector acc2 = FloatVector.zero(VectorMath.SPECIES);
+                FloatVector acc3 = FloatVector.zero(VectorMath.SPECIES);
+                for (int d = 0; d < size; d++) {
+                    FloatVector q = FloatVector.broadcast(VectorMath.SPECIES, query[d]);
+                    int at = base + d * keyStride + j;
+                    acc0 = FloatVector.fromArray(VectorMath.SPECIES, keys, at).fma(q, acc0);
+                    acc1 = FloatVector.fromArray(VectorMath.SPECIES, keys, at + lanes).fma(q, acc1);
+                    acc2 = FloatVector.fromArray(VectorMath.SPECIES, keys, at + 2 * lanes).fma(q, acc2);
+                    acc3 = FloatVector.fromArray(VectorMath.SPECIES, keys, at + 3 * lanes).fma(q, acc3);
+                }
+                acc0.mul(scale).intoArray(scores, into + j);
+                acc1.mul(scale).intoArray(scores, into + j + lanes);
+                acc2.mul(scale).intoArray(scores, into + j + 2 * lanes);
+                acc3.mul(scale).intoArray(scores, into + j + 3 * lanes);
+            }
+            for (; j < count; j += VectorMath.LANES) {
                 FloatVector acc = FloatVector.zero(VectorMath.SPECIES);
                 for (int d = 0; d < size; d++) {
                     acc = FloatVector.fromArray(VectorMath.SPECIES, keys, base + d * keyStride + j)

@@ -1,8 +1,6 @@
 package io.whetstone.models.kernels;
 
 import java.nio.FloatBuffer;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -27,8 +25,6 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class Gemm {
 
     private static final boolean CPU = KernelChoice.cpuBackend();
-    /** One pool per thread count, shared by the process's samplers (daemon threads, as the kernels' pools). */
-    private static final Map<Integer, RowParallel> POOLS = new ConcurrentHashMap<>();
 
     private Gemm() {
     }
@@ -54,7 +50,7 @@ public final class Gemm {
         // a column-major operand is the row-major transpose of itself: flip its flag
         boolean ta = transA == la.rowMajor();
         boolean tb = transB == lb.rowMajor();
-        RowParallel pool = POOLS.computeIfAbsent(Math.max(1, threads), count -> new RowParallel(count, 1L << 15));
+        RowParallel pool = RowPools.pool(threads);
         pool.run((int) m, n * k, (chunk, start, end) -> {
             FloatBuffer aRows = la.buffer().duplicate();
             aRows.position(ta ? start : start * la.ld()); // rows of op(a): columns of a stored transposed

@@ -25,7 +25,9 @@ import org.nd4j.linalg.factory.Nd4j;
 class KvCacheDecoderTest {
 
     static Stream<ModelConfig> models() {
-        return Stream.of(ModelConfig.gpt2(40, 24, 2, 2, 48), ModelConfig.llama(40, 32, 2, 4, 2, 40, 48));
+        // head sizes 12, 8, 64 and 40: the sampler's attention takes 1, 2 or 4 vectors of a head at a time
+        return Stream.of(ModelConfig.gpt2(40, 24, 2, 2, 48), ModelConfig.llama(40, 32, 2, 4, 2, 40, 48),
+                ModelConfig.gpt2(40, 128, 1, 2, 48), ModelConfig.llama(40, 80, 1, 2, 1, 64, 48));
     }
 
     private static Transformer model(ModelConfig config) {
@@ -186,6 +188,41 @@ class KvCacheDecoderTest {
                 different.add(java.util.Arrays.toString(shared.get(i).tokens()));
             }
             assertTrue(different.size() > 2, "the samples of one prompt differ");
+        }
+    }
+
+    /**
+     * The sampler splits attention (prefill by prompt, decode by row) and token choice (by row) over the engine's
+     * threads: one thread and two give the same samples to the bit. The batch is large enough for the split.
+     */
+    @Test
+    void samplingIsTheSameOnOneThreadAndOnTwo() {
+        ModelConfig config = ModelConfig.gpt2(128, 128, 1, 2, 96);
+        List<int[]> rows = new java.util.ArrayList<>();
+        Random random = new Random(5);
+        for (int i = 0; i < 48; i++) {
+            int[] prompt = new int[8 + 5 * (i % 8)];
+            for (int t = 0; t < prompt.length; t++) {
+                prompt[t] = random.nextInt(128);
+            }
+            rows.add(prompt);
+        }
+        SamplingConfig sampling = new SamplingConfig(40, 1.0, 0, 1.0, 3, new int[0]);
+        List<List<Completion>> runs = new java.util.ArrayList<>();
+        for (int threads : new int[] {1, 2}) {
+            try (Transformer model = new Transformer(config, EngineOptions.fp32(threads))) {
+                model.initialize(11);
+                model.parameters().params().muli(4);
+                runs.add(new KvCacheDecoder(model).generate(rows, sampling));
+            }
+        }
+        for (int i = 0; i < rows.size(); i++) {
+            Completion one = runs.get(0).get(i);
+            Completion two = runs.get(1).get(i);
+            assertArrayEquals(one.tokens(), two.tokens(), "row " + i);
+            assertArrayEquals(one.logProbs(), two.logProbs(), "row " + i);
+            assertArrayEquals(one.samplerLogProbs(), two.samplerLogProbs(), "row " + i);
+            assertArrayEquals(one.samplerEntropy(), two.samplerEntropy(), "row " + i);
         }
     }
 
