@@ -33,7 +33,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * feeds each live row its last token at its own position: per layer three or four GEMMs of [B, C] through
  * OpenBLAS directly ({@link Gemm}: ND4J's op costs more than these small products; plus the rank-r products of
  * LoRA adapters where there are any), the model's own kernels for norms,
- * activations and residuals, and attention over the cache in Java.
+ * activations and residuals, and attention over the cache in Java. Attention (decode by row, prefill by prompt)
+ * and token choice are split over the engine's threads ({@link RowPools}); no row's arithmetic depends on the
+ * split, so one thread and several give the same samples.
  * Every sampled token comes with its log-probability under the model (what a teacher-forced forward pass
  * gives) and under the sampling distribution. Deterministic: each row has its own generator seeded by
  * (seed, row), so a row's tokens do not depend on the rows batched with it.
