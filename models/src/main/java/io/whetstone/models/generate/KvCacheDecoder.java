@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import jdk.incubator.vector.FloatVector;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -582,7 +581,7 @@ public final class KvCacheDecoder {
         RowPools.run(threads, prompts, promptWork, (start, end) -> {
             float[] row = new float[config.qkvWidth()];
             float[] yRow = new float[heads * size];
-            Attention attention = new Attention(prefix.longest);
+            CacheAttention attention = new CacheAttention(config.headSize(), prefix.longest);
             for (int u = start; u < end; u++) {
                 for (int p = 0, r = firstRow[u]; p < prefix.lengths[u]; p++, r++) {
                     qkvRow(s, layer, r, p, row, bias);
@@ -617,7 +616,7 @@ public final class KvCacheDecoder {
         RowPools.run(threads, decode.batch, rowWork, (start, end) -> {
             float[] row = new float[config.qkvWidth()];
             float[] yRow = new float[heads * size];
-            Attention attention = new Attention(prefix.longest + decode.capacity);
+            CacheAttention attention = new CacheAttention(config.headSize(), prefix.longest + decode.capacity);
             for (int b = start; b < end; b++) {
                 if (!live[b]) {
                     Arrays.fill(yRow, 0f);
@@ -647,163 +646,6 @@ public final class KvCacheDecoder {
     private void storeKey(float[] row, int from, float[] keys, int base, int stride, int position) {
         for (int d = 0; d < config.headSize(); d++) {
             keys[base + d * stride + position] = row[from + d];
-        }
-    }
-
-    /**
-     * Softmax attention of one query over two runs of cached keys and values (a shared prompt's, then a row's
-     * own). Keys are transposed ([Dp][stride]: a position's scores for {@code LANES} positions at a time are
-     * multiply-adds of one query element into a vector, no reductions); values are rows of the padded head size.
-     */
-    private final class Attention {
-        final int stride = VectorMath.padded(config.headSize());
-        final float scale = (float) (1.0 / Math.sqrt(config.headSize()));
-        final float[] query = new float[stride];
-        final float[] scores;
-        final float[] out = new float[stride];
-
-        Attention(int maxKeys) {
-            scores = new float[VectorMath.padded(maxKeys) + 2 * VectorMath.LANES];
-        }
-
-        void run(float[] row, int queryOffset, float[] keysA, int keyBaseA, int keyStrideA, float[] valuesA,
-                 int valueBaseA, int countA, float[] keysB, int keyBaseB, int keyStrideB, float[] valuesB,
-                 int valueBaseB, int countB, float[] y, int yOffset) {
-            int size = config.headSize();
-            System.arraycopy(row, queryOffset, query, 0, size);
-            scoresOf(keysA, keyBaseA, keyStrideA, countA, 0);
-            if (countB > 0) {
-                scoresOf(keysB, keyBaseB, keyStrideB, countB, countA);
-            }
-            int count = countA + countB;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < count; j++) {
-                max = Math.max(max, scores[j]);
-            }
-            int padded = VectorMath.padded(count);
-            Arrays.fill(scores, count, padded, Float.NEGATIVE_INFINITY);
-            FloatVector sumAcc = FloatVector.zero(VectorMath.SPECIES);
-            for (int j = 0; j < padded; j += VectorMath.LANES) {
-                FloatVector e = VectorMath.exp(FloatVector.fromArray(VectorMath.SPECIES, scores, j).sub(max));
-                e.intoArray(scores, j);
-                sumAcc = sumAcc.add(e);
-            }
-            float inverse = 1f / VectorMath.addLanes(sumAcc);
-            for (int j = 0; j < count; j++) {
-                scores[j] *= inverse;
-            }
-            int lanes = VectorMath.LANES;
-            int d = 0;
-            for (; d + 4 * lanes <= stride; d += 4 * lanes) {
-                weightedValues4(valuesA, valueBaseA + d, countA, valuesB, valueBaseB + d, countB, d);
-            }
-            for (; d + 2 * lanes <= stride; d += 2 * lanes) {
-                weightedValues2(valuesA, valueBaseA + d, countA, valuesB, valueBaseB + d, countB, d);
-            }
-            for (; d < stride; d += lanes) {
-                weightedValues1(valuesA, valueBaseA + d, countA, valuesB, valueBaseB + d, countB, d);
-            }
-            System.arraycopy(out, 0, y, yOffset, size);
-        }
-
-        /**
-         * out[d, d + 4 LANES) = sum over j of p_j v_j[d, d + 4 LANES) (p_j = scores[j], keys j < countA in valuesA,
-         * the rest in valuesB), the accumulators in registers. Each lane adds its terms in j order with fma, as a
-         * loop through {@code out} one key at a time did, so the result is the same to the bit; that loop waited on
-         * a store and a load per key.
-         */
-        private void weightedValues4(float[] valuesA, int atA, int countA, float[] valuesB, int atB, int countB,
-                                     int d) {
-            int lanes = VectorMath.LANES;
-            FloatVector acc0 = FloatVector.zero(VectorMath.SPECIES);
-            FloatVector acc1 = FloatVector.zero(VectorMath.SPECIES);
-            FloatVector acc2 = FloatVector.zero(VectorMath.SPECIES);
-            FloatVector acc3 = FloatVector.zero(VectorMath.SPECIES);
-            for (int j = 0; j < countA + countB; j++) {
-                FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[j]);
-                float[] values = j < countA ? valuesA : valuesB;
-                int at = j < countA ? atA + j * stride : atB + (j - countA) * stride;
-                acc0 = FloatVector.fromArray(VectorMath.SPECIES, values, at).fma(p, acc0);
-                acc1 = FloatVector.fromArray(VectorMath.SPECIES, values, at + lanes).fma(p, acc1);
-                acc2 = FloatVector.fromArray(VectorMath.SPECIES, values, at + 2 * lanes).fma(p, acc2);
-                acc3 = FloatVector.fromArray(VectorMath.SPECIES, values, at + 3 * lanes).fma(p, acc3);
-            }
-            acc0.intoArray(out, d);
-            acc1.intoArray(out, d + lanes);
-            acc2.intoArray(out, d + 2 * lanes);
-            acc3.intoArray(out, d + 3 * lanes);
-        }
-
-        /** As {@link #weightedValues4} for two vectors of out. */
-        private void weightedValues2(float[] valuesA, int atA, int countA, float[] valuesB, int atB,
-                                     int countB, int d) {
-            int lanes = VectorMath.LANES;
-            FloatVector acc0 = FloatVector.zero(VectorMath.SPECIES);
-            FloatVector acc1 = FloatVector.zero(VectorMath.SPECIES);
-            for (int j = 0; j < countA; j++) {
-                FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[j]);
-                int at = atA + j * stride;
-                acc0 = FloatVector.fromArray(VectorMath.SPECIES, valuesA, at).fma(p, acc0);
-                acc1 = FloatVector.fromArray(VectorMath.SPECIES, valuesA, at + lanes).fma(p, acc1);
-            }
-            for (int j = 0; j < countB; j++) {
-                FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[countA + j]);
-                int at = atB + j * stride;
-                acc0 = FloatVector.fromArray(VectorMath.SPECIES, valuesB, at).fma(p, acc0);
-                acc1 = FloatVector.fromArray(VectorMath.SPECIES, valuesB, at + lanes).fma(p, acc1);
-            }
-            acc0.intoArray(out, d);
-            acc1.intoArray(out, d + lanes);
-        }
-
-        /** As {@link #weightedValues2} for one vector of out. */
-        private void weightedValues1(float[] valuesA, int atA, int countA, float[] valuesB, int atB,
-                                     int countB, int d) {
-            FloatVector acc = FloatVector.zero(VectorMath.SPECIES);
-            for (int j = 0; j < countA; j++) {
-                acc = FloatVector.fromArray(VectorMath.SPECIES, valuesA, atA + j * stride)
-                        .fma(FloatVector.broadcast(VectorMath.SPECIES, scores[j]), acc);
-            }
-            for (int j = 0; j < countB; j++) {
-                acc = FloatVector.fromArray(VectorMath.SPECIES, valuesB, atB + j * stride)
-                        .fma(FloatVector.broadcast(VectorMath.SPECIES, scores[countA + j]), acc);
-            }
-            acc.intoArray(out, d);
-        }
-
-        /** scores[into + j] = scale * query . key j for j < count (and garbage up to the next whole vector). */
-        private void scoresOf(float[] keys, int base, int keyStride, int count, int into) {
-            int size = config.headSize();
-            int lanes = VectorMath.LANES;
-            int j = 0;
-            // Four runs of positions at once: four independent fma chains where one waited on each fma's latency.
-            // Each lane's chain (over d, in order) is the same as below, so are the scores.
-            for (; j + 3 * lanes < count; j += 4 * lanes) {
-                FloatVector acc0 = FloatVector.zero(VectorMath.SPECIES);
-                FloatVector acc1 = FloatVector.zero(VectorMath.SPECIES);
-                FloatVector acc2 = FloatVector.zero(VectorMath.SPECIES);
-                FloatVector acc3 = FloatVector.zero(VectorMath.SPECIES);
-                for (int d = 0; d < size; d++) {
-                    FloatVector q = FloatVector.broadcast(VectorMath.SPECIES, query[d]);
-                    int at = base + d * keyStride + j;
-                    acc0 = FloatVector.fromArray(VectorMath.SPECIES, keys, at).fma(q, acc0);
-                    acc1 = FloatVector.fromArray(VectorMath.SPECIES, keys, at + lanes).fma(q, acc1);
-                    acc2 = FloatVector.fromArray(VectorMath.SPECIES, keys, at + 2 * lanes).fma(q, acc2);
-                    acc3 = FloatVector.fromArray(VectorMath.SPECIES, keys, at + 3 * lanes).fma(q, acc3);
-                }
-                acc0.mul(scale).intoArray(scores, into + j);
-                acc1.mul(scale).intoArray(scores, into + j + lanes);
-                acc2.mul(scale).intoArray(scores, into + j + 2 * lanes);
-                acc3.mul(scale).intoArray(scores, into + j + 3 * lanes);
-            }
-            for (; j < count; j += VectorMath.LANES) {
-                FloatVector acc = FloatVector.zero(VectorMath.SPECIES);
-                for (int d = 0; d < size; d++) {
-                    acc = FloatVector.fromArray(VectorMath.SPECIES, keys, base + d * keyStride + j)
-                            .fma(FloatVector.broadcast(VectorMath.SPECIES, query[d]), acc);
-                }
-                acc.mul(scale).intoArray(scores, into + j);
-            }
         }
     }
 

@@ -86,14 +86,17 @@ class KvCacheDecoderTest {
              Transformer base = model(config)) {
             model.initialize(11);
             model.parameters().params().muli(8);
-            // Trained adapters are non-zero (B starts at zero); give every A and B values of a trained size.
+            // Trained adapters are non-zero (B starts at zero); give every A and B values of a trained size, from a
+            // seeded generator (unseeded, the adapters and so the rounding below changed from run to run).
+            Nd4j.getRandom().setSeed(1);
             model.trainableParameters().params().assign(Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT,
                     model.trainableParameters().params().length()).subi(0.5).muli(0.6));
             model.setDropoutSeed(null);
             // The sampler applies the adapters beside the base GEMMs as the trainer's LoRA forward does, in another
-            // summation order: with weights scaled by 8 and adapters of trained size the rounding reaches 3e-5
-            // (measured), so this pair is compared at 1e-4; without the adapters the error is about 2.
-            assertSamplerMatchesTrainer(model, model, 1e-4);
+            // summation order: with weights scaled by 8 and adapters of trained size the rounding reached 7e-5 (GPT-2)
+            // and 2e-4 (Llama) over twelve adapter seeds (measured), so this pair is compared at 5e-4; without the
+            // adapters the error is about 2.
+            assertSamplerMatchesTrainer(model, model, 5e-4);
             // And the model export writes (LoraWeights.merge) is the same model up to the rounding of the merge,
             // which with weights scaled by 8 reaches a few 1e-4 in log-prob.
             float[] merged = LoraWeights.merge(config, TrainingState.toFloats(model.parameters().params()),
