@@ -85,14 +85,21 @@ final class CacheAttention {
         FloatVector acc1 = FloatVector.zero(VectorMath.SPECIES);
         FloatVector acc2 = FloatVector.zero(VectorMath.SPECIES);
         FloatVector acc3 = FloatVector.zero(VectorMath.SPECIES);
-        for (int j = 0; j < countA + countB; j++) {
+        for (int j = 0; j < countA; j++) {
             FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[j]);
-            float[] values = j < countA ? valuesA : valuesB;
-            int at = j < countA ? atA + j * stride : atB + (j - countA) * stride;
-            acc0 = FloatVector.fromArray(VectorMath.SPECIES, values, at).fma(p, acc0);
-            acc1 = FloatVector.fromArray(VectorMath.SPECIES, values, at + lanes).fma(p, acc1);
-            acc2 = FloatVector.fromArray(VectorMath.SPECIES, values, at + 2 * lanes).fma(p, acc2);
-            acc3 = FloatVector.fromArray(VectorMath.SPECIES, values, at + 3 * lanes).fma(p, acc3);
+            int at = atA + j * stride;
+            acc0 = FloatVector.fromArray(VectorMath.SPECIES, valuesA, at).fma(p, acc0);
+            acc1 = FloatVector.fromArray(VectorMath.SPECIES, valuesA, at + lanes).fma(p, acc1);
+            acc2 = FloatVector.fromArray(VectorMath.SPECIES, valuesA, at + 2 * lanes).fma(p, acc2);
+            acc3 = FloatVector.fromArray(VectorMath.SPECIES, valuesA, at + 3 * lanes).fma(p, acc3);
+        }
+        for (int j = 0; j < countB; j++) {
+            FloatVector p = FloatVector.broadcast(VectorMath.SPECIES, scores[countA + j]);
+            int at = atB + j * stride;
+            acc0 = FloatVector.fromArray(VectorMath.SPECIES, valuesB, at).fma(p, acc0);
+            acc1 = FloatVector.fromArray(VectorMath.SPECIES, valuesB, at + lanes).fma(p, acc1);
+            acc2 = FloatVector.fromArray(VectorMath.SPECIES, valuesB, at + 2 * lanes).fma(p, acc2);
+            acc3 = FloatVector.fromArray(VectorMath.SPECIES, valuesB, at + 3 * lanes).fma(p, acc3);
         }
         acc0.intoArray(out, d);
         acc1.intoArray(out, d + lanes);

@@ -9,15 +9,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * c = alpha op(a) op(b) + beta c for the sampler's small 2-D fp32 products, split by rows of c over
  * {@code threads} Java threads, each calling OpenBLAS's {@code cblas_sgemm} on one thread.
  *
- * <p>Why by hand: a decode step makes per layer four products of [rows, C] (rows = the decode batch, 64-128),
- * about 0.2 ms each; through {@code Nd4j.gemm} (ND4J's Mmul op) they cost ~0.3 ms with the op's fixed cost.
- * Called directly they ran the A-size generation benchmark ({@code BenchMain A gpt2 2 generate 16}) about 10%
- * faster (five interleaved pairs, 1.03-1.18x, median 1.10x). OpenBLAS's own threads are not used: the library
- * is a pthreads build whose workers spin after each call, which slowed the Java kernels that followed by 1.5-3x;
- * so it is set to one thread (a process-wide OpenBLAS setting; nothing else in whetstone calls it) and the rows are
- * split here. Each element of c is one single-threaded dot product over all of k, so results do not depend on the
- * split. The training engine keeps {@code Nd4j.gemm}: at its 1024-row products the op's cost is small and the
- * direct call was no faster (README, training speed).
+ * <p>Why by hand: a decode step makes per layer four small products of [rows, C] (rows = the decode batch), and
+ * through {@code Nd4j.gemm} (ND4J's Mmul op) the op's fixed cost is a large part of each (measurements in the
+ * README, Benchmark). OpenBLAS's own threads are not used: the library is a pthreads build whose workers spin
+ * after each call and slow the Java kernels that follow; so it is set to one thread (a process-wide OpenBLAS
+ * setting; nothing else in whetstone calls it) and the rows are split here. Each element of c is one
+ * single-threaded dot product over all of k, so results do not depend on the split. The training engine keeps
+ * {@code Nd4j.gemm}: at its larger products the op's cost is small and the direct call was no faster.
  *
  * <p>The direct call is taken on ND4J's CPU backend for fp32 matrices whose rows or columns are contiguous;
  * anything else goes to {@code Nd4j.gemm}, which {@code GemmTest} compares this with.
@@ -50,8 +48,7 @@ public final class Gemm {
         // a column-major operand is the row-major transpose of itself: flip its flag
         boolean ta = transA == la.rowMajor();
         boolean tb = transB == lb.rowMajor();
-        RowParallel pool = RowPools.pool(threads);
-        pool.run((int) m, n * k, (chunk, start, end) -> {
+        RowPools.run(threads, (int) m, n * k, (start, end) -> {
             FloatBuffer aRows = la.buffer().duplicate();
             aRows.position(ta ? start : start * la.ld()); // rows of op(a): columns of a stored transposed
             FloatBuffer cRows = lc.buffer().duplicate();

@@ -21,8 +21,9 @@ public final class RowPools {
     private RowPools() {
     }
 
-    static RowParallel pool(int threads) {
-        return POOLS.computeIfAbsent(Math.max(1, threads), count -> new RowParallel(count, 1L << 15));
+    private static RowParallel pool(int threads) {
+        return POOLS.computeIfAbsent(Math.max(1, threads),
+                count -> new RowParallel(count, RowParallel.DEFAULT_MIN_PARALLEL_WORK));
     }
 
     /**
