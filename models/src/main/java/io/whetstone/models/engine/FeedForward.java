@@ -29,7 +29,7 @@ final class FeedForward {
     private final INDArray bIn; // [F] or null
     private final INDArray dBIn;
     private final Projection out; // W [F, C]
-    private INDArray pre; // [N, F] or [N, 2F]: input projection (plus bias)
+    private INDArray pre; // [N, F]: gelu' at the input projection plus bias (GPT-2); [N, 2F]: the projection
     private INDArray act; // [N, F]
 
     FeedForward(Kind kind, Kernels kernels, int hidden, Projection in, INDArray bIn, INDArray dBIn,
@@ -58,7 +58,7 @@ final class FeedForward {
     void forward(INDArray x, INDArray y, Long dropoutSeed) {
         in.forward(x, pre, dropoutSeed);
         switch (kind) {
-            case GELU -> kernels.biasGelu(pre, bIn, act);
+            case GELU -> kernels.biasGeluWithDerivative(pre, bIn, act);
             case SWIGLU -> kernels.swiglu(pre, act);
             case GEGLU -> kernels.geglu(pre, act);
         }
@@ -71,8 +71,7 @@ final class FeedForward {
         out.backward(act, dOut, dAct, false);
         INDArray dPre;
         if (kind == Kind.GELU) {
-            kernels.geluBackward(dAct, pre, dAct);
-            kernels.biasGradient(dAct, dBIn);
+            kernels.geluBackward(dAct, pre, dAct, dBIn);
             dPre = dAct;
         } else {
             dPre = scratch.rows("mlp.dpre", 2L * hidden);

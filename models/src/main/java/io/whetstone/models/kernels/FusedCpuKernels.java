@@ -399,30 +399,70 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
     }
 
     @Override
-    public void geluBackward(INDArray dOut, INDArray preact, INDArray dPreact) {
-        FloatBuffer dOutBuf = host(dOut);
+    public void biasGeluWithDerivative(INDArray preact, INDArray bias, INDArray out) {
         FloatBuffer preBuf = host(preact);
-        FloatBuffer dPreBuf = host(dPreact);
+        FloatBuffer outBuf = host(out);
         int width = cols(preact);
+        float[] b = new float[padded(width)];
+        if (bias != null) {
+            host(bias).get(base(bias), b, 0, width);
+        }
         parallel.run(rows(preact), width, (chunk, start, end) -> {
             Scratch s = scratch.get();
+            float[] row = s.a(width);
+            float[] result = s.b(width);
+            for (int n = start; n < end; n++) {
+                load(preBuf, base(preact) + n * width, row, width, 0f);
+                for (int i = 0; i < width; i += LANES) {
+                    geluWithDerivative(row, b, result, i);
+                }
+                preBuf.put(base(preact) + n * width, row, 0, width);
+                outBuf.put(base(out) + n * width, result, 0, width);
+            }
+        });
+    }
+
+    /** result[i..] = gelu(row[i..] + b[i..]); row[i..] = its derivative. One vector. */
+    private static void geluWithDerivative(float[] row, float[] b, float[] result, int i) {
+        FloatVector x = FloatVector.fromArray(S, row, i).add(FloatVector.fromArray(S, b, i));
+        FloatVector x2 = x.mul(x);
+        // gelu(x) = x s, s = sigmoid(2u), u = c (x + a x^3); gelu'(x) = s + 2 x s (1 - s) c (1 + 3 a x^2)
+        FloatVector sig = sigmoid(x2.mul(GELU_A).add(1f).mul(x).mul(2 * GELU_C));
+        x.mul(sig).intoArray(result, i);
+        FloatVector inner = x2.mul(3 * GELU_A).add(1f).mul(2 * GELU_C);
+        sig.neg().add(1f).mul(sig).mul(x).mul(inner).add(sig).intoArray(row, i);
+    }
+
+    @Override
+    public void geluBackward(INDArray dOut, INDArray derivative, INDArray dPreact, INDArray dBias) {
+        FloatBuffer dOutBuf = host(dOut);
+        FloatBuffer derivativeBuf = host(derivative);
+        FloatBuffer dPreBuf = host(dPreact);
+        int width = cols(derivative);
+        int rows = rows(derivative);
+        float[][] partials = dBias == null ? null : new float[parallel.chunks(rows, width)][padded(width)];
+        parallel.run(rows, width, (chunk, start, end) -> {
+            Scratch s = scratch.get();
             float[] dy = s.a(width);
-            float[] xs = s.b(width);
+            float[] slope = s.b(width);
             for (int n = start; n < end; n++) {
                 load(dOutBuf, base(dOut) + n * width, dy, width, 0f);
-                load(preBuf, base(preact) + n * width, xs, width, 0f);
+                load(derivativeBuf, base(derivative) + n * width, slope, width, 0f);
                 for (int i = 0; i < width; i += LANES) {
-                    FloatVector x = FloatVector.fromArray(S, xs, i);
-                    FloatVector x2 = x.mul(x);
-                    FloatVector sig = sigmoid(x2.mul(GELU_A).add(1f).mul(x).mul(2 * GELU_C));
-                    // d/dx = s + 2 x s (1 - s) c (1 + 3 a x^2), s = sigmoid(2u)
-                    FloatVector inner = x2.mul(3 * GELU_A).add(1f).mul(2 * GELU_C);
-                    FloatVector derivative = sig.neg().add(1f).mul(sig).mul(x).mul(inner).add(sig);
-                    FloatVector.fromArray(S, dy, i).mul(derivative).intoArray(dy, i);
+                    FloatVector.fromArray(S, dy, i).mul(FloatVector.fromArray(S, slope, i)).intoArray(dy, i);
+                }
+                if (partials != null) {
+                    float[] acc = partials[chunk];
+                    for (int i = 0; i < width; i += LANES) {
+                        FloatVector.fromArray(S, acc, i).add(FloatVector.fromArray(S, dy, i)).intoArray(acc, i);
+                    }
                 }
                 dPreBuf.put(base(dPreact) + n * width, dy, 0, width);
             }
         });
+        if (partials != null) {
+            addPartials(partials, dBias, width);
+        }
     }
 
     @Override

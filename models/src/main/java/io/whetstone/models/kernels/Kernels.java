@@ -41,8 +41,18 @@ public interface Kernels {
      */
     void biasGelu(INDArray preact, INDArray bias, INDArray out);
 
-    /** dPreact = dOut * gelu'(preact). dPreact may be the same array as dOut. */
-    void geluBackward(INDArray dOut, INDArray preact, INDArray dPreact);
+    /**
+     * Training's GELU: out = gelu(preact + bias) as {@link #biasGelu}, and preact [N, F] is overwritten with the
+     * derivative gelu'(preact + bias), which {@link #geluBackward} reads. The backward pass then multiplies rather
+     * than recomputing the activation, and reads one array fewer than it would with the bias gradient apart.
+     */
+    void biasGeluWithDerivative(INDArray preact, INDArray bias, INDArray out);
+
+    /**
+     * dPreact = dOut * derivative, the derivative [N, F] left by {@link #biasGeluWithDerivative}; and dBias [F] +=
+     * the column sums of dPreact when dBias is not null. dPreact may be the same array as dOut.
+     */
+    void geluBackward(INDArray dOut, INDArray derivative, INDArray dPreact, INDArray dBias);
 
     /** out = silu(gate) * up, where gateUp [N, 2F] holds gate in columns [0, F) and up in [F, 2F). out [N, F]. */
     void swiglu(INDArray gateUp, INDArray out);

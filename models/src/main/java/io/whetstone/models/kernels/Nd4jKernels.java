@@ -137,8 +137,21 @@ public final class Nd4jKernels implements Kernels {
     }
 
     @Override
-    public void geluBackward(INDArray dOut, INDArray preact, INDArray dPreact) {
-        matrix(dPreact).assign(matrix(dOut).mul(geluDerivative(matrix(preact))));
+    public void biasGeluWithDerivative(INDArray preact, INDArray bias, INDArray out) {
+        INDArray x = matrix(preact);
+        if (bias != null) {
+            x.addiRowVector(bias);
+        }
+        matrix(out).assign(gelu(x));
+        x.assign(geluDerivative(x));
+    }
+
+    @Override
+    public void geluBackward(INDArray dOut, INDArray derivative, INDArray dPreact, INDArray dBias) {
+        matrix(dPreact).assign(matrix(dOut).mul(matrix(derivative)));
+        if (dBias != null) {
+            biasGradient(dPreact, dBias);
+        }
     }
 
     /** tanh-GELU of x, a new array: 0.5 x (1 + tanh(c (x + a x^3))). */

@@ -181,15 +181,33 @@ public final class ReferenceKernels implements Kernels {
     }
 
     @Override
-    public void geluBackward(INDArray dOut, INDArray preact, INDArray dPreact) {
-        long length = preact.length();
-        for (long i = 0; i < length; i++) {
-            double value = get(preact, i);
-            double inner = GELU_C * (value + 0.044715 * value * value * value);
-            double tanh = Math.tanh(inner);
-            double derivative = 0.5 * (1 + tanh)
-                    + 0.5 * value * (1 - tanh * tanh) * GELU_C * (1 + 3 * 0.044715 * value * value);
-            set(dPreact, i, get(dOut, i) * derivative);
+    public void biasGeluWithDerivative(INDArray preact, INDArray bias, INDArray out) {
+        int rows = rows(preact);
+        int width = cols(preact);
+        for (int n = 0; n < rows; n++) {
+            for (int c = 0; c < width; c++) {
+                long i = (long) n * width + c;
+                double value = get(preact, i) + (bias == null ? 0 : get(bias, c));
+                double tanh = Math.tanh(GELU_C * (value + 0.044715 * value * value * value));
+                set(out, i, 0.5 * value * (1 + tanh));
+                set(preact, i, 0.5 * (1 + tanh)
+                        + 0.5 * value * (1 - tanh * tanh) * GELU_C * (1 + 3 * 0.044715 * value * value));
+            }
+        }
+    }
+
+    @Override
+    public void geluBackward(INDArray dOut, INDArray derivative, INDArray dPreact, INDArray dBias) {
+        int rows = rows(derivative);
+        int width = cols(derivative);
+        for (int n = 0; n < rows; n++) {
+            for (int c = 0; c < width; c++) {
+                long i = (long) n * width + c;
+                set(dPreact, i, get(dOut, i) * get(derivative, i));
+            }
+        }
+        if (dBias != null) {
+            biasGradient(dPreact, dBias);
         }
     }
 

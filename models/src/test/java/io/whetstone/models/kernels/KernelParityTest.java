@@ -140,9 +140,14 @@ class KernelParityTest {
         inputs.get(0).muli(3); // reach the saturated ends of tanh
         compare(candidate, inputs, (k, a) -> k.biasGelu(a.get(0), a.get(1), a.get(2)));
         compare(candidate, arrays(random, s(N, C), s(N, C)), (k, a) -> k.biasGelu(a.get(0), null, a.get(1)));
-        compare(candidate, arrays(random, s(N, C), s(N, C), s(N, C)),
-                (k, a) -> k.geluBackward(a.get(0), a.get(1), a.get(2)));
-        compare(candidate, arrays(random, s(N, C), s(N, C)), (k, a) -> k.geluBackward(a.get(0), a.get(1), a.get(0)));
+        List<INDArray> training = arrays(random, s(N, C), s(C), s(N, C));
+        training.get(0).muli(3);
+        compare(candidate, training, (k, a) -> k.biasGeluWithDerivative(a.get(0), a.get(1), a.get(2)));
+        compare(candidate, arrays(random, s(N, C), s(N, C)), (k, a) -> k.biasGeluWithDerivative(a.get(0), null, a.get(1)));
+        compare(candidate, arrays(random, s(N, C), s(N, C), s(N, C), s(C)),
+                (k, a) -> k.geluBackward(a.get(0), a.get(1), a.get(2), a.get(3)));
+        compare(candidate, arrays(random, s(N, C), s(N, C)),
+                (k, a) -> k.geluBackward(a.get(0), a.get(1), a.get(0), null));
     }
 
     @ParameterizedTest
