@@ -174,8 +174,7 @@ public final class ReferenceKernels implements Kernels {
                 long i = (long) n * width + c;
                 double value = get(preact, i) + (bias == null ? 0 : get(bias, c));
                 set(preact, i, value);
-                double inner = GELU_C * (value + 0.044715 * value * value * value);
-                set(out, i, 0.5 * value * (1 + Math.tanh(inner)));
+                set(out, i, gelu(value));
             }
         }
     }
@@ -188,10 +187,8 @@ public final class ReferenceKernels implements Kernels {
             for (int c = 0; c < width; c++) {
                 long i = (long) n * width + c;
                 double value = get(preact, i) + (bias == null ? 0 : get(bias, c));
-                double tanh = Math.tanh(GELU_C * (value + 0.044715 * value * value * value));
-                set(out, i, 0.5 * value * (1 + tanh));
-                set(preact, i, 0.5 * (1 + tanh)
-                        + 0.5 * value * (1 - tanh * tanh) * GELU_C * (1 + 3 * 0.044715 * value * value));
+                set(out, i, gelu(value));
+                set(preact, i, geluDerivative(value));
             }
         }
     }
