@@ -167,20 +167,16 @@ public final class ReferenceKernels implements Kernels {
 
     @Override
     public void biasGelu(INDArray preact, INDArray bias, INDArray out) {
-        int rows = rows(preact);
-        int width = cols(preact);
-        for (int n = 0; n < rows; n++) {
-            for (int c = 0; c < width; c++) {
-                long i = (long) n * width + c;
-                double value = get(preact, i) + (bias == null ? 0 : get(bias, c));
-                set(preact, i, value);
-                set(out, i, gelu(value));
-            }
-        }
+        gelu(preact, bias, out, false);
     }
 
     @Override
     public void biasGeluWithDerivative(INDArray preact, INDArray bias, INDArray out) {
+        gelu(preact, bias, out, true);
+    }
+
+    /** out = gelu(preact + bias); preact becomes gelu'(preact + bias) when {@code derivative}, else preact + bias. */
+    private static void gelu(INDArray preact, INDArray bias, INDArray out, boolean derivative) {
         int rows = rows(preact);
         int width = cols(preact);
         for (int n = 0; n < rows; n++) {
@@ -188,20 +184,16 @@ public final class ReferenceKernels implements Kernels {
                 long i = (long) n * width + c;
                 double value = get(preact, i) + (bias == null ? 0 : get(bias, c));
                 set(out, i, gelu(value));
-                set(preact, i, geluDerivative(value));
+                set(preact, i, derivative ? geluDerivative(value) : value);
             }
         }
     }
 
     @Override
     public void geluBackward(INDArray dOut, INDArray derivative, INDArray dPreact, INDArray dBias) {
-        int rows = rows(derivative);
-        int width = cols(derivative);
-        for (int n = 0; n < rows; n++) {
-            for (int c = 0; c < width; c++) {
-                long i = (long) n * width + c;
-                set(dPreact, i, get(dOut, i) * get(derivative, i));
-            }
+        long length = derivative.length();
+        for (long i = 0; i < length; i++) {
+            set(dPreact, i, get(dOut, i) * get(derivative, i));
         }
         if (dBias != null) {
             biasGradient(dPreact, dBias);
