@@ -415,28 +415,40 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
             float[] result = s.b(width);
             for (int n = start; n < end; n++) {
                 load(preBuf, base(preact) + n * width, row, width, 0f);
-                for (int i = 0; i < width; i += LANES) {
-                    geluWithDerivative(row, b, result, i);
-                }
+                geluSigmoidRow(row, b, result, width);
+                geluFromSigmoidRow(row, result, width);
                 preBuf.put(base(preact) + n * width, row, 0, width);
                 outBuf.put(base(out) + n * width, result, 0, width);
             }
         });
     }
 
-    /**
-     * result[i..] = gelu(row[i..] + b[i..]); row[i..] = its derivative. One vector. The sigmoid and slope stay written
-     * out here: moved into helpers of their own (one more call level under the Vector API's own), the forward took
-     * 2.6x as long, as C2 then left vector operations uncompiled.
-     */
-    private static void geluWithDerivative(float[] row, float[] b, float[] result, int i) {
-        FloatVector x = FloatVector.fromArray(S, row, i).add(FloatVector.fromArray(S, b, i));
-        FloatVector x2 = x.mul(x);
-        // gelu(x) = x s, s = sigmoid(2u), u = c (x + a x^3); gelu'(x) = s + 2 x s (1 - s) c (1 + 3 a x^2)
-        FloatVector sig = sigmoid(x2.mul(GELU_A).add(1f).mul(x).mul(2 * GELU_C));
-        x.mul(sig).intoArray(result, i);
-        FloatVector inner = x2.mul(3 * GELU_A).add(1f).mul(2 * GELU_C);
-        sig.neg().add(1f).mul(sig).mul(x).mul(inner).add(sig).intoArray(row, i);
+    // gelu(x) = x s, s = sigmoid(2u), u = c (x + a x^3); gelu'(x) = s + 2 x s (1 - s) c (1 + 3 a x^2).
+    // Two row methods, not the loop inside the chunk's lambda: written there, the loop took 3-4 ms per call of A's
+    // 1024 x 512 inside the training step against 1.0 ms alone (C2 compiled it from the step's profile into slower
+    // code), and as one row method it sometimes lost the Vector API's intrinsics (JFR: stores through
+    // VectorSupport.store, the interpreted fallback), a method of this size being at the edge of C2's inlining
+    // budget. The sigmoid and slope stay written out: as helpers taking and returning vectors, the forward took 2.6x
+    // as long. Same operations in the same order as one loop, so the same bits.
+
+    /** row = row + b (x); s = sigmoid(2u) of it into sigmoid; {@code width} (padded) elements. */
+    private static void geluSigmoidRow(float[] row, float[] b, float[] sigmoid, int width) {
+        for (int i = 0; i < width; i += LANES) {
+            FloatVector x = FloatVector.fromArray(S, row, i).add(FloatVector.fromArray(S, b, i));
+            x.intoArray(row, i);
+            sigmoid(x.mul(x).mul(GELU_A).add(1f).mul(x).mul(2 * GELU_C)).intoArray(sigmoid, i);
+        }
+    }
+
+    /** From x in row and s in sigmoidThenGelu: sigmoidThenGelu = gelu(x) = x s, row = gelu'(x). */
+    private static void geluFromSigmoidRow(float[] row, float[] sigmoidThenGelu, int width) {
+        for (int i = 0; i < width; i += LANES) {
+            FloatVector x = FloatVector.fromArray(S, row, i);
+            FloatVector sig = FloatVector.fromArray(S, sigmoidThenGelu, i);
+            x.mul(sig).intoArray(sigmoidThenGelu, i);
+            FloatVector inner = x.mul(x).mul(3 * GELU_A).add(1f).mul(2 * GELU_C);
+            sig.neg().add(1f).mul(sig).mul(x).mul(inner).add(sig).intoArray(row, i);
+        }
     }
 
     @Override
