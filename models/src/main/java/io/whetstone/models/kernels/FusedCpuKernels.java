@@ -425,11 +425,11 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
 
     // gelu(x) = x s, s = sigmoid(2u), u = c (x + a x^3); gelu'(x) = s + 2 x s (1 - s) c (1 + 3 a x^2).
     // Two row methods, not the loop inside the chunk's lambda: written there, the loop took 3-4 ms per call of A's
-    // 1024 x 512 inside the training step against 1.0 ms alone (C2 compiled it from the step's profile into slower
-    // code), and as one row method it sometimes lost the Vector API's intrinsics (JFR: stores through
-    // VectorSupport.store, the interpreted fallback), a method of this size being at the edge of C2's inlining
-    // budget. The sigmoid and slope stay written out: as helpers taking and returning vectors, the forward took 2.6x
-    // as long. Same operations in the same order as one loop, so the same bits.
+    // 1024 x 512 inside the training step against 1.0 ms alone (with the kernel warmed alone first, the same step ran
+    // it at 1.4 ms: C2 compiled the lambda from the step's profile into slower code), and as one row method it lost
+    // the Vector API's intrinsics in one of three runs (JFR: stores through VectorSupport.store, the Java fallback).
+    // The sigmoid and slope stay written out: as helpers taking and returning vectors, the forward took 2.6x as
+    // long. Same operations in the same order as one loop, so the same bits.
 
     /** row = row + b (x); s = sigmoid(2u) of it into sigmoid; {@code width} (padded) elements. */
     private static void geluSigmoidRow(float[] row, float[] b, float[] sigmoid, int width) {
