@@ -398,8 +398,9 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
         });
     }
 
-    // biasGeluWithDerivative repeats biasGelu's loop with more work per vector, kept apart for the reason geglu's
-    // loop is (below): these hot loops compile to vector code only while they stay small.
+    // biasGelu (the sampler's) keeps its loop inside the lambda, the same arithmetic as geluSigmoidRow plus x * s:
+    // through the row methods below, generation was no faster (BenchMain A gpt2 2 generate 16, three interleaved
+    // pairs, two of them slower).
     @Override
     public void biasGeluWithDerivative(INDArray preact, INDArray bias, INDArray out) {
         FloatBuffer preBuf = host(preact);
