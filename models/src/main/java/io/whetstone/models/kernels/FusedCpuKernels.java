@@ -839,9 +839,8 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
             return column + (m % kvHeads) * kvStride + g * gStride;
         }
 
-        /** Where row 0 of head g of matrix m starts; row t is tStride further. */
-        int at(int m, int g) {
-            return first + (m / kvHeads) * bStride + column(m, g);
+        int at(int m, int g, int t) {
+            return first + (m / kvHeads) * bStride + t * tStride + column(m, g);
         }
     }
 
@@ -878,16 +877,16 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
     }
 
     /**
-     * dst[at .. at+D) = buf[index ..], plus bias[biasAt ..] when bias is not null, rotated as position t when
-     * rotation is not null: {@link #splitHeads}' operations in its order. (Callers compute a head's first row and
-     * step by {@link HeadRows#tStride}: an index division per row cost more than the rows' copies.)
+     * dst[at .. at+D) = row t of head g of matrix m, plus the bias's slice when bias is not null, rotated as
+     * position t when rotation is not null: {@link #splitHeads}' operations in its order.
      */
-    private static void loadHeadRow(FloatBuffer buf, int index, float[] bias, int biasAt, Rotation rotation, int t,
-                                    float[] dst, int at, int size) {
-        buf.get(index, dst, at, size);
+    private static void loadHeadRow(HeadRows src, int m, int g, int t, float[] bias, Rotation rotation, float[] dst,
+                                    int at, int size) {
+        src.buf().get(src.at(m, g, t), dst, at, size);
         if (bias != null) {
+            int column = src.column(m, g);
             for (int i = 0; i < size; i++) {
-                dst[at + i] = dst[at + i] + bias[biasAt + i];
+                dst[at + i] = dst[at + i] + bias[column + i];
             }
         }
         if (rotation != null) {
@@ -922,21 +921,15 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
             int probsPackedAt = queriesPackedAt + TILE * sizeStride;
             for (int m = start; m < end; m++) {
                 Arrays.fill(keysT, 0, size * seqStride, 0f);
-                int kAt = k.at(m, 0);
-                int vAt = v.at(m, 0);
                 for (int t = 0; t < seqLen; t++) {
-                    loadHeadRow(k.buf(), kAt + t * k.tStride(), bias, k.column(m, 0), rotation, t, line, 0, size);
+                    loadHeadRow(k, m, 0, t, bias, rotation, line, 0, size);
                     for (int d = 0; d < size; d++) {
                         keysT[d * seqStride + t] = line[d];
                     }
-                    loadHeadRow(v.buf(), vAt + t * v.tStride(), bias, v.column(m, 0), null, t, values,
-                            t * sizeStride, size);
+                    loadHeadRow(v, m, 0, t, bias, null, values, t * sizeStride, size);
                     Arrays.fill(values, t * sizeStride + size, (t + 1) * sizeStride, 0f);
                 }
                 for (int g = 0; g < shape.groupSize(); g++) {
-                    int qAt = q.at(m, g);
-                    int qBias = q.column(m, g);
-                    int yAt = y.at(m, g);
                     for (int t0 = 0; t0 < seqLen; t0 += TILE) {
                         int tileRows = Math.min(TILE, seqLen - t0);
                         int firstRow = m * rows + g * seqLen + t0;
@@ -944,8 +937,7 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                         int span = padded(keys);
                         Arrays.fill(tile, queriesAt, queriesAt + TILE * sizeStride, 0f);
                         for (int i = 0; i < tileRows; i++) {
-                            loadHeadRow(q.buf(), qAt + (t0 + i) * q.tStride(), bias, qBias, rotation, t0 + i, tile,
-                                    queriesAt + i * sizeStride, size);
+                            loadHeadRow(q, m, g, t0 + i, bias, rotation, tile, queriesAt + i * sizeStride, size);
                         }
                         packTile(tile, queriesAt, sizeStride, size, tile, queriesPackedAt);
                         tileTimesTransposed(tile, queriesPackedAt, size, keysT, seqStride, span, tile, 0, seqStride);
@@ -959,7 +951,7 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                         packTile(tile, 0, seqStride, keys, tile, probsPackedAt);
                         tileTimesRows(tile, probsPackedAt, keys, values, sizeStride, sizeStride, tile, outAt, sizeStride);
                         for (int i = 0; i < tileRows; i++) {
-                            y.buf().put(yAt + (t0 + i) * y.tStride(), tile, outAt + i * sizeStride, size);
+                            y.buf().put(y.at(m, g, t0 + i), tile, outAt + i * sizeStride, size);
                         }
                     }
                 }
@@ -1172,23 +1164,16 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
             int dScoresPackedAt = probsPackedAt + TILE * seqStride;
             for (int m = start; m < end; m++) {
                 Arrays.fill(valuesT, 0, size * seqStride, 0f);
-                int kAt = k.at(m, 0);
-                int vAt = v.at(m, 0);
                 for (int t = 0; t < seqLen; t++) {
-                    loadHeadRow(k.buf(), kAt + t * k.tStride(), bias, k.column(m, 0), rotation, t, work,
-                            t * sizeStride, size);
+                    loadHeadRow(k, m, 0, t, bias, rotation, work, t * sizeStride, size);
                     Arrays.fill(work, t * sizeStride + size, (t + 1) * sizeStride, 0f);
-                    loadHeadRow(v.buf(), vAt + t * v.tStride(), bias, v.column(m, 0), null, t, line, 0, size);
+                    loadHeadRow(v, m, 0, t, bias, null, line, 0, size);
                     for (int d = 0; d < size; d++) {
                         valuesT[d * seqStride + t] = line[d];
                     }
                 }
                 Arrays.fill(work, dKeysAt, dValuesAt + block, 0f);
                 for (int g = 0; g < shape.groupSize(); g++) {
-                    int qAt = q.at(m, g);
-                    int qBias = q.column(m, g);
-                    int dyFirst = dy.at(m, g);
-                    int dqFirst = dq.at(m, g);
                     for (int t0 = 0; t0 < seqLen; t0 += TILE) {
                         int tileRows = Math.min(TILE, seqLen - t0);
                         int firstRow = m * rows + g * seqLen + t0;
@@ -1198,9 +1183,8 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                         Arrays.fill(tile, queriesAt, dqAt, 0f);
                         for (int i = 0; i < tileRows; i++) {
                             pBuf.get(base(probs) + (firstRow + i) * seqLen, tile, i * seqStride, t0 + i + 1);
-                            loadHeadRow(q.buf(), qAt + (t0 + i) * q.tStride(), bias, qBias, rotation, t0 + i, tile,
-                                    queriesAt + i * sizeStride, size);
-                            dy.buf().get(dyFirst + (t0 + i) * dy.tStride(), tile, dyAt + i * sizeStride, size);
+                            loadHeadRow(q, m, g, t0 + i, bias, rotation, tile, queriesAt + i * sizeStride, size);
+                            dy.buf().get(dy.at(m, g, t0 + i), tile, dyAt + i * sizeStride, size);
                         }
                         // dP = dY V^T, then dS = scale * P * (dP - rowsum(P * dP)) in place
                         packTile(tile, dyAt, sizeStride, size, tile, dyPackedAt);
@@ -1233,18 +1217,16 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                             if (rotation != null) {
                                 rotation.apply(tile, dqAt + i * sizeStride, t0 + i, -1f);
                             }
-                            dq.buf().put(dqFirst + (t0 + i) * dq.tStride(), tile, dqAt + i * sizeStride, size);
+                            dq.buf().put(dq.at(m, g, t0 + i), tile, dqAt + i * sizeStride, size);
                         }
                     }
                 }
-                int dkAt = dk.at(m, 0);
-                int dvAt = dv.at(m, 0);
                 for (int t = 0; t < seqLen; t++) {
                     if (rotation != null) {
                         rotation.apply(work, dKeysAt + t * sizeStride, t, -1f);
                     }
-                    dk.buf().put(dkAt + t * dk.tStride(), work, dKeysAt + t * sizeStride, size);
-                    dv.buf().put(dvAt + t * dv.tStride(), work, dValuesAt + t * sizeStride, size);
+                    dk.buf().put(dk.at(m, 0, t), work, dKeysAt + t * sizeStride, size);
+                    dv.buf().put(dv.at(m, 0, t), work, dValuesAt + t * sizeStride, size);
                 }
             }
         });
