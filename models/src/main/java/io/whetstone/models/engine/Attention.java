@@ -2,7 +2,6 @@ package io.whetstone.models.engine;
 
 import io.whetstone.models.ModelConfig;
 import io.whetstone.models.kernels.AttentionShape;
-import io.whetstone.models.kernels.HeadArrays;
 import io.whetstone.models.kernels.Kernels;
 import io.whetstone.models.kernels.RopeTable;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -11,8 +10,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Causal multi-head self-attention with optional grouped queries, rotary positions and per-head q/k norms:
- * one GEMM for q, k and v, the attention kernel per (batch, key/value head), one GEMM out. Kernels that read
- * the qkv rows directly ({@link Kernels#readsAttentionRows}) need no head-major copies of q, k, v and y.
+ * one GEMM for q, k and v, the attention kernel per (batch, key/value head), one GEMM out.
  * The output projection's bias (GPT-2) is added by the block with the residual.
  */
 final class Attention {
@@ -28,8 +26,11 @@ final class Attention {
 
     private AttentionShape shape;
     private INDArray qkv; // [N, (H+2K)D]
-    private HeadArrays heads; // q, y [B, K, G, T, D]; k, v [B, K, T, D]; null when the kernels read qkv's rows
+    private INDArray q; // [B, K, G, T, D], viewed as [B*K, G*T, D]
+    private INDArray k; // [B, K, T, D], viewed as [B*K, T, D]
+    private INDArray v; // [B, K, T, D]
     private INDArray probs; // [B*K, G*T, T]
+    private INDArray y; // [B, K, G, T, D]
     private INDArray merged; // [N, HD]
 
     Attention(ModelConfig config, Kernels kernels, RopeTable rope, Projection qkvProjection, INDArray bqkv,
@@ -51,10 +52,11 @@ final class Attention {
         long bk = (long) batch * config.kvHeads();
         long gt = (long) config.groupSize() * seqLen;
         qkv = Nd4j.zeros(dataType, n, shape.qkvWidth());
-        heads = kernels.readsAttentionRows() ? null : new HeadArrays(Nd4j.zeros(dataType, bk, gt, d),
-                Nd4j.zeros(dataType, bk, seqLen, d), Nd4j.zeros(dataType, bk, seqLen, d),
-                Nd4j.zeros(dataType, bk, gt, d));
+        q = Nd4j.zeros(dataType, bk, gt, d);
+        k = Nd4j.zeros(dataType, bk, seqLen, d);
+        v = Nd4j.zeros(dataType, bk, seqLen, d);
         probs = Nd4j.zeros(dataType, bk, gt, seqLen);
+        y = Nd4j.zeros(dataType, bk, gt, d);
         merged = Nd4j.zeros(dataType, n, (long) config.heads() * d);
         qkvProjection.allocate(n, dataType);
         if (qkNorm != null) {
@@ -73,7 +75,9 @@ final class Attention {
         if (qkNorm != null) {
             qkNorm.forward(qkv); // a variant never has both q/k norms and qkv biases, so no bias comes first
         }
-        kernels.attentionFromRows(qkv, bqkv, rope, 1.0 / Math.sqrt(config.headSize()), shape, heads, probs, merged);
+        kernels.splitHeads(qkv, bqkv, rope, shape, q, k, v);
+        kernels.attention(q, k, v, 1.0 / Math.sqrt(config.headSize()), shape, probs, y);
+        kernels.mergeHeads(y, shape, merged);
         outProjection.forward(merged, out, dropoutSeed == null ? null : dropoutSeed + 1);
     }
 
@@ -84,11 +88,14 @@ final class Attention {
     void backward(INDArray dOut, INDArray x, INDArray dx, BackwardScratch scratch) {
         INDArray dMerged = scratch.rows("attn.dmerged", (long) config.heads() * config.headSize());
         outProjection.backward(merged, dOut, dMerged, false);
-        HeadArrays grads = heads == null ? null : new HeadArrays(scratch.like("dq", heads.q()),
-                scratch.like("dk", heads.k()), scratch.like("dv", heads.v()), scratch.like("dy", heads.y()));
+        INDArray dy = scratch.like("dy", y);
+        kernels.mergeHeadsBackward(dMerged, shape, dy);
+        INDArray dq = scratch.like("dq", q);
+        INDArray dk = scratch.like("dk", k);
+        INDArray dv = scratch.like("dv", v);
+        kernels.attentionBackward(q, k, v, probs, dy, 1.0 / Math.sqrt(config.headSize()), shape, dq, dk, dv);
         INDArray dQkv = scratch.like("dqkv", qkv);
-        kernels.attentionBackwardToRows(qkv, bqkv, rope, 1.0 / Math.sqrt(config.headSize()), shape, heads, probs,
-                dMerged, grads, dQkv);
+        kernels.splitHeadsBackward(dq, dk, dv, rope, shape, dQkv);
         if (qkNorm != null) {
             qkNorm.backward(dQkv);
         }

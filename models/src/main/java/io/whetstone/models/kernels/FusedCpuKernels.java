@@ -764,148 +764,17 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
     @Override
     public void attention(INDArray q, INDArray k, INDArray v, double scale, AttentionShape shape, INDArray probs,
                           INDArray y) {
-        attention(HeadRows.queries(q, shape), HeadRows.keys(k, shape), HeadRows.keys(v, shape), null, null,
-                (float) scale, shape, probs, HeadRows.queries(y, shape));
-    }
-
-    @Override
-    public boolean readsAttentionRows() {
-        return true;
-    }
-
-    /**
-     * Fused: q, k and v rows are read straight from qkv, with the bias added and the rotation applied as
-     * {@link #splitHeads} does (the same float operations, so results are bit-identical to the composition), and y
-     * rows are written straight into merged. Saves the four copies of the layout kernels and the head-major arrays.
-     */
-    @Override
-    public void attentionFromRows(INDArray qkv, INDArray bias, RopeTable rope, double scale, AttentionShape shape,
-                                  HeadArrays heads, INDArray probs, INDArray merged) {
-        attention(HeadRows.queryColumns(qkv, shape), HeadRows.keyColumns(qkv, shape, 0),
-                HeadRows.keyColumns(qkv, shape, 1), biasRow(bias, shape.qkvWidth()), rope, (float) scale, shape,
-                probs, HeadRows.queryColumns(merged, shape));
-    }
-
-    /** The bias as a padded array, or null. */
-    private static float[] biasRow(INDArray bias, int width) {
-        if (bias == null) {
-            return null;
-        }
-        float[] b = new float[padded(width)];
-        host(bias).get(base(bias), b, 0, width);
-        return b;
-    }
-
-    /**
-     * Where the rows of one attention operand lie: row t of query head g of matrix m = b*K + kv (keys and values
-     * ignore g) starts at {@code first + b * bStride + t * tStride + column(m, g)}. Head-major arrays and the
-     * columns of [N, width] row arrays are both of this form.
-     */
-    private record HeadRows(FloatBuffer buf, int first, int kvHeads, int bStride, int tStride, int column,
-                            int kvStride, int gStride) {
-
-        /** q or y [B, K, G, T, D]. */
-        static HeadRows queries(INDArray a, AttentionShape s) {
-            int d = s.headSize();
-            int t = s.seqLen() * d;
-            return new HeadRows(host(a), base(a), s.kvHeads(), s.heads() * t, d, 0, s.groupSize() * t, t);
-        }
-
-        /** k or v [B, K, T, D]. */
-        static HeadRows keys(INDArray a, AttentionShape s) {
-            int d = s.headSize();
-            int t = s.seqLen() * d;
-            return new HeadRows(host(a), base(a), s.kvHeads(), s.kvHeads() * t, d, 0, t, 0);
-        }
-
-        /** The query columns (head h = kv*G + g at column h*D) of [N, width] rows: qkv or merged. */
-        static HeadRows queryColumns(INDArray rows, AttentionShape s) {
-            int width = cols(rows);
-            int d = s.headSize();
-            return new HeadRows(host(rows), base(rows), s.kvHeads(), s.seqLen() * width, width, 0,
-                    s.groupSize() * d, d);
-        }
-
-        /** The key (which 0) or value (which 1) columns of qkv [N, (H+2K)D]. */
-        static HeadRows keyColumns(INDArray qkv, AttentionShape s, int which) {
-            int width = cols(qkv);
-            int d = s.headSize();
-            return new HeadRows(host(qkv), base(qkv), s.kvHeads(), s.seqLen() * width, width,
-                    (s.heads() + which * s.kvHeads()) * d, d, 0);
-        }
-
-        /** Offset of head g of matrix m within a row (the bias's index too, for qkv columns). */
-        int column(int m, int g) {
-            return column + (m % kvHeads) * kvStride + g * gStride;
-        }
-
-        int at(int m, int g, int t) {
-            return first + (m / kvHeads) * bStride + t * tStride + column(m, g);
-        }
-    }
-
-    /** Per-chunk row of cos and sin at one position, for the fused layout's rotations. */
-    private static final class Rotation {
-        private final FloatBuffer cosBuf;
-        private final FloatBuffer sinBuf;
-        private final int cosBase;
-        private final int sinBase;
-        private final int half;
-        private final float[] cos;
-        private final float[] sin;
-        private int position = -1;
-
-        Rotation(RopeTable rope, int half) {
-            this.cosBuf = host(rope.cos());
-            this.sinBuf = host(rope.sin());
-            this.cosBase = base(rope.cos());
-            this.sinBase = base(rope.sin());
-            this.half = half;
-            this.cos = new float[half];
-            this.sin = new float[half];
-        }
-
-        /** Rotates row[at .. at+2*half) as position t, by {@code direction} (1 forward, -1 backward). */
-        void apply(float[] row, int at, int t, float direction) {
-            if (t != position) {
-                cosBuf.get(cosBase + t * half, cos, 0, half);
-                sinBuf.get(sinBase + t * half, sin, 0, half);
-                position = t;
-            }
-            rotate(row, at, cos, sin, half, direction);
-        }
-    }
-
-    /**
-     * dst[at .. at+D) = row t of head g of matrix m, plus the bias's slice when bias is not null, rotated as
-     * position t when rotation is not null: {@link #splitHeads}' operations in its order.
-     */
-    private static void loadHeadRow(HeadRows src, int m, int g, int t, float[] bias, Rotation rotation, float[] dst,
-                                    int at, int size) {
-        src.buf().get(src.at(m, g, t), dst, at, size);
-        if (bias != null) {
-            int column = src.column(m, g);
-            for (int i = 0; i < size; i++) {
-                dst[at + i] = dst[at + i] + bias[column + i];
-            }
-        }
-        if (rotation != null) {
-            rotation.apply(dst, at, t, 1f);
-        }
-    }
-
-    /**
-     * The attention kernel over any layout of its operands: bias and rope (both may be null) apply to the rows as
-     * they are read, as in {@link #splitHeads}; rope rotates queries and keys only.
-     */
-    private void attention(HeadRows q, HeadRows k, HeadRows v, float[] bias, RopeTable rope, float factor,
-                           AttentionShape shape, INDArray probs, HeadRows y) {
+        FloatBuffer qBuf = host(q);
+        FloatBuffer kBuf = host(k);
+        FloatBuffer vBuf = host(v);
         FloatBuffer pBuf = host(probs);
+        FloatBuffer yBuf = host(y);
         int seqLen = shape.seqLen();
         int size = shape.headSize();
         int rows = shape.groupSize() * seqLen;
         int seqStride = padded(seqLen);
         int sizeStride = padded(size);
+        float factor = (float) scale;
         int matrices = shape.batch() * shape.kvHeads();
         parallel.run(matrices, (long) rows * seqLen * size, (chunk, start, end) -> {
             Scratch s = scratch.get();
@@ -913,22 +782,13 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
             float[] values = s.b(seqLen * sizeStride); // [T][Dp]
             // scores | queries | outputs, TILE rows each | queries and probabilities packed (packTile)
             float[] tile = s.c(2 * TILE * seqStride + 3 * TILE * sizeStride);
-            float[] line = s.d(size);
-            Rotation rotation = rope == null ? null : new Rotation(rope, size / 2);
             int queriesAt = TILE * seqStride;
             int outAt = queriesAt + TILE * sizeStride;
             int queriesPackedAt = outAt + TILE * sizeStride;
             int probsPackedAt = queriesPackedAt + TILE * sizeStride;
             for (int m = start; m < end; m++) {
-                Arrays.fill(keysT, 0, size * seqStride, 0f);
-                for (int t = 0; t < seqLen; t++) {
-                    loadHeadRow(k, m, 0, t, bias, rotation, line, 0, size);
-                    for (int d = 0; d < size; d++) {
-                        keysT[d * seqStride + t] = line[d];
-                    }
-                    loadHeadRow(v, m, 0, t, bias, null, values, t * sizeStride, size);
-                    Arrays.fill(values, t * sizeStride + size, (t + 1) * sizeStride, 0f);
-                }
+                loadTransposed(kBuf, base(k) + m * seqLen * size, seqLen, size, keysT, seqStride);
+                loadRows(vBuf, base(v) + m * seqLen * size, seqLen, size, values, sizeStride);
                 for (int g = 0; g < shape.groupSize(); g++) {
                     for (int t0 = 0; t0 < seqLen; t0 += TILE) {
                         int tileRows = Math.min(TILE, seqLen - t0);
@@ -937,7 +797,7 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                         int span = padded(keys);
                         Arrays.fill(tile, queriesAt, queriesAt + TILE * sizeStride, 0f);
                         for (int i = 0; i < tileRows; i++) {
-                            loadHeadRow(q, m, g, t0 + i, bias, rotation, tile, queriesAt + i * sizeStride, size);
+                            qBuf.get(base(q) + (firstRow + i) * size, tile, queriesAt + i * sizeStride, size);
                         }
                         packTile(tile, queriesAt, sizeStride, size, tile, queriesPackedAt);
                         tileTimesTransposed(tile, queriesPackedAt, size, keysT, seqStride, span, tile, 0, seqStride);
@@ -951,7 +811,7 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                         packTile(tile, 0, seqStride, keys, tile, probsPackedAt);
                         tileTimesRows(tile, probsPackedAt, keys, values, sizeStride, sizeStride, tile, outAt, sizeStride);
                         for (int i = 0; i < tileRows; i++) {
-                            y.buf().put(y.at(m, g, t0 + i), tile, outAt + i * sizeStride, size);
+                            yBuf.put(base(y) + (firstRow + i) * size, tile, outAt + i * sizeStride, size);
                         }
                     }
                 }
@@ -1110,38 +970,20 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
     @Override
     public void attentionBackward(INDArray q, INDArray k, INDArray v, INDArray probs, INDArray dy, double scale,
                                   AttentionShape shape, INDArray dq, INDArray dk, INDArray dv) {
-        attentionBackward(HeadRows.queries(q, shape), HeadRows.keys(k, shape), HeadRows.keys(v, shape), null, null,
-                probs, HeadRows.queries(dy, shape), (float) scale, shape, HeadRows.queries(dq, shape),
-                HeadRows.keys(dk, shape), HeadRows.keys(dv, shape));
-    }
-
-    /**
-     * Fused backward: q, k and v are read again from qkv as the forward read them, dy rows straight from dMerged,
-     * and dq, dk, dv are rotated back and written into their columns of dQkv, as {@link #splitHeadsBackward} does.
-     */
-    @Override
-    public void attentionBackwardToRows(INDArray qkv, INDArray bias, RopeTable rope, double scale,
-                                        AttentionShape shape, HeadArrays heads, INDArray probs, INDArray dMerged,
-                                        HeadArrays grads, INDArray dQkv) {
-        attentionBackward(HeadRows.queryColumns(qkv, shape), HeadRows.keyColumns(qkv, shape, 0),
-                HeadRows.keyColumns(qkv, shape, 1), biasRow(bias, shape.qkvWidth()), rope, probs,
-                HeadRows.queryColumns(dMerged, shape), (float) scale, shape, HeadRows.queryColumns(dQkv, shape),
-                HeadRows.keyColumns(dQkv, shape, 0), HeadRows.keyColumns(dQkv, shape, 1));
-    }
-
-    /**
-     * The attention backward over any layout of its operands (see the forward): dq, dk and dv are overwritten,
-     * and rotated back by rope when it is not null.
-     */
-    private void attentionBackward(HeadRows q, HeadRows k, HeadRows v, float[] bias, RopeTable rope,
-                                   INDArray probs, HeadRows dy, float factor, AttentionShape shape, HeadRows dq,
-                                   HeadRows dk, HeadRows dv) {
+        FloatBuffer qBuf = host(q);
+        FloatBuffer kBuf = host(k);
+        FloatBuffer vBuf = host(v);
         FloatBuffer pBuf = host(probs);
+        FloatBuffer dyBuf = host(dy);
+        FloatBuffer dqBuf = host(dq);
+        FloatBuffer dkBuf = host(dk);
+        FloatBuffer dvBuf = host(dv);
         int seqLen = shape.seqLen();
         int size = shape.headSize();
         int rows = shape.groupSize() * seqLen;
         int seqStride = padded(seqLen);
         int sizeStride = padded(size);
+        float factor = (float) scale;
         int matrices = shape.batch() * shape.kvHeads();
         parallel.run(matrices, 2L * rows * seqLen * size, (chunk, start, end) -> {
             Scratch s = scratch.get();
@@ -1153,8 +995,6 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
             float[] valuesT = s.b(size * seqStride); // [D][Tp]
             // probs | dScores | queries | dY | dQ, TILE rows each | dY, probs and dScores packed (packTile)
             float[] tile = s.c(4 * TILE * seqStride + 4 * TILE * sizeStride);
-            float[] line = s.d(size);
-            Rotation rotation = rope == null ? null : new Rotation(rope, size / 2);
             int dScoresAt = TILE * seqStride;
             int queriesAt = 2 * TILE * seqStride;
             int dyAt = queriesAt + TILE * sizeStride;
@@ -1163,15 +1003,8 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
             int probsPackedAt = dyPackedAt + TILE * sizeStride;
             int dScoresPackedAt = probsPackedAt + TILE * seqStride;
             for (int m = start; m < end; m++) {
-                Arrays.fill(valuesT, 0, size * seqStride, 0f);
-                for (int t = 0; t < seqLen; t++) {
-                    loadHeadRow(k, m, 0, t, bias, rotation, work, t * sizeStride, size);
-                    Arrays.fill(work, t * sizeStride + size, (t + 1) * sizeStride, 0f);
-                    loadHeadRow(v, m, 0, t, bias, null, line, 0, size);
-                    for (int d = 0; d < size; d++) {
-                        valuesT[d * seqStride + t] = line[d];
-                    }
-                }
+                loadRows(kBuf, base(k) + m * seqLen * size, seqLen, size, work, sizeStride);
+                loadTransposed(vBuf, base(v) + m * seqLen * size, seqLen, size, valuesT, seqStride);
                 Arrays.fill(work, dKeysAt, dValuesAt + block, 0f);
                 for (int g = 0; g < shape.groupSize(); g++) {
                     for (int t0 = 0; t0 < seqLen; t0 += TILE) {
@@ -1182,9 +1015,10 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                         Arrays.fill(tile, 0, TILE * seqStride, 0f);
                         Arrays.fill(tile, queriesAt, dqAt, 0f);
                         for (int i = 0; i < tileRows; i++) {
-                            pBuf.get(base(probs) + (firstRow + i) * seqLen, tile, i * seqStride, t0 + i + 1);
-                            loadHeadRow(q, m, g, t0 + i, bias, rotation, tile, queriesAt + i * sizeStride, size);
-                            dy.buf().get(dy.at(m, g, t0 + i), tile, dyAt + i * sizeStride, size);
+                            int row = firstRow + i;
+                            pBuf.get(base(probs) + row * seqLen, tile, i * seqStride, t0 + i + 1);
+                            qBuf.get(base(q) + row * size, tile, queriesAt + i * sizeStride, size);
+                            dyBuf.get(base(dy) + row * size, tile, dyAt + i * sizeStride, size);
                         }
                         // dP = dY V^T, then dS = scale * P * (dP - rowsum(P * dP)) in place
                         packTile(tile, dyAt, sizeStride, size, tile, dyPackedAt);
@@ -1214,22 +1048,40 @@ public final class FusedCpuKernels implements Kernels, AutoCloseable {
                         accumulateTransposedTile(tile, probsPackedAt, tile, dyAt, sizeStride, keys, sizeStride, work,
                                 dValuesAt, sizeStride);
                         for (int i = 0; i < tileRows; i++) {
-                            if (rotation != null) {
-                                rotation.apply(tile, dqAt + i * sizeStride, t0 + i, -1f);
-                            }
-                            dq.buf().put(dq.at(m, g, t0 + i), tile, dqAt + i * sizeStride, size);
+                            dqBuf.put(base(dq) + (firstRow + i) * size, tile, dqAt + i * sizeStride, size);
                         }
                     }
                 }
-                for (int t = 0; t < seqLen; t++) {
-                    if (rotation != null) {
-                        rotation.apply(work, dKeysAt + t * sizeStride, t, -1f);
-                    }
-                    dk.buf().put(dk.at(m, 0, t), work, dKeysAt + t * sizeStride, size);
-                    dv.buf().put(dv.at(m, 0, t), work, dValuesAt + t * sizeStride, size);
-                }
+                storeRows(work, dKeysAt, sizeStride, dkBuf, base(dk) + m * seqLen * size, seqLen, size);
+                storeRows(work, dValuesAt, sizeStride, dvBuf, base(dv) + m * seqLen * size, seqLen, size);
             }
         });
+    }
+
+    /** Copies a [rows, size] block into dst as rows of stride paddedSize (padding zeroed). */
+    private static void loadRows(FloatBuffer buf, int index, int rows, int size, float[] dst, int paddedSize) {
+        for (int r = 0; r < rows; r++) {
+            buf.get(index + r * size, dst, r * paddedSize, size);
+            Arrays.fill(dst, r * paddedSize + size, (r + 1) * paddedSize, 0f);
+        }
+    }
+
+    /** Copies a [rows, size] block into dst transposed, [size][paddedRows] (padding zeroed). */
+    private static void loadTransposed(FloatBuffer buf, int index, int rows, int size, float[] dst, int paddedRows) {
+        Arrays.fill(dst, 0, size * paddedRows, 0f);
+        for (int r = 0; r < rows; r++) {
+            for (int d = 0; d < size; d++) {
+                dst[d * paddedRows + r] = buf.get(index + r * size + d);
+            }
+        }
+    }
+
+    /** Writes rows of stride paddedSize from src[from..] into a [rows, size] block. */
+    private static void storeRows(float[] src, int from, int paddedSize, FloatBuffer buf, int index, int rows,
+                                  int size) {
+        for (int r = 0; r < rows; r++) {
+            buf.put(index + r * size, src, from + r * paddedSize, size);
+        }
     }
 
     // ---------------------------------------------------------------- residual and bias

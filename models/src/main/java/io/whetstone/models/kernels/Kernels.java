@@ -97,42 +97,6 @@ public interface Kernels {
     void attentionBackward(INDArray q, INDArray k, INDArray v, INDArray probs, INDArray dy, double scale,
                            AttentionShape shape, INDArray dq, INDArray dk, INDArray dv);
 
-    /**
-     * Attention from the fused projection's rows qkv [N, (H+2K)D] to the output projection's rows merged [N, HD]:
-     * {@link #splitHeads}, {@link #attention} and {@link #mergeHeads} in turn through {@code heads} (this default).
-     * An implementation whose {@link #readsAttentionRows} is true instead reads q, k and v straight from qkv and
-     * writes merged directly, with the composition's results, and ignores {@code heads} (may be null then).
-     * qkv is not modified; probs [B*K, G*T, T] is saved for the backward.
-     */
-    default void attentionFromRows(INDArray qkv, INDArray bias, RopeTable rope, double scale, AttentionShape shape,
-                                   HeadArrays heads, INDArray probs, INDArray merged) {
-        splitHeads(qkv, bias, rope, shape, heads.q(), heads.k(), heads.v());
-        attention(heads.q(), heads.k(), heads.v(), scale, shape, probs, heads.y());
-        mergeHeads(heads.y(), shape, merged);
-    }
-
-    /**
-     * Backward of {@link #attentionFromRows}: dQkv [N, (H+2K)D] (overwritten; the bias's gradient is left to
-     * {@link #biasGradient}) from dMerged [N, HD]. qkv, heads and probs are the forward's, unchanged since;
-     * {@code grads} are temporaries shaped as {@code heads} (both may be null when {@link #readsAttentionRows}).
-     */
-    default void attentionBackwardToRows(INDArray qkv, INDArray bias, RopeTable rope, double scale,
-                                         AttentionShape shape, HeadArrays heads, INDArray probs, INDArray dMerged,
-                                         HeadArrays grads, INDArray dQkv) {
-        mergeHeadsBackward(dMerged, shape, grads.y());
-        attentionBackward(heads.q(), heads.k(), heads.v(), probs, grads.y(), scale, shape, grads.q(), grads.k(),
-                grads.v());
-        splitHeadsBackward(grads.q(), grads.k(), grads.v(), rope, shape, dQkv);
-    }
-
-    /**
-     * Whether {@link #attentionFromRows} and its backward read the qkv rows directly and need no head-major
-     * arrays (the caller then need not allocate them).
-     */
-    default boolean readsAttentionRows() {
-        return false;
-    }
-
     /** out = residual + y (+ bias broadcast over rows when not null). [N, C]. out may alias residual. */
     void addResidual(INDArray residual, INDArray y, INDArray bias, INDArray out);
 

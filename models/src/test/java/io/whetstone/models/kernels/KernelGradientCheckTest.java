@@ -229,38 +229,6 @@ class KernelGradientCheckTest {
 
     @ParameterizedTest
     @MethodSource("kernels")
-    void attentionFromRowsWithBiasRopeAndGroupedQueries(Kernels k) {
-        AttentionShape shape = new AttentionShape(2, 4, 4, 2, 4);
-        RopeTable rope = RopeTable.create(5, 4, 10000.0, D);
-        Random r = new Random(19);
-        int n = shape.rows();
-        INDArray qkv = random(r, n, shape.qkvWidth());
-        INDArray bias = random(r, shape.qkvWidth());
-        INDArray weights = random(r, n, 16);
-        DoubleSupplier loss = () -> {
-            INDArray merged = Nd4j.zeros(D, n, 16);
-            k.attentionFromRows(qkv, bias, rope, 0.6, shape, heads(), Nd4j.zeros(D, 4, 8, 4), merged);
-            return dot(weights, merged);
-        };
-        HeadArrays heads = heads();
-        INDArray probs = Nd4j.zeros(D, 4, 8, 4);
-        k.attentionFromRows(qkv, bias, rope, 0.6, shape, heads, probs, Nd4j.zeros(D, n, 16));
-        INDArray dQkv = Nd4j.zeros(D, n, shape.qkvWidth());
-        k.attentionBackwardToRows(qkv, bias, rope, 0.6, shape, heads, probs, weights, heads(), dQkv);
-        INDArray dBias = Nd4j.zeros(D, shape.qkvWidth());
-        k.biasGradient(dQkv, dBias);
-        check("qkv", qkv, dQkv, loss);
-        check("bias", bias, dBias, loss);
-    }
-
-    /** Head-major arrays for AttentionShape(2, 4, 4, 2, 4). */
-    private static HeadArrays heads() {
-        return new HeadArrays(Nd4j.zeros(D, 4, 8, 4), Nd4j.zeros(D, 4, 4, 4), Nd4j.zeros(D, 4, 4, 4),
-                Nd4j.zeros(D, 4, 8, 4));
-    }
-
-    @ParameterizedTest
-    @MethodSource("kernels")
     void attentionIsCausal(Kernels k) {
         // Changing key/value j leaves outputs of rows before position j unchanged.
         AttentionShape shape = new AttentionShape(1, 6, 2, 1, 4);

@@ -7,19 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -210,88 +207,6 @@ class KernelParityTest {
         }
     }
 
-    /** Attention from the qkv rows to the merged rows and back, with a bias, rope and grouped queries. */
-    @ParameterizedTest
-    @MethodSource("candidates")
-    void attentionFromRows(Candidate candidate) {
-        AttentionShape shape = new AttentionShape(2, 19, 4, 2, 12);
-        RopeTable rope = RopeTable.create(20, 12, 10000.0, candidate.dataType());
-        RopeTable referenceRope = RopeTable.create(20, 12, 10000.0, DataType.DOUBLE);
-        int n = shape.rows();
-        int width = shape.qkvWidth();
-        for (boolean withRope : new boolean[] {false, true}) {
-            Random random = new Random(withRope ? 71 : 72);
-            // qkv, bias, probs, merged, dMerged, dQkv
-            compare(candidate, arrays(random, s(n, width), s(width), s(4, 38, 19), s(n, 48), s(n, 48), s(n, width)),
-                    (k, a) -> {
-                        RopeTable r = withRope ? ropeFor(k, rope, referenceRope) : null;
-                        HeadArrays heads = headArrays(shape, a.get(0).dataType());
-                        k.attentionFromRows(a.get(0), a.get(1), r, 0.35, shape, heads, a.get(2), a.get(3));
-                        k.attentionBackwardToRows(a.get(0), a.get(1), r, 0.35, shape, heads, a.get(2), a.get(4),
-                                headArrays(shape, a.get(0).dataType()), a.get(5));
-                    });
-        }
-    }
-
-    /**
-     * The fused kernels' attention from the qkv rows gives exactly (bit for bit) what their own splitHeads,
-     * attention and mergeHeads give in turn, forward and backward, with and without rope and bias.
-     */
-    @Test
-    void fusedAttentionFromRowsIsTheCompositionBitForBit() {
-        assumeTrue(KernelChoice.cpuBackend(), "the fused kernels read host memory: CPU backend only");
-        AttentionShape shape = new AttentionShape(2, 21, 6, 2, 16);
-        RopeTable rope = RopeTable.create(24, 16, 10000.0, DataType.FLOAT);
-        int n = shape.rows();
-        int width = shape.qkvWidth();
-        for (FusedCpuKernels k : new FusedCpuKernels[] {FUSED_1, FUSED_2}) {
-            for (int variant = 0; variant < 4; variant++) {
-                Random random = new Random(73 + variant);
-                RopeTable r = variant % 2 == 1 ? rope : null;
-                INDArray qkv = as(gaussian(random, DataType.DOUBLE, 1.0, n, width), DataType.FLOAT);
-                INDArray bias = variant < 2 ? as(gaussian(random, DataType.DOUBLE, 1.0, width), DataType.FLOAT) : null;
-                INDArray dMerged = as(gaussian(random, DataType.DOUBLE, 1.0, n, 96), DataType.FLOAT);
-                HeadArrays heads = headArrays(shape, DataType.FLOAT);
-                HeadArrays grads = headArrays(shape, DataType.FLOAT);
-                INDArray probs = Nd4j.zeros(DataType.FLOAT, 4, 63, 21);
-                INDArray merged = Nd4j.zeros(DataType.FLOAT, n, 96);
-                INDArray dQkv = Nd4j.zeros(DataType.FLOAT, n, width);
-                k.splitHeads(qkv, bias, r, shape, heads.q(), heads.k(), heads.v());
-                k.attention(heads.q(), heads.k(), heads.v(), 0.25, shape, probs, heads.y());
-                k.mergeHeads(heads.y(), shape, merged);
-                k.mergeHeadsBackward(dMerged, shape, grads.y());
-                k.attentionBackward(heads.q(), heads.k(), heads.v(), probs, grads.y(), 0.25, shape, grads.q(),
-                        grads.k(), grads.v());
-                k.splitHeadsBackward(grads.q(), grads.k(), grads.v(), r, shape, dQkv);
-
-                INDArray fusedProbs = Nd4j.zeros(DataType.FLOAT, 4, 63, 21);
-                INDArray fusedMerged = Nd4j.zeros(DataType.FLOAT, n, 96);
-                INDArray fusedDQkv = Nd4j.zeros(DataType.FLOAT, n, width);
-                INDArray qkvBefore = qkv.dup();
-                k.attentionFromRows(qkv, bias, r, 0.25, shape, null, fusedProbs, fusedMerged);
-                k.attentionBackwardToRows(qkv, bias, r, 0.25, shape, null, fusedProbs, dMerged, null, fusedDQkv);
-                String what = (k == FUSED_1 ? "1 thread" : "2 threads") + ", variant " + variant + ": ";
-                assertBitIdentical(what + "qkv unchanged", qkvBefore, qkv);
-                assertBitIdentical(what + "probs", probs, fusedProbs);
-                assertBitIdentical(what + "merged", merged, fusedMerged);
-                assertBitIdentical(what + "dQkv", dQkv, fusedDQkv);
-            }
-        }
-    }
-
-    private static void assertBitIdentical(String what, INDArray expected, INDArray actual) {
-        assertTrue(Arrays.equals(expected.data().asFloat(), actual.data().asFloat()), what + " differs");
-    }
-
-    private static HeadArrays headArrays(AttentionShape shape, DataType dataType) {
-        long bk = (long) shape.batch() * shape.kvHeads();
-        long gt = (long) shape.groupSize() * shape.seqLen();
-        return new HeadArrays(Nd4j.zeros(dataType, bk, gt, shape.headSize()),
-                Nd4j.zeros(dataType, bk, shape.seqLen(), shape.headSize()),
-                Nd4j.zeros(dataType, bk, shape.seqLen(), shape.headSize()),
-                Nd4j.zeros(dataType, bk, gt, shape.headSize()));
-    }
-
     @ParameterizedTest
     @MethodSource("candidates")
     void residualAndBias(Candidate candidate) {
@@ -345,7 +260,7 @@ class KernelParityTest {
     }
 
     /** The fused kernels' own exp (IEEE-exact operations only) is within a few ulp of Math.exp. */
-    @Test
+    @org.junit.jupiter.api.Test
     void fusedExpIsAccurateEverywhere() {
         int lanes = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
         float[] x = new float[lanes];
