@@ -1,15 +1,21 @@
 package io.whetstone.models.kernels;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Splits a range of rows into contiguous chunks and runs them on a small fixed pool plus the calling
  * thread. Work below a threshold runs on the caller alone, since waking a thread costs more than it saves.
+ *
+ * <p>Chunks are claimed, not only assigned: the caller claims chunk 0 and helper i chunk i, as before (so each
+ * core keeps working on the rows it had in the kernel before, which are in its cache), and whoever finishes
+ * first then claims any chunk not yet started. The caller waits only for chunks already started: on a shared
+ * machine a pool thread may wait a while for a core, and the caller then runs its chunk too instead of idling.
+ * Which thread runs a chunk never changes a result: chunk boundaries depend on the row count and the number of
+ * chunks only, and per-chunk partial results are indexed by chunk.
  */
 final class RowParallel implements AutoCloseable {
 
@@ -27,16 +33,21 @@ final class RowParallel implements AutoCloseable {
     private final ExecutorService pool;
 
     RowParallel(int threads, long minParallelWork) {
-        this.minParallelWork = minParallelWork;
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads must be >= 1: " + threads);
-        }
-        this.threads = threads;
-        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, runnable -> {
+        this(threads, minParallelWork, threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, runnable -> {
             Thread thread = new Thread(runnable, "whetstone-kernel");
             thread.setDaemon(true);
             return thread;
-        });
+        }));
+    }
+
+    /** As above on the given pool of {@code threads - 1} helpers (tests pass one that starts them late). */
+    RowParallel(int threads, long minParallelWork, ExecutorService pool) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1: " + threads);
+        }
+        this.minParallelWork = minParallelWork;
+        this.threads = threads;
+        this.pool = threads == 1 ? null : pool;
     }
 
     int threads() {
@@ -58,32 +69,82 @@ final class RowParallel implements AutoCloseable {
             body.run(0, 0, rows);
             return 1;
         }
-        List<Future<?>> futures = new ArrayList<>(chunks - 1);
-        for (int chunk = 1; chunk < chunks; chunk++) {
-            int id = chunk;
-            int start = (int) ((long) rows * chunk / chunks);
-            int end = (int) ((long) rows * (chunk + 1) / chunks);
-            futures.add(pool.submit(() -> body.run(id, start, end)));
+        Claims claims = new Claims(rows, chunks, body);
+        for (int helper = 1; helper < chunks; helper++) {
+            int own = helper;
+            pool.execute(() -> claims.runFrom(own));
         }
-        body.run(0, 0, (int) ((long) rows / chunks));
-        for (Future<?> future : futures) {
+        claims.runFrom(0);
+        claims.awaitAll();
+        return chunks;
+    }
+
+    /** The chunks of one call, each run by whichever thread claims it first. */
+    private static final class Claims {
+        private final int rows;
+        private final int chunks;
+        private final ChunkBody body;
+        private final AtomicIntegerArray claimed;
+        private final CountDownLatch finished;
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Claims(int rows, int chunks, ChunkBody body) {
+            this.rows = rows;
+            this.chunks = chunks;
+            this.body = body;
+            this.claimed = new AtomicIntegerArray(chunks);
+            this.finished = new CountDownLatch(chunks);
+        }
+
+        /**
+         * Runs chunk {@code own} if no one has claimed it, then every other chunk no one has claimed (a helper that
+         * starts late finds none and returns at once).
+         */
+        void runFrom(int own) {
+            runIfUnclaimed(own);
+            for (int chunk = 0; chunk < chunks; chunk++) {
+                runIfUnclaimed(chunk);
+            }
+        }
+
+        private void runIfUnclaimed(int chunk) {
+            if (!claimed.compareAndSet(chunk, 0, 1)) {
+                return;
+            }
             try {
-                future.get();
+                if (failure.get() == null) {
+                    body.run(chunk, start(chunk), start(chunk + 1));
+                }
+            } catch (Throwable t) {
+                failure.compareAndSet(null, t);
+            } finally {
+                finished.countDown();
+            }
+        }
+
+        private int start(int chunk) {
+            return (int) ((long) rows * chunk / chunks);
+        }
+
+        /** Waits for every chunk, then rethrows the first failure. */
+        void awaitAll() {
+            try {
+                finished.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for a kernel chunk", e);
-            } catch (ExecutionException e) {
-                Throwable cause = e.getCause();
-                if (cause instanceof RuntimeException runtime) {
-                    throw runtime;
-                }
-                if (cause instanceof Error error) {
-                    throw error;
-                }
+            }
+            Throwable cause = failure.get();
+            if (cause instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (cause instanceof Error error) {
+                throw error;
+            }
+            if (cause != null) {
                 throw new IllegalStateException(cause);
             }
         }
-        return chunks;
     }
 
     @Override
