@@ -278,7 +278,8 @@ def main():
     flops = 6 * matmul_params * b * t + 12 * l * c * t * t * b
     print(json.dumps({
         "config": args.config, "family": args.family, "engine": "pytorch-" + torch.__version__,
-        "threads": args.threads, "params": params, "ms_per_step": round(ms, 1), "ms_per_step_min": round(min(times), 1),
+        "threads": args.threads, "params": params, "ms_per_step": round(ms, 1),
+        "ms_per_step_min": round(min(times), 1),
         "tokens_per_s": round(b * t / (ms / 1e3), 1), "gemm_gflops": round(gemm, 1),
         "mfu": round(flops / (ms / 1e3) / (gemm * 1e9), 3), "forward_ms": round(statistics.median(forward), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

@@ -22,8 +22,8 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Benchmark training steps (forward, backward, AdamW) of model sizes A, B, C.",
                 "Prints one JSON object per line: config, family, ms_per_step (median), ms_per_step_min (fastest),",
-                "tokens_per_s, gemm_gflops, mfu,",
-                "forward_ms, peak_rss_mb. Sizes (V vocab, C width, L layers, H heads, T seq, B batch):",
+                "tokens_per_s, gemm_gflops, mfu, forward_ms, peak_rss_mb.",
+                "Sizes (V vocab, C width, L layers, H heads, T seq, B batch):",
                 "  A: V=512 C=128 L=4 H=4 T=128 B=8   B: V=8192 C=384 L=6 H=6 T=256 B=8",
                 "  C: V=50304 C=768 L=12 H=12 T=128 B=4",
                 "Compare with PyTorch side by side: bench/compare (see README)."})

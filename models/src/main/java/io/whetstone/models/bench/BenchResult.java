@@ -9,8 +9,9 @@ import java.util.Locale;
  * median of the timed steps, {@code msPerStepMin} the fastest: on a shared machine the least disturbed.
  */
 public record BenchResult(String config, String family, String kernels, int threads, long params,
-                          long matmulParams, double msPerStep, double msPerStepMin, double tokensPerS, double gemmGflops, double mfu,
-                          double forwardMs, double peakRssMb, double lossFirst, double lossLast) {
+                          long matmulParams, double msPerStep, double msPerStepMin, double tokensPerS,
+                          double gemmGflops, double mfu, double forwardMs, double peakRssMb, double lossFirst,
+                          double lossLast) {
 
     /** One JSON object on one line. */
     public String toJson() {
@@ -20,7 +21,7 @@ public record BenchResult(String config, String family, String kernels, int thre
                         + "\"tokens_per_s\": %.1f, "
                         + "\"gemm_gflops\": %.1f, \"mfu\": %.3f, \"forward_ms\": %.1f, \"peak_rss_mb\": %.0f, "
                         + "\"loss_first\": %.4f, \"loss_last\": %.4f}",
-                config, family, kernels, threads, params, msPerStep, msPerStepMin, tokensPerS, gemmGflops, mfu, forwardMs,
-                peakRssMb, lossFirst, lossLast);
+                config, family, kernels, threads, params, msPerStep, msPerStepMin, tokensPerS, gemmGflops, mfu,
+                forwardMs, peakRssMb, lossFirst, lossLast);
     }
 }

@@ -80,8 +80,9 @@ public final class Benchmark {
                     + 12.0 * config.layers() * config.width() * (double) shape.seqLen * shape.seqLen * shape.batch;
             double mfu = flops / (step / 1e3) / (gemm * 1e9);
             return new BenchResult(shape.name(), family.id(), resolved.name().toLowerCase(), options.threads(), params,
-                    matmulParams, step, Arrays.stream(stepMs).min().orElseThrow(), shape.batch * shape.seqLen / (step / 1e3), gemm, mfu, median(forwardMs),
-                    peakRssMb(), lossFirst, lossLast);
+                    matmulParams, step, Arrays.stream(stepMs).min().orElseThrow(),
+                    shape.batch * shape.seqLen / (step / 1e3), gemm, mfu, median(forwardMs), peakRssMb(), lossFirst,
+                    lossLast);
         }
     }
 
