@@ -10,9 +10,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * Splits a range of rows into contiguous chunks and runs them on a small fixed pool plus the calling
  * thread. Work below a threshold runs on the caller alone, since waking a thread costs more than it saves.
  *
- * <p>Chunks are claimed, not only assigned: the caller claims chunk 0 and helper i chunk i, as before (so each
- * core keeps working on the rows it had in the kernel before, which are in its cache), and whoever finishes
- * first then claims any chunk not yet started. The caller waits only for chunks already started: on a shared
+ * <p>Chunks are claimed, not only assigned: the caller claims chunk 0 and helper i chunk i, as before (each core
+ * keeps the rows it had in the kernel before, likely still in its cache; a version where any thread took any chunk
+ * looked slower in three noisy pairs), and whoever finishes first then claims any chunk not yet started. The caller waits only for chunks already started: on a shared
  * machine a pool thread may wait a while for a core, and the caller then runs its chunk too instead of idling.
  * Which thread runs a chunk never changes a result: chunk boundaries depend on the row count and the number of
  * chunks only, and per-chunk partial results are indexed by chunk.
