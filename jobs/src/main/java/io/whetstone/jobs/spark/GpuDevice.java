@@ -27,6 +27,16 @@ public final class GpuDevice {
     /** ND4J's CUDA configuration entry point (nd4j-cuda-11.6). */
     static final String CUDA_ENVIRONMENT = "org.nd4j.jita.conf.CudaEnvironment";
 
+    /** ND4J's handle on its native library, which answers a device's compute capability (nd4j-native-api). */
+    static final String NATIVE_OPS_HOLDER = "org.nd4j.nativeblas.NativeOpsHolder";
+
+    /**
+     * The GPU architectures ND4J 1.0.0-M2.1's CUDA library ({@code libnd4jcuda.so} in nd4j-cuda-11.6) carries machine
+     * code for, as major * 10 + minor. It carries no PTX, so no newer GPU can run its kernels: {@code
+     * submit/cuda-arch-check} reads this list out of the jar; update both with the ND4J version.
+     */
+    static final int[] KERNEL_ARCHITECTURES = {37, 50, 52, 60, 61, 70, 75, 80, 86};
+
     private GpuDevice() {
     }
 
@@ -47,6 +57,9 @@ public final class GpuDevice {
             return Outcome.NONE;
         }
         Outcome outcome = use(device.getAsInt(), CUDA_ENVIRONMENT);
+        if (outcome == Outcome.SELECTED) {
+            requireKernelsFor(device.getAsInt(), NATIVE_OPS_HOLDER);
+        }
         if (outcome == Outcome.CPU_BUILD) {
             LOG.warn("Spark assigned GPU {} to this executor, but this jar carries ND4J's CPU backend only; "
                     + "build it with `mvn -Pcuda package` to train on the GPU", device.getAsInt());
@@ -83,6 +96,51 @@ public final class GpuDevice {
                     String.join(",", addresses), indices[0]);
         }
         return OptionalInt.of(indices[0]);
+    }
+
+    /**
+     * Whether ND4J's kernels run on a GPU of compute capability major.minor: machine code for sm_XY runs on GPUs of
+     * capability X.Z with Z >= Y (same major architecture), and there is no PTX to compile for any other.
+     */
+    static boolean kernelsRunOn(int major, int minor) {
+        for (int architecture : KERNEL_ARCHITECTURES) {
+            if (architecture / 10 == major && architecture % 10 <= minor) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Fails with one clear message when ND4J's kernels cannot run on the device (e.g. a Hopper GPU, 9.0), which
+     * otherwise shows up as "no kernel image is available" at the first operation, in every task. The capability
+     * comes from {@code NativeOpsHolder.getInstance().getDeviceNativeOps().getDeviceMajor/Minor(device)}, the calls
+     * ND4J's own {@code CudaEnvironment.getCurrentDeviceArchitecture} makes.
+     */
+    static void requireKernelsFor(int device, String nativeOpsHolderClass) {
+        int major;
+        int minor;
+        String name;
+        try {
+            Class<?> holder = Class.forName(nativeOpsHolderClass);
+            Object instance = holder.getMethod("getInstance").invoke(null);
+            Object ops = holder.getMethod("getDeviceNativeOps").invoke(instance);
+            major = (Integer) ops.getClass().getMethod("getDeviceMajor", int.class).invoke(ops, device);
+            minor = (Integer) ops.getClass().getMethod("getDeviceMinor", int.class).invoke(ops, device);
+            name = String.valueOf(ops.getClass().getMethod("getDeviceName", int.class).invoke(ops, device));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LOG.warn("Could not read GPU {}'s compute capability from ND4J ({}); not checked", device, e.toString());
+            return;
+        }
+        if (!kernelsRunOn(major, minor)) {
+            throw new IllegalStateException("GPU " + device + " (" + name + ") has compute capability " + major + "."
+                    + minor + "; ND4J 1.0.0-M2.1's CUDA kernels carry machine code for sm_37 to sm_86 only and no "
+                    + "PTX, so none of them can run on it (Hopper GPUs such as the H100 and H200 are 9.0). Run this "
+                    + "job on CPU executors (a jar built without -Pcuda, no --gpus) or on Ampere or older GPUs; "
+                    + "submit/cuda-arch-check tells for a node");
+        }
+        LOG.info("GPU {} ({}) has compute capability {}.{}, which ND4J's CUDA kernels cover", device, name, major,
+                minor);
     }
 
     /** {@code CudaEnvironment.getInstance().getConfiguration().useDevice(device)} when that class is present. */
