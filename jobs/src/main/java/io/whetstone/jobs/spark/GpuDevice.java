@@ -1,9 +1,12 @@
 package io.whetstone.jobs.spark;
 
 import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import org.apache.spark.resource.ResourceInformation;
+import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,7 +15,9 @@ import org.slf4j.LoggerFactory;
  * {@code submit/cluster --gpus}), made the only device ND4J's CUDA backend uses in that JVM. Without this, ND4J
  * spreads its threads over every GPU the process can see, so two executors on one host would share devices.
  *
- * <p>It must run before ND4J initialises its backend (an executor plugin's init). The CUDA classes are looked up by
+ * <p>It must run before ND4J initialises its backend (an executor plugin's init). With the CUDA backend it then
+ * loads the backend itself and refuses a GPU whose architecture ND4J's kernels do not cover ({@link
+ * #requireKernelsFor}). The CUDA classes are looked up by
  * name because the default build carries ND4J's CPU backend only; there a GPU assignment is reported and ignored.
  * An executor runs one task at a time (spark.task.cpus = its cores), so one device serves all its tasks; when
  * Spark assigns more than one, the first is used and the others are named in a warning.
@@ -58,6 +63,7 @@ public final class GpuDevice {
         }
         Outcome outcome = use(device.getAsInt(), CUDA_ENVIRONMENT);
         if (outcome == Outcome.SELECTED) {
+            Nd4j.getBackend(); // loads the backend, on the device just chosen; ND4J's native ops answer only then
             requireKernelsFor(device.getAsInt(), NATIVE_OPS_HOLDER);
         }
         if (outcome == Outcome.CPU_BUILD) {
@@ -111,36 +117,53 @@ public final class GpuDevice {
         return false;
     }
 
+    /** A CUDA device's name and compute capability, as ND4J's native library reports them. */
+    record Capability(String name, int major, int minor) {
+    }
+
     /**
-     * Fails with one clear message when ND4J's kernels cannot run on the device (e.g. a Hopper GPU, 9.0), which
-     * otherwise shows up as "no kernel image is available" at the first operation, in every task. The capability
-     * comes from {@code NativeOpsHolder.getInstance().getDeviceNativeOps().getDeviceMajor/Minor(device)}, the calls
-     * ND4J's own {@code CudaEnvironment.getCurrentDeviceArchitecture} makes.
+     * The device's capability from {@code NativeOpsHolder.getInstance().getDeviceNativeOps().getDeviceMajor/Minor},
+     * the calls ND4J's own {@code CudaEnvironment.getCurrentDeviceArchitecture} makes; empty (and logged) when they
+     * cannot be made. Only after ND4J's backend is loaded: before, {@code NativeOpsHolder}'s static initialiser fails
+     * (a property the backend sets is missing), and a class whose initialiser failed stays unusable in that JVM.
      */
-    static void requireKernelsFor(int device, String nativeOpsHolderClass) {
-        int major;
-        int minor;
-        String name;
+    static Optional<Capability> capability(int device, String nativeOpsHolderClass) {
         try {
             Class<?> holder = Class.forName(nativeOpsHolderClass);
             Object instance = holder.getMethod("getInstance").invoke(null);
-            Object ops = holder.getMethod("getDeviceNativeOps").invoke(instance);
-            major = (Integer) ops.getClass().getMethod("getDeviceMajor", int.class).invoke(ops, device);
-            minor = (Integer) ops.getClass().getMethod("getDeviceMinor", int.class).invoke(ops, device);
-            name = String.valueOf(ops.getClass().getMethod("getDeviceName", int.class).invoke(ops, device));
-        } catch (ReflectiveOperationException | RuntimeException e) {
+            Method getOps = holder.getMethod("getDeviceNativeOps");
+            Object ops = getOps.invoke(instance);
+            // through the declared type (the public NativeOps interface), not the implementing class
+            Class<?> api = getOps.getReturnType();
+            int major = (Integer) api.getMethod("getDeviceMajor", int.class).invoke(ops, device);
+            int minor = (Integer) api.getMethod("getDeviceMinor", int.class).invoke(ops, device);
+            String name = String.valueOf(api.getMethod("getDeviceName", int.class).invoke(ops, device));
+            return Optional.of(new Capability(name, major, minor));
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             LOG.warn("Could not read GPU {}'s compute capability from ND4J ({}); not checked", device, e.toString());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Fails with one clear message when ND4J's kernels cannot run on the device (e.g. a Hopper GPU, 9.0), which
+     * otherwise shows up as "no kernel image is available" at the first operation, in every task.
+     */
+    static void requireKernelsFor(int device, String nativeOpsHolderClass) {
+        Optional<Capability> read = capability(device, nativeOpsHolderClass);
+        if (read.isEmpty()) {
             return;
         }
-        if (!kernelsRunOn(major, minor)) {
-            throw new IllegalStateException("GPU " + device + " (" + name + ") has compute capability " + major + "."
-                    + minor + "; ND4J 1.0.0-M2.1's CUDA kernels carry machine code for sm_37 to sm_86 only and no "
-                    + "PTX, so none of them can run on it (Hopper GPUs such as the H100 and H200 are 9.0). Run this "
-                    + "job on CPU executors (a jar built without -Pcuda, no --gpus) or on Ampere or older GPUs; "
-                    + "submit/cuda-arch-check tells for a node");
+        Capability gpu = read.get();
+        if (!kernelsRunOn(gpu.major(), gpu.minor())) {
+            throw new IllegalStateException("GPU " + device + " (" + gpu.name() + ") has compute capability "
+                    + gpu.major() + "." + gpu.minor() + "; ND4J 1.0.0-M2.1's CUDA kernels carry machine code for "
+                    + "sm_37 to sm_86 only and no PTX, so none of them can run on it (Hopper GPUs such as the H100 "
+                    + "and H200 are 9.0). Run this job on CPU executors (a jar built without -Pcuda, no --gpus) or on "
+                    + "Ampere, Ada or older GPUs; submit/cuda-arch-check tells for a node");
         }
-        LOG.info("GPU {} ({}) has compute capability {}.{}, which ND4J's CUDA kernels cover", device, name, major,
-                minor);
+        LOG.info("GPU {} ({}) has compute capability {}.{}, which ND4J's CUDA kernels cover", device, gpu.name(),
+                gpu.major(), gpu.minor());
     }
 
     /** {@code CudaEnvironment.getInstance().getConfiguration().useDevice(device)} when that class is present. */

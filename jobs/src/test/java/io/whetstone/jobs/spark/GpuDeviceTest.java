@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.OptionalInt;
 import org.apache.spark.resource.ResourceInformation;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.factory.Nd4j;
 
 class GpuDeviceTest {
 
@@ -79,7 +80,16 @@ class GpuDeviceTest {
 
     @Test
     void anUnreadableCapabilityIsLoggedNotFatal() {
+        assertTrue(GpuDevice.capability(0, "org.example.NoSuchHolder").isEmpty());
         GpuDevice.requireKernelsFor(0, "org.example.NoSuchHolder");
+    }
+
+    @Test
+    void theCapabilityIsReadThroughNd4jsRealNativeOpsApi() {
+        // The CPU backend answers the same calls (with no real device); this checks the reflective path against
+        // ND4J's actual classes and method signatures, which the CUDA build shares.
+        Nd4j.getBackend(); // the backend first, as GpuDevice.select does
+        assertTrue(GpuDevice.capability(0, GpuDevice.NATIVE_OPS_HOLDER).isPresent());
     }
 
     /** The shape of nd4j-native-api's {@code NativeOpsHolder} and {@code NativeOps} that {@link GpuDevice} calls. */
