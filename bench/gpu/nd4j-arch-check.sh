@@ -2,6 +2,7 @@
 # Device check: can ND4J 1.0.0-M2.1's CUDA 11.6 kernels run on this GPU? Controls built here with nvcc.
 # Run from the repository root on the GPU machine, after `submit/cuda-arch-check --save-containers .devcheck` on a
 # machine with the natives jar (.devcheck then holds two of ND4J's kernel containers, 0.7 MB, instead of the 600 MB jar).
+# (.devcheck/ is git-ignored; the device tool carries it when named in its carry list.)
 # Output of its run on an H200 (2026-12-04): bench/results/2026-12-04-h200-nd4j-arch-check.txt.
 set -u
 nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total --format=csv

@@ -157,8 +157,9 @@ public final class GpuDevice {
         Capability gpu = read.get();
         if (!kernelsRunOn(gpu.major(), gpu.minor())) {
             throw new IllegalStateException("GPU " + device + " (" + gpu.name() + ") has compute capability "
-                    + gpu.major() + "." + gpu.minor() + "; ND4J 1.0.0-M2.1's CUDA kernels carry machine code for "
-                    + "sm_37 to sm_86 only and no PTX, so none of them can run on it (Hopper GPUs such as the H100 "
+                    + gpu.major() + "." + gpu.minor() + "; ND4J 1.0.0-M2.1's CUDA kernels carry machine code for sm_"
+                    + KERNEL_ARCHITECTURES[0] + " to sm_" + KERNEL_ARCHITECTURES[KERNEL_ARCHITECTURES.length - 1]
+                    + " only and no PTX, so none of them can run on it (Hopper GPUs such as the H100 "
                     + "and H200 are 9.0). Run this job on CPU executors (a jar built without -Pcuda, no --gpus) or on "
                     + "Ampere, Ada or older GPUs; submit/cuda-arch-check tells for a node");
         }
