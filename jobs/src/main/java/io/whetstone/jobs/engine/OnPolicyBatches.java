@@ -73,11 +73,8 @@ final class OnPolicyBatches {
         return new PackedSequence(ids, mask, 1);
     }
 
+    /** The fifth key (1) stands for the constant this hash always added, so the seeds are unchanged. */
     private static long mix(long seed, int round, int step, int partition, int row) {
-        long h = seed * 0x9E3779B97F4A7C15L + round * 0xC2B2AE3D27D4EB4FL + step * 0x165667B19E3779F9L
-                + partition * 0x27D4EB2F165667C5L + row * 0x94D049BB133111EBL + 0x5851F42D4C957F2DL;
-        h ^= h >>> 31;
-        h *= 0xBF58476D1CE4E5B9L;
-        return h ^ (h >>> 29);
+        return Seeds.mix(seed, round, step, partition, row, 1);
     }
 }

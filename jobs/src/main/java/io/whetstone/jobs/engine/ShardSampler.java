@@ -45,7 +45,7 @@ final class ShardSampler {
 
     private int[] permutation(long epoch, int size) {
         if (epoch != cachedEpoch || permutation == null || permutation.length != size) {
-            SplittableRandom random = new SplittableRandom(mix(seed, partition, epoch));
+            SplittableRandom random = new SplittableRandom(Seeds.mix(seed, partition, epoch));
             permutation = new int[size];
             for (int i = 0; i < size; i++) {
                 permutation[i] = i;
@@ -59,12 +59,5 @@ final class ShardSampler {
             cachedEpoch = epoch;
         }
         return permutation;
-    }
-
-    static long mix(long seed, long partition, long epoch) {
-        long h = seed * 0x9E3779B97F4A7C15L + partition * 0xC2B2AE3D27D4EB4FL + epoch * 0x165667B19E3779F9L;
-        h ^= h >>> 31;
-        h *= 0xBF58476D1CE4E5B9L;
-        return h ^ (h >>> 29);
     }
 }

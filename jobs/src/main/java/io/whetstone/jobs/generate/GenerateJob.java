@@ -8,6 +8,7 @@ import io.whetstone.datasets.spark.RawRecord;
 import io.whetstone.datasets.tokenize.TokenizedExample;
 import io.whetstone.datasets.tokenize.Tokenizer;
 import io.whetstone.jobs.config.GenerateConfig;
+import io.whetstone.jobs.engine.Seeds;
 import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import io.whetstone.jobs.io.ModelSources;
@@ -134,7 +135,7 @@ public final class GenerateJob {
             JavaRDD<Job> jobs = parsed.filter(p -> p.job() != null).map(ParsedPrompt::job).flatMap(job -> {
                 List<Job> copies = new ArrayList<>(samples);
                 for (int s = 0; s < samples; s++) {
-                    long rowSeed = mix(seed, (job.source() + ":" + job.line()).hashCode(), s);
+                    long rowSeed = Seeds.mix(seed, (job.source() + ":" + job.line()).hashCode(), s);
                     copies.add(new Job(job.source(), job.line(), s, job.prompt(), job.ids(), rowSeed));
                 }
                 return copies.iterator();
@@ -249,12 +250,5 @@ public final class GenerateJob {
                 .add("tokens", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
                 .add("logprobs", DataTypes.createArrayType(DataTypes.FloatType, false), false)
                 .add("finish", DataTypes.StringType, false);
-    }
-
-    static long mix(long seed, long key, long sample) {
-        long h = seed * 0x9E3779B97F4A7C15L + key * 0xC2B2AE3D27D4EB4FL + sample * 0x165667B19E3779F9L;
-        h ^= h >>> 31;
-        h *= 0xBF58476D1CE4E5B9L;
-        return h ^ (h >>> 29);
     }
 }

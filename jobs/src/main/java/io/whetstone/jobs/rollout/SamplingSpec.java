@@ -35,10 +35,6 @@ public record SamplingSpec(int samplesPerPrompt, int maxNewTokens, double temper
 
     /** The seed of sample {@code sample} of prompt {@code promptIndex} in {@code iteration}. */
     public static long seed(long seed, long promptIndex, int sample, long iteration) {
-        long h = seed * 0x9E3779B97F4A7C15L + promptIndex * 0xC2B2AE3D27D4EB4FL + sample * 0x165667B19E3779F9L
-                + iteration * 0x27D4EB2F165667C5L;
-        h ^= h >>> 31;
-        h *= 0xBF58476D1CE4E5B9L;
-        return h ^ (h >>> 29);
+        return io.whetstone.jobs.engine.Seeds.mix(seed, promptIndex, sample, iteration);
     }
 }
