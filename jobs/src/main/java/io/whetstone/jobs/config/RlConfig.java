@@ -77,14 +77,16 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
      * {@code clip_low}/{@code clip_high} (DAPO's clip-higher when clip_high > clip_low), k3 KL to the
      * reference in the loss with {@code kl_coef} (0: off, and no reference passes), token- or
      * sequence-level normalisation, {@code epochs} passes over each batch in {@code minibatches}
-     * optimiser steps, and dynamic sampling (groups whose rewards all agree are dropped). PPO: a value
+     * optimiser steps, and dynamic sampling (groups whose rewards all agree are dropped; with
+     * {@code dynamic_sampling_max_batches} > 1, batches of other prompts are sampled until
+     * prompts_per_iteration groups carry a signal, as in DAPO, and the surplus is left out). PPO: a value
      * head, GAE({@code gamma}, {@code lambda}), clipped value loss ({@code value_coef}, {@code value_clip}),
      * a per-token KL penalty in the reward starting at {@code kl_coef}, adapted toward {@code kl_target}
      * (0: fixed) over {@code kl_horizon}, and advantage whitening.
      */
     public record Algorithm(String name, String advantage, boolean scaleByStd, double stdEps, double clipLow,
                             double clipHigh, double klCoef, String lossNormalization, int epochs, int minibatches,
-                            boolean dynamicSampling, double gamma, double lambda, double valueCoef, double valueClip,
+                            boolean dynamicSampling, int dynamicSamplingMaxBatches, double gamma, double lambda, double valueCoef, double valueClip,
                             double klTarget, double klHorizon, boolean whitenAdvantages) implements java.io.Serializable {
         public Algorithm {
             name = Checks.oneOf("algorithm.name", name, Set.of("grpo", "ppo"));
@@ -97,6 +99,11 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
             Checks.require(klCoef >= 0, "algorithm.kl_coef must be >= 0 (0: no KL term), got " + klCoef);
             Checks.require(epochs >= 1, "algorithm.epochs must be >= 1, got " + epochs);
             Checks.require(minibatches >= 1, "algorithm.minibatches must be >= 1, got " + minibatches);
+            Checks.require(dynamicSamplingMaxBatches >= 1, "algorithm.dynamic_sampling_max_batches must be >= 1, got "
+                    + dynamicSamplingMaxBatches);
+            Checks.require(dynamicSamplingMaxBatches == 1 || dynamicSampling && name.equals("grpo"),
+                    "algorithm.dynamic_sampling_max_batches > 1 refills the groups dynamic sampling drops: it needs "
+                            + "algorithm.name grpo and dynamic_sampling: true");
             Checks.require(gamma > 0 && gamma <= 1, "algorithm.gamma must be in (0, 1], got " + gamma);
             Checks.require(lambda >= 0 && lambda <= 1, "algorithm.lambda must be in [0, 1], got " + lambda);
             Checks.require(valueCoef > 0, "algorithm.value_coef must be > 0, got " + valueCoef);

@@ -6,12 +6,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Turns an iteration's rollouts (sorted by prompt and sample) into update rows on the driver: leaves out
  * completions whose reward failed, computes advantages (GRPO's group statistics or RLOO per prompt;
  * PPO's KL-shaped token rewards, GAE and whitening over the batch), drops groups whose rewards all agree
- * when dynamic sampling is on, and counts everything it leaves out.
+ * when dynamic sampling is on, leaves out the surplus groups of a refilled batch (DAPO keeps exactly
+ * prompts_per_iteration groups), and counts everything it leaves out.
  */
 final class BatchBuilder {
 
@@ -20,34 +22,44 @@ final class BatchBuilder {
 
     /** The rows and, per rollout (in input order), its advantage (a sequence's mean for PPO) and use. */
     record Built(List<UpdateRow> rows, double[] advantages, boolean[] used, int groups, int zeroVarianceGroups,
-                 int droppedGroups, int failedSamples) {
+                 int droppedGroups, int surplusGroups, int failedSamples) {
     }
 
     static Built build(List<Rollout> rollouts, RlConfig.Algorithm algorithm, double klCoef) {
-        Map<Long, List<Integer>> groups = new LinkedHashMap<>();
-        for (int i = 0; i < rollouts.size(); i++) {
-            groups.computeIfAbsent(rollouts.get(i).promptIndex(), k -> new ArrayList<>()).add(i);
+        return build(rollouts, algorithm, klCoef, Set.of());
+    }
+
+    /**
+     * The prompts whose groups would carry a learning signal (GRPO: two or more scored samples whose rewards,
+     * under dynamic sampling, do not all agree), in the order the groups first appear.
+     */
+    static List<Long> signalGroups(List<Rollout> rollouts, RlConfig.Algorithm algorithm) {
+        List<Long> out = new ArrayList<>();
+        for (Map.Entry<Long, List<Integer>> group : groups(rollouts).entrySet()) {
+            List<Integer> ok = scored(rollouts, group.getValue());
+            if (ok.size() >= 2 && !(algorithm.dynamicSampling() && flat(rollouts, ok))) {
+                out.add(group.getKey());
+            }
         }
+        return out;
+    }
+
+    /** As {@link #build(List, RlConfig.Algorithm, double)}, leaving out the groups of the {@code surplus} prompts. */
+    static Built build(List<Rollout> rollouts, RlConfig.Algorithm algorithm, double klCoef, Set<Long> surplus) {
+        Map<Long, List<Integer>> groups = groups(rollouts);
         double[] advantages = new double[rollouts.size()];
         boolean[] used = new boolean[rollouts.size()];
         float[][] tokenAdvantages = new float[rollouts.size()][];
         float[][] returns = new float[rollouts.size()][];
         int zeroVariance = 0;
         int dropped = 0;
+        int surplusGroups = 0;
         int failed = 0;
-        for (List<Integer> members : groups.values()) {
-            List<Integer> ok = new ArrayList<>();
-            for (int i : members) {
-                if (rollouts.get(i).failed()) {
-                    failed++;
-                } else {
-                    ok.add(i);
-                }
-            }
-            double[] rewards = new double[ok.size()];
-            for (int k = 0; k < ok.size(); k++) {
-                rewards[k] = rollouts.get(ok.get(k)).reward();
-            }
+        for (Map.Entry<Long, List<Integer>> group : groups.entrySet()) {
+            List<Integer> members = group.getValue();
+            List<Integer> ok = scored(rollouts, members);
+            failed += members.size() - ok.size();
+            double[] rewards = rewards(rollouts, ok);
             boolean flat = ok.size() >= 2 && Advantages.zeroVariance(rewards);
             if (flat) {
                 zeroVariance++;
@@ -63,6 +75,10 @@ final class BatchBuilder {
             }
             if (ok.size() < 2 || (flat && algorithm.dynamicSampling())) {
                 dropped++;
+                continue;
+            }
+            if (surplus.contains(group.getKey())) {
+                surplusGroups++;
                 continue;
             }
             double[] groupAdvantages = algorithm.advantage().equals("rloo") ? Advantages.rloo(rewards)
@@ -89,7 +105,39 @@ final class BatchBuilder {
                     algorithm.ppo() ? r.values() : new float[0], algorithm.ppo() ? returns[i] : new float[0],
                     new int[0], null, r.promptIndex()));
         }
-        return new Built(rows, advantages, used, groups.size(), zeroVariance, dropped, failed);
+        return new Built(rows, advantages, used, groups.size(), zeroVariance, dropped, surplusGroups, failed);
+    }
+
+    /** Each prompt's rollouts (their positions), in the order the prompts first appear. */
+    private static Map<Long, List<Integer>> groups(List<Rollout> rollouts) {
+        Map<Long, List<Integer>> groups = new LinkedHashMap<>();
+        for (int i = 0; i < rollouts.size(); i++) {
+            groups.computeIfAbsent(rollouts.get(i).promptIndex(), k -> new ArrayList<>()).add(i);
+        }
+        return groups;
+    }
+
+    /** The members whose reward was computed (a failed reward leaves its sample out). */
+    private static List<Integer> scored(List<Rollout> rollouts, List<Integer> members) {
+        List<Integer> ok = new ArrayList<>();
+        for (int i : members) {
+            if (!rollouts.get(i).failed()) {
+                ok.add(i);
+            }
+        }
+        return ok;
+    }
+
+    private static double[] rewards(List<Rollout> rollouts, List<Integer> members) {
+        double[] rewards = new double[members.size()];
+        for (int k = 0; k < members.size(); k++) {
+            rewards[k] = rollouts.get(members.get(k)).reward();
+        }
+        return rewards;
+    }
+
+    private static boolean flat(List<Rollout> rollouts, List<Integer> members) {
+        return Advantages.zeroVariance(rewards(rollouts, members));
     }
 
     /** KL-shaped token rewards, GAE per sequence, then whitening over all used tokens. */

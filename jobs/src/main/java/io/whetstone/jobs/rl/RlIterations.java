@@ -11,6 +11,7 @@ import io.whetstone.models.optim.LrSchedule;
 import io.whetstone.models.rl.AdaptiveKlController;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,15 +34,17 @@ final class RlIterations {
     private static final Logger LOG = LoggerFactory.getLogger(RlJob.class);
 
     /**
-     * What one iteration's rollouts gave: the samples (in prompt, sample order), failures and stage times. The
-     * generation, scoring and log-prob times are the slowest partition's; {@code busySeconds} is the partitions'
-     * task time summed over the task slots that ran them at once (local[2] with spark.task.cpus=2 has one slot, so
-     * its two partitions run one after the other), and the rest of the wall time is the stage's idle time: task
-     * launch, the policy's broadcast, serialising and collecting the rollouts, and waiting for the slowest slot.
+     * What one iteration's rollouts gave: the samples (in prompt, sample order), failures, stage times, the batches
+     * sampled and the groups with a signal left out as surplus. Per batch, the generation, scoring and log-prob
+     * times are the slowest partition's (summed over the batches); {@code busySeconds} is the partitions' task time
+     * summed over the task slots that ran them at once (local[2] with spark.task.cpus=2 has one slot, so its two
+     * partitions run one after the other), and the rest of the wall time is the stage's idle time: task launch,
+     * the policy's broadcast, serialising and collecting the rollouts, and waiting for the slowest slot.
      */
     private record Rollouts(List<Rollout> rollouts, long failures, double wallSeconds, long generationNanos,
                             long scoringNanos, long logProbNanos, double busySeconds, double setupSeconds,
-                            JavaRDD<RolloutPartition> sampled, Broadcast<float[]> policy) {
+                            int batches, int prompts, Set<Long> surplus, JavaRDD<RolloutPartition> sampled,
+                            List<JavaRDD<RolloutPartition>> persisted, Broadcast<float[]> policy) {
 
         double idleSeconds() {
             return Math.max(0, wallSeconds - busySeconds);
@@ -49,9 +52,13 @@ final class RlIterations {
 
         /** Drops the executors' copy of the rollouts, then the policy they were sampled from. */
         void release() {
-            sampled.unpersist(false);
+            persisted.forEach(rdd -> rdd.unpersist(false));
             policy.destroy(false);
         }
+    }
+
+    /** One batch of groups, sampled on the executors and kept there; its partitions' results collected. */
+    private record Batch(JavaRDD<RolloutPartition> sampled, List<RolloutPartition> parts, List<Rollout> rollouts) {
     }
 
     /** An iteration's update rows: the built groups (advantages) and the replayed SFT rows appended. */
@@ -173,7 +180,7 @@ final class RlIterations {
         UpdateInput input;
         String table;
         try {
-            input = updateInput(sampled.rollouts(), iteration);
+            input = updateInput(sampled.rollouts(), sampled.surplus(), iteration);
             table = RolloutTable.write(spark, directory.files(), directory.path(), iteration, inputs.componentNames(),
                     sampled.sampled(), sampled.rollouts(), input.built().advantages(), input.built().used());
         } finally {
@@ -231,11 +238,12 @@ final class RlIterations {
         RlJob.accumulate(timeSums, "update", updateWall);
         RlJob.accumulate(timeSums, "aggregation", Math.max(0, updateWall - updateCompute));
         LOG.info(String.format("iteration %d/%d  step %s  reward %.3f  kl %.4f  entropy %.3f  len %.1f  "
-                        + "clip %.3f  zero-var %.2f  %.1f completions/s  %.1fs (gen %.1f, score %.1f, "
+                        + "clip %.3f  zero-var %.2f%s  %.1f completions/s  %.1fs (gen %.1f, score %.1f, "
                         + "logp %.1f, rollout idle %.1f, update %.1f)  eta %s", iteration, config.train().iterations(),
                 line.get("step"), rewardMean, (double) stats.get("kl"), (double) stats.get("entropy"),
                 (double) stats.get("response_length"), update == null ? 0 : update.clipFraction(),
-                (double) line.get("zero_variance_fraction"), generated / rolloutWall, iterationSeconds,
+                (double) line.get("zero_variance_fraction"),
+                sampled.batches() > 1 ? " (" + sampled.batches() + " batches)" : "", generated / rolloutWall, iterationSeconds,
                 sampled.generationNanos() / 1e9, sampled.scoringNanos() / 1e9, sampled.logProbNanos() / 1e9,
                 sampled.idleSeconds(), updateWall, RoundLoop.format(eta)));
 
@@ -266,60 +274,116 @@ final class RlIterations {
         return true;
     }
 
-    /** Samples the iteration's groups on the executors from the current policy, scored there. */
+    /**
+     * Samples the iteration's groups on the executors from the current policy, scored there. With
+     * {@code dynamic_sampling_max_batches} > 1 (GRPO with dynamic sampling), batches of other prompts follow while
+     * fewer than prompts_per_iteration groups carry a signal (DAPO); the groups with a signal past the first
+     * prompts_per_iteration (in batch, then prompt order) are the surplus, which the update leaves out.
+     */
     private Rollouts rollouts(RlWorkerSetup setup, int iteration) {
-        Set<Long> chosen = RlJob.choose(inputs.promptCount(), perIteration, iteration, config.rollout().seed());
         Broadcast<float[]> policy = context.broadcast(position.state.params());
-        List<RolloutPartition> parts;
+        List<JavaRDD<RolloutPartition>> persisted = new ArrayList<>();
+        List<Batch> batches = new ArrayList<>();
         long rolloutStart = System.nanoTime();
-        // Kept on the executors until the rollout table is written from them (the caller releases it); the
-        // policy stays broadcast until then, so a lost cached partition is sampled again, identically.
-        JavaRDD<RolloutPartition> sampled = null;
+        int prompts = 0;
         try {
-            context.setJobDescription("whetstone " + algorithmName + ": iteration " + iteration + " rollouts ("
-                    + perIteration + " prompts x " + config.rollout().groupSize() + ")");
-            long version = position.state.step();
-            int group = config.rollout().groupSize();
-            Broadcast<io.whetstone.models.engine.FrozenParams> reference = referenceWeights;
-            sampled = inputs.prompts().filter(p -> chosen.contains(p.index()))
-                    .mapPartitions(rows -> RolloutWorker.run(setup, policy.value(), reference::value, rows,
-                            iteration, version, group, false)).persist(StorageLevel.MEMORY_AND_DISK());
-            parts = sampled.collect();
-        } catch (RuntimeException e) {
-            if (sampled != null) {
-                sampled.unpersist(false);
+            Set<Long> taken = new HashSet<>();
+            int signal = 0;
+            for (int batch = 0; batch < config.algorithm().dynamicSamplingMaxBatches() && signal < perIteration;
+                 batch++) {
+                Set<Long> chosen = batch == 0
+                        ? RlJob.choose(inputs.promptCount(), perIteration, iteration, config.rollout().seed())
+                        : RlJob.chooseMore(inputs.promptCount(), perIteration, iteration, batch,
+                                config.rollout().seed(), taken);
+                if (chosen.isEmpty()) {
+                    LOG.warn("Iteration {}: every prompt was sampled in {} batches and {} groups of {} carry a "
+                            + "signal", iteration, batch, signal, perIteration);
+                    break;
+                }
+                taken.addAll(chosen);
+                prompts += chosen.size();
+                Batch sampled = sampleBatch(setup, policy, chosen, iteration, batch, persisted);
+                batches.add(sampled);
+                signal += BatchBuilder.signalGroups(sampled.rollouts(), config.algorithm()).size();
             }
+        } catch (RuntimeException e) {
+            persisted.forEach(rdd -> rdd.unpersist(false));
             policy.destroy(false);
             throw e;
         }
         double rolloutWall = (System.nanoTime() - rolloutStart) / 1e9;
         List<Rollout> rollouts = new ArrayList<>();
+        Set<Long> surplus = new HashSet<>();
+        int kept = 0;
         long generationNanos = 0;
         long scoringNanos = 0;
         long logProbNanos = 0;
         long failures = 0;
-        long taskNanos = 0;
-        long setupNanos = 0;
-        int working = 0;
-        for (RolloutPartition part : parts) {
-            rollouts.addAll(part.rollouts());
-            generationNanos = Math.max(generationNanos, part.generationNanos());
-            scoringNanos = Math.max(scoringNanos, part.scoringNanos());
-            logProbNanos = Math.max(logProbNanos, part.logProbNanos());
-            failures += part.rewardFailures();
-            taskNanos += part.taskNanos();
-            setupNanos += part.taskNanos() - part.generationNanos() - part.scoringNanos() - part.logProbNanos();
-            working += part.rollouts().isEmpty() ? 0 : 1;
+        double busySeconds = 0;
+        double setupSeconds = 0;
+        JavaRDD<RolloutPartition> all = null;
+        for (Batch batch : batches) {
+            for (long prompt : BatchBuilder.signalGroups(batch.rollouts(), config.algorithm())) {
+                if (++kept > perIteration) {
+                    surplus.add(prompt);
+                }
+            }
+            rollouts.addAll(batch.rollouts());
+            long taskNanos = 0;
+            long setupNanos = 0;
+            int working = 0;
+            long slowestGeneration = 0;
+            long slowestScoring = 0;
+            long slowestLogProbs = 0;
+            for (RolloutPartition part : batch.parts()) {
+                slowestGeneration = Math.max(slowestGeneration, part.generationNanos());
+                slowestScoring = Math.max(slowestScoring, part.scoringNanos());
+                slowestLogProbs = Math.max(slowestLogProbs, part.logProbNanos());
+                failures += part.rewardFailures();
+                taskNanos += part.taskNanos();
+                setupNanos += part.taskNanos() - part.generationNanos() - part.scoringNanos() - part.logProbNanos();
+                working += part.rollouts().isEmpty() ? 0 : 1;
+            }
+            generationNanos += slowestGeneration;
+            scoringNanos += slowestScoring;
+            logProbNanos += slowestLogProbs;
+            int slots = Math.max(1, Math.min(working, taskSlots()));
+            busySeconds += taskNanos / 1e9 / slots;
+            setupSeconds += setupNanos / 1e9 / slots;
+            all = all == null ? batch.sampled() : all.union(batch.sampled());
         }
-        int slots = Math.max(1, Math.min(working, taskSlots()));
         rollouts.sort(Comparator.comparingLong(Rollout::promptIndex).thenComparingInt(Rollout::sample));
         if (failures > 0) {
             Rollout example = rollouts.stream().filter(Rollout::failed).findFirst().orElseThrow();
             LOG.warn("Iteration {}: {} of {} rewards failed and are left out of the update; first: {}",
                     iteration, failures, rollouts.size(), example.failure());
         }
-        return new Rollouts(rollouts, failures, rolloutWall, generationNanos, scoringNanos, logProbNanos,
-                taskNanos / 1e9 / slots, setupNanos / 1e9 / slots, sampled, policy);
+        return new Rollouts(rollouts, failures, rolloutWall, generationNanos, scoringNanos, logProbNanos, busySeconds,
+                setupSeconds, batches.size(), prompts, surplus, all, persisted, policy);
+    }
+
+    /**
+     * Samples the {@code chosen} prompts' groups (batch {@code batch} of the iteration), keeping them on the
+     * executors (in {@code persisted}) until the rollout table is written from them; the policy stays broadcast
+     * until then, so a lost cached partition is sampled again, identically.
+     */
+    private Batch sampleBatch(RlWorkerSetup setup, Broadcast<float[]> policy, Set<Long> chosen, int iteration,
+                              int batch, List<JavaRDD<RolloutPartition>> persisted) {
+        context.setJobDescription("whetstone " + algorithmName + ": iteration " + iteration + " rollouts ("
+                + (batch == 0 ? "" : "refill " + batch + ", ") + chosen.size() + " prompts x "
+                + config.rollout().groupSize() + ")");
+        long version = position.state.step();
+        int group = config.rollout().groupSize();
+        Broadcast<io.whetstone.models.engine.FrozenParams> reference = referenceWeights;
+        JavaRDD<RolloutPartition> sampled = inputs.prompts().filter(p -> chosen.contains(p.index()))
+                .mapPartitions(rows -> RolloutWorker.run(setup, policy.value(), reference::value, rows,
+                        iteration, version, group, false)).persist(StorageLevel.MEMORY_AND_DISK());
+        persisted.add(sampled);
+        List<RolloutPartition> parts = sampled.collect();
+        List<Rollout> rollouts = new ArrayList<>();
+        parts.forEach(part -> rollouts.addAll(part.rollouts()));
+        rollouts.sort(Comparator.comparingLong(Rollout::promptIndex).thenComparingInt(Rollout::sample));
+        return new Batch(sampled, parts, rollouts);
     }
 
     /** Tasks that run at once: the cluster's cores over spark.task.cpus. */
@@ -329,8 +393,8 @@ final class RlIterations {
     }
 
     /** Advantages of the groups, then the replayed SFT rows (a fraction of the rollout rows). */
-    private UpdateInput updateInput(List<Rollout> rollouts, int iteration) {
-        BatchBuilder.Built built = BatchBuilder.build(rollouts, config.algorithm(), klCoef());
+    private UpdateInput updateInput(List<Rollout> rollouts, Set<Long> surplus, int iteration) {
+        BatchBuilder.Built built = BatchBuilder.build(rollouts, config.algorithm(), klCoef(), surplus);
         List<UpdateRow> rows = new ArrayList<>(built.rows());
         int replayed = 0;
         if (inputs.replay() != null && !rows.isEmpty()) {
@@ -356,6 +420,9 @@ final class RlIterations {
         line.put("zero_variance_fraction", built.groups() == 0 ? 0 : (double) built.zeroVarianceGroups()
                 / built.groups());
         line.put("dropped_groups", built.droppedGroups());
+        line.put("generation_batches", sampled.batches());
+        line.put("sampled_prompts", sampled.prompts());
+        line.put("surplus_groups", built.surplusGroups());
         line.put("reward_failures", sampled.failures());
         line.put("updated_rows", built.rows().size());
         line.put("replay_rows", input.replayed());

@@ -251,6 +251,22 @@ public final class RlJob {
         return chosen;
     }
 
+    /**
+     * The prompts of refill batch {@code batch} (>= 1) of {@code iteration}: the first {@code perIteration} of a
+     * permutation seeded by (seed, iteration, batch) that are not {@code taken} this iteration (fewer when too few
+     * are left). Like {@link #choose}, a function of its arguments only, so a resumed run refills alike.
+     */
+    static Set<Long> chooseMore(long count, int perIteration, long iteration, int batch, long seed, Set<Long> taken) {
+        int[] permutation = permutation(count, io.whetstone.jobs.engine.Seeds.mix(seed, iteration, batch));
+        Set<Long> chosen = new HashSet<>();
+        for (int i = 0; i < permutation.length && chosen.size() < perIteration; i++) {
+            if (!taken.contains((long) permutation[i])) {
+                chosen.add((long) permutation[i]);
+            }
+        }
+        return chosen;
+    }
+
     private static int[] permutation(long count, long seed) {
         if (count > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("more than 2^31 prompts");

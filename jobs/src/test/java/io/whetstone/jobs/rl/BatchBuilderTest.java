@@ -63,6 +63,60 @@ class BatchBuilderTest {
     }
 
     @Test
+    void theSurplusOfARefilledBatchIsLeftOutAndCounted() {
+        List<Rollout> rollouts = List.of(
+                rollout(0, 0, 1, null, 2), rollout(0, 1, 0, null, 2),
+                rollout(1, 0, 1, null, 2), rollout(1, 1, 1, null, 2),
+                rollout(2, 0, 0, null, 2), rollout(2, 1, 1, null, 2),
+                rollout(3, 0, 0, "x", 2), rollout(3, 1, 1, null, 2));
+        RlConfig.Algorithm grpo = algorithm();
+        assertEquals(List.of(0L, 2L), BatchBuilder.signalGroups(rollouts, grpo),
+                "prompt 1 is flat, prompt 3 has one scored sample");
+        assertEquals(List.of(0L, 1L, 2L), BatchBuilder.signalGroups(rollouts,
+                algorithm("algorithm.dynamic_sampling=false")), "without dynamic sampling a flat group is used");
+
+        BatchBuilder.Built built = BatchBuilder.build(rollouts, grpo, 0, java.util.Set.of(2L));
+        assertEquals(1, built.surplusGroups());
+        assertEquals(2, built.droppedGroups());
+        assertArrayEquals(new boolean[] {true, true, false, false, false, false, false, false}, built.used());
+        assertEquals(0, built.advantages()[4]);
+        assertEquals(2, built.rows().size());
+        // the kept group's advantages are its own, whatever else was left out
+        assertArrayEquals(BatchBuilder.build(rollouts.subList(0, 2), grpo, 0).advantages(),
+                java.util.Arrays.copyOf(built.advantages(), 2), 0);
+    }
+
+    @Test
+    void refillingNeedsGrpoWithDynamicSampling() {
+        assertEquals(3, algorithm("algorithm.dynamic_sampling_max_batches=3").dynamicSamplingMaxBatches());
+        for (List<String> bad : List.of(List.of("algorithm.dynamic_sampling_max_batches=0"),
+                List.of("algorithm.dynamic_sampling_max_batches=2", "algorithm.dynamic_sampling=false"),
+                List.of("algorithm.dynamic_sampling_max_batches=2", "algorithm.name=ppo"))) {
+            io.whetstone.jobs.config.ConfigException error = org.junit.jupiter.api.Assertions.assertThrows(
+                    io.whetstone.jobs.config.ConfigException.class, () -> algorithm(bad.toArray(String[]::new)));
+            assertTrue(error.getMessage().contains("dynamic_sampling_max_batches"), error.getMessage());
+        }
+    }
+
+    @Test
+    void refillPromptsAreOthersAndDependOnlyOnTheirArguments() {
+        java.util.Set<Long> first = RlJob.choose(20, 6, 3, 1);
+        java.util.Set<Long> more = RlJob.chooseMore(20, 6, 3, 1, 1, first);
+        assertEquals(6, more.size());
+        assertTrue(more.stream().noneMatch(first::contains), more + " overlaps " + first);
+        assertEquals(more, RlJob.chooseMore(20, 6, 3, 1, 1, first));
+        java.util.Set<Long> taken = new java.util.HashSet<>(first);
+        taken.addAll(more);
+        java.util.Set<Long> third = RlJob.chooseMore(20, 6, 3, 2, 1, taken);
+        assertEquals(6, third.size());
+        assertTrue(third.stream().noneMatch(taken::contains));
+        taken.addAll(third);
+        assertEquals(2, RlJob.chooseMore(20, 6, 3, 3, 1, taken).size(), "only two prompts are left");
+        taken.addAll(RlJob.chooseMore(20, 6, 3, 3, 1, taken));
+        assertTrue(RlJob.chooseMore(20, 6, 3, 4, 1, taken).isEmpty());
+    }
+
+    @Test
     void rlooUsesTheOtherSamplesMean() {
         List<Rollout> rollouts = List.of(rollout(0, 0, 1, null, 1), rollout(0, 1, 0, null, 1), rollout(0, 2, 0, null, 1));
         BatchBuilder.Built built = BatchBuilder.build(rollouts, algorithm("algorithm.advantage=rloo"), 0);

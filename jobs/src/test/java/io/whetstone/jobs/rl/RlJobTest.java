@@ -262,6 +262,49 @@ class RlJobTest {
                 "rollout.temperature=0")));
     }
 
+    /**
+     * Dynamic sampling with refills (DAPO): when no group carries a signal, every allowed batch is sampled (other
+     * prompts each time) and nothing is updated; with a reward that varies, the update never takes more than
+     * prompts_per_iteration groups and stops refilling once it has them. The rollout table holds every batch.
+     */
+    @Test
+    void dynamicSamplingRefillsUpToItsBatchesAndKeepsOnlyABatchOfGroups(@TempDir Path dir) throws IOException {
+        Path policy = RlFixtures.policyDir(dir);
+        Path prompts = RlFixtures.prompts(dir, 16, 1);
+        List<String> flat = RlFixtures.settings(policy, prompts, dir.resolve("flat"), "grpo");
+        flat.addAll(List.of("train.iterations=1", "algorithm.dynamic_sampling_max_batches=3",
+                "rewards.components=[{name: never, type: format, pattern: 'QQQQQQQQ', weight: 1.0}]"));
+        new RlJob(SparkTestSession.get(), RlFixtures.config(flat)).run();
+        JsonNode line = iterations(dir.resolve("flat")).get(0);
+        assertEquals(3, line.get("generation_batches").asInt(), line.toString());
+        assertEquals(12, line.get("sampled_prompts").asInt());
+        assertEquals(48, line.get("completions").asInt());
+        assertEquals(0, line.get("updated_rows").asInt());
+        Dataset<Row> table = SparkTestSession.get().read().parquet(dir.resolve("flat/rollouts/iteration-000001").toString());
+        assertEquals(48, table.count());
+        assertEquals(12, table.select("prompt_index").distinct().count(), "three batches of four other prompts");
+
+        List<String> varying = RlFixtures.settings(policy, prompts, dir.resolve("varying"), "grpo");
+        varying.addAll(List.of("train.iterations=3", "algorithm.dynamic_sampling_max_batches=4",
+                "rewards.components=[{name: seven, type: format, pattern: '7', weight: 1.0}]"));
+        new RlJob(SparkTestSession.get(), RlFixtures.config(varying)).run();
+        int refilled = 0;
+        for (JsonNode it : iterations(dir.resolve("varying"))) {
+            int batches = it.get("generation_batches").asInt();
+            int groups = it.get("groups").asInt();
+            int signal = groups - it.get("dropped_groups").asInt();
+            int used = it.get("updated_rows").asInt() / 4;
+            assertEquals(4 * batches, it.get("sampled_prompts").asInt(), it.toString());
+            assertEquals(4 * batches, groups);
+            assertEquals(Math.min(4, signal), used, "at most a batch of groups is updated: " + it);
+            assertEquals(signal - used, it.get("surplus_groups").asInt());
+            assertTrue(batches == 4 || signal >= 4, "refills until four groups carry a signal: " + it);
+            assertTrue(batches == 1 || signal - it.get("surplus_groups").asInt() <= 4);
+            refilled += batches > 1 ? 1 : 0;
+        }
+        assertTrue(refilled > 0, "a rare reward ('7' in 12 random bytes) needs refills");
+    }
+
     @Test
     void replayMixesSftRowsIntoEveryUpdate(@TempDir Path dir) throws IOException {
         Path policy = RlFixtures.policyDir(dir);
