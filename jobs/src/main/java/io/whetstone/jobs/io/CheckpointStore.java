@@ -517,15 +517,48 @@ public final class CheckpointStore {
         }
         Path json = new Path(dir, "tokenizer.json");
         if (!files.exists(json)) {
-            // GPT-2 checkpoints that ship only vocab.json/merges.txt use GPT-2's BPE, r50k_base.
+            Tokenizer slowFiles = fromVocabularyAndMerges(files, new Path(dir), configBytes, Map.of());
+            if (slowFiles != null) {
+                return slowFiles;
+            }
+            // A GPT-2 tokenizer named by its class and shipped with no vocabulary files is GPT-2's own, r50k_base.
             String tokenizerClass = configBytes == null ? ""
                     : JSON.readTree(configBytes).path("tokenizer_class").asText("");
-            if (tokenizerClass.startsWith("GPT2Tokenizer") || files.exists(new Path(dir, "merges.txt"))) {
+            if (tokenizerClass.startsWith("GPT2Tokenizer")) {
                 return new TiktokenTokenizer();
             }
-            throw new IllegalArgumentException(dir + " has no tokenizer.json");
+            throw new IllegalArgumentException(dir + " has no tokenizer.json (nor vocab.json and merges.txt)");
         }
         return HfTokenizer.of(files.readBytes(json), withChatTemplateFile(files, new Path(dir), configBytes), Map.of());
+    }
+
+    /**
+     * The byte-level BPE of a directory that ships transformers' slow-tokenizer files, {@code vocab.json} and
+     * {@code merges.txt} (GPT-2 and its fine-tunes, models with their own byte-level BPE), converted as
+     * transformers converts them; null when the directory has neither file.
+     *
+     * @throws IllegalArgumentException when only one of the two is there, or one is malformed (naming it)
+     */
+    public static Tokenizer fromVocabularyAndMerges(HadoopFiles files, Path dir, byte[] configBytes,
+                                                    Map<String, String> aliases) {
+        Path vocab = new Path(dir, "vocab.json");
+        Path merges = new Path(dir, "merges.txt");
+        boolean hasVocab = files.exists(vocab);
+        boolean hasMerges = files.exists(merges);
+        if (!hasVocab && !hasMerges) {
+            return null;
+        }
+        if (!hasVocab || !hasMerges) {
+            throw new IllegalArgumentException(dir + " has " + (hasVocab ? vocab.getName() : merges.getName())
+                    + " but no " + (hasVocab ? merges.getName() : vocab.getName()) + " (and no tokenizer.json): "
+                    + "a byte-level BPE needs both");
+        }
+        Path added = new Path(dir, "added_tokens.json");
+        io.whetstone.datasets.tokenize.ByteLevelBpeFiles.Converted converted =
+                io.whetstone.datasets.tokenize.ByteLevelBpeFiles.convert(dir.toString(), files.readBytes(vocab),
+                        files.readBytes(merges), files.exists(added) ? files.readBytes(added) : null, configBytes);
+        return HfTokenizer.of(converted.tokenizerJson(), withChatTemplateFile(files, dir, converted.tokenizerConfig()),
+                aliases);
     }
 
     /**

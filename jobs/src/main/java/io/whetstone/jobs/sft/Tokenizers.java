@@ -4,6 +4,7 @@ import io.whetstone.datasets.tokenize.ByteTokenizer;
 import io.whetstone.datasets.tokenize.HfTokenizer;
 import io.whetstone.datasets.tokenize.Tokenizer;
 import io.whetstone.jobs.config.TokenizerSpec;
+import io.whetstone.jobs.io.CheckpointStore;
 import io.whetstone.jobs.io.HadoopFiles;
 import org.apache.hadoop.fs.Path;
 
@@ -28,12 +29,18 @@ public final class Tokenizers {
         }
         Path path = new Path(spec.path());
         Path json = path.getName().endsWith(".json") ? path : new Path(path, "tokenizer.json");
-        if (!files.exists(json)) {
-            throw new IllegalArgumentException("tokenizer.path: " + json + " does not exist");
-        }
         Path config = new Path(json.getParent(), "tokenizer_config.json");
-        byte[] configBytes = io.whetstone.jobs.io.CheckpointStore.withChatTemplateFile(files, json.getParent(),
-                files.exists(config) ? files.readBytes(config) : null);
-        return HfTokenizer.of(files.readBytes(json), configBytes, spec.specialTokens());
+        byte[] configBytes = files.exists(config) ? files.readBytes(config) : null;
+        if (!files.exists(json)) {
+            Tokenizer slowFiles = json.getParent().equals(path) ? CheckpointStore.fromVocabularyAndMerges(files, path,
+                    configBytes, spec.specialTokens()) : null;
+            if (slowFiles != null) {
+                return slowFiles;
+            }
+            throw new IllegalArgumentException("tokenizer.path: " + json + " does not exist (nor vocab.json and "
+                    + "merges.txt beside it)");
+        }
+        return HfTokenizer.of(files.readBytes(json), CheckpointStore.withChatTemplateFile(files, json.getParent(),
+                configBytes), spec.specialTokens());
     }
 }

@@ -2,6 +2,7 @@ package io.whetstone.jobs.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -161,5 +162,31 @@ class ModelSourcesTest {
         Files.writeString(sharded.resolve("model.safetensors.index.json"), index.toString());
         CheckpointStore.ModelAndTokenizer loaded = ModelSources.load(files, sharded.toString());
         assertArrayEquals(stories.params(), loaded.params(), 0f);
+    }
+    /**
+     * A directory with transformers' slow-tokenizer files (vocab.json, merges.txt) and no tokenizer.json: its own
+     * byte-level BPE, read as a checkpoint's tokenizer and as tokenizer.path, never GPT-2's vocabulary assumed; one
+     * file without the other is named.
+     */
+    @Test
+    void vocabularyAndMergesFilesAreTheirOwnTokenizer(@TempDir Path dir) throws IOException {
+        HadoopFiles files = new HadoopFiles(new Configuration());
+        Path bpe = Files.createDirectories(dir.resolve("bpe"));
+        Files.writeString(bpe.resolve("vocab.json"), "{\"a\": 0, \"b\": 1, \"ab\": 2, \"\u0120\": 3, "
+                + "\"\u0120ab\": 4, \"<|endoftext|>\": 5}");
+        Files.writeString(bpe.resolve("merges.txt"), "#version: 0.2\na b\n\u0120 ab\n");
+        Tokenizer tokenizer = CheckpointStore.loadTokenizer(files, bpe.toString());
+        assertArrayEquals(new int[] {2, 4, 0}, tokenizer.encode("ab aba"));
+        assertEquals(6, tokenizer.vocabSize());
+        assertEquals(5, tokenizer.specialId("<|eos|>"));
+        assertEquals("ab aba", tokenizer.decode(new int[] {2, 4, 0}));
+        Tokenizer configured = io.whetstone.jobs.sft.Tokenizers.load(new io.whetstone.jobs.config.TokenizerSpec("hf",
+                bpe.toString(), Map.of()), files);
+        assertArrayEquals(new int[] {2, 4, 0}, configured.encode("ab aba"));
+
+        Files.delete(bpe.resolve("vocab.json"));
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> CheckpointStore.loadTokenizer(files, bpe.toString()));
+        assertTrue(missing.getMessage().contains("has merges.txt but no vocab.json"), missing.getMessage());
     }
 }
