@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Weighted reward components with a time limit per call. The total is sum(weight * component). A
+ * Weighted reward components with a time limit per call (per completion: a batch of n gets n times it). The total is sum(weight * component). A
  * component that throws or exceeds the limit makes the completion's reward a failure: its component
  * value is NaN, the reason is kept, and the caller counts it and leaves the completion out of the
  * update. Scorers are not thread-safe: one per task.
@@ -90,9 +90,66 @@ public final class RewardScorer implements AutoCloseable {
         return new Scored(values, failure == null ? total : Double.NaN, failure);
     }
 
+    /**
+     * The rewards of {@code inputs}, in order, each equal to {@link #score}'s: every component scores all of them in
+     * one call ({@link Reward#scoreAll}; a reward model batches its forward passes) with a time limit of the
+     * per-call limit times their number. When that call fails, the component scores them one by one, so a failure
+     * is kept by the completion that caused it.
+     */
+    public List<Scored> scoreAll(List<RewardInput> inputs) {
+        int n = inputs.size();
+        double[][] values = new double[n][components.size()];
+        String[] failures = new String[n];
+        for (int c = 0; c < components.size(); c++) {
+            Component component = components.get(c);
+            double[] batch = null;
+            if (n > 1) {
+                try {
+                    batch = callAll(component.reward(), inputs);
+                    if (batch.length != n) {
+                        throw new IllegalStateException("returned " + batch.length + " values for " + n + " inputs");
+                    }
+                } catch (Exception e) {
+                    batch = null; // scored one by one below, which names the failing inputs
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                try {
+                    values[i][c] = batch != null ? batch[i] : call(component.reward(), inputs.get(i));
+                    if (!Double.isFinite(values[i][c])) {
+                        throw new ArithmeticException("returned " + values[i][c]);
+                    }
+                } catch (Exception e) {
+                    values[i][c] = Double.NaN;
+                    if (failures[i] == null) {
+                        failures[i] = component.name() + ": " + describe(e);
+                    }
+                }
+            }
+        }
+        List<Scored> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            double total = 0;
+            for (int c = 0; c < components.size(); c++) {
+                total += components.get(c).weight() * values[i][c];
+            }
+            out.add(new Scored(values[i], failures[i] == null ? total : Double.NaN, failures[i]));
+        }
+        return out;
+    }
+
+    private double[] callAll(Reward reward, List<RewardInput> inputs) throws Exception {
+        return timed(() -> reward.scoreAll(inputs), timeoutMillis * inputs.size());
+    }
+
     private double call(Reward reward, RewardInput input) throws Exception {
+        return timed(() -> reward.score(input), timeoutMillis);
+    }
+
+    /** Runs {@code work} on this scorer's thread, waiting at most {@code limitMillis} (0 or less: no limit, here). */
+    private <T> T timed(java.util.concurrent.Callable<T> work, long limitMillis) throws Exception {
         if (timeoutMillis <= 0) {
-            return reward.score(input);
+            return work.call();
         }
         if (executor == null) {
             executor = Executors.newSingleThreadExecutor(runnable -> {
@@ -101,15 +158,15 @@ public final class RewardScorer implements AutoCloseable {
                 return thread;
             });
         }
-        Future<Double> future = executor.submit(() -> reward.score(input));
+        Future<T> future = executor.submit(work);
         try {
-            return future.get(timeoutMillis, TimeUnit.MILLISECONDS);
+            return future.get(limitMillis, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             future.cancel(true);
             // the stuck call may never return: give it its thread and start a fresh one for the next call
             executor.shutdownNow();
             executor = null;
-            throw new TimeoutException("timed out after " + timeoutMillis + " ms");
+            throw new TimeoutException("timed out after " + limitMillis + " ms");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             throw cause instanceof Exception exception ? exception : new RuntimeException(cause);

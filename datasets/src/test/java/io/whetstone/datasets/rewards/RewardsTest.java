@@ -89,4 +89,65 @@ class RewardsTest {
             assertEquals(1, scorer.score(input("fine", "")).total());
         }
     }
+    /**
+     * Scoring many at once gives each completion what scoring it alone gives, failures included: a component whose
+     * batch call fails is asked one by one, so only the completion that broke it fails; a batched override is used.
+     */
+    @Test
+    void scoringABatchEqualsScoringEachAndKeepsFailuresWithTheirCompletion() {
+        int[] batchCalls = {0};
+        Reward counted = new Reward() {
+            @Override
+            public double score(RewardInput input) {
+                return input.completion().length();
+            }
+
+            @Override
+            public double[] scoreAll(List<RewardInput> inputs) {
+                batchCalls[0]++;
+                return inputs.stream().mapToDouble(input -> input.completion().length()).toArray();
+            }
+        };
+        List<RewardScorer.Component> components = List.of(
+                new RewardScorer.Component("correct", 1.0, new TaskAnswerReward()),
+                new RewardScorer.Component("length", 0.5, counted));
+        List<RewardInput> inputs = List.of(input("#### 12", "12"), input("#### 13", "12"), input("#### 12", ""),
+                input("no answer", "7"));
+        for (long timeout : new long[] {0, 5_000}) {
+            try (RewardScorer scorer = new RewardScorer(components, timeout)) {
+                List<RewardScorer.Scored> batch = scorer.scoreAll(inputs);
+                assertEquals(inputs.size(), batch.size());
+                for (int i = 0; i < inputs.size(); i++) {
+                    RewardScorer.Scored alone = scorer.score(inputs.get(i));
+                    assertEquals(alone.failure(), batch.get(i).failure(), "input " + i);
+                    assertEquals(alone.total(), batch.get(i).total(), 0, "input " + i);
+                    assertEquals(alone.components()[1], batch.get(i).components()[1], 0);
+                }
+                assertTrue(batch.get(2).failed(), "no reference: the task reward fails for this completion only");
+                assertFalse(batch.get(3).failed());
+            }
+        }
+        assertEquals(2, batchCalls[0], "one batched call per scoring of the batch");
+    }
+
+    @Test
+    void aBatchPastItsTimeLimitFallsBackToOneByOne() {
+        Reward slowAtOnce = new Reward() {
+            @Override
+            public double score(RewardInput input) {
+                return 2;
+            }
+
+            @Override
+            public double[] scoreAll(List<RewardInput> inputs) throws Exception {
+                Thread.sleep(60_000);
+                return new double[inputs.size()];
+            }
+        };
+        try (RewardScorer scorer = new RewardScorer(List.of(new RewardScorer.Component("r", 1, slowAtOnce)), 100)) {
+            List<RewardScorer.Scored> scored = scorer.scoreAll(List.of(input("a", ""), input("b", "")));
+            assertEquals(2, scored.get(0).total());
+            assertEquals(2, scored.get(1).total());
+        }
+    }
 }

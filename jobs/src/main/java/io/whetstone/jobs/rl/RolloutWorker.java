@@ -85,16 +85,10 @@ public final class RolloutWorker {
             List<Completion> completions = generate(setup, policy, rowPrompts, rowSamples, iteration, greedy);
             long generated = System.nanoTime();
 
-            String[] texts = new String[rows];
-            RewardScorer.Scored[] scores = new RewardScorer.Scored[rows];
-            long failures = 0;
-            for (int i = 0; i < rows; i++) {
-                texts[i] = SampleGenerator.text(completions.get(i), setup.tokenizer());
-                scores[i] = SampleGenerator.score(scorer, rowPrompts.get(i), completions.get(i), texts[i]);
-                if (scores[i].failed()) {
-                    failures++;
-                }
-            }
+            List<String> texts = new ArrayList<>(rows);
+            completions.forEach(completion -> texts.add(SampleGenerator.text(completion, setup.tokenizer())));
+            List<RewardScorer.Scored> scores = SampleGenerator.scoreAll(scorer, rowPrompts, completions, texts);
+            long failures = scores.stream().filter(RewardScorer.Scored::failed).count();
             long scored = System.nanoTime();
 
             float[][] old = new float[rows][];
@@ -110,11 +104,11 @@ public final class RolloutWorker {
             for (int i = 0; i < rows; i++) {
                 PromptRecord prompt = rowPrompts.get(i);
                 Completion completion = completions.get(i);
-                out.add(new Rollout(prompt.index(), prompt.id(), rowSamples.get(i), prompt.text(), texts[i],
+                out.add(new Rollout(prompt.index(), prompt.id(), rowSamples.get(i), prompt.text(), texts.get(i),
                         prompt.reference(), prompt.ids(), completion.tokens(), completion.samplerLogProbs(),
                         completion.logProbs(), old[i] == null ? new float[0] : old[i],
                         ref[i] == null ? new float[0] : ref[i], values[i] == null ? new float[0] : values[i],
-                        scores[i].components(), scores[i].total(), scores[i].failure(),
+                        scores.get(i).components(), scores.get(i).total(), scores.get(i).failure(),
                         completion.finish().name().toLowerCase(Locale.ROOT), entropy[i], policyVersion,
                         seed(setup.rollout().seed(), prompt.index(), rowSamples.get(i), iteration)));
             }

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -33,6 +34,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class ModelReward implements Reward {
 
     private static final long serialVersionUID = 1L;
+    /** Positions of one batched forward pass at most (a single longer sequence runs alone). */
+    public static final int BATCH_TOKENS = 4096;
 
     private final ModelConfig config;
     private final Broadcast<float[]> weights;
@@ -90,6 +93,57 @@ public final class ModelReward implements Reward {
         return scorePooled(ids(input));
     }
 
+    /**
+     * The rewards of {@code inputs}, with batched forward passes: the sequences sorted by length, then
+     * right-padded into batches of at most {@link #BATCH_TOKENS} positions (at least one sequence each). Attention is
+     * causal, so the padding after a sequence's last token never reaches it: each value is {@link #score}'s (to
+     * rounding; tested).
+     */
+    @Override
+    public double[] scoreAll(List<RewardInput> inputs) {
+        int[][] ids = new int[inputs.size()][];
+        Integer[] order = new Integer[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = ids(inputs.get(i));
+            order[i] = i;
+        }
+        Arrays.sort(order, java.util.Comparator.comparingInt(i -> ids[i].length));
+        double[] out = new double[ids.length];
+        ModelPool.Key key = ModelPool.Key.frozen(ModelPool.Role.REWARD_MODEL, config, engine, weights.id());
+        Transformer model = ModelPool.acquire(key, weights::value);
+        try {
+            int start = 0;
+            while (start < order.length) {
+                int end = start + 1; // sorted by length: the batch's last sequence is its longest
+                while (end < order.length && (long) (end - start + 1) * ids[order[end]].length <= BATCH_TOKENS) {
+                    end++;
+                }
+                scoreBatch(model, ids, Arrays.copyOfRange(order, start, end), out);
+                start = end;
+            }
+        } finally {
+            ModelPool.release(key, model);
+        }
+        return out;
+    }
+
+    /** Scores the sequences {@code members} (ascending length) in one forward pass into {@code out}. */
+    private void scoreBatch(Transformer model, int[][] ids, Integer[] members, double[] out) {
+        int batch = members.length;
+        int length = ids[members[batch - 1]].length;
+        int[] tokens = new int[batch * length]; // [B, T], right-padded with token 0
+        int[] targets = new int[batch * length];
+        Arrays.fill(targets, -1);
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(ids[members[b]], 0, tokens, b * length, ids[members[b]].length);
+        }
+        model.forward(tokens, targets, batch, length);
+        INDArray hidden = model.finalHidden(); // [B*T, C]
+        for (int b = 0; b < batch; b++) {
+            out[members[b]] = head(hidden.getRow((long) b * length + ids[members[b]].length - 1));
+        }
+    }
+
     /** The reward model's tokenizer (with the chat template it was trained with, if any). */
     public Tokenizer tokenizer() {
         return tokenizer;
@@ -145,7 +199,11 @@ public final class ModelReward implements Reward {
         int[] targets = new int[length];
         Arrays.fill(targets, -1);
         model.forward(ids, targets, 1, length);
-        INDArray last = model.finalHidden().getRow(length - 1); // [C]
+        return head(model.finalHidden().getRow(length - 1));
+    }
+
+    /** The scalar head on one final normed hidden state {@code last} [C]. */
+    private double head(INDArray last) {
         double value = 0;
         for (int c = 0; c < head.length; c++) {
             value += head[c] * last.getDouble(c);

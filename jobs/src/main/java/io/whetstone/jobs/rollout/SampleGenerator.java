@@ -58,11 +58,20 @@ public final class SampleGenerator {
         return tokenizer.decode(endsWithEos ? Arrays.copyOf(ids, ids.length - 1) : ids);
     }
 
-    /** The rewards of {@code completion} (decoded as {@code text}) for {@code prompt}. */
-    public static RewardScorer.Scored score(RewardScorer scorer, PromptRecord prompt, Completion completion,
-                                            String text) {
-        return scorer.score(new RewardInput(prompt.text(), text, prompt.reference(), completion.tokens().length,
-                completion.finish() != Completion.Finish.STOP));
+    /** What the rewards see of {@code completion} (decoded as {@code text}) for {@code prompt}. */
+    public static RewardInput input(PromptRecord prompt, Completion completion, String text) {
+        return new RewardInput(prompt.text(), text, prompt.reference(), completion.tokens().length,
+                completion.finish() != Completion.Finish.STOP);
+    }
+
+    /** The rewards of each completion (decoded as {@code texts}) for its prompt, scored together (batched). */
+    public static List<RewardScorer.Scored> scoreAll(RewardScorer scorer, List<PromptRecord> prompts,
+                                                     List<Completion> completions, List<String> texts) {
+        List<RewardInput> inputs = new ArrayList<>(completions.size());
+        for (int i = 0; i < completions.size(); i++) {
+            inputs.add(input(prompts.get(i), completions.get(i), texts.get(i)));
+        }
+        return scorer.scoreAll(inputs);
     }
 
     /** A sample of its parts. */

@@ -61,12 +61,14 @@ public final class SamplingTask {
             long generated = System.nanoTime();
             List<Sample> out = new ArrayList<>(completions.size());
             long failures = 0;
+            List<String> texts = new ArrayList<>(completions.size());
+            completions.forEach(completion -> texts.add(SampleGenerator.text(completion, setup.tokenizer())));
+            List<RewardScorer.Scored> scores = SampleGenerator.scoreAll(scorer, rowPrompts, completions, texts);
             for (int i = 0; i < completions.size(); i++) {
-                String text = SampleGenerator.text(completions.get(i), setup.tokenizer());
-                RewardScorer.Scored scored = SampleGenerator.score(scorer, rowPrompts.get(i), completions.get(i), text);
+                RewardScorer.Scored scored = scores.get(i);
                 failures += scored.failed() ? 1 : 0;
-                out.add(SampleGenerator.sample(rowPrompts.get(i), rowSamples.get(i), completions.get(i), text, scored,
-                        setup.sampling(), iteration));
+                out.add(SampleGenerator.sample(rowPrompts.get(i), rowSamples.get(i), completions.get(i), texts.get(i),
+                        scored, setup.sampling(), iteration));
             }
             return List.of(new Result(out, generated - start, System.nanoTime() - generated, failures)).iterator();
         } finally {

@@ -249,4 +249,29 @@ class RlEngineTest {
         assertTrue(score != reward.score(new RewardInput("What is 2 + 3? ", "#### 6", "", 6, false)),
                 "a different completion scores differently");
     }
+    /**
+     * Batched scoring (right-padded forward passes, several when the sequences exceed one batch's positions) gives
+     * each input the value the one-sequence pass gives it: short, long, cut to the context, and in any order.
+     */
+    @Test
+    void modelRewardScoresABatchAsItScoresEachSequence() throws Exception {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
+        float[] head = new float[RlFixtures.MODEL.width()];
+        Random random = new Random(4);
+        for (int i = 0; i < head.length; i++) {
+            head[i] = (float) random.nextGaussian();
+        }
+        ModelReward reward = ModelReward.of(context, RlFixtures.MODEL, RlFixtures.randomPolicy(9), head,
+                new ByteTokenizer(), RlFixtures.ENGINE);
+        java.util.List<RewardInput> inputs = new java.util.ArrayList<>();
+        for (int i = 0; i < 150; i++) {
+            String completion = "x".repeat(random.nextInt(RlFixtures.MODEL.maxSeqLen() + 20)) + i;
+            inputs.add(new RewardInput("What is " + i + "? ", completion, "", completion.length(), false));
+        }
+        assertTrue(150L * RlFixtures.MODEL.maxSeqLen() / 2 > ModelReward.BATCH_TOKENS, "several batches");
+        double[] batched = reward.scoreAll(inputs);
+        for (int i = 0; i < inputs.size(); i++) {
+            assertEquals(reward.score(inputs.get(i)), batched[i], 1e-5, "input " + i);
+        }
+    }
 }
