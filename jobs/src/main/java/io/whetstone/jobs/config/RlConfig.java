@@ -161,7 +161,8 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
      * task's verifier), {@code gsm8k} (numeric answer match), {@code format} ({@code pattern}, default: an
      * answer line {@code #### x}), {@code length} (DAPO's overlong penalty: {@code max_tokens},
      * {@code buffer}), {@code mentions} ({@code word}; empty: the prompt's reference), {@code model} (a
-     * scalar reward model: {@code path}). Each call is limited to {@code timeout_ms}.
+     * scalar reward model: {@code path}). Each completion's scoring is limited to {@code timeout_ms} (a batch of n
+     * completions, scored together, to n times it).
      */
     public record Rewards(long timeoutMs, List<Map<String, Object>> components) implements java.io.Serializable {
         public Rewards {

@@ -103,10 +103,7 @@ public final class ProcessRewardModel implements Serializable {
         ModelPool.Key key = ModelPool.Key.frozen(ModelPool.Role.REWARD_MODEL, config, engine, weights.id());
         Transformer model = ModelPool.acquire(key, weights::value);
         try {
-            int[] targets = new int[row.ids().length];
-            Arrays.fill(targets, -1);
-            model.forward(row.ids(), targets, 1, row.ids().length);
-            INDArray hidden = model.finalHidden(); // [L, C]
+            INDArray hidden = model.forwardHidden(row.ids(), 1, row.ids().length); // [L, C]
             double[] scores = new double[row.ends().length];
             for (int k = 0; k < scores.length; k++) {
                 double value = bias;

@@ -132,13 +132,10 @@ public final class ModelReward implements Reward {
         int batch = members.length;
         int length = ids[members[batch - 1]].length;
         int[] tokens = new int[batch * length]; // [B, T], right-padded with token 0
-        int[] targets = new int[batch * length];
-        Arrays.fill(targets, -1);
         for (int b = 0; b < batch; b++) {
             System.arraycopy(ids[members[b]], 0, tokens, b * length, ids[members[b]].length);
         }
-        model.forward(tokens, targets, batch, length);
-        INDArray hidden = model.finalHidden(); // [B*T, C]
+        INDArray hidden = model.forwardHidden(tokens, batch, length); // [B*T, C]
         for (int b = 0; b < batch; b++) {
             out[members[b]] = head(hidden.getRow((long) b * length + ids[members[b]].length - 1));
         }
@@ -195,11 +192,7 @@ public final class ModelReward implements Reward {
 
     /** The head on the final normed hidden state after the last of {@code ids}. */
     private double scoreIds(Transformer model, int[] ids) {
-        int length = ids.length;
-        int[] targets = new int[length];
-        Arrays.fill(targets, -1);
-        model.forward(ids, targets, 1, length);
-        return head(model.finalHidden().getRow(length - 1));
+        return head(model.forwardHidden(ids, 1, ids.length).getRow(ids.length - 1));
     }
 
     /** The scalar head on one final normed hidden state {@code last} [C]. */

@@ -281,6 +281,34 @@ public final class Transformer implements AutoCloseable {
      */
     public ForwardPass forward(int[] tokens, int[] targets, int batch, int seqLen) {
         validate(tokens, targets, batch, seqLen);
+        trunk(tokens, targets, batch, seqLen);
+        if (half.isHalf(head)) {
+            headHalf(false, null);
+        } else {
+            Nd4j.gemm(normedFinal, head, logits, false, true, 1.0 / temperature, 0.0); // [N, V] = h W^T / temperature
+        }
+        kernels.targetLogProbs(logits, this.targets, logProbs, logSumExp);
+        backwardReady = true;
+        return new ForwardPass(logProbs.reshape(batch, seqLen), logits, this.targets, batch, seqLen, normedFinal);
+    }
+
+    /**
+     * Runs the model over {@code tokens} [B*T] up to the final norm only, for a head that reads the hidden states
+     * (a reward or process reward model's score): no LM head and no log-probabilities (with a large vocabulary,
+     * most of a small model's work), and no backward after it. Returns {@link #finalHidden()} [B*T, C], what
+     * {@link #forward} leaves there (tested).
+     */
+    public INDArray forwardHidden(int[] tokens, int batch, int seqLen) {
+        int[] none = new int[tokens.length];
+        java.util.Arrays.fill(none, -1);
+        validate(tokens, none, batch, seqLen);
+        trunk(tokens, none, batch, seqLen);
+        backwardReady = false;
+        return normedFinal;
+    }
+
+    /** Embedding, blocks and final norm: the final normed hidden states [B*T, C] into {@code normedFinal}. */
+    private void trunk(int[] tokens, int[] targets, int batch, int seqLen) {
         allocate(batch, seqLen);
         this.tokens = tokens.clone();
         this.targets = targets.clone();
@@ -297,14 +325,6 @@ public final class Transformer implements AutoCloseable {
                     dropoutSeed == null ? null : dropoutSeed * 1_000_003L + i * 17L);
         }
         finalNorm.forward(stream.get(blocks.size()), normedFinal);
-        if (half.isHalf(head)) {
-            headHalf(false, null);
-        } else {
-            Nd4j.gemm(normedFinal, head, logits, false, true, 1.0 / temperature, 0.0); // [N, V] = h W^T / temperature
-        }
-        kernels.targetLogProbs(logits, this.targets, logProbs, logSumExp);
-        backwardReady = true;
-        return new ForwardPass(logProbs.reshape(batch, seqLen), logits, this.targets, batch, seqLen, normedFinal);
     }
 
     private void validate(int[] tokens, int[] targets, int batch, int seqLen) {
