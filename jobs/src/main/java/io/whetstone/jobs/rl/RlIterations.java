@@ -58,7 +58,8 @@ final class RlIterations {
     }
 
     /** One batch of groups, sampled on the executors and kept there; its partitions' results collected. */
-    private record Batch(JavaRDD<RolloutPartition> sampled, List<RolloutPartition> parts, List<Rollout> rollouts) {
+    private record Batch(JavaRDD<RolloutPartition> sampled, int prompts, List<RolloutPartition> parts,
+                         List<Rollout> rollouts) {
     }
 
     /** An iteration's update rows: the built groups (advantages) and the replayed SFT rows appended. */
@@ -283,38 +284,60 @@ final class RlIterations {
     private Rollouts rollouts(RlWorkerSetup setup, int iteration) {
         Broadcast<float[]> policy = context.broadcast(position.state.params());
         List<JavaRDD<RolloutPartition>> persisted = new ArrayList<>();
-        List<Batch> batches = new ArrayList<>();
         long rolloutStart = System.nanoTime();
-        int prompts = 0;
+        List<Batch> batches;
         try {
-            Set<Long> taken = new HashSet<>();
-            int signal = 0;
-            for (int batch = 0; batch < config.algorithm().dynamicSamplingMaxBatches() && signal < perIteration;
-                 batch++) {
-                Set<Long> chosen = batch == 0
-                        ? RlJob.choose(inputs.promptCount(), perIteration, iteration, config.rollout().seed())
-                        : RlJob.chooseMore(inputs.promptCount(), perIteration, iteration, batch,
-                                config.rollout().seed(), taken);
-                if (chosen.isEmpty()) {
-                    LOG.warn("Iteration {}: every prompt was sampled in {} batches and {} groups of {} carry a "
-                            + "signal", iteration, batch, signal, perIteration);
-                    break;
-                }
-                taken.addAll(chosen);
-                prompts += chosen.size();
-                Batch sampled = sampleBatch(setup, policy, chosen, iteration, batch, persisted);
-                batches.add(sampled);
-                signal += BatchBuilder.signalGroups(sampled.rollouts(), config.algorithm()).size();
-            }
+            batches = sampleBatches(setup, policy, iteration, persisted);
         } catch (RuntimeException e) {
             persisted.forEach(rdd -> rdd.unpersist(false));
             policy.destroy(false);
             throw e;
         }
         double rolloutWall = (System.nanoTime() - rolloutStart) / 1e9;
+        Rollouts rollouts = collect(batches, rolloutWall, persisted, policy);
+        if (rollouts.failures() > 0) {
+            Rollout example = rollouts.rollouts().stream().filter(Rollout::failed).findFirst().orElseThrow();
+            LOG.warn("Iteration {}: {} of {} rewards failed and are left out of the update; first: {}",
+                    iteration, rollouts.failures(), rollouts.rollouts().size(), example.failure());
+        }
+        return rollouts;
+    }
+
+    /** The first batch, then (with refills) batches of prompts not yet sampled while too few groups carry a signal. */
+    private List<Batch> sampleBatches(RlWorkerSetup setup, Broadcast<float[]> policy, int iteration,
+                                      List<JavaRDD<RolloutPartition>> persisted) {
+        List<Batch> batches = new ArrayList<>();
+        Set<Long> taken = new HashSet<>();
+        int signal = 0;
+        for (int batch = 0; batch < config.algorithm().dynamicSamplingMaxBatches() && signal < perIteration; batch++) {
+            Set<Long> chosen = batch == 0
+                    ? RlJob.choose(inputs.promptCount(), perIteration, iteration, config.rollout().seed())
+                    : RlJob.chooseMore(inputs.promptCount(), perIteration, iteration, batch, config.rollout().seed(),
+                            taken);
+            if (chosen.isEmpty()) {
+                LOG.warn("Iteration {}: every prompt was sampled in {} batches and {} groups of {} carry a signal",
+                        iteration, batch, signal, perIteration);
+                break;
+            }
+            taken.addAll(chosen);
+            Batch sampled = sampleBatch(setup, policy, chosen, iteration, batch, persisted);
+            batches.add(sampled);
+            signal += BatchBuilder.signalGroups(sampled.rollouts(), config.algorithm()).size();
+        }
+        return batches;
+    }
+
+    /**
+     * The batches' rollouts in (prompt, sample) order, the surplus groups, and the stage's times: per batch the
+     * slowest partition's generation, scoring and log-prob times and the partitions' task time over the task slots
+     * that ran them, summed over the batches.
+     */
+    private Rollouts collect(List<Batch> batches, double wallSeconds, List<JavaRDD<RolloutPartition>> persisted,
+                             Broadcast<float[]> policy) {
         List<Rollout> rollouts = new ArrayList<>();
         Set<Long> surplus = new HashSet<>();
         int kept = 0;
+        int prompts = 0;
         long generationNanos = 0;
         long scoringNanos = 0;
         long logProbNanos = 0;
@@ -329,6 +352,7 @@ final class RlIterations {
                 }
             }
             rollouts.addAll(batch.rollouts());
+            prompts += batch.prompts();
             long taskNanos = 0;
             long setupNanos = 0;
             int working = 0;
@@ -353,12 +377,7 @@ final class RlIterations {
             all = all == null ? batch.sampled() : all.union(batch.sampled());
         }
         rollouts.sort(Comparator.comparingLong(Rollout::promptIndex).thenComparingInt(Rollout::sample));
-        if (failures > 0) {
-            Rollout example = rollouts.stream().filter(Rollout::failed).findFirst().orElseThrow();
-            LOG.warn("Iteration {}: {} of {} rewards failed and are left out of the update; first: {}",
-                    iteration, failures, rollouts.size(), example.failure());
-        }
-        return new Rollouts(rollouts, failures, rolloutWall, generationNanos, scoringNanos, logProbNanos, busySeconds,
+        return new Rollouts(rollouts, failures, wallSeconds, generationNanos, scoringNanos, logProbNanos, busySeconds,
                 setupSeconds, batches.size(), prompts, surplus, all, persisted, policy);
     }
 
@@ -383,7 +402,7 @@ final class RlIterations {
         List<Rollout> rollouts = new ArrayList<>();
         parts.forEach(part -> rollouts.addAll(part.rollouts()));
         rollouts.sort(Comparator.comparingLong(Rollout::promptIndex).thenComparingInt(Rollout::sample));
-        return new Batch(sampled, parts, rollouts);
+        return new Batch(sampled, chosen.size(), parts, rollouts);
     }
 
     /** Tasks that run at once: the cluster's cores over spark.task.cpus. */
