@@ -161,9 +161,7 @@ public final class GenerateJob {
                 frame.write().json(temporary.toString());
             }
             weights.destroy();
-            if (!fs.rename(temporary, output)) {
-                throw new IllegalStateException("cannot rename " + temporary + " to " + output);
-            }
+            files.publishDirectory(temporary, output);
             Dataset<Row> written = config.output().format().equals("parquet") ? spark.read().parquet(output.toString())
                     : spark.read().schema(schema()).json(output.toString());
             long completions = written.count();
@@ -173,8 +171,6 @@ public final class GenerateJob {
             LOG.info("Wrote {} completions ({} tokens, {} tokens/s) to {}", completions, generated,
                     String.format("%.0f", generated / seconds), output);
             return new Result(output.toString(), prompts, completions, generated, seconds);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
         } finally {
             parsed.unpersist(false);
         }

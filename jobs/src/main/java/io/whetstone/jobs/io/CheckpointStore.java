@@ -152,13 +152,7 @@ public final class CheckpointStore {
             info.set("config", resolvedConfig);
             files.writeBytes(new Path(trainer, "state.json"), JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsBytes(info));
-            if (fs.exists(target)) {
-                fs.delete(target, true);
-            }
-            if (!fs.rename(temporary, target)) {
-                throw new IOException("cannot rename " + temporary + " to " + target);
-            }
-            files.writeBytes(new Path(target, "_SUCCESS"), new byte[0]);
+            files.publishDirectory(temporary, target);
             return target.toString();
         } catch (IOException | RuntimeException e) {
             // the previous checkpoints are untouched; only the half-written temporary goes

@@ -1,13 +1,10 @@
 package io.whetstone.jobs.rl;
 
 import io.whetstone.jobs.io.HadoopFiles;
-import java.io.IOException;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -135,19 +132,9 @@ final class RolloutTable {
                                 List<String> components) {
         Path target = new Path(new Path(runDir, "rollouts"), String.format("iteration-%06d", iteration));
         Path temporary = new Path(target.getParent(), "." + target.getName() + "._tmp-" + UUID.randomUUID());
-        FileSystem fs = files.fs(target);
-        try {
-            spark.createDataFrame(rows, schema(components)).coalesce(1).sortWithinPartitions("prompt_index", "sample")
-                    .write().parquet(temporary.toString());
-            if (fs.exists(target)) {
-                fs.delete(target, true); // a resumed run samples this iteration again
-            }
-            if (!fs.rename(temporary, target)) {
-                throw new IOException("cannot rename " + temporary + " to " + target);
-            }
-            return target.toString();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write rollouts of iteration " + iteration + " to " + target, e);
-        }
+        spark.createDataFrame(rows, schema(components)).coalesce(1).sortWithinPartitions("prompt_index", "sample")
+                .write().parquet(temporary.toString());
+        files.publishDirectory(temporary, target); // replacing it: a resumed run samples this iteration again
+        return target.toString();
     }
 }
