@@ -79,14 +79,17 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
      * sequence-level normalisation, {@code epochs} passes over each batch in {@code minibatches}
      * optimiser steps, and dynamic sampling (groups whose rewards all agree are dropped; with
      * {@code dynamic_sampling_max_batches} > 1, batches of other prompts are sampled until
-     * prompts_per_iteration groups carry a signal, as in DAPO, and the surplus is left out). PPO: a value
+     * prompts_per_iteration groups carry a signal, as in DAPO, and the surplus is left out), and with
+     * {@code mask_truncated_completions} (DAPO's overlong filtering, TRL's option of that name) completions cut at
+     * max_new_tokens count in their group's statistics but train no token. PPO: a value
      * head, GAE({@code gamma}, {@code lambda}), clipped value loss ({@code value_coef}, {@code value_clip}),
      * a per-token KL penalty in the reward starting at {@code kl_coef}, adapted toward {@code kl_target}
      * (0: fixed) over {@code kl_horizon}, and advantage whitening.
      */
     public record Algorithm(String name, String advantage, boolean scaleByStd, double stdEps, double clipLow,
                             double clipHigh, double klCoef, String lossNormalization, int epochs, int minibatches,
-                            boolean dynamicSampling, int dynamicSamplingMaxBatches, double gamma, double lambda, double valueCoef, double valueClip,
+                            boolean dynamicSampling, int dynamicSamplingMaxBatches, boolean maskTruncatedCompletions,
+                            double gamma, double lambda, double valueCoef, double valueClip,
                             double klTarget, double klHorizon, boolean whitenAdvantages) implements java.io.Serializable {
         public Algorithm {
             name = Checks.oneOf("algorithm.name", name, Set.of("grpo", "ppo"));
@@ -104,6 +107,8 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
             Checks.require(dynamicSamplingMaxBatches == 1 || dynamicSampling && name.equals("grpo"),
                     "algorithm.dynamic_sampling_max_batches > 1 refills the groups dynamic sampling drops: it needs "
                             + "algorithm.name grpo and dynamic_sampling: true");
+            Checks.require(!maskTruncatedCompletions || name.equals("grpo"), "algorithm.mask_truncated_completions "
+                    + "is GRPO's (PPO's value head learns from truncated sequences)");
             Checks.require(gamma > 0 && gamma <= 1, "algorithm.gamma must be in (0, 1], got " + gamma);
             Checks.require(lambda >= 0 && lambda <= 1, "algorithm.lambda must be in [0, 1], got " + lambda);
             Checks.require(valueCoef > 0, "algorithm.value_coef must be > 0, got " + valueCoef);

@@ -13,7 +13,8 @@ import java.util.Set;
  * completions whose reward failed, computes advantages (GRPO's group statistics or RLOO per prompt;
  * PPO's KL-shaped token rewards, GAE and whitening over the batch), drops groups whose rewards all agree
  * when dynamic sampling is on, leaves out the surplus groups of a refilled batch (DAPO keeps exactly
- * prompts_per_iteration groups), and counts everything it leaves out.
+ * prompts_per_iteration groups), leaves truncated completions out of the loss when asked (DAPO's overlong
+ * filtering), and counts everything it leaves out.
  */
 final class BatchBuilder {
 
@@ -22,7 +23,7 @@ final class BatchBuilder {
 
     /** The rows and, per rollout (in input order), its advantage (a sequence's mean for PPO) and use. */
     record Built(List<UpdateRow> rows, double[] advantages, boolean[] used, int groups, int zeroVarianceGroups,
-                 int droppedGroups, int surplusGroups, int failedSamples) {
+                 int droppedGroups, int surplusGroups, int failedSamples, int maskedTruncated) {
     }
 
     static Built build(List<Rollout> rollouts, RlConfig.Algorithm algorithm, double klCoef) {
@@ -55,6 +56,7 @@ final class BatchBuilder {
         int dropped = 0;
         int surplusGroups = 0;
         int failed = 0;
+        int masked = 0;
         for (Map.Entry<Long, List<Integer>> group : groups.entrySet()) {
             List<Integer> members = group.getValue();
             List<Integer> ok = scored(rollouts, members);
@@ -85,8 +87,12 @@ final class BatchBuilder {
                     : Advantages.grpo(rewards, algorithm.scaleByStd(), algorithm.stdEps());
             for (int k = 0; k < ok.size(); k++) {
                 int i = ok.get(k);
-                used[i] = true;
+                if (algorithm.maskTruncatedCompletions() && rollouts.get(i).truncated()) {
+                    masked++; // in the group's statistics above, not in the loss
+                    continue;
+                }
                 advantages[i] = groupAdvantages[k];
+                used[i] = true;
                 tokenAdvantages[i] = new float[rollouts.get(i).completionIds().length];
                 java.util.Arrays.fill(tokenAdvantages[i], (float) groupAdvantages[k]);
             }
@@ -105,7 +111,7 @@ final class BatchBuilder {
                     algorithm.ppo() ? r.values() : new float[0], algorithm.ppo() ? returns[i] : new float[0],
                     new int[0], null, r.promptIndex()));
         }
-        return new Built(rows, advantages, used, groups.size(), zeroVariance, dropped, surplusGroups, failed);
+        return new Built(rows, advantages, used, groups.size(), zeroVariance, dropped, surplusGroups, failed, masked);
     }
 
     /** Each prompt's rollouts (their positions), in the order the prompts first appear. */

@@ -442,6 +442,7 @@ final class RlIterations {
         line.put("generation_batches", sampled.batches());
         line.put("sampled_prompts", sampled.prompts());
         line.put("surplus_groups", built.surplusGroups());
+        line.put("masked_truncated", built.maskedTruncated());
         line.put("reward_failures", sampled.failures());
         line.put("updated_rows", built.rows().size());
         line.put("replay_rows", input.replayed());

@@ -86,6 +86,35 @@ class BatchBuilderTest {
                 java.util.Arrays.copyOf(built.advantages(), 2), 0);
     }
 
+    /** DAPO's overlong filtering: a truncated completion shapes its group's advantages but trains no token. */
+    @Test
+    void truncatedCompletionsCountInTheirGroupButAreMaskedWhenAsked() {
+        List<Rollout> rollouts = new ArrayList<>(List.of(rollout(0, 0, 1, null, 2), rollout(0, 1, 0, null, 2),
+                rollout(0, 2, 0, null, 2)));
+        Rollout cut = rollouts.get(2);
+        rollouts.set(2, new Rollout(cut.promptIndex(), cut.promptId(), cut.sample(), cut.prompt(), cut.completion(),
+                cut.reference(), cut.promptIds(), cut.completionIds(), cut.samplerLogProbs(), cut.decoderLogProbs(),
+                cut.oldLogProbs(), cut.refLogProbs(), cut.values(), cut.rewards(), cut.reward(), null, "length",
+                0, 0, 0));
+        BatchBuilder.Built plain = BatchBuilder.build(rollouts, algorithm(), 0);
+        BatchBuilder.Built masked = BatchBuilder.build(rollouts,
+                algorithm("algorithm.mask_truncated_completions=true"), 0);
+        assertEquals(0, plain.maskedTruncated());
+        assertEquals(3, plain.rows().size());
+        assertEquals(1, masked.maskedTruncated());
+        assertArrayEquals(new boolean[] {true, true, false}, masked.used());
+        assertEquals(2, masked.rows().size());
+        // the kept samples' advantages are the three-sample group's, the truncated one included in mean and std
+        double[] group = Advantages.grpo(new double[] {1, 0, 0}, true, 1e-4);
+        assertEquals(group[0], masked.advantages()[0], 1e-12);
+        assertEquals(group[1], masked.advantages()[1], 1e-12);
+        assertEquals(0, masked.advantages()[2], "an unused row's advantage is 0 in the rollout table");
+        io.whetstone.jobs.config.ConfigException ppo = org.junit.jupiter.api.Assertions.assertThrows(
+                io.whetstone.jobs.config.ConfigException.class,
+                () -> algorithm("algorithm.name=ppo", "algorithm.mask_truncated_completions=true"));
+        assertTrue(ppo.getMessage().contains("mask_truncated_completions"), ppo.getMessage());
+    }
+
     @Test
     void refillingNeedsGrpoWithDynamicSampling() {
         assertEquals(3, algorithm("algorithm.dynamic_sampling_max_batches=3").dynamicSamplingMaxBatches());

@@ -305,6 +305,23 @@ class RlJobTest {
         assertTrue(refilled > 0, "a rare reward ('7' in 12 random bytes) needs refills");
     }
 
+    /** With mask_truncated_completions, no completion cut at max_new_tokens is trained on, and each is counted. */
+    @Test
+    void truncatedCompletionsAreMaskedFromTheUpdate(@TempDir Path dir) throws IOException {
+        Path policy = RlFixtures.policyDir(dir);
+        List<String> settings = RlFixtures.settings(policy, RlFixtures.prompts(dir, 8, 1), dir.resolve("run"), "grpo");
+        settings.addAll(List.of("train.iterations=1", "algorithm.mask_truncated_completions=true",
+                "algorithm.dynamic_sampling=false"));
+        new RlJob(SparkTestSession.get(), RlFixtures.config(settings)).run();
+        JsonNode line = iterations(dir.resolve("run")).get(0);
+        int masked = line.get("masked_truncated").asInt();
+        assertTrue(masked > 0, "a random policy runs past 12 tokens: " + line);
+        assertEquals(16, line.get("updated_rows").asInt() + masked + 4 * line.get("dropped_groups").asInt(), line.toString());
+        Dataset<Row> table = SparkTestSession.get().read().parquet(dir.resolve("run/rollouts/iteration-000001").toString());
+        assertEquals(0, table.filter("used AND finish <> 'stop'").count(), "no truncated completion is trained on");
+        assertEquals(masked, table.filter("NOT used AND finish <> 'stop'").count());
+    }
+
     @Test
     void replayMixesSftRowsIntoEveryUpdate(@TempDir Path dir) throws IOException {
         Path policy = RlFixtures.policyDir(dir);
