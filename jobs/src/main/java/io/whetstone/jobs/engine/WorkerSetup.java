@@ -134,11 +134,13 @@ public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimi
     }
 
     /**
-     * The RL policy update: the clipped policy loss (clip range, KL coefficient in the loss, normalisation), PPO's
-     * value head and loss, the replayed SFT rows' weight, and the sampling temperature the log-probs are scored at.
+     * The RL policy update: the clipped policy loss (clip range, KL coefficient in the loss, normalisation, dual
+     * clip), PPO's value head and loss, the replayed SFT rows' weight, and the sampling temperature the log-probs are
+     * scored at.
      */
     public record PolicySetup(double clipLow, double clipHigh, double klCoef,
-                              ClippedPolicyLoss.Normalization normalization, boolean valueHead, double valueClip,
+                              ClippedPolicyLoss.Normalization normalization, double dualClip, boolean valueHead,
+                              double valueClip,
                               double valueCoef, double replayCoef, double temperature) implements Serializable {
         private static final long serialVersionUID = 1L;
     }

@@ -116,6 +116,15 @@ class BatchBuilderTest {
     }
 
     @Test
+    void theDualClipIsAboveOneOrOff() {
+        assertEquals(3.0, algorithm("algorithm.clip_ratio_c=3").clipRatioC());
+        assertEquals(0.0, algorithm().clipRatioC(), "off by default");
+        io.whetstone.jobs.config.ConfigException error = org.junit.jupiter.api.Assertions.assertThrows(
+                io.whetstone.jobs.config.ConfigException.class, () -> algorithm("algorithm.clip_ratio_c=0.8"));
+        assertTrue(error.getMessage().contains("algorithm.clip_ratio_c"), error.getMessage());
+    }
+
+    @Test
     void refillingNeedsGrpoWithDynamicSampling() {
         assertEquals(3, algorithm("algorithm.dynamic_sampling_max_batches=3").dynamicSamplingMaxBatches());
         for (List<String> bad : List.of(List.of("algorithm.dynamic_sampling_max_batches=0"),

@@ -311,7 +311,7 @@ class RlJobTest {
         Path policy = RlFixtures.policyDir(dir);
         List<String> settings = RlFixtures.settings(policy, RlFixtures.prompts(dir, 8, 1), dir.resolve("run"), "grpo");
         settings.addAll(List.of("train.iterations=1", "algorithm.mask_truncated_completions=true",
-                "algorithm.dynamic_sampling=false"));
+                "algorithm.dynamic_sampling=false", "algorithm.clip_ratio_c=3"));
         new RlJob(SparkTestSession.get(), RlFixtures.config(settings)).run();
         JsonNode line = iterations(dir.resolve("run")).get(0);
         int masked = line.get("masked_truncated").asInt();

@@ -9,7 +9,9 @@ import java.util.Locale;
  * averaged over tokens (token-level: divide by the normaliser, e.g. the minibatch's token count) or over
  * sequences (sequence-level: each row's mean over its tokens, divided by the normaliser, e.g. the
  * minibatch's sequence count). clipLow = clipHigh is PPO's and GRPO's symmetric clip; clipHigh > clipLow
- * is DAPO's clip-higher. Written as plain double loops: it is its own reference.
+ * is DAPO's clip-higher. With a dual clip c > 1 (Ye et al. 2020, veRL's clip_ratio_c), a token with A < 0
+ * loses at most -c A: its policy term is min(-c A, -min(r A, clip(r) A)), which bounds the push on a token whose
+ * ratio has grown far past the clip. Written as plain double loops: it is its own reference.
  */
 public final class ClippedPolicyLoss {
 
@@ -29,8 +31,18 @@ public final class ClippedPolicyLoss {
     private final double clipHigh;
     private final double klCoef;
     private final Normalization normalization;
+    private final double dualClip;
 
     public ClippedPolicyLoss(double clipLow, double clipHigh, double klCoef, Normalization normalization) {
+        this(clipLow, clipHigh, klCoef, normalization, 0);
+    }
+
+    /** As the other constructor, with the dual clip {@code dualClip} (> 1; 0: none). */
+    public ClippedPolicyLoss(double clipLow, double clipHigh, double klCoef, Normalization normalization,
+                             double dualClip) {
+        if (!(dualClip == 0 || dualClip > 1)) {
+            throw new IllegalArgumentException("the dual clip must be > 1, or 0 for none: " + dualClip);
+        }
         if (!(clipLow > 0 && clipLow < 1) || !(clipHigh > 0)) {
             throw new IllegalArgumentException("clip ranges must be in (0, 1) below and > 0 above: " + clipLow + ", "
                     + clipHigh);
@@ -42,6 +54,7 @@ public final class ClippedPolicyLoss {
         this.clipHigh = clipHigh;
         this.klCoef = klCoef;
         this.normalization = normalization;
+        this.dualClip = dualClip;
     }
 
     /** The loss of a batch and d loss / d logp per position, plus diagnostics. */
@@ -89,10 +102,14 @@ public final class ClippedPolicyLoss {
                 double surrogate = Math.min(unclipped, bounded);
                 // d(-min(...))/dlogp: the unclipped branch (ratio * A) when it is the minimum, else 0.
                 double dToken = unclipped <= bounded ? -unclipped : 0;
-                if (unclipped > bounded) {
+                double tokenLoss = -surrogate;
+                if (dualClip > 0 && advantage < 0 && -dualClip * advantage < tokenLoss) {
+                    tokenLoss = -dualClip * advantage; // a constant: no gradient
+                    dToken = 0;
+                    clipped += m;
+                } else if (unclipped > bounded) {
                     clipped += m;
                 }
-                double tokenLoss = -surrogate;
                 if (klCoef > 0 && batch.refLogProbs() != null) {
                     double delta = batch.refLogProbs()[i] - logProbs[i];
                     double k3 = Math.exp(delta) - delta - 1;

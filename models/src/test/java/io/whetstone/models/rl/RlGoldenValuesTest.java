@@ -45,7 +45,8 @@ class RlGoldenValuesTest {
             boolean tokenLevel = c.path("level").asText().equals("token");
             ClippedPolicyLoss loss = new ClippedPolicyLoss(golden.path("clip_low").asDouble(),
                     golden.path("clip_high").asDouble(), c.path("beta").asDouble(),
-                    tokenLevel ? ClippedPolicyLoss.Normalization.TOKEN : ClippedPolicyLoss.Normalization.SEQUENCE);
+                    tokenLevel ? ClippedPolicyLoss.Normalization.TOKEN : ClippedPolicyLoss.Normalization.SEQUENCE,
+                    c.path("clip_ratio_c").asDouble(0));
             ClippedPolicyLoss.Result result = loss.evaluate(doubles(golden.path("logp")), batch,
                     tokenLevel ? batch.maskedTokens() : batch.sequences());
             assertEquals(c.path("loss").asDouble(), result.loss(), TOLERANCE, "loss of " + c.path("level"));

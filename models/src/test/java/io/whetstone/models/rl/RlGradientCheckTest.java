@@ -58,6 +58,36 @@ class RlGradientCheckTest {
         }
     }
 
+    /** The dual clip: exercised on tokens with A < 0 and r past c, where the loss is a constant -c A. */
+    @Test
+    void dualClipGradientMatchesFiniteDifferences() {
+        Random random = new Random(12);
+        int rows = 4;
+        int seqLen = 6;
+        PolicyBatch batch = randomBatch(random, rows, seqLen, true);
+        double[] logProbs = new double[rows * seqLen];
+        for (int i = 0; i < logProbs.length; i++) {
+            logProbs[i] = batch.oldLogProbs()[i] + random.nextGaussian() * 0.6;
+        }
+        ClippedPolicyLoss plain = new ClippedPolicyLoss(0.2, 0.28, 0.05, ClippedPolicyLoss.Normalization.TOKEN);
+        ClippedPolicyLoss loss = new ClippedPolicyLoss(0.2, 0.28, 0.05, ClippedPolicyLoss.Normalization.TOKEN, 1.5);
+        ClippedPolicyLoss.Result result = loss.evaluate(logProbs, batch, batch.maskedTokens());
+        ClippedPolicyLoss.Result without = plain.evaluate(logProbs, batch, batch.maskedTokens());
+        assertTrue(result.clippedTokens() > without.clippedTokens(), "the inputs should reach the dual clip");
+        assertTrue(result.loss() < without.loss(), "the dual clip only lowers token losses");
+        for (int i = 0; i < logProbs.length; i++) {
+            double original = logProbs[i];
+            logProbs[i] = original + H;
+            double plus = loss.evaluate(logProbs, batch, batch.maskedTokens()).loss();
+            logProbs[i] = original - H;
+            double minus = loss.evaluate(logProbs, batch, batch.maskedTokens()).loss();
+            logProbs[i] = original;
+            assertEquals((plus - minus) / (2 * H), result.dLogProbs()[i], 1e-7, "position " + i);
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new ClippedPolicyLoss(0.2, 0.2, 0, ClippedPolicyLoss.Normalization.TOKEN, 0.9));
+    }
+
     @Test
     void valueLossGradientMatchesFiniteDifferences() {
         Random random = new Random(5);
