@@ -14,6 +14,8 @@ Definitions, written out here as TRL and veRL define them:
   averaged over all completion tokens of the batch (token level, DAPO / Dr. GRPO) or per sequence and
   then over sequences (sequence level, the original GRPO). With veRL's dual clip c (clip_ratio_c), a token
   with A < 0 has min(-c A, that clipped term) as its policy term (torch.where on A < 0, as veRL writes it).
+  GSPO (TRL's importance_sampling_level="sequence"): r is exp of the masked mean of lp - old over the row,
+  the same for every token of the row.
 - PPO: per-token reward -beta_kl * (old - ref) plus the sequence score on its last token; GAE(gamma,
   lambda) with V = 0 after the last token; returns = advantages + values; advantages whitened over the
   batch's tokens with the unbiased variance, (A - mean) / sqrt(var + 1e-8) (TRL's masked_whiten); loss =
@@ -52,8 +54,12 @@ def grpo_advantages(r, scale):
     return centred.reshape(-1)
 
 
-def surrogate(lp, adv_tokens, beta, clip_c=0.0):
-    ratio = torch.exp(lp - old)
+def surrogate(lp, adv_tokens, beta, clip_c=0.0, ratio_level="token"):
+    if ratio_level == "sequence":
+        log_ratio = ((lp - old) * mask).sum(dim=1, keepdim=True) / mask.sum(dim=1, keepdim=True)
+        ratio = torch.exp(log_ratio).expand(B, T)
+    else:
+        ratio = torch.exp(lp - old)
     per_token = -torch.min(ratio * adv_tokens, torch.clamp(ratio, 1 - CLIP_LOW, 1 + CLIP_HIGH) * adv_tokens)
     if clip_c > 0:
         per_token = torch.where(adv_tokens < 0, torch.min(-clip_c * adv_tokens, per_token), per_token)
@@ -63,16 +69,17 @@ def surrogate(lp, adv_tokens, beta, clip_c=0.0):
     return per_token
 
 
-def grpo_case(level, scale, beta, clip_c=0.0):
+def grpo_case(level, scale, beta, clip_c=0.0, ratio_level="token"):
     adv = grpo_advantages(rewards, scale)
     lp = logp.clone().requires_grad_(True)
-    per_token = surrogate(lp, adv[:, None].expand(B, T), beta, clip_c)
+    per_token = surrogate(lp, adv[:, None].expand(B, T), beta, clip_c, ratio_level)
     if level == "token":
         loss = (per_token * mask).sum() / mask.sum()
     else:
         loss = ((per_token * mask).sum(dim=1) / mask.sum(dim=1)).mean()
     loss.backward()
-    return {"level": level, "scale_by_std": scale, "beta": beta, "clip_ratio_c": clip_c, "advantages": adv.tolist(),
+    return {"level": level, "scale_by_std": scale, "beta": beta, "clip_ratio_c": clip_c, "ratio": ratio_level,
+            "advantages": adv.tolist(),
             "loss": loss.item(), "grad": lp.grad.reshape(-1).tolist()}
 
 
@@ -116,7 +123,8 @@ out = {
     "ref": ref.reshape(-1).tolist(), "rewards": rewards.tolist(), "values": values.reshape(-1).tolist(),
     "old_values": old_values.reshape(-1).tolist(), "scores": scores.tolist(),
     "grpo": [grpo_case("token", True, BETA), grpo_case("sequence", True, BETA), grpo_case("token", False, 0.0),
-             grpo_case("token", True, BETA, clip_c=1.1)],
+             grpo_case("token", True, BETA, clip_c=1.1), grpo_case("sequence", True, BETA, ratio_level="sequence"),
+             grpo_case("token", True, BETA, ratio_level="sequence")],
     "ppo": ppo_case(),
 }
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "rl.json"), "w") as f:

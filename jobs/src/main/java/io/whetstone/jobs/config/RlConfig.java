@@ -75,7 +75,8 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
      * The algorithm. GRPO: group advantages ({@code advantage: group}, divided by the group's std unless
      * {@code scale_by_std: false} as in Dr. GRPO; or {@code rloo}), clipped ratio with
      * {@code clip_low}/{@code clip_high} (DAPO's clip-higher when clip_high > clip_low; {@code clip_ratio_c} > 1
-     * adds the dual clip, which bounds a negative-advantage token's loss at -c A), k3 KL to the
+     * adds the dual clip, which bounds a negative-advantage token's loss at -c A; {@code importance_sampling_level:
+     * sequence} is GSPO's ratio, one per sequence), k3 KL to the
      * reference in the loss with {@code kl_coef} (0: off, and no reference passes), token- or
      * sequence-level normalisation, {@code epochs} passes over each batch in {@code minibatches}
      * optimiser steps, and dynamic sampling (groups whose rewards all agree are dropped; with
@@ -88,7 +89,7 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
      * (0: fixed) over {@code kl_horizon}, and advantage whitening.
      */
     public record Algorithm(String name, String advantage, boolean scaleByStd, double stdEps, double clipLow,
-                            double clipHigh, double clipRatioC, double klCoef, String lossNormalization, int epochs, int minibatches,
+                            double clipHigh, double clipRatioC, String importanceSamplingLevel, double klCoef, String lossNormalization, int epochs, int minibatches,
                             boolean dynamicSampling, int dynamicSamplingMaxBatches, boolean maskTruncatedCompletions,
                             double gamma, double lambda, double valueCoef, double valueClip,
                             double klTarget, double klHorizon, boolean whitenAdvantages) implements java.io.Serializable {
@@ -100,6 +101,10 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
             Checks.require(stdEps > 0, "algorithm.std_eps must be > 0, got " + stdEps);
             Checks.require(clipLow > 0 && clipLow < 1, "algorithm.clip_low must be in (0, 1), got " + clipLow);
             Checks.require(clipHigh > 0, "algorithm.clip_high must be > 0, got " + clipHigh);
+            importanceSamplingLevel = Checks.oneOf("algorithm.importance_sampling_level", importanceSamplingLevel,
+                    Set.of("token", "sequence"));
+            Checks.require(importanceSamplingLevel.equals("token") || name.equals("grpo"),
+                    "algorithm.importance_sampling_level: sequence (GSPO) is GRPO's; PPO's advantages are per token");
             Checks.require(clipRatioC == 0 || clipRatioC > 1, "algorithm.clip_ratio_c (the dual clip) must be > 1, "
                     + "or 0 for none, got " + clipRatioC);
             Checks.require(klCoef >= 0, "algorithm.kl_coef must be >= 0 (0: no KL term), got " + klCoef);

@@ -135,11 +135,12 @@ public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimi
 
     /**
      * The RL policy update: the clipped policy loss (clip range, KL coefficient in the loss, normalisation, dual
-     * clip), PPO's value head and loss, the replayed SFT rows' weight, and the sampling temperature the log-probs are
+     * clip, token or sequence ratio), PPO's value head and loss, the replayed SFT rows' weight, and the sampling temperature the log-probs are
      * scored at.
      */
     public record PolicySetup(double clipLow, double clipHigh, double klCoef,
-                              ClippedPolicyLoss.Normalization normalization, double dualClip, boolean valueHead,
+                              ClippedPolicyLoss.Normalization normalization, double dualClip,
+                              ClippedPolicyLoss.Ratio ratio, boolean valueHead,
                               double valueClip,
                               double valueCoef, double replayCoef, double temperature) implements Serializable {
         private static final long serialVersionUID = 1L;

@@ -116,12 +116,19 @@ class BatchBuilderTest {
     }
 
     @Test
-    void theDualClipIsAboveOneOrOff() {
+    void theDualClipIsAboveOneOrOffAndTheRatioLevelIsNamed() {
         assertEquals(3.0, algorithm("algorithm.clip_ratio_c=3").clipRatioC());
         assertEquals(0.0, algorithm().clipRatioC(), "off by default");
         io.whetstone.jobs.config.ConfigException error = org.junit.jupiter.api.Assertions.assertThrows(
                 io.whetstone.jobs.config.ConfigException.class, () -> algorithm("algorithm.clip_ratio_c=0.8"));
         assertTrue(error.getMessage().contains("algorithm.clip_ratio_c"), error.getMessage());
+        assertEquals("sequence", algorithm("algorithm.importance_sampling_level=sequence").importanceSamplingLevel());
+        for (List<String> bad : List.of(List.of("algorithm.importance_sampling_level=row"),
+                List.of("algorithm.importance_sampling_level=sequence", "algorithm.name=ppo"))) {
+            io.whetstone.jobs.config.ConfigException level = org.junit.jupiter.api.Assertions.assertThrows(
+                    io.whetstone.jobs.config.ConfigException.class, () -> algorithm(bad.toArray(String[]::new)));
+            assertTrue(level.getMessage().contains("importance_sampling_level"), level.getMessage());
+        }
     }
 
     @Test

@@ -148,6 +148,31 @@ class RlEngineTest {
         assertTrue(moved > 1e-4, "the update moved the parameters: " + moved);
     }
 
+    /**
+     * GSPO's sequence ratio reaches the partitions' loss: equal to the token ratio's step on-policy (ratio 1, one
+     * advantage per sequence), it differs from the second minibatch on, where the policy has moved.
+     */
+    @Test
+    void theSequenceRatioReachesTheUpdate() {
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());
+        float[] params = RlFixtures.randomPolicy(3);
+        TrainingState[] after = new TrainingState[2];
+        String[] levels = {"token", "sequence"};
+        for (int k = 0; k < 2; k++) {
+            RlWorkerSetup setup = RlFixtures.setup(false, "adamw", "algorithm.importance_sampling_level=" + levels[k],
+                    "algorithm.clip_low=0.001", "algorithm.clip_high=0.001");
+            List<UpdateRow> rows = rows(setup, params);
+            UpdateStage stage = new UpdateStage(context, false, 1, LrSchedule.constant(1e-2), "test");
+            after[k] = stage.run(setup, rows, new TrainingState(params, new float[2][params.length], 0), 2, 3, 1.0,
+                    1.0, 1).state();
+        }
+        double differs = 0;
+        for (int i = 0; i < params.length; i++) {
+            differs = Math.max(differs, Math.abs(after[0].params()[i] - after[1].params()[i]));
+        }
+        assertTrue(differs > 1e-6, "token and sequence ratios trained alike: " + differs);
+    }
+
     @Test
     void anUpdateRaisesTheLikelihoodOfWhatScoredWell() {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(SparkTestSession.get().sparkContext());

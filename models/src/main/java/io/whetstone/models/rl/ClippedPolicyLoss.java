@@ -11,7 +11,10 @@ import java.util.Locale;
  * minibatch's sequence count). clipLow = clipHigh is PPO's and GRPO's symmetric clip; clipHigh > clipLow
  * is DAPO's clip-higher. With a dual clip c > 1 (Ye et al. 2020, veRL's clip_ratio_c), a token with A < 0
  * loses at most -c A: its policy term is min(-c A, -min(r A, clip(r) A)), which bounds the push on a token whose
- * ratio has grown far past the clip. Written as plain double loops: it is its own reference.
+ * ratio has grown far past the clip. With {@link Ratio#SEQUENCE} (GSPO, Zheng et al. 2025; TRL's
+ * importance_sampling_level "sequence") every token of a row uses the row's ratio exp(mean_t(logp - old)) over its
+ * counted tokens, so the gradient of each token's term reaches every token of the row through that mean. Written as
+ * plain double loops: it is its own reference.
  */
 public final class ClippedPolicyLoss {
 
@@ -32,6 +35,19 @@ public final class ClippedPolicyLoss {
     private final double klCoef;
     private final Normalization normalization;
     private final double dualClip;
+    private final Ratio ratioLevel;
+
+    /** Whose importance ratio a token's clipped term uses. */
+    public enum Ratio {
+        /** Its own: exp(logp_t - old_t) (PPO, GRPO, DAPO). */
+        TOKEN,
+        /** Its sequence's: exp of the mean of logp - old over the row's counted tokens (GSPO). */
+        SEQUENCE;
+
+        public static Ratio parse(String name) {
+            return valueOf(name.trim().toUpperCase(Locale.ROOT));
+        }
+    }
 
     public ClippedPolicyLoss(double clipLow, double clipHigh, double klCoef, Normalization normalization) {
         this(clipLow, clipHigh, klCoef, normalization, 0);
@@ -40,6 +56,12 @@ public final class ClippedPolicyLoss {
     /** As the other constructor, with the dual clip {@code dualClip} (> 1; 0: none). */
     public ClippedPolicyLoss(double clipLow, double clipHigh, double klCoef, Normalization normalization,
                              double dualClip) {
+        this(clipLow, clipHigh, klCoef, normalization, dualClip, Ratio.TOKEN);
+    }
+
+    /** As the other constructors, with the importance ratio taken per token or per sequence. */
+    public ClippedPolicyLoss(double clipLow, double clipHigh, double klCoef, Normalization normalization,
+                             double dualClip, Ratio ratioLevel) {
         if (!(dualClip == 0 || dualClip > 1)) {
             throw new IllegalArgumentException("the dual clip must be > 1, or 0 for none: " + dualClip);
         }
@@ -55,6 +77,7 @@ public final class ClippedPolicyLoss {
         this.klCoef = klCoef;
         this.normalization = normalization;
         this.dualClip = dualClip;
+        this.ratioLevel = ratioLevel;
     }
 
     /** The loss of a batch and d loss / d logp per position, plus diagnostics. */
@@ -89,6 +112,17 @@ public final class ClippedPolicyLoss {
                 continue;
             }
             double weight = normalization == Normalization.TOKEN ? 1.0 / normalizer : 1.0 / (rowTokens * normalizer);
+            double rowRatio = Double.NaN;
+            if (ratioLevel == Ratio.SEQUENCE) {
+                double logRatio = 0;
+                for (int t = 0; t < seqLen; t++) {
+                    int i = b * seqLen + t;
+                    logRatio += mask[i] * (logProbs[i] - batch.oldLogProbs()[i]);
+                }
+                rowRatio = Math.exp(logRatio / rowTokens);
+            }
+            // SEQUENCE: d loss / d rowRatio's exponent, summed over the row's tokens, spread back below
+            double dRowLogRatio = 0;
             for (int t = 0; t < seqLen; t++) {
                 int i = b * seqLen + t;
                 if (mask[i] == 0) {
@@ -96,7 +130,7 @@ public final class ClippedPolicyLoss {
                 }
                 double m = mask[i];
                 double advantage = batch.advantages()[i];
-                double ratio = Math.exp(logProbs[i] - batch.oldLogProbs()[i]);
+                double ratio = ratioLevel == Ratio.SEQUENCE ? rowRatio : Math.exp(logProbs[i] - batch.oldLogProbs()[i]);
                 double unclipped = ratio * advantage;
                 double bounded = Math.max(1 - clipLow, Math.min(1 + clipHigh, ratio)) * advantage;
                 double surrogate = Math.min(unclipped, bounded);
@@ -110,6 +144,10 @@ public final class ClippedPolicyLoss {
                 } else if (unclipped > bounded) {
                     clipped += m;
                 }
+                if (ratioLevel == Ratio.SEQUENCE) {
+                    dRowLogRatio += weight * m * dToken; // the policy term's gradient goes through the row's ratio
+                    dToken = 0;
+                }
                 if (klCoef > 0 && batch.refLogProbs() != null) {
                     double delta = batch.refLogProbs()[i] - logProbs[i];
                     double k3 = Math.exp(delta) - delta - 1;
@@ -121,6 +159,12 @@ public final class ClippedPolicyLoss {
                 grad[i] = weight * m * dToken;
                 tokens += m;
                 ratios += m * ratio;
+            }
+            if (ratioLevel == Ratio.SEQUENCE) {
+                for (int t = 0; t < seqLen; t++) {
+                    int i = b * seqLen + t;
+                    grad[i] += dRowLogRatio * mask[i] / rowTokens; // d mean_t(logp - old) / d logp_i
+                }
             }
         }
         return new Result(loss, grad, kl, clipped, tokens, ratios);

@@ -46,7 +46,7 @@ class RlGoldenValuesTest {
             ClippedPolicyLoss loss = new ClippedPolicyLoss(golden.path("clip_low").asDouble(),
                     golden.path("clip_high").asDouble(), c.path("beta").asDouble(),
                     tokenLevel ? ClippedPolicyLoss.Normalization.TOKEN : ClippedPolicyLoss.Normalization.SEQUENCE,
-                    c.path("clip_ratio_c").asDouble(0));
+                    c.path("clip_ratio_c").asDouble(0), ClippedPolicyLoss.Ratio.parse(c.path("ratio").asText("token")));
             ClippedPolicyLoss.Result result = loss.evaluate(doubles(golden.path("logp")), batch,
                     tokenLevel ? batch.maskedTokens() : batch.sequences());
             assertEquals(c.path("loss").asDouble(), result.loss(), TOLERANCE, "loss of " + c.path("level"));

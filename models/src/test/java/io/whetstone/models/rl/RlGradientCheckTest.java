@@ -58,6 +58,36 @@ class RlGradientCheckTest {
         }
     }
 
+    /** GSPO's sequence-level ratio: each token's gradient collects every token of its row through the row's mean. */
+    @ParameterizedTest
+    @EnumSource(ClippedPolicyLoss.Normalization.class)
+    void sequenceRatioGradientMatchesFiniteDifferences(ClippedPolicyLoss.Normalization normalization) {
+        Random random = new Random(13);
+        int rows = 8;
+        int seqLen = 6;
+        PolicyBatch batch = randomBatch(random, rows, seqLen, true);
+        double[] logProbs = new double[rows * seqLen];
+        for (int i = 0; i < logProbs.length; i++) {
+            logProbs[i] = batch.oldLogProbs()[i] + random.nextGaussian() * 0.8;
+        }
+        ClippedPolicyLoss loss = new ClippedPolicyLoss(0.05, 0.05, 0.05, normalization, 0,
+                ClippedPolicyLoss.Ratio.SEQUENCE);
+        double normalizer = normalization == ClippedPolicyLoss.Normalization.TOKEN ? batch.maskedTokens()
+                : batch.sequences();
+        ClippedPolicyLoss.Result result = loss.evaluate(logProbs, batch, normalizer);
+        assertTrue(result.clippedTokens() > 0 && result.clippedTokens() < result.tokens(),
+                "the inputs should exercise both branches: " + result.clippedTokens() + " of " + result.tokens());
+        for (int i = 0; i < logProbs.length; i++) {
+            double original = logProbs[i];
+            logProbs[i] = original + H;
+            double plus = loss.evaluate(logProbs, batch, normalizer).loss();
+            logProbs[i] = original - H;
+            double minus = loss.evaluate(logProbs, batch, normalizer).loss();
+            logProbs[i] = original;
+            assertEquals((plus - minus) / (2 * H), result.dLogProbs()[i], 1e-7, "position " + i);
+        }
+    }
+
     /** The dual clip: exercised on tokens with A < 0 and r past c, where the loss is a constant -c A. */
     @Test
     void dualClipGradientMatchesFiniteDifferences() {
