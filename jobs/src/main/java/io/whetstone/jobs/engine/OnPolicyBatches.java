@@ -10,16 +10,21 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * On-policy distillation batches (GKD): the student continues each row's first prompt itself, and the
- * teacher then scores the student's own tokens. A row keeps its first example's prompt (its ids up to the
- * first trained position); the student samples at temperature 1 up to the row's length or its end-of-sequence
- * token; the sampled tokens become the trained positions; the rest is filler outside the mask. Whether a
- * step is on-policy and every row's sampler are seeded by (seed, round, step, partition, row), so a retried
- * task samples the same tokens.
+ * On-policy distillation batches (GKD): the student continues the prompt of every example packed into a row, and
+ * the teacher then scores the student's own tokens. A row's examples are its runs of untrained ids (a prompt) each
+ * followed by a run of trained ids (its completion); the student samples each prompt on its own, at temperature 1,
+ * up to its completion's length or its end-of-sequence token, all of a step's examples in one batched decode. The
+ * row is rebuilt as each prompt followed by its sampled tokens (trained), in order, then filler outside the mask;
+ * it is never longer than before. Whether a step is on-policy and every example's sampler are seeded by (seed,
+ * round, step, partition, row, example), so a retried task samples the same tokens.
  */
 final class OnPolicyBatches {
 
     private OnPolicyBatches() {
+    }
+
+    /** One packed example: its prompt's ids and its completion's length in the row. */
+    record Example(int[] prompt, int completionLength) {
     }
 
     /** Whether local step {@code step} of {@code round} on {@code partition} trains on student samples. */
@@ -27,54 +32,100 @@ final class OnPolicyBatches {
         if (fraction <= 0) {
             return false;
         }
-        long h = mix(seed, round, step, partition, -1);
+        long h = mix(seed, round, step, partition, -1, 0);
         return (h >>> 11) * 0x1.0p-53 < fraction;
     }
 
-    /** The rows with each first prompt continued by {@code student}. */
+    /** The rows with every example's prompt continued by {@code student}. */
     static List<PackedSequence> sample(Transformer student, List<PackedSequence> rows, int eosId, long seed, int round,
                                        int step, int partition) {
-        List<int[]> prompts = new ArrayList<>(rows.size());
-        int[] starts = new int[rows.size()];
-        long[] seeds = new long[rows.size()];
+        List<List<Example>> examples = new ArrayList<>(rows.size());
+        List<int[]> prompts = new ArrayList<>();
+        List<Integer> budgets = new ArrayList<>();
+        List<Long> seeds = new ArrayList<>();
         int maxNew = 1;
         for (int b = 0; b < rows.size(); b++) {
-            PackedSequence row = rows.get(b);
-            int start = 1;
-            while (start < row.targetMask().length && !row.targetMask()[start]) {
-                start++;
+            List<Example> own = examples(rows.get(b));
+            examples.add(own);
+            for (int j = 0; j < own.size(); j++) {
+                prompts.add(own.get(j).prompt());
+                budgets.add(own.get(j).completionLength());
+                seeds.add(mix(seed, round, step, partition, b, j));
+                maxNew = Math.max(maxNew, own.get(j).completionLength());
             }
-            starts[b] = Math.min(start, row.ids().length - 1);
-            prompts.add(Arrays.copyOf(row.ids(), starts[b]));
-            seeds[b] = mix(seed, round, step, partition, b);
-            maxNew = Math.max(maxNew, row.ids().length - starts[b]);
         }
-        SamplingConfig sampling = new SamplingConfig(maxNew, 1.0, 0, 1.0, seed, new int[] {eosId});
-        List<Completion> completions = new KvCacheDecoder(student).generate(prompts, sampling, seeds,
-                (row, generated) -> starts[row] + generated.length >= rows.get(row).ids().length);
+        List<Completion> completions = prompts.isEmpty() ? List.of()
+                : new KvCacheDecoder(student).generate(prompts, new SamplingConfig(maxNew, 1.0, 0, 1.0, seed,
+                        new int[] {eosId}), seeds.stream().mapToLong(Long::longValue).toArray(),
+                        (row, generated) -> generated.length >= budgets.get(row));
         List<PackedSequence> out = new ArrayList<>(rows.size());
+        int next = 0;
         for (int b = 0; b < rows.size(); b++) {
-            out.add(row(rows.get(b).ids().length, prompts.get(b), completions.get(b).tokens(), eosId));
+            List<int[]> sampled = new ArrayList<>();
+            for (int j = 0; j < examples.get(b).size(); j++) {
+                sampled.add(completions.get(next++).tokens());
+            }
+            out.add(examples.get(b).isEmpty() ? rows.get(b)
+                    : row(rows.get(b).ids().length, examples.get(b), sampled, eosId));
         }
         return out;
     }
 
-    /** A row of {@code length} ids: the prompt, the sampled tokens (trained), then filler (not trained). */
-    static PackedSequence row(int length, int[] prompt, int[] sampled, int filler) {
+    /**
+     * The examples packed into {@code row}: each run of untrained ids (the first one from the row's start) with the
+     * run of trained ids after it. Trailing untrained ids (padding) belong to none.
+     */
+    static List<Example> examples(PackedSequence row) {
+        boolean[] mask = row.targetMask();
+        List<Example> out = new ArrayList<>();
+        int promptStart = 0;
+        int t = 1; // flag 0 is never a target
+        while (t < mask.length) {
+            while (t < mask.length && !mask[t]) {
+                t++;
+            }
+            if (t == mask.length) {
+                break;
+            }
+            int completionStart = t;
+            while (t < mask.length && mask[t]) {
+                t++;
+            }
+            out.add(new Example(Arrays.copyOfRange(row.ids(), promptStart, completionStart), t - completionStart));
+            promptStart = t;
+        }
+        return out;
+    }
+
+    /**
+     * A row of {@code length} ids: each example's prompt followed by its sampled tokens (trained, at most the
+     * example's completion length), in order, then filler (not trained).
+     */
+    static PackedSequence row(int length, List<Example> examples, List<int[]> sampled, int filler) {
         int[] ids = new int[length];
         boolean[] mask = new boolean[length];
         Arrays.fill(ids, filler);
-        System.arraycopy(prompt, 0, ids, 0, prompt.length);
-        int n = Math.min(sampled.length, length - prompt.length);
-        for (int i = 0; i < n; i++) {
-            ids[prompt.length + i] = sampled[i];
-            mask[prompt.length + i] = true;
+        int at = 0;
+        for (int j = 0; j < examples.size() && at < length; j++) {
+            int[] prompt = examples.get(j).prompt();
+            int n = Math.min(prompt.length, length - at);
+            System.arraycopy(prompt, 0, ids, at, n);
+            at += n;
+            int k = Math.min(Math.min(sampled.get(j).length, examples.get(j).completionLength()), length - at);
+            for (int i = 0; i < k; i++) {
+                ids[at + i] = sampled.get(j)[i];
+                mask[at + i] = true;
+            }
+            at += k;
         }
-        return new PackedSequence(ids, mask, 1);
+        return new PackedSequence(ids, mask, examples.size());
     }
 
-    /** The fifth key (1) stands for the constant this hash always added, so the seeds are unchanged. */
-    private static long mix(long seed, int round, int step, int partition, int row) {
-        return Seeds.mix(seed, round, step, partition, row, 1);
+    /**
+     * The seed of example {@code example} of {@code row} (row -1: the step's own draw). The last key, 1 + example,
+     * is 1 for a row's first example, the constant this hash always added: first examples sample as before.
+     */
+    private static long mix(long seed, int round, int step, int partition, int row, int example) {
+        return Seeds.mix(seed, round, step, partition, row, 1 + example);
     }
 }
