@@ -32,13 +32,16 @@ final class BatchBuilder {
 
     /**
      * The prompts whose groups would carry a learning signal (GRPO: two or more scored samples whose rewards,
-     * under dynamic sampling, do not all agree), in the order the groups first appear.
+     * under dynamic sampling, do not all agree, and with mask_truncated_completions one of them not truncated),
+     * in the order the groups first appear.
      */
     static List<Long> signalGroups(List<Rollout> rollouts, RlConfig.Algorithm algorithm) {
         List<Long> out = new ArrayList<>();
         for (Map.Entry<Long, List<Integer>> group : groups(rollouts).entrySet()) {
             List<Integer> ok = scored(rollouts, group.getValue());
-            if (ok.size() >= 2 && !(algorithm.dynamicSampling() && flat(rollouts, ok))) {
+            boolean trains = !algorithm.maskTruncatedCompletions()
+                    || ok.stream().anyMatch(i -> !rollouts.get(i).truncated());
+            if (ok.size() >= 2 && !(algorithm.dynamicSampling() && flat(rollouts, ok)) && trains) {
                 out.add(group.getKey());
             }
         }

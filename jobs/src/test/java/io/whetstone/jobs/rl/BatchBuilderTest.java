@@ -109,6 +109,15 @@ class BatchBuilderTest {
         assertEquals(group[0], masked.advantages()[0], 1e-12);
         assertEquals(group[1], masked.advantages()[1], 1e-12);
         assertEquals(0, masked.advantages()[2], "an unused row's advantage is 0 in the rollout table");
+        List<Rollout> allCut = new ArrayList<>();
+        for (Rollout r : rollouts) {
+            allCut.add(new Rollout(r.promptIndex(), r.promptId(), r.sample(), r.prompt(), r.completion(), r.reference(),
+                    r.promptIds(), r.completionIds(), r.samplerLogProbs(), r.decoderLogProbs(), r.oldLogProbs(),
+                    r.refLogProbs(), r.values(), r.rewards(), r.reward(), null, "length", 0, 0, 0));
+        }
+        assertEquals(List.of(0L), BatchBuilder.signalGroups(allCut, algorithm()));
+        assertEquals(List.of(), BatchBuilder.signalGroups(allCut, algorithm("algorithm.mask_truncated_completions=true")),
+                "a group that trains no token does not count toward a refilled batch");
         io.whetstone.jobs.config.ConfigException ppo = org.junit.jupiter.api.Assertions.assertThrows(
                 io.whetstone.jobs.config.ConfigException.class,
                 () -> algorithm("algorithm.name=ppo", "algorithm.mask_truncated_completions=true"));
