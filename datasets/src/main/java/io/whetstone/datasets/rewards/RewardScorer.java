@@ -11,10 +11,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Weighted reward components with a time limit per call (per completion: a batch of n gets n times it). The total is sum(weight * component). A
- * component that throws or exceeds the limit makes the completion's reward a failure: its component
- * value is NaN, the reason is kept, and the caller counts it and leaves the completion out of the
- * update. Scorers are not thread-safe: one per task.
+ * Weighted reward components with a time limit per call (per completion: a batch of n gets n times it). The
+ * total is sum(weight * component). A component that throws or exceeds the limit makes the completion's reward a
+ * failure: its component value is NaN, the reason is kept, and the caller counts it and leaves the completion out
+ * of the update. Scorers are not thread-safe: one per task.
  */
 public final class RewardScorer implements AutoCloseable {
 

@@ -89,10 +89,11 @@ public record RlConfig(RunSpec run, Model model, Data data, Algorithm algorithm,
      * (0: fixed) over {@code kl_horizon}, and advantage whitening.
      */
     public record Algorithm(String name, String advantage, boolean scaleByStd, double stdEps, double clipLow,
-                            double clipHigh, double clipRatioC, String importanceSamplingLevel, double klCoef, String lossNormalization, int epochs, int minibatches,
-                            boolean dynamicSampling, int dynamicSamplingMaxBatches, boolean maskTruncatedCompletions,
-                            double gamma, double lambda, double valueCoef, double valueClip,
-                            double klTarget, double klHorizon, boolean whitenAdvantages) implements java.io.Serializable {
+                            double clipHigh, double clipRatioC, String importanceSamplingLevel, double klCoef,
+                            String lossNormalization, int epochs, int minibatches, boolean dynamicSampling,
+                            int dynamicSamplingMaxBatches, boolean maskTruncatedCompletions, double gamma,
+                            double lambda, double valueCoef, double valueClip, double klTarget, double klHorizon,
+                            boolean whitenAdvantages) implements java.io.Serializable {
         public Algorithm {
             name = Checks.oneOf("algorithm.name", name, Set.of("grpo", "ppo"));
             advantage = Checks.oneOf("algorithm.advantage", advantage, Set.of("group", "rloo"));

@@ -7,8 +7,8 @@ import java.util.Set;
  * The tokenizer: {@code auto} (byte-level for a model from scratch, the model's own for a pretrained
  * one or a resumed run), {@code byte} (no files), {@code hf} (a directory or file with a Hugging Face
  * {@code tokenizer.json}, optional {@code tokenizer_config.json}; or a directory with transformers' slow-tokenizer
- * files {@code vocab.json} and {@code merges.txt}, a byte-level BPE), or {@code r50k_base} (GPT-2's BPE). {@code specialTokens}
- * maps whetstone's names ({@code <|bos|>}, {@code <|eos|>}, ...) to the tokenizer's own tokens.
+ * files {@code vocab.json} and {@code merges.txt}, a byte-level BPE), or {@code r50k_base} (GPT-2's BPE).
+ * {@code specialTokens} maps whetstone's names ({@code <|bos|>}, {@code <|eos|>}, ...) to the tokenizer's own tokens.
  * {@code chatTemplate} lays out chats: {@code auto} (the tokenizer's own Jinja template if it has one, else
  * whetstone's markers), {@code model} (its own, required), {@code whetstone}, or the path of a Jinja file.
  */

@@ -235,8 +235,9 @@ public final class WorkerModels {
             // PPO's value head lives in the model's store, after the model's tensors
             ValueHead head = policy.valueHead() ? new ValueHead(model.parameters()) : null;
             objective = new PolicyObjective(new ClippedPolicyLoss(policy.clipLow(), policy.clipHigh(), policy.klCoef(),
-                    policy.normalization(), policy.dualClip(), policy.ratio()), head, head == null ? null : new ValueLoss(policy.valueClip()),
-                    policy.valueCoef(), policy.replayCoef(), batchRollouts);
+                    policy.normalization(), policy.dualClip(), policy.ratio()), head,
+                    head == null ? null : new ValueLoss(policy.valueClip()), policy.valueCoef(), policy.replayCoef(),
+                    batchRollouts);
             // the trainer scores tokens under the distribution they were sampled from
             model.setTemperature(policy.temperature());
         }

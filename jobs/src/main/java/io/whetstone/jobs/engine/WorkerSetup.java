@@ -135,8 +135,8 @@ public record WorkerSetup(ModelConfig model, EngineOptions engine, String optimi
 
     /**
      * The RL policy update: the clipped policy loss (clip range, KL coefficient in the loss, normalisation, dual
-     * clip, token or sequence ratio), PPO's value head and loss, the replayed SFT rows' weight, and the sampling temperature the log-probs are
-     * scored at.
+     * clip, token or sequence ratio), PPO's value head and loss, the replayed SFT rows' weight, and the sampling
+     * temperature the log-probs are scored at.
      */
     public record PolicySetup(double clipLow, double clipHigh, double klCoef,
                               ClippedPolicyLoss.Normalization normalization, double dualClip,

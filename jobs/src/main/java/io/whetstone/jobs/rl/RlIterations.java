@@ -244,7 +244,8 @@ final class RlIterations {
                 line.get("step"), rewardMean, (double) stats.get("kl"), (double) stats.get("entropy"),
                 (double) stats.get("response_length"), update == null ? 0 : update.clipFraction(),
                 (double) line.get("zero_variance_fraction"),
-                sampled.batches() > 1 ? " (" + sampled.batches() + " batches)" : "", generated / rolloutWall, iterationSeconds,
+                sampled.batches() > 1 ? " (" + sampled.batches() + " batches)" : "", generated / rolloutWall,
+                iterationSeconds,
                 sampled.generationNanos() / 1e9, sampled.scoringNanos() / 1e9, sampled.logProbNanos() / 1e9,
                 sampled.idleSeconds(), updateWall, RoundLoop.format(eta)));
 

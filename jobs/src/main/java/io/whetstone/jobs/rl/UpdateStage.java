@@ -113,8 +113,8 @@ final class UpdateStage {
         WorkerSetup.PolicySetup policy = new WorkerSetup.PolicySetup(algorithm.clipLow(), algorithm.clipHigh(),
                 algorithm.ppo() ? 0 : setup.klCoef(), ClippedPolicyLoss.Normalization.parse(
                         algorithm.lossNormalization()), algorithm.clipRatioC(),
-                ClippedPolicyLoss.Ratio.parse(algorithm.importanceSamplingLevel()), setup.valueHead(), algorithm.valueClip(),
-                algorithm.valueCoef(), replayCoef, setup.rollout().temperature());
+                ClippedPolicyLoss.Ratio.parse(algorithm.importanceSamplingLevel()), setup.valueHead(),
+                algorithm.valueClip(), algorithm.valueCoef(), replayCoef, setup.rollout().temperature());
         return new WorkerSetup(setup.model(), setup.engine(), setup.optimizer(), setup.adamw(), schedule.scaled(lrScale),
                 1, localSteps, setup.rollout().seed(), null, 0, null, null, policy);
     }

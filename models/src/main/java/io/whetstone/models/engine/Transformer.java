@@ -60,6 +60,7 @@ public final class Transformer implements AutoCloseable {
     private INDArray logProbs; // [N]
     private INDArray dh; // [N, C]
     private BackwardScratch scratch;
+    private int headRows = -1; // rows the head's and backward's buffers are allocated for
     private int[] tokens;
     private int[] targets;
     private boolean backwardReady;
@@ -266,13 +267,26 @@ public final class Transformer implements AutoCloseable {
         }
         projection = Nd4j.zeros(dataType, rows, config.width());
         normedFinal = Nd4j.zeros(dataType, rows, config.width());
+        batch = newBatch;
+        seqLen = newSeqLen;
+    }
+
+    /**
+     * The LM head's and the backward's buffers for the current rows, allocated apart from the trunk's: a
+     * hidden-states-only pass never needs the [N, V] logits, which dominate memory with a large vocabulary.
+     */
+    private void allocateHead() {
+        int rows = batch * seqLen;
+        if (headRows == rows) {
+            return;
+        }
+        DataType dataType = options.dataType();
         logits = Nd4j.zeros(dataType, rows, config.vocabSize());
         logSumExp = Nd4j.zeros(dataType, rows);
         logProbs = Nd4j.zeros(dataType, rows);
         dh = Nd4j.zeros(dataType, rows, config.width());
         scratch = new BackwardScratch(dataType, rows);
-        batch = newBatch;
-        seqLen = newSeqLen;
+        headRows = rows;
     }
 
     /**
@@ -282,6 +296,7 @@ public final class Transformer implements AutoCloseable {
     public ForwardPass forward(int[] tokens, int[] targets, int batch, int seqLen) {
         validate(tokens, targets, batch, seqLen);
         trunk(tokens, targets, batch, seqLen);
+        allocateHead();
         if (half.isHalf(head)) {
             headHalf(false, null);
         } else {
