@@ -13,9 +13,10 @@ import java.util.List;
  * On-policy distillation batches (GKD): the student continues the prompt of every example packed into a row, and
  * the teacher then scores the student's own tokens. A row's examples are its runs of untrained ids (a prompt) each
  * followed by a run of trained ids (its completion); the student samples each prompt on its own, at temperature 1,
- * up to its completion's length or its end-of-sequence token, all of a step's examples in one batched decode. The
- * row is rebuilt as each prompt followed by its sampled tokens (trained), in order, then filler outside the mask;
- * it is never longer than before. Whether a step is on-policy and every example's sampler are seeded by (seed,
+ * up to its completion's length (the last example: to the row's end) or its end-of-sequence token, all of a step's
+ * examples in one batched decode. The row is rebuilt as each prompt followed by its sampled tokens (trained), in
+ * order, then filler outside the mask; it is never longer than before, and a row of one example is sampled as it
+ * always was. Whether a step is on-policy and every example's sampler are seeded by (seed,
  * round, step, partition, row, example), so a retried task samples the same tokens.
  */
 final class OnPolicyBatches {
@@ -23,8 +24,11 @@ final class OnPolicyBatches {
     private OnPolicyBatches() {
     }
 
-    /** One packed example: its prompt's ids and its completion's length in the row. */
-    record Example(int[] prompt, int completionLength) {
+    /**
+     * One packed example: its prompt's ids and how many tokens the student may sample for it (its completion's
+     * length; for a row's last example, up to the row's end).
+     */
+    record Example(int[] prompt, int budget) {
     }
 
     /** Whether local step {@code step} of {@code round} on {@code partition} trains on student samples. */
@@ -49,9 +53,9 @@ final class OnPolicyBatches {
             examples.add(own);
             for (int j = 0; j < own.size(); j++) {
                 prompts.add(own.get(j).prompt());
-                budgets.add(own.get(j).completionLength());
+                budgets.add(own.get(j).budget());
                 seeds.add(mix(seed, round, step, partition, b, j));
-                maxNew = Math.max(maxNew, own.get(j).completionLength());
+                maxNew = Math.max(maxNew, own.get(j).budget());
             }
         }
         List<Completion> completions = prompts.isEmpty() ? List.of()
@@ -73,7 +77,7 @@ final class OnPolicyBatches {
 
     /**
      * The examples packed into {@code row}: each run of untrained ids (the first one from the row's start) with the
-     * run of trained ids after it. Trailing untrained ids (padding) belong to none.
+     * run of trained ids after it. Trailing untrained ids (padding) are the last example's room to sample further.
      */
     static List<Example> examples(PackedSequence row) {
         boolean[] mask = row.targetMask();
@@ -94,12 +98,16 @@ final class OnPolicyBatches {
             out.add(new Example(Arrays.copyOfRange(row.ids(), promptStart, completionStart), t - completionStart));
             promptStart = t;
         }
+        if (!out.isEmpty()) {
+            Example last = out.get(out.size() - 1);
+            out.set(out.size() - 1, new Example(last.prompt(), last.budget() + mask.length - promptStart));
+        }
         return out;
     }
 
     /**
      * A row of {@code length} ids: each example's prompt followed by its sampled tokens (trained, at most the
-     * example's completion length), in order, then filler (not trained).
+     * example's budget), in order, then filler (not trained).
      */
     static PackedSequence row(int length, List<Example> examples, List<int[]> sampled, int filler) {
         int[] ids = new int[length];
@@ -111,7 +119,7 @@ final class OnPolicyBatches {
             int n = Math.min(prompt.length, length - at);
             System.arraycopy(prompt, 0, ids, at, n);
             at += n;
-            int k = Math.min(Math.min(sampled.get(j).length, examples.get(j).completionLength()), length - at);
+            int k = Math.min(Math.min(sampled.get(j).length, examples.get(j).budget()), length - at);
             for (int i = 0; i < k; i++) {
                 ids[at + i] = sampled.get(j)[i];
                 mask[at + i] = true;

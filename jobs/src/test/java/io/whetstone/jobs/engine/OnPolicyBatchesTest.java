@@ -37,9 +37,9 @@ class OnPolicyBatchesTest {
         List<OnPolicyBatches.Example> examples = OnPolicyBatches.examples(new PackedSequence(ids, mask, 2));
         assertEquals(2, examples.size());
         assertArrayEquals(new int[] {1, 9, 10}, examples.get(0).prompt());
-        assertEquals(2, examples.get(0).completionLength());
+        assertEquals(2, examples.get(0).budget(), "its completion's length");
         assertArrayEquals(new int[] {1, 13}, examples.get(1).prompt());
-        assertEquals(2, examples.get(1).completionLength());
+        assertEquals(4, examples.get(1).budget(), "the last example may sample on into the padding");
         assertTrue(OnPolicyBatches.examples(new PackedSequence(new int[] {1, 2, 3}, new boolean[3], 1)).isEmpty());
     }
 
@@ -58,7 +58,7 @@ class OnPolicyBatchesTest {
             assertEquals(2, OnPolicyBatches.examples(sampled).size(), "both examples kept: " + java.util.Arrays.toString(
                     sampled.ids()));
             assertArrayEquals(new int[] {1, 9, 10}, java.util.Arrays.copyOf(sampled.ids(), 3));
-            int secondPrompt = 3 + OnPolicyBatches.examples(sampled).get(0).completionLength();
+            int secondPrompt = 3 + OnPolicyBatches.examples(sampled).get(0).budget();
             assertArrayEquals(new int[] {1, 14}, java.util.Arrays.copyOfRange(sampled.ids(), secondPrompt,
                     secondPrompt + 2));
             PackedSequence alone = new PackedSequence(java.util.Arrays.copyOf(ids, 6), java.util.Arrays.copyOf(mask, 6),
