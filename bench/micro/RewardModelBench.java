@@ -2,9 +2,15 @@
 // batched passes (ModelReward.scoreAll), interleaved, on the same inputs; prints sequences/s of each, their ratio
 // and the largest difference between the two scores. Arguments: reward model directory, a JSONL of
 // {question, answer} records (each answer scored as the completion of its question), how many, rounds.
-// Run: mvn -q -o install -DskipTests -DskipITs && mvn -o -q -pl jobs dependency:build-classpath -Dmdep.outputFile=/tmp/cpj.txt
-//      java -cp jobs/target/classes:$(sed 's/\x1b\[[0-9;]*m//g' /tmp/cpj.txt) bench/micro/RewardModelBench.java \
-//        /tmp/demo/reward_model/reward_model /tmp/demo/data/data/heldout.jsonl 1000 3
+// Run (after `submit/local demo --run-dir /tmp/demo`; Spark needs the module openings submit/local passes):
+//   mvn -q -o install -DskipTests -DskipITs
+//   mvn -o -q -pl jobs dependency:build-classpath -Dmdep.outputFile=/tmp/cpj.txt
+//   java --add-modules=jdk.incubator.vector --add-opens=java.base/sun.nio.ch=ALL-UNNAMED \
+//     --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED \
+//     --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED \
+//     -Dlog4j2.configurationFile=conf/log4j2.properties \
+//     -cp jobs/target/classes:$(sed 's/\x1b\[[0-9;]*m//g' /tmp/cpj.txt) bench/micro/RewardModelBench.java \
+//     /tmp/demo/reward_model/reward_model /tmp/demo/data/data/heldout.jsonl 1000 8
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.whetstone.datasets.rewards.RewardInput;

@@ -3,8 +3,10 @@ package io.whetstone.jobs.rl;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.whetstone.jobs.config.ConfigException;
 import io.whetstone.jobs.config.ConfigLoader;
 import io.whetstone.jobs.config.RlConfig;
 import io.whetstone.models.rl.Advantages;
@@ -30,6 +32,19 @@ class BatchBuilderTest {
         java.util.Arrays.fill(values, 0.25f);
         return new Rollout(prompt, "p" + prompt, sample, "q", "c", "r", new int[] {1, 2}, new int[length], lp, lp, lp,
                 ref, values, new double[] {reward}, failure == null ? reward : Double.NaN, failure, "stop", 0, 0, 0);
+    }
+
+    /** {@code r} as cut at max_new_tokens. */
+    private static Rollout truncated(Rollout r) {
+        return new Rollout(r.promptIndex(), r.promptId(), r.sample(), r.prompt(), r.completion(), r.reference(),
+                r.promptIds(), r.completionIds(), r.samplerLogProbs(), r.decoderLogProbs(), r.oldLogProbs(),
+                r.refLogProbs(), r.values(), r.rewards(), r.reward(), null, "length", 0, 0, 0);
+    }
+
+    /** Loading the algorithm with {@code settings} fails with a message naming {@code key}. */
+    private static void assertConfigError(String key, String... settings) {
+        ConfigException error = assertThrows(ConfigException.class, () -> algorithm(settings));
+        assertTrue(error.getMessage().contains(key), error.getMessage());
     }
 
     @Test
@@ -91,11 +106,7 @@ class BatchBuilderTest {
     void truncatedCompletionsCountInTheirGroupButAreMaskedWhenAsked() {
         List<Rollout> rollouts = new ArrayList<>(List.of(rollout(0, 0, 1, null, 2), rollout(0, 1, 0, null, 2),
                 rollout(0, 2, 0, null, 2)));
-        Rollout cut = rollouts.get(2);
-        rollouts.set(2, new Rollout(cut.promptIndex(), cut.promptId(), cut.sample(), cut.prompt(), cut.completion(),
-                cut.reference(), cut.promptIds(), cut.completionIds(), cut.samplerLogProbs(), cut.decoderLogProbs(),
-                cut.oldLogProbs(), cut.refLogProbs(), cut.values(), cut.rewards(), cut.reward(), null, "length",
-                0, 0, 0));
+        rollouts.set(2, truncated(rollouts.get(2)));
         BatchBuilder.Built plain = BatchBuilder.build(rollouts, algorithm(), 0);
         BatchBuilder.Built masked = BatchBuilder.build(rollouts,
                 algorithm("algorithm.mask_truncated_completions=true"), 0);
@@ -109,47 +120,33 @@ class BatchBuilderTest {
         assertEquals(group[0], masked.advantages()[0], 1e-12);
         assertEquals(group[1], masked.advantages()[1], 1e-12);
         assertEquals(0, masked.advantages()[2], "an unused row's advantage is 0 in the rollout table");
-        List<Rollout> allCut = new ArrayList<>();
-        for (Rollout r : rollouts) {
-            allCut.add(new Rollout(r.promptIndex(), r.promptId(), r.sample(), r.prompt(), r.completion(), r.reference(),
-                    r.promptIds(), r.completionIds(), r.samplerLogProbs(), r.decoderLogProbs(), r.oldLogProbs(),
-                    r.refLogProbs(), r.values(), r.rewards(), r.reward(), null, "length", 0, 0, 0));
-        }
+        List<Rollout> allCut = rollouts.stream().map(BatchBuilderTest::truncated).toList();
         assertEquals(List.of(0L), BatchBuilder.signalGroups(allCut, algorithm()));
         assertEquals(List.of(), BatchBuilder.signalGroups(allCut, algorithm("algorithm.mask_truncated_completions=true")),
                 "a group that trains no token does not count toward a refilled batch");
-        io.whetstone.jobs.config.ConfigException ppo = org.junit.jupiter.api.Assertions.assertThrows(
-                io.whetstone.jobs.config.ConfigException.class,
-                () -> algorithm("algorithm.name=ppo", "algorithm.mask_truncated_completions=true"));
-        assertTrue(ppo.getMessage().contains("mask_truncated_completions"), ppo.getMessage());
+        assertConfigError("mask_truncated_completions", "algorithm.name=ppo",
+                "algorithm.mask_truncated_completions=true");
     }
 
     @Test
     void theDualClipIsAboveOneOrOffAndTheRatioLevelIsNamed() {
         assertEquals(3.0, algorithm("algorithm.clip_ratio_c=3").clipRatioC());
         assertEquals(0.0, algorithm().clipRatioC(), "off by default");
-        io.whetstone.jobs.config.ConfigException error = org.junit.jupiter.api.Assertions.assertThrows(
-                io.whetstone.jobs.config.ConfigException.class, () -> algorithm("algorithm.clip_ratio_c=0.8"));
-        assertTrue(error.getMessage().contains("algorithm.clip_ratio_c"), error.getMessage());
+        assertConfigError("algorithm.clip_ratio_c", "algorithm.clip_ratio_c=0.8");
         assertEquals("sequence", algorithm("algorithm.importance_sampling_level=sequence").importanceSamplingLevel());
-        for (List<String> bad : List.of(List.of("algorithm.importance_sampling_level=row"),
-                List.of("algorithm.importance_sampling_level=sequence", "algorithm.name=ppo"))) {
-            io.whetstone.jobs.config.ConfigException level = org.junit.jupiter.api.Assertions.assertThrows(
-                    io.whetstone.jobs.config.ConfigException.class, () -> algorithm(bad.toArray(String[]::new)));
-            assertTrue(level.getMessage().contains("importance_sampling_level"), level.getMessage());
-        }
+        assertConfigError("importance_sampling_level", "algorithm.importance_sampling_level=row");
+        assertConfigError("importance_sampling_level", "algorithm.importance_sampling_level=sequence",
+                "algorithm.name=ppo");
     }
 
     @Test
     void refillingNeedsGrpoWithDynamicSampling() {
         assertEquals(3, algorithm("algorithm.dynamic_sampling_max_batches=3").dynamicSamplingMaxBatches());
-        for (List<String> bad : List.of(List.of("algorithm.dynamic_sampling_max_batches=0"),
-                List.of("algorithm.dynamic_sampling_max_batches=2", "algorithm.dynamic_sampling=false"),
-                List.of("algorithm.dynamic_sampling_max_batches=2", "algorithm.name=ppo"))) {
-            io.whetstone.jobs.config.ConfigException error = org.junit.jupiter.api.Assertions.assertThrows(
-                    io.whetstone.jobs.config.ConfigException.class, () -> algorithm(bad.toArray(String[]::new)));
-            assertTrue(error.getMessage().contains("dynamic_sampling_max_batches"), error.getMessage());
-        }
+        assertConfigError("dynamic_sampling_max_batches", "algorithm.dynamic_sampling_max_batches=0");
+        assertConfigError("dynamic_sampling_max_batches", "algorithm.dynamic_sampling_max_batches=2",
+                "algorithm.dynamic_sampling=false");
+        assertConfigError("dynamic_sampling_max_batches", "algorithm.dynamic_sampling_max_batches=2",
+                "algorithm.name=ppo");
     }
 
     @Test

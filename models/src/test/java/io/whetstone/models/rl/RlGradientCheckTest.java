@@ -36,26 +36,14 @@ class RlGradientCheckTest {
         int rows = 4;
         int seqLen = 6;
         PolicyBatch batch = randomBatch(random, rows, seqLen, true);
-        double[] logProbs = new double[rows * seqLen];
-        for (int i = 0; i < logProbs.length; i++) {
-            logProbs[i] = batch.oldLogProbs()[i] + random.nextGaussian() * 0.4;
-        }
+        double[] logProbs = moved(batch, random, 0.4);
         ClippedPolicyLoss loss = new ClippedPolicyLoss(0.2, 0.28, 0.05, normalization);
         double normalizer = normalization == ClippedPolicyLoss.Normalization.TOKEN ? batch.maskedTokens()
                 : batch.sequences();
         ClippedPolicyLoss.Result result = loss.evaluate(logProbs, batch, normalizer);
         assertTrue(result.clippedTokens() > 0, "the inputs should exercise the clipped branch");
         assertTrue(result.clippedTokens() < result.tokens(), "and the unclipped one");
-        for (int i = 0; i < logProbs.length; i++) {
-            double original = logProbs[i];
-            logProbs[i] = original + H;
-            double plus = loss.evaluate(logProbs, batch, normalizer).loss();
-            logProbs[i] = original - H;
-            double minus = loss.evaluate(logProbs, batch, normalizer).loss();
-            logProbs[i] = original;
-            double numeric = (plus - minus) / (2 * H);
-            assertEquals(numeric, result.dLogProbs()[i], 1e-7, "position " + i);
-        }
+        assertMatchesFiniteDifferences(loss, logProbs, batch, normalizer, result);
     }
 
     /** GSPO's sequence-level ratio: each token's gradient collects every token of its row through the row's mean. */
@@ -66,10 +54,7 @@ class RlGradientCheckTest {
         int rows = 8;
         int seqLen = 6;
         PolicyBatch batch = randomBatch(random, rows, seqLen, true);
-        double[] logProbs = new double[rows * seqLen];
-        for (int i = 0; i < logProbs.length; i++) {
-            logProbs[i] = batch.oldLogProbs()[i] + random.nextGaussian() * 0.8;
-        }
+        double[] logProbs = moved(batch, random, 0.8);
         ClippedPolicyLoss loss = new ClippedPolicyLoss(0.05, 0.05, 0.05, normalization, 0,
                 ClippedPolicyLoss.Ratio.SEQUENCE);
         double normalizer = normalization == ClippedPolicyLoss.Normalization.TOKEN ? batch.maskedTokens()
@@ -77,15 +62,7 @@ class RlGradientCheckTest {
         ClippedPolicyLoss.Result result = loss.evaluate(logProbs, batch, normalizer);
         assertTrue(result.clippedTokens() > 0 && result.clippedTokens() < result.tokens(),
                 "the inputs should exercise both branches: " + result.clippedTokens() + " of " + result.tokens());
-        for (int i = 0; i < logProbs.length; i++) {
-            double original = logProbs[i];
-            logProbs[i] = original + H;
-            double plus = loss.evaluate(logProbs, batch, normalizer).loss();
-            logProbs[i] = original - H;
-            double minus = loss.evaluate(logProbs, batch, normalizer).loss();
-            logProbs[i] = original;
-            assertEquals((plus - minus) / (2 * H), result.dLogProbs()[i], 1e-7, "position " + i);
-        }
+        assertMatchesFiniteDifferences(loss, logProbs, batch, normalizer, result);
     }
 
     /** The dual clip: exercised on tokens with A < 0 and r past c, where the loss is a constant -c A. */
@@ -95,27 +72,39 @@ class RlGradientCheckTest {
         int rows = 4;
         int seqLen = 6;
         PolicyBatch batch = randomBatch(random, rows, seqLen, true);
-        double[] logProbs = new double[rows * seqLen];
-        for (int i = 0; i < logProbs.length; i++) {
-            logProbs[i] = batch.oldLogProbs()[i] + random.nextGaussian() * 0.6;
-        }
+        double[] logProbs = moved(batch, random, 0.6);
         ClippedPolicyLoss plain = new ClippedPolicyLoss(0.2, 0.28, 0.05, ClippedPolicyLoss.Normalization.TOKEN);
         ClippedPolicyLoss loss = new ClippedPolicyLoss(0.2, 0.28, 0.05, ClippedPolicyLoss.Normalization.TOKEN, 1.5);
         ClippedPolicyLoss.Result result = loss.evaluate(logProbs, batch, batch.maskedTokens());
         ClippedPolicyLoss.Result without = plain.evaluate(logProbs, batch, batch.maskedTokens());
         assertTrue(result.clippedTokens() > without.clippedTokens(), "the inputs should reach the dual clip");
         assertTrue(result.loss() < without.loss(), "the dual clip only lowers token losses");
+        assertMatchesFiniteDifferences(loss, logProbs, batch, batch.maskedTokens(), result);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new ClippedPolicyLoss(0.2, 0.2, 0, ClippedPolicyLoss.Normalization.TOKEN, 0.9));
+    }
+
+    /** The batch's old log-probs, each moved by a normal draw of standard deviation {@code spread}. */
+    private static double[] moved(PolicyBatch batch, Random random, double spread) {
+        double[] logProbs = new double[batch.oldLogProbs().length];
+        for (int i = 0; i < logProbs.length; i++) {
+            logProbs[i] = batch.oldLogProbs()[i] + random.nextGaussian() * spread;
+        }
+        return logProbs;
+    }
+
+    /** {@code result}'s gradient against central differences of {@code loss} at every position. */
+    private static void assertMatchesFiniteDifferences(ClippedPolicyLoss loss, double[] logProbs, PolicyBatch batch,
+                                                       double normalizer, ClippedPolicyLoss.Result result) {
         for (int i = 0; i < logProbs.length; i++) {
             double original = logProbs[i];
             logProbs[i] = original + H;
-            double plus = loss.evaluate(logProbs, batch, batch.maskedTokens()).loss();
+            double plus = loss.evaluate(logProbs, batch, normalizer).loss();
             logProbs[i] = original - H;
-            double minus = loss.evaluate(logProbs, batch, batch.maskedTokens()).loss();
+            double minus = loss.evaluate(logProbs, batch, normalizer).loss();
             logProbs[i] = original;
             assertEquals((plus - minus) / (2 * H), result.dLogProbs()[i], 1e-7, "position " + i);
         }
-        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> new ClippedPolicyLoss(0.2, 0.2, 0, ClippedPolicyLoss.Normalization.TOKEN, 0.9));
     }
 
     @Test
